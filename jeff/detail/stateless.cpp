@@ -1,0 +1,433 @@
+#include <jeff/detail/stateless.hpp>
+
+#include <jeff/claims.hpp>
+#include <jeff/detail/json.hpp>
+#include <jeff/jwe.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <utility>
+
+namespace jeff::detail {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Auth.js splits cookie values into chunks of 4096 - 160 characters.
+constexpr std::size_t kChunkChars = 3936;
+// Cookies of the session's name tried per request (paths/domains overlap).
+constexpr std::size_t kMaxCandidates = 4;
+// The denylist entry outlives the last token it covers by this much, so that
+// a refresh racing the revocation is covered too.
+constexpr seconds kDenylistMargin{60};
+
+// The registered claims jeff reads; views into the thread's JSON parser.
+struct TokenClaims {
+  std::string_view sub;
+  std::string_view sid;
+  std::string_view jti;
+  std::string_view meta;
+  std::optional<double> iat;
+  std::optional<double> exp;
+  std::optional<double> nbf;
+};
+
+// NumericDate claims must be numbers, string claims strings (as jose checks).
+bool ReadClaims(const simdjson::dom::object& object, TokenClaims& out) {
+  for (const auto field : object) {
+    const std::string_view k = field.key;
+    std::string_view* text = k == "sub" ? &out.sub : k == "sid" ? &out.sid : k == "jti" ? &out.jti
+                             : k == "meta" ? &out.meta : nullptr;
+    std::optional<double>* number = k == "iat" ? &out.iat : k == "exp" ? &out.exp : k == "nbf" ? &out.nbf : nullptr;
+    if (text != nullptr && field.value.get_string().get(*text) != simdjson::SUCCESS) return false;
+    if (number != nullptr) {
+      double value = 0;
+      if (field.value.get_double().get(value) != simdjson::SUCCESS || !std::isfinite(value)) return false;
+      *number = value;
+    }
+  }
+  return true;
+}
+
+std::int64_t SecondsToMillis(double s) {
+  constexpr double kLimit = 9.0e15;  // far beyond any date, far within int64 ms
+  return static_cast<std::int64_t>(std::clamp(s, -kLimit, kLimit) * 1000.0);
+}
+
+std::int64_t UnixSeconds(TimePoint t) {
+  return std::chrono::floor<seconds>(t).time_since_epoch().count();
+}
+
+// Shared claims for handlers, with simdjson's padding room reserved up front.
+std::shared_ptr<const Claims> MakeClaims(std::string_view json) {
+  std::string text;
+  text.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+  text.assign(json);
+  return std::make_shared<const Claims>(std::move(text));
+}
+
+class StatelessStrategy final : public Strategy {
+ public:
+  explicit StatelessStrategy(Options options)
+      : options_(std::move(options)), codec_(MakeCodec(options_)), lifetime_(Lifetime(options_)) {
+    const StatelessOptions& s = options_.stateless;
+    if (s.skew.count() < 0) throw std::invalid_argument("jeff::Options: stateless.skew must not be negative");
+    if (s.max_token_chars < 512) {
+      throw std::invalid_argument("jeff::Options: stateless.max_token_chars must be at least 512");
+    }
+    const std::size_t chunks = (s.max_token_chars + kChunkChars - 1) / kChunkChars;
+    // One more name than can be written, so that an over-long chain is seen.
+    for (std::size_t i = 0; i <= chunks; ++i) chunk_names_.push_back(options_.cookie.name + "." + std::to_string(i));
+  }
+
+  const Options& options() const noexcept override { return options_; }
+
+  Result<Issued> Set(std::string_view key, std::string_view meta) override {
+    if (key.empty() || key.size() > options_.max_key_bytes) return Errc::kInvalidArgument;
+    if (meta.size() > options_.max_meta_bytes) return Errc::kInvalidArgument;
+    const TimePoint now = options_.clock();
+    nlohmann::json claims = nlohmann::json::object();
+    const std::string sid = FormatSessionId(NewSessionId());
+    if (!meta.empty()) claims["meta"] = meta;
+    if (auto edited = RunJwtCallback(JwtTrigger::kSignIn, key, sid, claims); !edited) return edited.error();
+    auto token = Issue(claims, key, sid, now);
+    if (!token) return token.error();
+
+    Issued issued;
+    issued.session = SessionOf(claims, key, sid, meta);
+    if (auto shaped = Shape(issued.session, claims); !shaped) return shaped.error();
+    issued.set_cookie = TokenCookies(*token, std::nullopt, now);
+    return issued;
+  }
+
+  CheckResult Check(std::string_view cookie_header) override {
+    CheckResult result;
+    if (auto value = FindCookie(cookie_header, options_.cookie.name); value && !value->empty()) {
+      result = CheckToken(*value, cookie_header);
+      if (result.ok() || result.status == CheckStatus::kStoreError) return result;
+      // A stale cookie on a more specific path must not hide a live one.
+      auto all = FindCookies(cookie_header, options_.cookie.name, kMaxCandidates);
+      for (std::size_t i = 1; i < all.size(); ++i) {
+        CheckResult next = CheckToken(all[i], cookie_header);
+        if (next.ok() || next.status == CheckStatus::kStoreError) return next;
+      }
+      return result;
+    }
+    thread_local std::string joined;
+    switch (JoinChunks(cookie_header, joined)) {
+      case Chunks::kNone: return result;  // kAbsent
+      case Chunks::kTooLong: result.status = CheckStatus::kMalformed; return result;
+      case Chunks::kJoined: return CheckToken(joined, cookie_header);
+    }
+    return result;
+  }
+
+  CheckResult CheckBearer(std::string_view authorization_header) override {
+    CheckResult result;
+    if (!options_.stateless.bearer) return result;
+    std::string_view value = Trim(authorization_header);
+    constexpr std::string_view kScheme = "bearer";
+    const bool is_bearer = value.size() > kScheme.size() && (value[kScheme.size()] == ' ' || value[kScheme.size()] == '\t') &&
+                           std::equal(kScheme.begin(), kScheme.end(), value.begin(),
+                                      [](char a, char b) { return a == (b | 0x20); });
+    if (!is_bearer) return result;  // another scheme: not ours to judge
+    return CheckToken(Trim(value.substr(kScheme.size())), {}, /*may_refresh=*/false);
+  }
+
+  Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
+    if (options_.stateless.denylist) {
+      std::vector<std::string_view> tokens = FindCookies(cookie_header, options_.cookie.name, kMaxCandidates);
+      std::string joined;
+      if (JoinChunks(cookie_header, joined) == Chunks::kJoined) tokens.push_back(joined);
+      for (std::string_view token : tokens) {
+        if (auto denied = DenyToken(token); !denied) return denied.error();
+      }
+    }
+    return ExpiredCookies(cookie_header);
+  }
+
+  Result<std::size_t> DeleteAll(std::string_view) override { return Errc::kUnsupported; }
+
+  Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) override {
+    if (!options_.stateless.denylist) return Errc::kUnsupported;
+    if (key.empty() || key.size() > options_.max_key_bytes) return Errc::kInvalidArgument;
+    for (const SessionId& id : ids) {
+      if (auto denied = Deny(FormatSessionId(id), key); !denied) return denied.error();
+    }
+    return ids.size();
+  }
+
+  Result<std::vector<Session>> SessionsForKey(std::string_view) override { return Errc::kUnsupported; }
+
+  Result<Issued> Rotate(const Session&) override { return Errc::kUnsupported; }
+
+ private:
+  enum class Chunks { kNone, kTooLong, kJoined };
+
+  static JweCodec MakeCodec(const Options& options) {
+    const StatelessOptions& s = options.stateless;
+    if (s.secrets.empty() && s.keys.empty()) {
+      throw std::invalid_argument(
+          "jeff::Options: stateless sessions need stateless.secrets (or stateless.keys), "
+          "or give a store for stateful sessions");
+    }
+    JweOptions jwe;
+    jwe.secrets = s.secrets;
+    jwe.keys = s.keys;
+    jwe.salt = s.salt.empty() ? options.cookie.name : s.salt;
+    jwe.enc = s.enc;
+    jwe.accept_other_enc = s.accept_other_enc;
+    jwe.max_token_chars = s.max_token_chars;
+    return JweCodec(std::move(jwe));
+  }
+
+  static seconds Lifetime(const Options& o) {
+    seconds lifetime = o.max_age.count() > 0 ? o.max_age : o.session_cookie_lifetime;
+    if (o.idle_timeout.count() > 0) lifetime = std::min(lifetime, o.idle_timeout);
+    return lifetime;
+  }
+
+  static std::string_view Trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  }
+
+  // `<name>.0`, `<name>.1`, ... joined in order, as Auth.js reads them.
+  Chunks JoinChunks(std::string_view cookie_header, std::string& joined) const {
+    joined.clear();
+    for (std::size_t i = 0; i < chunk_names_.size(); ++i) {
+      const auto chunk = FindCookie(cookie_header, chunk_names_[i]);
+      if (!chunk) return i == 0 ? Chunks::kNone : Chunks::kJoined;
+      if (i + 1 == chunk_names_.size() || joined.size() + chunk->size() > options_.stateless.max_token_chars) {
+        return Chunks::kTooLong;
+      }
+      joined.append(*chunk);
+    }
+    return Chunks::kJoined;
+  }
+
+  // Expiring Set-Cookie values for chunks `from`, `from + 1`, ... that the
+  // request carries (as Auth.js cleans up), appended to `out`.
+  void ExpireChunks(std::string_view cookie_header, std::size_t from, std::vector<std::string>& out) const {
+    for (std::size_t i = from; i < chunk_names_.size(); ++i) {
+      if (FindCookie(cookie_header, chunk_names_[i])) out.push_back(BuildExpiredCookie(options_.cookie, chunk_names_[i]));
+    }
+  }
+
+  // Set-Cookie values deleting the session cookie and the chunks the request has.
+  std::vector<std::string> ExpiredCookies(std::string_view cookie_header) const {
+    std::vector<std::string> cookies{BuildExpiredCookie(options_.cookie, options_.cookie.name)};
+    ExpireChunks(cookie_header, 0, cookies);
+    return cookies;
+  }
+
+  // The Set-Cookie values carrying `token`, split when longer than a chunk,
+  // and expiring what would otherwise be read with it: chunks the request
+  // (when known) carries beyond the new ones, or, when the request is not
+  // known, the unchunked cookie and every higher chunk.
+  std::vector<std::string> TokenCookies(std::string_view token, std::optional<std::string_view> request,
+                                        TimePoint now) const {
+    std::vector<std::string> cookies;
+    const std::string& name = options_.cookie.name;
+    if (token.size() <= kChunkChars) {
+      cookies.push_back(BuildSetCookie(options_.cookie, name, token, options_.max_age, now));
+      if (request) ExpireChunks(*request, 0, cookies);
+      return cookies;
+    }
+    const std::size_t count = (token.size() + kChunkChars - 1) / kChunkChars;
+    for (std::size_t i = 0; i < count; ++i) {
+      cookies.push_back(BuildSetCookie(options_.cookie, chunk_names_[i], token.substr(i * kChunkChars, kChunkChars),
+                                       options_.max_age, now));
+    }
+    if (request) {
+      if (FindCookie(*request, name)) cookies.push_back(BuildExpiredCookie(options_.cookie, name));
+      ExpireChunks(*request, count, cookies);
+    } else {
+      cookies.push_back(BuildExpiredCookie(options_.cookie, name));
+      for (std::size_t i = count; i + 1 < chunk_names_.size(); ++i) {
+        cookies.push_back(BuildExpiredCookie(options_.cookie, chunk_names_[i]));
+      }
+    }
+    return cookies;
+  }
+
+  // Runs the JWT callback; exceptions and non-objects are failures.
+  Result<void> RunJwtCallback(JwtTrigger trigger, std::string_view key, std::string_view sid,
+                              nlohmann::json& claims) const {
+    claims["sub"] = key;
+    if (!sid.empty()) claims["sid"] = sid;
+    if (!options_.stateless.jwt_callback) return {};
+    try {
+      auto done = options_.stateless.jwt_callback(trigger, key, claims);
+      if (!done) return done;
+    } catch (const std::exception& e) {
+      options_.logger(std::string("stateless jwt_callback threw: ") + e.what());
+      return Errc::kInvalidArgument;
+    }
+    if (!claims.is_object()) return Errc::kInvalidArgument;
+    return {};
+  }
+
+  // Stamps the claims jeff owns and encrypts them.
+  Result<std::string> Issue(nlohmann::json& claims, std::string_view key, std::string_view sid, TimePoint now) const {
+    claims["sub"] = key;
+    if (!sid.empty()) claims["sid"] = sid;
+    const std::int64_t iat = UnixSeconds(now);
+    claims["iat"] = iat;
+    claims["exp"] = iat + lifetime_.count();
+    claims["jti"] = FormatSessionId(NewSessionId());
+    std::string plaintext;
+    try {
+      plaintext = claims.dump();
+    } catch (const nlohmann::json::exception&) {
+      return Errc::kInvalidArgument;  // not UTF-8 (key, meta or a callback's claim)
+    }
+    auto token = codec_.Encrypt(plaintext);
+    if (!token) return token;
+    if (token->size() > options_.stateless.max_token_chars) return Errc::kValueTooLarge;
+    return token;
+  }
+
+  // The Session of freshly issued `claims`.
+  static Session SessionOf(const nlohmann::json& claims, std::string_view key, std::string_view sid,
+                           std::string_view meta) {
+    Session session;
+    session.key.assign(key);
+    session.id = ParseSessionId(sid).value_or(SessionId{});
+    session.created = session.last_seen = TimePoint(seconds(claims.at("iat").get<std::int64_t>()));
+    session.expires = TimePoint(seconds(claims.at("exp").get<std::int64_t>()));
+    session.meta.assign(meta);
+    return session;
+  }
+
+  // Fills session.claims from `claims`, through the session callback if any.
+  Result<void> Shape(Session& session, nlohmann::json& claims) const {
+    try {
+      if (options_.stateless.session_callback) options_.stateless.session_callback(session, claims);
+      session.claims = MakeClaims(claims.dump());
+    } catch (const std::exception& e) {
+      options_.logger(std::string("stateless session_callback threw: ") + e.what());
+      return Errc::kInvalidArgument;
+    }
+    return {};
+  }
+
+  CheckResult CheckToken(std::string_view token, std::optional<std::string_view> cookie_header,
+                         bool may_refresh = true) const {
+    CheckResult result;
+    result.status = CheckStatus::kMalformed;
+    if (token.size() > options_.stateless.max_token_chars || std::count(token.begin(), token.end(), '.') != 4) {
+      return result;
+    }
+    result.status = CheckStatus::kUnknown;
+    thread_local std::string plaintext;
+    plaintext.reserve(token.size() + simdjson::SIMDJSON_PADDING);
+    if (!codec_.Decrypt(token, plaintext)) return result;
+
+    simdjson::dom::object object;
+    TokenClaims tc;
+    if (!ParseJsonObject(plaintext, object) || !ReadClaims(object, tc) || tc.sub.empty() || !tc.exp) return result;
+    const TimePoint now = options_.clock();
+    const std::int64_t now_ms = ToUnixMillis(now);
+    const std::int64_t skew_ms = milliseconds(options_.stateless.skew).count();
+    if (SecondsToMillis(*tc.exp) + skew_ms <= now_ms) {
+      result.status = CheckStatus::kExpired;
+      return result;
+    }
+    if (tc.nbf && SecondsToMillis(*tc.nbf) - skew_ms > now_ms) return result;  // not yet valid
+
+    Session& session = result.session;
+    session.key.assign(tc.sub);
+    session.id = ParseSessionId(tc.sid).value_or(SessionId{});
+    session.created = session.last_seen = FromUnixMillis(tc.iat ? SecondsToMillis(*tc.iat) : 0);
+    session.expires = FromUnixMillis(SecondsToMillis(*tc.exp));
+    session.meta.assign(tc.meta);
+    // Views into the parser end here: callbacks below may parse JSON too.
+    const std::string deny_id(tc.sid.empty() ? tc.jti : tc.sid);
+
+    if (options_.stateless.denylist && !deny_id.empty()) {
+      auto entry = options_.stateless.denylist->Fetch(DenyKey(deny_id));
+      if (!entry) return StoreFailure(entry.error());
+      if (entry->has_value() && (*entry)->value == KeyId(session.key, options_.pepper)) return result;
+    }
+
+    const seconds touch = options_.touch_interval;
+    const bool refresh = may_refresh && touch.count() > 0 && now - session.last_seen >= touch;
+    if (!refresh && !options_.stateless.session_callback) {
+      session.claims = MakeClaims(plaintext);
+      result.status = CheckStatus::kOk;
+      return result;
+    }
+    nlohmann::json claims = nlohmann::json::parse(plaintext, nullptr, /*allow_exceptions=*/false);
+    if (!claims.is_object()) return result;
+    if (refresh) {
+      const std::string sid(session.id == SessionId{} ? std::string() : FormatSessionId(session.id));
+      if (auto edited = RunJwtCallback(JwtTrigger::kUpdate, session.key, sid, claims); !edited) {
+        if (IsStoreError(edited.error())) return StoreFailure(edited.error());
+        if (cookie_header) result.set_cookie = ExpiredCookies(*cookie_header);
+        return result;  // kUnknown: the application ended this session
+      }
+      // A failed re-issue (crypto failure, claims grown too large) keeps the
+      // current token, which is still valid.
+      if (auto reissued = Issue(claims, session.key, sid, now)) {
+        session.created = session.last_seen = now;
+        session.expires = TimePoint(seconds(claims["exp"].get<std::int64_t>()));
+        result.set_cookie = TokenCookies(*reissued, cookie_header, now);
+      }
+    }
+    if (!Shape(session, claims)) return result;
+    result.status = CheckStatus::kOk;
+    return result;
+  }
+
+  static CheckResult StoreFailure(std::error_code error) {
+    CheckResult result;
+    result.status = CheckStatus::kStoreError;
+    result.error = error;
+    return result;
+  }
+
+  std::string DenyKey(std::string_view id) const { return options_.key_prefix + "deny:" + std::string(id); }
+
+  // Records that session `id` of `key` is revoked, until every token of it
+  // that may exist has expired.
+  Result<void> Deny(std::string_view id, std::string_view key) const {
+    const milliseconds ttl = lifetime_ + options_.stateless.skew + kDenylistMargin;
+    // Already present: someone else revoked it; either way it is revoked.
+    auto written = options_.stateless.denylist->CompareAndSwap(DenyKey(id), std::nullopt,
+                                                               KeyId(key, options_.pepper), ttl);
+    if (!written) return written.error();
+    return {};
+  }
+
+  // Denies the session of `token` when it is a valid token of ours.
+  Result<void> DenyToken(std::string_view token) const {
+    std::string plaintext;
+    simdjson::dom::object object;
+    TokenClaims tc;
+    if (token.size() > options_.stateless.max_token_chars || !codec_.Decrypt(token, plaintext)) return {};
+    plaintext.reserve(plaintext.size() + simdjson::SIMDJSON_PADDING);
+    if (!ParseJsonObject(plaintext, object) || !ReadClaims(object, tc) || tc.sub.empty()) return {};
+    const std::string id(tc.sid.empty() ? tc.jti : tc.sid);
+    if (id.empty()) return {};
+    return Deny(id, std::string(tc.sub));
+  }
+
+  Options options_;
+  JweCodec codec_;
+  seconds lifetime_;
+  std::vector<std::string> chunk_names_;  // `<name>.0` ... one past the most a token needs
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> MakeStatelessStrategy(Options options) {
+  return std::make_unique<StatelessStrategy>(std::move(options));
+}
+
+}  // namespace jeff::detail

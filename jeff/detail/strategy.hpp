@@ -1,0 +1,24 @@
+#pragma once
+// Internal: the two ways of keeping sessions (stateful store records,
+// stateless encrypted cookies) behind the one Sessions facade.
+
+#include <jeff/sessions.hpp>
+
+namespace jeff::detail {
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual Result<Issued> Set(std::string_view key, std::string_view meta) = 0;
+  virtual CheckResult Check(std::string_view cookie_header) = 0;
+  // Authorization-header check; strategies without bearer tokens find none.
+  virtual CheckResult CheckBearer(std::string_view /*authorization_header*/) { return {}; }
+  virtual Result<std::vector<std::string>> Clear(std::string_view cookie_header) = 0;
+  virtual Result<std::size_t> DeleteAll(std::string_view key) = 0;
+  virtual Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) = 0;
+  virtual Result<std::vector<Session>> SessionsForKey(std::string_view key) = 0;
+  virtual Result<Issued> Rotate(const Session& current) = 0;
+  virtual const Options& options() const noexcept = 0;
+};
+
+}  // namespace jeff::detail

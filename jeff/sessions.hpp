@@ -1,0 +1,201 @@
+#pragma once
+/// \file
+/// jeff::Sessions: log a key (user id, email) in with Set, check requests with
+/// Check, log out with Clear, revoke with Delete, list with SessionsForKey.
+/// Framework-free: header strings in, session and Set-Cookie values out.
+
+#include <jeff/clock.hpp>
+#include <jeff/cookie.hpp>
+#include <jeff/result.hpp>
+#include <jeff/stateless_options.hpp>
+#include <jeff/store.hpp>
+#include <jeff/token.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace jeff {
+
+namespace detail {
+class Strategy;
+}
+class Claims;
+
+/// Configuration of a Sessions object. Every field has a default; the whole
+/// struct is validated once by the Sessions constructor (which throws
+/// std::invalid_argument on a bad value), never on the request path.
+struct Options {
+  /// Where sessions live. Required by the stateful strategy (the default);
+  /// use OpenStore("memory://") from jeff-stores for the embedded store.
+  std::shared_ptr<Store> store;
+  /// Name and attributes of the session cookie.
+  CookieOptions cookie;
+  /// Absolute lifetime of a session, and the cookie's Max-Age. 0: the cookie
+  /// is a browser-session cookie (no Max-Age/Expires) and the server still
+  /// ends the session after `session_cookie_lifetime`.
+  std::chrono::seconds max_age = std::chrono::hours(24 * 30);
+  /// Server-side lifetime of browser-session cookies (used when max_age is 0).
+  std::chrono::seconds session_cookie_lifetime = std::chrono::hours(12);
+  /// A session unused for longer than this ends. 0: no idle timeout.
+  std::chrono::seconds idle_timeout{0};
+  /// Check records activity (last_seen, a store write) at most once per
+  /// interval per session. 0: never (Check is then read-only). Must be
+  /// shorter than idle_timeout when both are set.
+  std::chrono::seconds touch_interval = std::chrono::minutes(1);
+  /// Sessions kept per key; a Set beyond it evicts the oldest. 0: no limit.
+  std::size_t max_sessions_per_key = 64;
+  /// Prefix of every store key (`<prefix><kid>`): printable, no whitespace,
+  /// at most 200 bytes.
+  std::string key_prefix = "jeff:";
+  /// Secret mixed into the key id (HMAC-SHA-256) so that store keys and
+  /// cookies cannot be linked to a known key. Empty: plain SHA-256.
+  std::string pepper;
+  /// Development only: allow the cookie without Secure (plain HTTP). Logs a
+  /// warning once, at construction.
+  bool insecure = false;
+  /// Where HTTP adapters send a request that needs a session and has none.
+  std::string unauthorized_redirect = "/";
+  /// Attempts of one read-modify-compare-and-swap before Errc::kConflict.
+  int cas_attempts = 32;
+  /// Upper bound of the random back-off between CAS attempts (doubles from
+  /// a tenth of it). 0: retry at once.
+  std::chrono::microseconds cas_backoff = std::chrono::milliseconds(5);
+  /// Longest application key (bytes) accepted by Set, Delete, SessionsForKey.
+  std::size_t max_key_bytes = 1024;
+  /// Longest meta (bytes) accepted by Set.
+  std::size_t max_meta_bytes = 4096;
+  /// Source of time. Empty: the system clock.
+  Clock clock;
+  /// Receives warnings (e.g. insecure mode). Empty: standard error.
+  std::function<void(std::string_view)> logger;
+  /// Stateful (store records) or stateless (encrypted cookie). kAuto:
+  /// stateful when `store` is set, else stateless, which then needs
+  /// `stateless.secrets` (or `stateless.keys`).
+  SessionStrategy strategy = SessionStrategy::kAuto;
+  /// Keys, callbacks and limits of the stateless strategy.
+  StatelessOptions stateless;
+};
+
+/// A live session, as handlers and operators see it.
+struct Session {
+  std::string key;        ///< the application's key (user id, email)
+  SessionId id{};         ///< public id of this session (UUIDv4), for listing and revoking
+  TimePoint created;      ///< when Set created it
+  TimePoint expires;      ///< absolute end
+  TimePoint last_seen;    ///< last recorded activity (throttled by touch_interval)
+  std::string meta;       ///< application bytes given to Set (device, IP, ...)
+  /// The token's claims (shaped by the session callback) in stateless mode;
+  /// null for stateful sessions, which carry none.
+  std::shared_ptr<const Claims> claims;
+
+  /// True when the claims grant `role` (see Claims::HasRole); false
+  /// without claims.
+  bool HasRole(std::string_view role) const;
+  /// The JSON text of claim `name`; std::nullopt when absent or without claims.
+  std::optional<std::string> Claim(std::string_view name) const;
+  /// The value of string claim `name`; std::nullopt when absent, not a
+  /// string, or without claims.
+  std::optional<std::string> StringClaim(std::string_view name) const;
+};
+
+/// Outcome of Check. Not being logged in is a status, not an error.
+enum class CheckStatus {
+  kOk,          ///< a live session; see CheckResult::session
+  kAbsent,      ///< no session cookie in the request
+  kMalformed,   ///< a session cookie that cannot be ours (shape, size, base64)
+  kUnknown,     ///< well-formed, but no such session (revoked, cleared, forged)
+  kExpired,     ///< the session ended (absolute or idle expiry); once the store
+                ///< has dropped the whole record, an ended session is kUnknown
+  kStoreError,  ///< the store failed: answer 503, neither "in" nor "out"
+};
+
+/// The readable name of a status ("ok", "absent", ...).
+std::string_view ToString(CheckStatus status) noexcept;
+
+/// What Check found.
+struct CheckResult {
+  CheckStatus status = CheckStatus::kAbsent;
+  Session session;             ///< valid only when status == kOk
+  std::error_code error;       ///< the store failure when status == kStoreError
+  /// Set-Cookie values to send back with the response (e.g. a refreshed
+  /// stateless token); usually empty.
+  std::vector<std::string> set_cookie;
+
+  /// True when status == kOk.
+  bool ok() const noexcept { return status == CheckStatus::kOk; }
+  explicit operator bool() const noexcept { return ok(); }
+};
+
+/// A session just created (Set) or re-keyed (Rotate).
+struct Issued {
+  Session session;
+  /// Set-Cookie header values for the response (one, or several when a
+  /// stateless token is split into chunks).
+  std::vector<std::string> set_cookie;
+};
+
+/// The session manager. Thread-safe: one instance serves all request threads.
+class Sessions {
+ public:
+  /// Validates `options` and throws std::invalid_argument when they are
+  /// unusable (no store, bad cookie attributes, inconsistent timeouts).
+  explicit Sessions(Options options);
+  ~Sessions();
+  Sessions(Sessions&&) noexcept;
+  Sessions& operator=(Sessions&&) noexcept;
+  Sessions(const Sessions&) = delete;
+  Sessions& operator=(const Sessions&) = delete;
+
+  /// Creates a session for `key` (non-empty) carrying `meta`, after a
+  /// successful login. The cookie is returned only once the store accepted
+  /// the session; on failure there is no cookie to send. Evicts the oldest
+  /// sessions above max_sessions_per_key and prunes expired ones.
+  Result<Issued> Set(std::string_view key, std::string_view meta = {});
+
+  /// Checks the session cookie in `cookie_header` (the Cookie request
+  /// header, may be empty). One store read; at most one throttled write
+  /// (last_seen) per touch_interval.
+  CheckResult Check(std::string_view cookie_header);
+
+  /// Checks `Authorization: Bearer <token>` (`authorization_header` is the
+  /// header's value) in stateless mode with StatelessOptions::bearer set;
+  /// kAbsent otherwise, or for another scheme. Never refreshes the token.
+  CheckResult CheckBearer(std::string_view authorization_header);
+
+  /// Logs out the session of `cookie_header` (if any) and returns the
+  /// Set-Cookie values that delete the cookie. Succeeds when there was no
+  /// session; fails only when the store did.
+  Result<std::vector<std::string>> Clear(std::string_view cookie_header);
+
+  /// Revokes every session of `key`. Returns how many were live.
+  Result<std::size_t> Delete(std::string_view key);
+
+  /// Revokes the sessions of `key` whose ids are in `ids`; other ids are
+  /// ignored. Returns how many were removed.
+  Result<std::size_t> Delete(std::string_view key, std::span<const SessionId> ids);
+
+  /// The live sessions of `key`, oldest first (expired ones are pruned).
+  /// An unknown key gives an empty list.
+  Result<std::vector<Session>> SessionsForKey(std::string_view key);
+
+  /// Gives `current` (a session from Check) a new token, making the old
+  /// cookie useless (session-fixation defence, e.g. after a privilege
+  /// change). Errc::kSessionNotFound when it no longer exists.
+  Result<Issued> Rotate(const Session& current);
+
+  /// The options in force (after defaults were applied).
+  const Options& options() const noexcept;
+
+ private:
+  std::unique_ptr<detail::Strategy> strategy_;
+};
+
+}  // namespace jeff

@@ -1,0 +1,347 @@
+#include <jeff/detail/stateful.hpp>
+
+#include <jeff/detail/session_cookie.hpp>
+#include <jeff/record.hpp>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+namespace jeff::detail {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Per-thread jitter source for CAS back-off; not security relevant.
+std::minstd_rand& JitterRng() {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  return rng;
+}
+
+Session ToSession(std::string_view key, const StoredSession& s) {
+  return Session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
+                 FromUnixMillis(s.last_seen_ms), s.meta, /*claims=*/nullptr};
+}
+
+class StatefulStrategy final : public Strategy {
+ public:
+  explicit StatefulStrategy(Options options) : options_(std::move(options)) {}
+
+  const Options& options() const noexcept override { return options_; }
+
+  Result<Issued> Set(std::string_view key, std::string_view meta) override {
+    if (key.empty() || key.size() > options_.max_key_bytes) return Errc::kInvalidArgument;
+    if (meta.size() > options_.max_meta_bytes) return Errc::kInvalidArgument;
+
+    // One CSPRNG call for token and id: each call is a system call.
+    std::array<std::uint8_t, kTokenBytes + kSessionIdBytes> random{};
+    RandomBytes(random);
+    StoredSession session;
+    Token token{};
+    std::copy_n(random.begin(), kTokenBytes, token.begin());
+    std::copy_n(random.begin() + kTokenBytes, kSessionIdBytes, session.id.begin());
+    session.id[6] = static_cast<std::uint8_t>((session.id[6] & 0x0f) | 0x40);  // UUID version 4
+    session.id[8] = static_cast<std::uint8_t>((session.id[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    session.token_hash = HashToken(token);
+    const TimePoint now = options_.clock();
+    session.created_ms = session.last_seen_ms = ToUnixMillis(now);
+    session.expires_ms = session.created_ms + std::chrono::duration_cast<milliseconds>(Lifetime()).count();
+    session.meta.assign(meta);
+
+    const std::string kid = KeyId(key, options_.pepper);
+    auto written = Mutate(kid, key, std::nullopt, [&](Record& record) -> Result<void> {
+      record.sessions.push_back(session);
+      const std::size_t max = options_.max_sessions_per_key;
+      if (max != 0 && record.sessions.size() > max) {
+        // Oldest first: sessions are kept in creation order.
+        std::stable_sort(record.sessions.begin(), record.sessions.end(),
+                         [](const auto& a, const auto& b) { return a.created_ms < b.created_ms; });
+        record.sessions.erase(record.sessions.begin(),
+                              record.sessions.end() - static_cast<std::ptrdiff_t>(max));
+      }
+      return {};
+    });
+    if (!written) return written.error();
+
+    Issued issued;
+    issued.session = ToSession(key, session);
+    issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
+                                               FormatSessionCookie(kid, token),
+                                               options_.max_age, now));
+    return issued;
+  }
+
+  CheckResult Check(std::string_view cookie_header) override {
+    CheckResult result;
+    auto first = FindCookie(cookie_header, options_.cookie.name);
+    if (!first) return result;  // kAbsent
+    result = CheckValue(*first);
+    if (result.ok() || result.status == CheckStatus::kStoreError) return result;
+    // Browsers send every cookie of that name whose path/domain match, most
+    // specific first; a stale one must not hide a live session. Bounded.
+    auto all = FindCookies(cookie_header, options_.cookie.name, kMaxCandidates);
+    for (std::size_t i = 1; i < all.size(); ++i) {
+      CheckResult next = CheckValue(all[i]);
+      if (next.ok() || next.status == CheckStatus::kStoreError) return next;
+    }
+    return result;
+  }
+
+  Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
+    for (std::string_view value : FindCookies(cookie_header, options_.cookie.name, kMaxCandidates)) {
+      auto cookie = ParseSessionCookie(value);
+      if (!cookie) continue;
+      const TokenHash hash = HashToken(cookie->token);
+      auto cleared = Mutate(cookie->kid, {}, std::nullopt, [&](Record& record) -> Result<void> {
+        std::erase_if(record.sessions, [&](const StoredSession& s) {
+          return ConstantTimeEqual(s.token_hash, hash);
+        });
+        return {};
+      });
+      if (!cleared) return cleared.error();
+    }
+    return std::vector<std::string>{BuildExpiredCookie(options_.cookie, options_.cookie.name)};
+  }
+
+  Result<std::size_t> DeleteAll(std::string_view key) override {
+    if (key.empty()) return Errc::kInvalidArgument;
+    const std::string store_key = StoreKey(KeyId(key, options_.pepper));
+    auto fetched = options_.store->Fetch(store_key);
+    if (!fetched) return fetched.error();
+    std::size_t live = 0;
+    if (fetched->has_value()) {
+      const std::int64_t now_ms = ToUnixMillis(options_.clock());
+      auto visited = VisitRecord((*fetched)->value, [&](const SessionView& s) {
+        if (IsLive(s.expires_ms, s.last_seen_ms, now_ms)) ++live;
+      });
+      if (!visited) return visited.error();
+    }
+    // Unconditional: a login that commits after this point survives (it
+    // happened after the revoke); none that committed before can come back,
+    // since its writer's next compare-and-swap sees the key gone.
+    auto erased = options_.store->Erase(store_key);
+    if (!erased) return erased.error();
+    return live;
+  }
+
+  Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) override {
+    if (key.empty()) return Errc::kInvalidArgument;
+    std::size_t removed = 0;
+    auto done = Mutate(KeyId(key, options_.pepper), key, std::nullopt, [&](Record& record) -> Result<void> {
+      const std::size_t before = record.sessions.size();
+      std::erase_if(record.sessions, [&](const StoredSession& s) {
+        return std::find(ids.begin(), ids.end(), s.id) != ids.end();
+      });
+      removed = before - record.sessions.size();
+      return {};
+    });
+    if (!done) return done.error();
+    return removed;
+  }
+
+  Result<std::vector<Session>> SessionsForKey(std::string_view key) override {
+    if (key.empty()) return Errc::kInvalidArgument;
+    auto fetched = options_.store->Fetch(StoreKey(KeyId(key, options_.pepper)));
+    if (!fetched) return fetched.error();
+    std::vector<Session> out;
+    if (!fetched->has_value()) return out;
+    auto record = DecodeRecord((*fetched)->value);
+    if (!record) return record.error();
+    const std::int64_t now_ms = ToUnixMillis(options_.clock());
+    for (const StoredSession& s : record->sessions) {
+      if (IsLive(s.expires_ms, s.last_seen_ms, now_ms)) out.push_back(ToSession(record->key, s));
+    }
+    return out;
+  }
+
+  Result<Issued> Rotate(const Session& current) override {
+    if (current.key.empty()) return Errc::kInvalidArgument;
+    Token token{};
+    RandomBytes(token);
+    const TokenHash hash = HashToken(token);
+    const std::string kid = KeyId(current.key, options_.pepper);
+    const TimePoint now = options_.clock();
+    std::optional<StoredSession> rotated;
+    auto done = Mutate(kid, current.key, std::nullopt, [&](Record& record) -> Result<void> {
+      for (StoredSession& s : record.sessions) {
+        if (s.id == current.id) {
+          s.token_hash = hash;
+          s.last_seen_ms = ToUnixMillis(now);
+          rotated = s;
+          return {};
+        }
+      }
+      rotated.reset();
+      return Errc::kSessionNotFound;
+    });
+    if (!done) return done.error();
+    Issued issued;
+    issued.session = ToSession(current.key, *rotated);
+    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(
+        FromUnixMillis(rotated->expires_ms) - now);
+    issued.set_cookie.push_back(BuildSetCookie(
+        options_.cookie, options_.cookie.name, FormatSessionCookie(kid, token),
+        options_.max_age.count() == 0 ? options_.max_age : remaining, now));
+    return issued;
+  }
+
+ private:
+  static constexpr std::size_t kMaxCandidates = 4;
+  // Empty records are written (not erased) when a change leaves no session,
+  // so that the change stays a compare-and-swap; they expire soon after.
+  static constexpr milliseconds kEmptyRecordTtl{1000};
+
+  std::chrono::seconds Lifetime() const {
+    return options_.max_age.count() > 0 ? options_.max_age : options_.session_cookie_lifetime;
+  }
+
+  bool IsLive(std::int64_t expires_ms, std::int64_t last_seen_ms, std::int64_t now_ms) const {
+    if (now_ms >= expires_ms) return false;
+    const std::int64_t idle_ms = std::chrono::duration_cast<milliseconds>(options_.idle_timeout).count();
+    return idle_ms == 0 || now_ms - last_seen_ms < idle_ms;
+  }
+
+  std::string StoreKey(std::string_view kid) const {
+    std::string key;
+    key.reserve(options_.key_prefix.size() + kid.size());
+    key.append(options_.key_prefix).append(kid);
+    return key;
+  }
+
+  CheckResult CheckValue(std::string_view value) {
+    CheckResult result;
+    auto cookie = ParseSessionCookie(value);
+    if (!cookie) {
+      result.status = CheckStatus::kMalformed;
+      return result;
+    }
+    // Reused per thread: the hot path builds the store key without allocating.
+    thread_local std::string store_key;
+    store_key.assign(options_.key_prefix).append(cookie->kid);
+    auto fetched = options_.store->Fetch(store_key);
+    if (!fetched) {
+      result.status = CheckStatus::kStoreError;
+      result.error = fetched.error();
+      return result;
+    }
+    if (!fetched->has_value()) {
+      result.status = CheckStatus::kUnknown;
+      return result;
+    }
+    const TokenHash hash = HashToken(cookie->token);
+    std::optional<SessionView> match;
+    auto key = VisitRecord((*fetched)->value, [&](const SessionView& s) {
+      if (ConstantTimeEqual(s.token_hash, hash)) match = s;
+    });
+    if (!key) {
+      result.status = CheckStatus::kStoreError;
+      result.error = key.error();
+      return result;
+    }
+    if (!match) {
+      result.status = CheckStatus::kUnknown;
+      return result;
+    }
+    const TimePoint now = options_.clock();
+    const std::int64_t now_ms = ToUnixMillis(now);
+    if (!IsLive(match->expires_ms, match->last_seen_ms, now_ms)) {
+      result.status = CheckStatus::kExpired;
+      return result;
+    }
+    result.status = CheckStatus::kOk;
+    Session& s = result.session;
+    s.key.assign(*key);
+    std::copy(match->id.begin(), match->id.end(), s.id.begin());
+    s.created = FromUnixMillis(match->created_ms);
+    s.expires = FromUnixMillis(match->expires_ms);
+    s.last_seen = FromUnixMillis(match->last_seen_ms);
+    s.meta.assign(match->meta);
+
+    const std::int64_t touch_ms =
+        std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
+    if (touch_ms > 0 && now_ms - match->last_seen_ms >= touch_ms) {
+      // Best effort: the read already proved the session; a failed touch
+      // only delays the idle clock and is retried on a later request.
+      const SessionId id = s.id;
+      auto touched = Mutate(cookie->kid, {}, std::move(**fetched), [&](Record& record) -> Result<void> {
+        for (StoredSession& stored : record.sessions) {
+          if (stored.id == id) stored.last_seen_ms = std::max(stored.last_seen_ms, now_ms);
+        }
+        return {};
+      });
+      if (touched) s.last_seen = now;
+    }
+    return result;
+  }
+
+  // Read-modify-compare-and-swap of the record under `kid`, retried with
+  // jittered exponential back-off. `key` names the application key for a
+  // record that does not exist yet (empty: do not create one). `snapshot`
+  // is an already-fetched value to try first. Expired sessions are pruned
+  // on every write; the record's TTL is its latest session expiry.
+  template <typename Change>
+  Result<void> Mutate(std::string_view kid, std::string_view key, std::optional<Versioned> snapshot,
+                      Change&& change) {
+    const std::string store_key = StoreKey(kid);
+    auto backoff = options_.cas_backoff / 10;
+    for (int attempt = 0; attempt < options_.cas_attempts; ++attempt) {
+      Versioned current;
+      bool exists = false;
+      if (snapshot) {
+        current = std::move(*snapshot);
+        exists = true;
+        snapshot.reset();
+      } else {
+        auto fetched = options_.store->Fetch(store_key);
+        if (!fetched) return fetched.error();
+        if (fetched->has_value()) {
+          current = std::move(**fetched);
+          exists = true;
+        }
+      }
+      Record record;
+      if (exists) {
+        auto decoded = DecodeRecord(current.value);
+        if (!decoded) return decoded.error();
+        record = std::move(*decoded);
+      } else {
+        if (key.empty()) return {};  // nothing to change
+        record.key.assign(key);
+      }
+      const std::int64_t now_ms = ToUnixMillis(options_.clock());
+      std::erase_if(record.sessions, [&](const StoredSession& s) {
+        return !IsLive(s.expires_ms, s.last_seen_ms, now_ms);
+      });
+      auto changed = change(record);
+      if (!changed) return changed.error();
+      if (!exists && record.sessions.empty()) return {};
+
+      std::int64_t latest_ms = 0;
+      for (const StoredSession& s : record.sessions) latest_ms = std::max(latest_ms, s.expires_ms);
+      const milliseconds ttl = record.sessions.empty()
+                                   ? kEmptyRecordTtl
+                                   : std::max(milliseconds(1), milliseconds(latest_ms - now_ms));
+      auto swapped = options_.store->CompareAndSwap(
+          store_key, exists ? std::optional<Version>(current.version) : std::nullopt,
+          EncodeRecord(record), ttl);
+      if (!swapped) return swapped.error();
+      if (*swapped) return {};
+      if (backoff.count() > 0) {
+        std::uniform_int_distribution<long long> jitter(0, backoff.count());
+        std::this_thread::sleep_for(std::chrono::microseconds(jitter(JitterRng())));
+        backoff = std::min(backoff * 2, options_.cas_backoff);
+      }
+    }
+    return Errc::kConflict;
+  }
+
+  Options options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> MakeStatefulStrategy(Options options) {
+  return std::make_unique<StatefulStrategy>(std::move(options));
+}
+
+}  // namespace jeff::detail

@@ -1,0 +1,101 @@
+#pragma once
+/// \file
+/// Options of the stateless strategy: the session lives in an encrypted
+/// cookie (compact JWE, Auth.js v5 format) instead of a store.
+
+#include <jeff/jwe.hpp>
+#include <jeff/result.hpp>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jeff {
+
+class Store;
+struct Session;
+
+/// Where Sessions keeps sessions.
+enum class SessionStrategy {
+  kAuto,       ///< stateful when Options::store is set, stateless otherwise
+  kStateful,   ///< records in Options::store (revocable, listable)
+  kStateless,  ///< everything in an encrypted cookie; nothing stored
+};
+
+/// Why the JWT callback runs.
+enum class JwtTrigger {
+  kSignIn,  ///< Sessions::Set is issuing a first token
+  kUpdate,  ///< Check is re-issuing a token (sliding refresh)
+};
+
+/// Edits the claims of a token about to be issued for `key` (Auth.js's `jwt`
+/// callback). `claims` already holds `sub`, `sid` and, on kUpdate, every
+/// claim of the token being refreshed; jeff sets `sub`, `sid`, `iat`, `exp`
+/// and `jti` after the callback, so those cannot be overridden. An error
+/// fails Set; on kUpdate it ends the session (Check answers kUnknown and
+/// expires the cookie), unless IsStoreError(error), which gives kStoreError.
+/// Called on request threads, concurrently.
+using JwtCallback = std::function<Result<void>(JwtTrigger trigger, std::string_view key, nlohmann::json& claims)>;
+
+/// Shapes the claims handlers see in Session::claims (Auth.js's `session`
+/// callback): gets the session (claims not yet set) and the token's claims,
+/// and edits the latter. Runs on every successful Check and on Set; leave it
+/// empty when the token's claims are fine as they are (it costs a JSON
+/// round trip). Called on request threads, concurrently.
+using SessionCallback = std::function<void(const Session& session, nlohmann::json& claims)>;
+
+/// Configuration of the stateless strategy (Options::stateless).
+///
+/// Claims of the token: `sub` (the key), `sid` (session id, a UUIDv4),
+/// `iat`, `exp`, `jti` (a UUIDv4 per token), `meta` (Set's meta, when not
+/// empty: it must then be UTF-8), plus what `jwt_callback` adds. Lifetime:
+/// `exp` = now + Options::max_age (Options::session_cookie_lifetime when
+/// max_age is 0; shortened to Options::idle_timeout when that is set and
+/// shorter), slid forward by a refresh at most once per
+/// Options::touch_interval, as Auth.js's maxAge / updateAge. Session::created
+/// and last_seen are the token's `iat`.
+struct StatelessOptions {
+  /// Secrets, newest first, each at least 32 bytes (e.g. `openssl rand
+  /// -base64 33`): keys are derived from them as Auth.js v5 does (so that a
+  /// Next.js app with the same AUTH_SECRET and cookie name reads jeff's
+  /// cookie, and the other way round). The first encrypts; all decrypt.
+  std::vector<std::string> secrets;
+  /// Raw content-encryption keys: 64 bytes (A256CBC-HS512) or 32 (A256GCM),
+  /// tried after the derived keys; used to encrypt when `secrets` is empty.
+  std::vector<std::string> keys;
+  /// HKDF salt of `secrets`. Empty: the cookie name (Auth.js does the same;
+  /// its cookie is `authjs.session-token`, or `__Secure-authjs.session-token`
+  /// over HTTPS).
+  std::string salt;
+  /// Content encryption of issued tokens (Auth.js writes A256CBC-HS512).
+  JweEnc enc = JweEnc::kA256CbcHs512;
+  /// Also accept tokens with the other `enc` (Auth.js accepts both).
+  bool accept_other_enc = true;
+  /// Tolerance when checking `exp` and `nbf` (Auth.js: 15 s).
+  std::chrono::seconds skew{15};
+  /// Let Sessions::CheckBearer accept `Authorization: Bearer <token>`.
+  /// false: CheckBearer always answers kAbsent.
+  bool bearer = false;
+  /// Longest token accepted or issued, in characters, all cookie chunks
+  /// together. Tokens over 3936 characters are split into cookies
+  /// `<name>.0`, `<name>.1`, ... as Auth.js does.
+  std::size_t max_token_chars = 16 * 1024;
+  /// Edits the claims of issued tokens. Empty: the claims listed above only.
+  JwtCallback jwt_callback;
+  /// Shapes what handlers see. Empty: the token's claims as they are.
+  SessionCallback session_callback;
+  /// Optional revocation list: Clear (and Delete with ids) record the
+  /// session id under `<key_prefix>deny:<sid>` until every token of it has
+  /// expired, and Check refuses those sessions, at the cost of one store
+  /// read per Check. Empty: a token stays valid until its `exp`, whatever
+  /// happens (Clear only asks the browser to drop the cookie).
+  std::shared_ptr<Store> denylist;
+};
+
+}  // namespace jeff

@@ -1,0 +1,53 @@
+#pragma once
+/// \file
+/// The Store contract: what a session backend (memory, Redis, memcached, or
+/// your own) must provide. Three operations, all on one key, all thread-safe.
+
+#include <jeff/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace jeff {
+
+/// An opaque version of a stored value, changed by every successful write.
+/// Only meaningful to the store that produced it (a counter, a memcached cas
+/// unique, a random tag kept beside the value in Redis).
+using Version = std::uint64_t;
+
+/// A stored value and the version it had when it was read.
+struct Versioned {
+  std::string value;  ///< the exact bytes last written (binary-safe)
+  Version version{};  ///< pass back to CompareAndSwap to update this value
+};
+
+/// A key-value store with compare-and-swap and per-key expiry.
+///
+/// Implementations are thread-safe: one instance is shared by all request
+/// threads. Errors are infrastructure failures only (unreachable, timed out,
+/// protocol violation, value too large): a missing or expired key is not an
+/// error. Keys handed to a store are at most 250 bytes of printable ASCII
+/// without whitespace (jeff builds them as `<prefix><kid>`).
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Reads `key`. Returns std::nullopt when it is missing or expired.
+  /// Fails only when the store could not answer (Errc::kStore*).
+  virtual Result<std::optional<Versioned>> Fetch(std::string_view key) = 0;
+
+  /// Writes `value` under `key`, to expire after `ttl` (> 0), only if the
+  /// stored version still is `expected` (std::nullopt: only if `key` is
+  /// absent). Returns true when written, false on a lost race (the caller
+  /// re-reads and retries). The value and its expiry are set atomically.
+  virtual Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected,
+                                      std::string_view value, std::chrono::milliseconds ttl) = 0;
+
+  /// Removes `key`. Succeeds when the key was already missing.
+  virtual Result<void> Erase(std::string_view key) = 0;
+};
+
+}  // namespace jeff

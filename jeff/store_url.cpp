@@ -1,0 +1,317 @@
+#include <jeff/store_url.hpp>
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <stdexcept>
+
+namespace jeff {
+namespace {
+
+bool IsAlpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsDigit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool IsUnreserved(char c) noexcept {
+  return IsAlpha(c) || IsDigit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+bool IsSubDelim(char c) noexcept {
+  return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+int HexDigit(char c) noexcept {
+  if (IsDigit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+char ToLower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Percent-decodes `in` whose raw characters must all satisfy `allowed`.
+// Rejects a malformed escape and an encoded NUL, which no store name,
+// password or option needs and which C clients would truncate at.
+template <typename Allowed>
+std::optional<std::string> Decode(std::string_view in, Allowed allowed) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = HexDigit(in[i + 1]);
+      const int lo = HexDigit(in[i + 2]);
+      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (allowed(c)) {
+      out.push_back(c);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+bool IsUserinfoChar(char c) noexcept { return IsUnreserved(c) || IsSubDelim(c) || c == ':'; }
+bool IsPathChar(char c) noexcept {
+  return IsUnreserved(c) || IsSubDelim(c) || c == ':' || c == '@' || c == '/';
+}
+// Query names and values: '&' and '=' are the separators.
+bool IsQueryChar(char c) noexcept {
+  return (IsPathChar(c) || c == '?') && c != '&' && c != '=';
+}
+bool IsHostChar(char c) noexcept { return IsUnreserved(c); }
+
+std::optional<std::uint16_t> ParsePort(std::string_view text) noexcept {
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), IsDigit)) {
+    return std::nullopt;
+  }
+  unsigned value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  if (value == 0 || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+std::optional<StoreUrl::Host> ParseHost(std::string_view text) {
+  StoreUrl::Host host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host.host.assign(text.substr(1, close - 1));
+    in6_addr addr;
+    if (host.host.empty() || inet_pton(AF_INET6, host.host.c_str(), &addr) != 1) return std::nullopt;
+    const std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port = rest.substr(1);
+      if (port.empty()) return std::nullopt;
+    }
+  } else {
+    const std::size_t colon = text.find(':');
+    auto name = Decode(text.substr(0, colon), IsHostChar);
+    // Escapes are decoded, but a host name is still only letters, digits and "-._~".
+    if (!name || name->empty() || !std::all_of(name->begin(), name->end(), IsHostChar)) {
+      return std::nullopt;
+    }
+    host.host = std::move(*name);
+    if (colon != std::string_view::npos) {
+      port = text.substr(colon + 1);
+      if (port.empty()) return std::nullopt;
+    }
+  }
+  if (!port.empty()) {
+    const auto p = ParsePort(port);
+    if (!p) return std::nullopt;
+    host.port = *p;
+  }
+  return host;
+}
+
+bool ParseQuery(std::string_view query, StoreUrl& url) {
+  if (query.empty()) return true;
+  while (true) {
+    const std::size_t amp = query.find('&');
+    const std::string_view item = query.substr(0, amp);
+    const std::size_t eq = item.find('=');
+    auto name = Decode(item.substr(0, eq), IsQueryChar);
+    auto value = eq == std::string_view::npos ? std::optional<std::string>(std::string())
+                                              : Decode(item.substr(eq + 1), IsQueryChar);
+    if (!name || name->empty() || !value) return false;
+    url.query.emplace_back(std::move(*name), std::move(*value));
+    if (amp == std::string_view::npos) return true;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+std::string JoinNames(std::initializer_list<std::string_view> names) {
+  std::string out;
+  for (std::string_view name : names) {
+    if (!out.empty()) out.append(", ");
+    out.append(name);
+  }
+  return out;
+}
+
+[[noreturn]] void BadParam(std::string_view name, std::string_view value, std::string_view expected) {
+  throw std::invalid_argument("store URL option '" + std::string(name) + "': expected " +
+                              std::string(expected) + ", got '" + std::string(value) + "'");
+}
+
+// Where the authority of `url` starts and ends; npos when there is no "://".
+std::pair<std::size_t, std::size_t> AuthoritySpan(std::string_view url) noexcept {
+  const std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return {std::string_view::npos, std::string_view::npos};
+  const std::size_t begin = sep + 3;
+  const std::size_t end = std::min(url.find_first_of("/?#", begin), url.size());
+  return {begin, end};
+}
+
+bool IsSecretParam(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(), ToLower);
+  return lower == "password" || lower == "pass" || lower == "secret" || lower == "token" ||
+         lower == "auth";
+}
+
+}  // namespace
+
+std::optional<std::string_view> StoreUrl::Param(std::string_view name) const noexcept {
+  for (auto it = query.rbegin(); it != query.rend(); ++it) {
+    if (it->first == name) return std::string_view(it->second);
+  }
+  return std::nullopt;
+}
+
+std::int64_t StoreUrl::IntParam(std::string_view name, std::int64_t fallback, std::int64_t min,
+                                std::int64_t max) const {
+  const auto text = Param(name);
+  if (!text) return fallback;
+  const std::string expected =
+      "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  std::int64_t value = 0;
+  const char* end = text->data() + text->size();
+  const auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (text->empty() || ec != std::errc() || ptr != end || value < min || value > max) {
+    BadParam(name, *text, expected);
+  }
+  return value;
+}
+
+std::chrono::milliseconds StoreUrl::DurationParam(std::string_view name,
+                                                  std::chrono::milliseconds fallback) const {
+  const auto text = Param(name);
+  if (!text) return fallback;
+  constexpr std::string_view kExpected = "a duration such as 250ms, 2s or 250 (milliseconds)";
+  std::string_view digits = *text;
+  std::int64_t scale = 1;
+  if (digits.ends_with("ms")) {
+    digits.remove_suffix(2);
+  } else if (digits.ends_with("s")) {
+    digits.remove_suffix(1);
+    scale = 1000;
+  }
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), IsDigit)) {
+    BadParam(name, *text, kExpected);
+  }
+  std::int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || value > std::numeric_limits<std::int64_t>::max() / scale) {
+    BadParam(name, *text, kExpected);
+  }
+  return std::chrono::milliseconds(value * scale);
+}
+
+void StoreUrl::RequireKnownParams(std::initializer_list<std::string_view> known) const {
+  for (const auto& [name, value] : query) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      throw std::invalid_argument("unknown store URL option '" + name + "' for " + scheme +
+                                  ":// (known: " + JoinNames(known) + ")");
+    }
+  }
+}
+
+Result<StoreUrl> ParseStoreUrl(std::string_view url) {
+  // Everything outside printable ASCII must be percent-encoded; a fragment
+  // means nothing to a store and most likely is an unencoded '#' in a password.
+  if (std::any_of(url.begin(), url.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u >= 0x7f || c == '#';
+      })) {
+    return Errc::kInvalidArgument;
+  }
+  StoreUrl out;
+
+  const std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0 || !IsAlpha(url.front())) {
+    return Errc::kInvalidArgument;
+  }
+  for (char c : url.substr(0, sep)) {
+    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') return Errc::kInvalidArgument;
+    out.scheme.push_back(ToLower(c));
+  }
+
+  const auto [auth_begin, auth_end] = AuthoritySpan(url);
+  std::string_view authority = url.substr(auth_begin, auth_end - auth_begin);
+  std::string_view rest = url.substr(auth_end);
+
+  if (const std::size_t at = authority.find('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = authority.substr(0, at);
+    authority.remove_prefix(at + 1);
+    const std::size_t colon = userinfo.find(':');
+    auto user = Decode(userinfo.substr(0, colon), IsUserinfoChar);
+    if (!user) return Errc::kInvalidArgument;
+    out.username = std::move(*user);
+    if (colon != std::string_view::npos) {
+      out.password = Decode(userinfo.substr(colon + 1), IsUserinfoChar);
+      if (!out.password) return Errc::kInvalidArgument;
+    }
+    // Credentials for no server at all are a mistake, not a memory:// URL.
+    if (authority.empty()) return Errc::kInvalidArgument;
+  }
+
+  if (!authority.empty()) {
+    while (true) {
+      const std::size_t comma = authority.find(',');
+      auto host = ParseHost(authority.substr(0, comma));
+      if (!host) return Errc::kInvalidArgument;
+      out.hosts.push_back(std::move(*host));
+      if (comma == std::string_view::npos) break;
+      authority.remove_prefix(comma + 1);
+    }
+  }
+
+  if (!rest.empty() && rest.front() == '/') {
+    const std::size_t q = rest.find('?');
+    auto path = Decode(rest.substr(1, q == std::string_view::npos ? q : q - 1), IsPathChar);
+    if (!path) return Errc::kInvalidArgument;
+    out.path = std::move(*path);
+    rest = q == std::string_view::npos ? std::string_view() : rest.substr(q);
+  }
+  if (!rest.empty()) {
+    // What is left starts with '?': AuthoritySpan stops only at '/', '?' or '#'.
+    if (!ParseQuery(rest.substr(1), out)) return Errc::kInvalidArgument;
+  }
+  return out;
+}
+
+std::string RedactStoreUrl(std::string_view url) {
+  std::string out(url);
+  const auto [auth_begin, auth_end] = AuthoritySpan(url);
+  if (auth_begin == std::string_view::npos) return out;
+
+  // Where the userinfo ends. A URL that does not parse may hold a password
+  // with an unencoded '/', '?', '#' or '@': then hide up to the last '@'.
+  std::size_t at = std::string_view::npos;
+  if (ParseStoreUrl(url).ok()) {
+    at = url.substr(auth_begin, auth_end - auth_begin).find('@');
+    if (at != std::string_view::npos) at += auth_begin;
+  } else if (const std::size_t last = url.rfind('@'); last != std::string_view::npos && last >= auth_begin) {
+    at = last;
+  }
+
+  // Query values that hold secrets; handled first so that the userinfo
+  // offsets, which come before the query, stay valid.
+  const std::size_t query_from = at == std::string_view::npos ? auth_end : std::max(auth_end, at + 1);
+  if (const std::size_t q = out.find('?', query_from); q != std::string::npos) {
+    std::size_t pos = q + 1;
+    while (pos < out.size()) {
+      std::size_t end = std::min(out.find('&', pos), out.size());
+      const std::size_t eq = out.find('=', pos);
+      if (eq < end && eq + 1 < end && IsSecretParam(std::string_view(out).substr(pos, eq - pos))) {
+        out.replace(eq + 1, end - eq - 1, "***");
+        end = eq + 4;
+      }
+      pos = end + 1;
+    }
+  }
+
+  if (at == std::string_view::npos) return out;
+  const std::size_t colon = url.substr(auth_begin, at - auth_begin).find(':');
+  if (colon == std::string_view::npos) return out;  // a user name alone is no secret
+  out.replace(auth_begin + colon + 1, at - auth_begin - colon - 1, "***");
+  return out;
+}
+
+}  // namespace jeff

@@ -1,0 +1,49 @@
+#pragma once
+/// \file
+/// The embedded session store: a sharded in-process map with version counters
+/// and expiry. Sessions vanish with the process; one process only.
+
+#include <jeff/clock.hpp>
+#include <jeff/store.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace jeff {
+
+/// Configuration of MemoryStore.
+struct MemoryStoreOptions {
+  /// Number of independently locked shards (rounded up to a power of two). 0: 64.
+  std::size_t shards = 64;
+  /// Expired entries of a shard are reclaimed during writes, at most once per
+  /// this interval per shard. 0: on every write.
+  std::chrono::milliseconds sweep_interval = std::chrono::seconds(10);
+  /// Largest value accepted (Errc::kValueTooLarge beyond). 0: no limit.
+  std::size_t max_value_bytes = 1 << 20;
+  /// Source of time for expiry. Empty: the system clock.
+  Clock clock;
+};
+
+/// A thread-safe in-memory Store. Expired entries are invisible at once and
+/// reclaimed by periodic per-shard sweeps, so memory stays bounded by the
+/// live sessions.
+class MemoryStore final : public Store {
+ public:
+  explicit MemoryStore(MemoryStoreOptions options = {});
+  ~MemoryStore() override;
+
+  Result<std::optional<Versioned>> Fetch(std::string_view key) override;
+  Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected,
+                              std::string_view value, std::chrono::milliseconds ttl) override;
+  Result<void> Erase(std::string_view key) override;
+
+  /// Number of entries held, expired or not (for tests and metrics).
+  std::size_t size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jeff

@@ -1,0 +1,266 @@
+#include "connection.hpp"
+
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <string>
+
+namespace jeff::redis_detail {
+namespace {
+
+constexpr std::size_t kMaxArgs = 8;
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+timeval ToTimeval(std::chrono::milliseconds d) noexcept {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
+  return tv;
+}
+
+// Milliseconds left until `deadline`, rounded up so that poll never returns
+// a hair early; 0 once it has passed.
+int MillisLeft(Deadline deadline) noexcept {
+  const auto left = deadline - SteadyClock::now();
+  if (left <= SteadyClock::duration::zero()) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+// Waits until `fd` is ready for `events` or `deadline` passes.
+// Returns false on timeout.
+bool WaitReady(int fd, short events, Deadline deadline) noexcept {
+  for (;;) {
+    const int ms = MillisLeft(deadline);
+    if (ms == 0) return false;
+    pollfd p{fd, events, 0};
+    const int n = ::poll(&p, 1, ms);
+    if (n > 0) return true;  // readiness, or POLLERR/POLLHUP that the next call reports
+    if (n < 0 && errno != EINTR) return true;
+  }
+}
+
+struct FormattedDeleter {
+  void operator()(char* p) const noexcept { redisFreeCommand(p); }
+};
+using Formatted = std::unique_ptr<char, FormattedDeleter>;
+
+// RESP encoding of one command through hiredis' binary-safe argv formatter.
+Result<std::string_view> Format(Command command, Formatted& storage) {
+  if (command.empty() || command.size() > kMaxArgs) return Errc::kInvalidArgument;
+  std::array<const char*, kMaxArgs> argv{};
+  std::array<std::size_t, kMaxArgs> lengths{};
+  for (std::size_t i = 0; i < command.size(); ++i) {
+    argv[i] = command[i].data();
+    lengths[i] = command[i].size();
+  }
+  char* out = nullptr;
+  const int n = redisFormatCommandArgv(&out, static_cast<int>(command.size()), argv.data(),
+                                       lengths.data());
+  storage.reset(out);
+  if (n < 0 || out == nullptr) return Errc::kValueTooLarge;  // the length overflowed an int
+  return std::string_view(out, static_cast<std::size_t>(n));
+}
+
+bool Contains(std::string_view text, std::string_view word) noexcept {
+  return text.find(word) != std::string_view::npos;
+}
+
+}  // namespace
+
+void ReplyDeleter::operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
+
+void Connection::ContextDeleter::operator()(redisContext* context) const noexcept {
+  redisFree(context);
+}
+
+std::string Endpoint::ToString() const {
+  const std::string p = std::to_string(port);
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + p : host + ":" + p;
+}
+
+Connection::Connection(redisContext* context) noexcept : context_(context) {}
+
+Connection::~Connection() = default;
+
+Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint,
+                                                     const ConnectOptions& options) {
+  const Deadline deadline = SteadyClock::now() + options.connect_timeout;
+  errno = 0;
+  redisContext* raw =
+      redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, ToTimeval(options.connect_timeout));
+  const int connect_errno = errno;
+  if (raw == nullptr) return Errc::kStoreUnavailable;  // hiredis could not allocate
+  std::unique_ptr<Connection> conn(new Connection(raw));
+  if (raw->err != 0) {
+    const bool timed_out = raw->err == REDIS_ERR_IO &&
+                           (connect_errno == ETIMEDOUT || Contains(raw->errstr, "timed out"));
+    return timed_out ? Errc::kStoreTimeout : Errc::kStoreUnavailable;
+  }
+  // Our own I/O polls against deadlines; the socket timeout is only a
+  // backstop should a blocking hiredis call ever be made on this context.
+  if (redisSetTimeout(raw, ToTimeval(options.connect_timeout)) != REDIS_OK) {
+    return Errc::kStoreUnavailable;
+  }
+  if (options.keepalive.count() > 0) {
+    if (redisEnableKeepAlive(raw) != REDIS_OK) return Errc::kStoreUnavailable;
+    // hiredis fixes the idle time at 15 s; apply the configured one.
+    const int idle = static_cast<int>(std::min<std::int64_t>(options.keepalive.count(), INT_MAX));
+    const int interval = std::max(1, idle / 3);
+    if (::setsockopt(raw->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+        ::setsockopt(raw->fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval)) != 0) {
+      return Errc::kStoreUnavailable;
+    }
+  }
+
+  const std::string db = std::to_string(options.db);
+  const std::array<std::string_view, 3> auth_user{"AUTH", options.username, options.password};
+  const std::array<std::string_view, 2> auth_default{"AUTH", options.password};
+  const std::array<std::string_view, 2> select{"SELECT", db};
+  std::array<Command, 2> greeting;
+  std::size_t count = 0;
+  if (!options.password.empty()) {
+    greeting[count++] = options.username.empty() ? Command(auth_default) : Command(auth_user);
+  }
+  if (options.db != 0) greeting[count++] = Command(select);
+  if (count == 0) return conn;
+
+  std::array<Reply, 2> replies;
+  auto sent = conn->Exchange(std::span(greeting.data(), count), std::span(replies.data(), count),
+                             deadline);
+  if (!sent) return sent.error();
+  for (std::size_t i = 0; i < count; ++i) {
+    if (replies[i]->type == REDIS_REPLY_ERROR) {
+      // A rejected AUTH or SELECT makes this server unusable with this
+      // configuration; the caller sees the same code as for a dead server.
+      const std::error_code e = ErrorFromReply(*replies[i]);
+      return e == make_error_code(Errc::kStoreProtocol) ? make_error_code(Errc::kStoreUnavailable) : e;
+    }
+    if (replies[i]->type != REDIS_REPLY_STATUS) return Errc::kStoreProtocol;
+  }
+  return conn;
+}
+
+std::error_code Connection::Break(std::error_code error) noexcept {
+  broken_ = true;
+  return error;
+}
+
+bool Connection::IdleAndOpen() const noexcept {
+  if (broken_) return false;
+  pollfd p{context_->fd, POLLIN, 0};
+  int n;
+  do {
+    n = ::poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  // Readable while idle means EOF, a reset or unsolicited bytes: all fatal.
+  return n == 0;
+}
+
+Result<void> Connection::Exchange(std::span<const Command> commands, std::span<Reply> replies,
+                                  Deadline deadline) {
+  if (broken_) return Errc::kStoreUnavailable;
+  if (SteadyClock::now() >= deadline) return Errc::kStoreTimeout;  // nothing sent: still usable
+  Formatted single;
+  std::string batch;
+  std::string_view bytes;
+  if (commands.size() == 1) {
+    auto f = Format(commands[0], single);
+    if (!f) return f.error();
+    bytes = *f;
+  } else {
+    for (const Command& c : commands) {
+      Formatted one;
+      auto f = Format(c, one);
+      if (!f) return f.error();
+      batch.append(*f);
+    }
+    bytes = batch;
+  }
+  if (auto sent = SendAll(bytes, deadline); !sent) return sent;
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    auto reply = ReadReply(deadline);
+    if (!reply) return reply.error();
+    replies[i] = std::move(*reply);
+  }
+  return {};
+}
+
+Result<void> Connection::SendAll(std::string_view bytes, Deadline deadline) {
+  const int fd = context_->fd;
+  while (!bytes.empty()) {
+    // MSG_NOSIGNAL: a peer that went away must be an error, not SIGPIPE.
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitReady(fd, POLLOUT, deadline)) return Break(make_error_code(Errc::kStoreTimeout));
+    } else {
+      return Break(make_error_code(Errc::kStoreUnavailable));
+    }
+  }
+  return {};
+}
+
+Result<Reply> Connection::ReadReply(Deadline deadline) {
+  redisReader* reader = context_->reader;
+  const int fd = context_->fd;
+  std::array<char, kReadChunk> buffer;
+  for (;;) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(reader, &raw) != REDIS_OK) {
+      return Break(make_error_code(Errc::kStoreProtocol));
+    }
+    if (raw != nullptr) return Reply(static_cast<redisReply*>(raw));
+    if (!WaitReady(fd, POLLIN, deadline)) return Break(make_error_code(Errc::kStoreTimeout));
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      if (redisReaderFeed(reader, buffer.data(), static_cast<std::size_t>(n)) != REDIS_OK) {
+        return Break(make_error_code(Errc::kStoreProtocol));
+      }
+    } else if (n == 0) {
+      return Break(make_error_code(Errc::kStoreUnavailable));  // EOF: the server closed it
+    } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+      return Break(make_error_code(Errc::kStoreUnavailable));
+    }
+  }
+}
+
+std::string_view ReplyText(const redisReply& reply) noexcept {
+  switch (reply.type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      return {reply.str, reply.len};
+    default:
+      return {};
+  }
+}
+
+bool IsErrorReply(const redisReply& reply, std::string_view prefix) noexcept {
+  return reply.type == REDIS_REPLY_ERROR && ReplyText(reply).starts_with(prefix);
+}
+
+std::error_code ErrorFromReply(const redisReply& reply) noexcept {
+  const std::string_view text = ReplyText(reply);
+  // A value of another type under the key (also when raised inside the script).
+  if (Contains(text, "WRONGTYPE")) return make_error_code(Errc::kStoreCorrupt);
+  // Transient server states: loading the dataset, a busy script, no quorum,
+  // failover in progress, out of memory, or credentials refused.
+  for (std::string_view code : {"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN",
+                                "READONLY", "OOM", "NOAUTH", "WRONGPASS", "NOPERM"}) {
+    if (text.starts_with(code)) return make_error_code(Errc::kStoreUnavailable);
+  }
+  return make_error_code(Errc::kStoreProtocol);
+}
+
+}  // namespace jeff::redis_detail

@@ -1,0 +1,102 @@
+#pragma once
+// Internal to jeff-redis (never installed): one connection to one Redis
+// server. A Connection belongs to one thread at a time (the pool hands it
+// out); after any I/O failure it is broken() and must be discarded, because
+// a reply may still be in flight and would be read as the next command's.
+
+#include <jeff/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct redisContext;
+struct redisReply;
+
+namespace jeff::redis_detail {
+
+using SteadyClock = std::chrono::steady_clock;
+using Deadline = SteadyClock::time_point;
+
+/// Frees a hiredis reply tree.
+struct ReplyDeleter {
+  void operator()(redisReply* reply) const noexcept;
+};
+/// An owned hiredis reply.
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+/// One command as its arguments, each binary-safe.
+using Command = std::span<const std::string_view>;
+
+/// A server address.
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 6379;
+  /// "host:port" ("[v6]:port" for IPv6 literals), the key of a node.
+  std::string ToString() const;
+  bool operator==(const Endpoint&) const = default;
+};
+
+/// How new connections are made and greeted.
+struct ConnectOptions {
+  std::chrono::milliseconds connect_timeout{1000};  ///< TCP connect plus AUTH/SELECT
+  std::chrono::seconds keepalive{15};               ///< 0: no TCP keepalive
+  std::string username;                             ///< empty: AUTH <password>
+  std::string password;                             ///< empty: no AUTH
+  int db = 0;                                       ///< 0: no SELECT
+};
+
+/// An open connection (RAII over redisContext).
+class Connection {
+ public:
+  /// Connects to `endpoint` and sends AUTH / SELECT, all within
+  /// options.connect_timeout. Errors: kStoreUnavailable (refused, reset,
+  /// rejected AUTH/SELECT, LOADING), kStoreTimeout, kStoreProtocol.
+  static Result<std::unique_ptr<Connection>> Open(const Endpoint& endpoint,
+                                                  const ConnectOptions& options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Sends `commands` in one write and reads one reply per command into
+  /// `replies` (same size), all before `deadline`. Error replies are replies,
+  /// not failures. Fails with kStoreTimeout (deadline), kStoreUnavailable
+  /// (EOF, reset) or kStoreProtocol (unparsable reply); after a failure the
+  /// connection is broken(), except when the deadline had passed before
+  /// anything was sent.
+  Result<void> Exchange(std::span<const Command> commands, std::span<Reply> replies,
+                        Deadline deadline);
+
+  /// True after a failure that left the connection in an unknown state.
+  bool broken() const noexcept { return broken_; }
+
+  /// False when the server closed the connection (or sent anything) while it
+  /// sat idle in the pool. One poll(2) with timeout 0.
+  bool IdleAndOpen() const noexcept;
+
+ private:
+  struct ContextDeleter {
+    void operator()(redisContext* context) const noexcept;
+  };
+  explicit Connection(redisContext* context) noexcept;
+  Result<void> SendAll(std::string_view bytes, Deadline deadline);
+  Result<Reply> ReadReply(Deadline deadline);
+  std::error_code Break(std::error_code error) noexcept;
+
+  std::unique_ptr<redisContext, ContextDeleter> context_;
+  bool broken_ = false;
+};
+
+/// The jeff error for an error reply (`-LOADING ...`, `-WRONGTYPE ...`).
+std::error_code ErrorFromReply(const redisReply& reply) noexcept;
+
+/// The reply's text (string, status or error), empty for other types.
+std::string_view ReplyText(const redisReply& reply) noexcept;
+
+/// True when `reply` is an error reply whose text starts with `prefix`.
+bool IsErrorReply(const redisReply& reply, std::string_view prefix) noexcept;
+
+}  // namespace jeff::redis_detail

@@ -1,0 +1,340 @@
+#include <jeff/stores/redis/redis_store.hpp>
+
+#include "cluster_slots.hpp"
+#include "compare_and_swap_script.hpp"
+#include "connection.hpp"
+#include "connection_pool.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+namespace jeff {
+
+using redis_detail::Command;
+using redis_detail::ConnectionPool;
+using redis_detail::Deadline;
+using redis_detail::Endpoint;
+using redis_detail::Reply;
+using redis_detail::SteadyClock;
+
+namespace {
+
+// A failed slot-map refresh is not repeated sooner than this, so that a dead
+// node does not make every call probe the whole cluster.
+constexpr std::chrono::milliseconds kRefreshInterval{100};
+
+void Require(bool ok, const char* what) {
+  if (!ok) throw std::invalid_argument(std::string("RedisStoreOptions: ") + what);
+}
+
+RedisStoreOptions Validated(RedisStoreOptions o) {
+  Require(!o.hosts.empty(), "hosts is empty");
+  Require(o.cluster || o.hosts.size() == 1, "more than one host without cluster");
+  for (auto& h : o.hosts) {
+    Require(!h.host.empty(), "a host name is empty");
+    if (h.port == 0) h.port = 6379;
+  }
+  Require(o.db >= 0, "db is negative");
+  Require(!o.cluster || o.db == 0, "a cluster has only db 0");
+  Require(o.username.empty() || !o.password.empty(), "username without password");
+  Require(o.connect_timeout.count() > 0, "connect_timeout must be > 0");
+  Require(o.command_timeout.count() > 0, "command_timeout must be > 0");
+  Require(o.pool_timeout.count() >= 0, "pool_timeout is negative");
+  Require(o.keepalive.count() >= 0, "keepalive is negative");
+  Require(o.reconnect_backoff_min.count() >= 0, "reconnect_backoff_min is negative");
+  Require(o.reconnect_backoff_max >= o.reconnect_backoff_min,
+          "reconnect_backoff_max is below reconnect_backoff_min");
+  Require(o.max_redirects >= 0, "max_redirects is negative");
+  Require(!o.cluster || o.key_prefix.find('{') == std::string::npos,
+          "key_prefix contains '{' (a hash tag) on a cluster");
+  return o;
+}
+
+redis_detail::PoolOptions PoolOptionsOf(const RedisStoreOptions& o) {
+  redis_detail::PoolOptions p;
+  p.connect.connect_timeout = o.connect_timeout;
+  p.connect.keepalive = o.keepalive;
+  p.connect.username = o.username;
+  p.connect.password = o.password;
+  p.connect.db = o.db;
+  p.size = o.pool_size;
+  p.wait_timeout = o.pool_timeout;
+  p.backoff_min = o.reconnect_backoff_min;
+  p.backoff_max = o.reconnect_backoff_max;
+  return p;
+}
+
+// A random version, different from the one being replaced. Random rather
+// than counted so that a key that was erased and re-added never repeats a
+// version an old reader may still hold (no ABA).
+Version NewVersion(std::optional<Version> expected) {
+  thread_local std::mt19937_64 rng{[] {
+    std::random_device device;
+    return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+  }()};
+  Version v;
+  do {
+    v = rng();
+  } while (v == 0 || (expected && v == *expected));
+  return v;
+}
+
+// One call's time budget for all its round trips, starting at the first.
+class Budget {
+ public:
+  explicit Budget(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  Deadline deadline() {
+    if (!deadline_) deadline_ = SteadyClock::now() + timeout_;
+    return *deadline_;
+  }
+
+ private:
+  std::chrono::milliseconds timeout_;
+  std::optional<Deadline> deadline_;
+};
+
+bool IsStatusOk(const Reply& reply) {
+  return reply->type == REDIS_REPLY_STATUS && redis_detail::ReplyText(*reply) == "OK";
+}
+
+}  // namespace
+
+struct RedisStore::Impl {
+  struct Node {
+    Node(Endpoint endpoint, redis_detail::PoolOptions options)
+        : pool(std::move(endpoint), std::move(options)) {}
+    ConnectionPool pool;
+  };
+
+  explicit Impl(RedisStoreOptions o)
+      : options(Validated(std::move(o))),
+        pool_options(PoolOptionsOf(options)),
+        sha(redis_detail::ScriptSha1(redis_detail::kCompareAndSwapScript)) {
+    for (const auto& h : options.hosts) {
+      Node* node = NodeFor(Endpoint{h.host, h.port});
+      if (!options.cluster) single = node;
+    }
+  }
+
+  // The node at `endpoint`, created on first sight. Nodes are never removed,
+  // so the pointer stays valid for the store's lifetime.
+  Node* NodeFor(const Endpoint& endpoint) {
+    const std::string name = endpoint.ToString();
+    std::lock_guard lock(nodes_mu);
+    auto& node = nodes[name];
+    if (!node) node = std::make_unique<Node>(endpoint, pool_options);
+    return node.get();
+  }
+
+  std::string FullKey(std::string_view key) const {
+    std::string full;
+    full.reserve(options.key_prefix.size() + key.size());
+    full.append(options.key_prefix).append(key);
+    return full;
+  }
+
+  // Sends `command` to `node` (after ASKING when `asking`) on one pooled
+  // connection. For the script, a NOSCRIPT answer is followed by SCRIPT LOAD
+  // and the command again, pipelined on the same connection.
+  Result<Reply> CallNode(Node& node, Command command, bool asking, bool script, Budget& budget) {
+    auto lease = node.pool.Acquire();
+    if (!lease) return lease.error();
+    static constexpr std::array<std::string_view, 1> kAsking{"ASKING"};
+    const std::array<std::string_view, 3> load{"SCRIPT", "LOAD", redis_detail::kCompareAndSwapScript};
+    std::array<Command, 3> commands;
+    std::array<Reply, 3> replies;
+    for (bool reload : {false, true}) {
+      std::size_t n = 0;
+      if (reload) commands[n++] = load;
+      if (asking) commands[n++] = kAsking;
+      commands[n++] = command;
+      auto sent = (*lease)->Exchange(std::span(commands.data(), n), std::span(replies.data(), n),
+                                     budget.deadline());
+      if (!sent) return sent.error();
+      if (reload) {
+        if (replies[0]->type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(*replies[0]);
+        if (redis_detail::ReplyText(*replies[0]) != sha) return Errc::kStoreProtocol;
+      }
+      if (asking && !IsStatusOk(replies[n - 2])) return Errc::kStoreProtocol;
+      Reply& last = replies[n - 1];
+      if (!script || !redis_detail::IsErrorReply(*last, "NOSCRIPT")) return std::move(last);
+    }
+    return Errc::kStoreProtocol;  // NOSCRIPT right after SCRIPT LOAD
+  }
+
+  // Sends `command` about `key` to the server that holds the key, following
+  // cluster redirections.
+  Result<Reply> Call(std::string_view key, Command command, bool script) {
+    Budget budget(options.command_timeout);
+    if (!options.cluster) return CallNode(*single, command, false, script, budget);
+
+    if (refresh_wanted.load(std::memory_order_relaxed) && refresh_wanted.exchange(false)) {
+      (void)RefreshSlots();
+    }
+    const std::uint16_t slot = redis_detail::KeySlot(key);
+    Node* node = slots[slot].load(std::memory_order_acquire);
+    if (node == nullptr) {
+      if (auto refreshed = RefreshSlots(); !refreshed) return refreshed.error();
+      node = slots[slot].load(std::memory_order_acquire);
+      if (node == nullptr) return Errc::kStoreUnavailable;  // no master serves the slot
+    }
+    bool asking = false;
+    for (int redirects = 0;; ++redirects) {
+      auto reply = CallNode(*node, command, asking, script, budget);
+      if (!reply) {
+        // The node may have failed over or left: learn the map again soon.
+        refresh_wanted.store(true, std::memory_order_relaxed);
+        return reply.error();
+      }
+      if ((*reply)->type != REDIS_REPLY_ERROR) return reply;
+      auto redirect = redis_detail::ParseRedirect(redis_detail::ReplyText(**reply),
+                                                  node->pool.endpoint());
+      if (!redirect) return reply;
+      if (redirects >= options.max_redirects) return Errc::kStoreUnavailable;
+      node = NodeFor(redirect->to);
+      asking = redirect->ask;
+      if (!asking) slots[redirect->slot].store(node, std::memory_order_release);
+    }
+  }
+
+  // Reloads the slot map with CLUSTER SLOTS from the first node that answers.
+  // Returns the previous outcome when a refresh finished very recently.
+  Result<void> RefreshSlots() {
+    std::lock_guard lock(refresh_mu);
+    if (refreshed_at && SteadyClock::now() - *refreshed_at < kRefreshInterval) {
+      return refresh_error;
+    }
+    std::vector<Node*> candidates;
+    {
+      std::lock_guard nodes_lock(nodes_mu);
+      for (const auto& [name, node] : nodes) candidates.push_back(node.get());
+    }
+    static constexpr std::array<std::string_view, 2> kClusterSlotsCommand{"CLUSTER", "SLOTS"};
+    Budget budget(options.command_timeout);
+    std::error_code error = make_error_code(Errc::kStoreUnavailable);
+    for (Node* candidate : candidates) {
+      auto reply = CallNode(*candidate, kClusterSlotsCommand, false, false, budget);
+      if (!reply) {
+        error = reply.error();
+        continue;
+      }
+      if ((*reply)->type == REDIS_REPLY_ERROR) {
+        error = redis_detail::ErrorFromReply(**reply);
+        continue;
+      }
+      auto ranges = redis_detail::ParseClusterSlots(**reply, candidate->pool.endpoint());
+      if (!ranges || ranges->empty()) {
+        error = ranges ? make_error_code(Errc::kStoreUnavailable) : ranges.error();
+        continue;
+      }
+      std::vector<Node*> map(redis_detail::kClusterSlots, nullptr);
+      for (const auto& range : *ranges) {
+        Node* master = NodeFor(range.master);
+        for (unsigned s = range.first; s <= range.last; ++s) map[s] = master;
+      }
+      for (std::size_t s = 0; s < map.size(); ++s) slots[s].store(map[s], std::memory_order_release);
+      error.clear();
+      break;
+    }
+    refreshed_at = SteadyClock::now();
+    refresh_error = error;
+    return error;
+  }
+
+  const RedisStoreOptions options;
+  const redis_detail::PoolOptions pool_options;
+  const std::string sha;
+
+  std::mutex nodes_mu;
+  std::unordered_map<std::string, std::unique_ptr<Node>> nodes;  // by "host:port"
+  Node* single = nullptr;                                         // without cluster
+
+  // Cluster: the master of every slot (nullptr: unknown), patched by MOVED.
+  std::array<std::atomic<Node*>, redis_detail::kClusterSlots> slots{};
+  std::atomic<bool> refresh_wanted{false};
+  std::mutex refresh_mu;
+  std::optional<SteadyClock::time_point> refreshed_at;  // guarded by refresh_mu
+  std::error_code refresh_error;                        // guarded by refresh_mu
+};
+
+RedisStore::RedisStore(RedisStoreOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+RedisStore::~RedisStore() = default;
+
+const RedisStoreOptions& RedisStore::options() const noexcept { return impl_->options; }
+
+Result<std::optional<Versioned>> RedisStore::Fetch(std::string_view key) {
+  const std::string full = impl_->FullKey(key);
+  const std::array<std::string_view, 2> argv{"GET", full};
+  auto reply = impl_->Call(full, argv, false);
+  if (!reply) return reply.error();
+  const redisReply& r = **reply;
+  switch (r.type) {
+    case REDIS_REPLY_NIL:
+      return std::optional<Versioned>();
+    case REDIS_REPLY_STRING: {
+      if (r.len < redis_detail::kVersionBytes) return Errc::kStoreCorrupt;
+      const std::string_view stored(r.str, r.len);
+      return std::optional<Versioned>(Versioned{
+          std::string(stored.substr(redis_detail::kVersionBytes)), redis_detail::ReadVersion(stored)});
+    }
+    case REDIS_REPLY_ERROR:
+      return redis_detail::ErrorFromReply(r);
+    default:
+      return Errc::kStoreProtocol;
+  }
+}
+
+Result<bool> RedisStore::CompareAndSwap(std::string_view key, std::optional<Version> expected,
+                                        std::string_view value, std::chrono::milliseconds ttl) {
+  if (ttl.count() < 1) return Errc::kInvalidArgument;
+  const std::size_t limit = impl_->options.max_value_bytes;
+  if (limit != 0 && value.size() > limit) return Errc::kValueTooLarge;
+
+  std::string expected_bytes;
+  if (expected) redis_detail::AppendVersion(*expected, expected_bytes);
+  std::string stored;
+  stored.reserve(redis_detail::kVersionBytes + value.size());
+  redis_detail::AppendVersion(NewVersion(expected), stored);
+  stored.append(value);
+  const std::string ttl_ms = std::to_string(ttl.count());
+  const std::string full = impl_->FullKey(key);
+  const std::array<std::string_view, 7> argv{"EVALSHA", impl_->sha, "1", full,
+                                             expected_bytes, stored, ttl_ms};
+  auto reply = impl_->Call(full, argv, true);
+  if (!reply) return reply.error();
+  const redisReply& r = **reply;
+  if (r.type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(r);
+  if (r.type != REDIS_REPLY_INTEGER) return Errc::kStoreProtocol;
+  switch (r.integer) {
+    case 1:
+      return true;
+    case 0:
+      return false;
+    case -1:
+      return Errc::kStoreCorrupt;
+    default:
+      return Errc::kStoreProtocol;
+  }
+}
+
+Result<void> RedisStore::Erase(std::string_view key) {
+  const std::string full = impl_->FullKey(key);
+  const std::array<std::string_view, 2> argv{"DEL", full};
+  auto reply = impl_->Call(full, argv, false);
+  if (!reply) return reply.error();
+  if ((*reply)->type == REDIS_REPLY_INTEGER) return {};
+  if ((*reply)->type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(**reply);
+  return Errc::kStoreProtocol;
+}
+
+}  // namespace jeff

@@ -1,0 +1,137 @@
+#pragma once
+/// \file
+/// The Redis session store (library jeff-redis, hiredis underneath): one
+/// Redis server or a Redis Cluster, through a pool of connections.
+///
+/// On the wire, the value under a key is `<version><value>`: an 8-byte
+/// big-endian version (random, changed by every write) followed by the
+/// stored bytes unchanged. Fetch is one `GET`; CompareAndSwap is one
+/// `EVALSHA <sha> 1 <key> <expected> <version+value> <ttl ms>` of a Lua
+/// script that compares the stored 8-byte prefix with `expected` (empty:
+/// "key must be absent") and on a match `SET`s the new value with `PX ttl`,
+/// atomically; Erase is `DEL`. A value shorter than 8 bytes (or a key of
+/// another Redis type) under a key is reported as Errc::kStoreCorrupt.
+
+#include <jeff/store.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace jeff {
+
+struct StoreUrl;
+
+/// Configuration of RedisStore. Validated by the constructor.
+struct RedisStoreOptions {
+  /// A server address.
+  struct Host {
+    std::string host = "127.0.0.1";  ///< name or IP literal (IPv6 without brackets)
+    std::uint16_t port = 6379;       ///< 0: 6379
+  };
+  /// The server, or with `cluster` the seed nodes (any reachable one tells
+  /// the others). Empty: throws.
+  std::vector<Host> hosts = {Host{}};
+  /// Hosts are seeds of a Redis Cluster: keys are routed by hash slot and
+  /// MOVED/ASK redirections are followed. false: exactly one host.
+  bool cluster = false;
+  /// ACL user for AUTH (Redis 6+). Empty: the default user (`AUTH <password>`).
+  std::string username;
+  /// Password for AUTH. Empty: no AUTH (then `username` must be empty too).
+  std::string password;
+  /// Database to SELECT on every new connection. 0: the default database
+  /// (the only one a cluster has).
+  int db = 0;
+  /// Longest wait for TCP connect plus AUTH/SELECT of a new connection.
+  /// Must be > 0 (0 throws: no call may block without bound).
+  std::chrono::milliseconds connect_timeout{1000};
+  /// Longest wait for the server's replies to one call, all its round trips
+  /// (redirections, script reload) together; then kStoreTimeout and the
+  /// connection is closed. Must be > 0 (0 throws).
+  std::chrono::milliseconds command_timeout{1000};
+  /// Connections per server. 0: unbounded (a new connection whenever none
+  /// is idle).
+  std::size_t pool_size = 16;
+  /// Longest wait for a connection when `pool_size` are in use; then
+  /// kStoreTimeout. 0: fail at once.
+  std::chrono::milliseconds pool_timeout{1000};
+  /// TCP keepalive idle time of every connection. 0: keepalive off.
+  std::chrono::seconds keepalive{15};
+  /// After a failed connect, calls fail fast (with that failure) for this
+  /// long before the next attempt; the wait doubles per failure up to
+  /// `reconnect_backoff_max`. 0: try to connect on every call.
+  std::chrono::milliseconds reconnect_backoff_min{50};
+  /// Upper bound of the reconnect back-off (>= the minimum). 0: only
+  /// allowed with a minimum of 0.
+  std::chrono::milliseconds reconnect_backoff_max{2000};
+  /// MOVED/ASK redirections followed by one call before it fails with
+  /// kStoreUnavailable (cluster only). 0: redirections are failures.
+  int max_redirects = 5;
+  /// Prepended to every key (a namespace on a shared server). Empty: keys
+  /// are used as given. With `cluster` it may not contain '{' (a hash tag
+  /// would put every session on one node).
+  std::string key_prefix;
+  /// Largest value accepted (Errc::kValueTooLarge beyond). 0: no limit but
+  /// Redis' own (512 MB).
+  std::size_t max_value_bytes = 1 << 20;
+};
+
+/// A Store on Redis (hiredis). Thread-safe: every call borrows its own
+/// connection from a pool (a connection is never used by two threads), and a
+/// connection that timed out or failed mid-command is closed, never reused.
+///
+/// Failures: a refused, reset or closed connection, a server that is loading
+/// its dataset or a cluster that is down -> Errc::kStoreUnavailable; no reply
+/// within `command_timeout` or no free connection within `pool_timeout` ->
+/// Errc::kStoreTimeout; a reply of the wrong shape -> Errc::kStoreProtocol; a
+/// malformed value -> Errc::kStoreCorrupt. Nothing is retried silently except
+/// redirections and a script reload, so a failure is reported promptly and
+/// never as a missing key. After a server restart the store reconnects by
+/// itself (closed idle connections are detected before use).
+///
+/// A call returns within pool_timeout + connect_timeout + command_timeout
+/// (cluster: plus one connect_timeout per node tried while refreshing the
+/// slot map), even when the server is stopped (SIGSTOP). Host names are
+/// resolved by the system resolver, which has no timeout of ours.
+class RedisStore final : public Store {
+ public:
+  /// Validates `options` (throws std::invalid_argument naming the bad
+  /// field). Does not connect: a server that is down is reported on use.
+  explicit RedisStore(RedisStoreOptions options);
+  ~RedisStore() override;
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
+
+  /// One `GET`. std::nullopt when the key is missing or expired.
+  Result<std::optional<Versioned>> Fetch(std::string_view key) override;
+  /// One `EVALSHA` (plus one `SCRIPT LOAD` after a server restart or
+  /// `SCRIPT FLUSH`). kInvalidArgument when `ttl` < 1 ms; kValueTooLarge
+  /// beyond `max_value_bytes`.
+  Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected,
+                              std::string_view value, std::chrono::milliseconds ttl) override;
+  /// One `DEL`.
+  Result<void> Erase(std::string_view key) override;
+
+  /// The options in force (after defaults were applied).
+  const RedisStoreOptions& options() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The store for a `redis://` or `redis+cluster://` URL (see OpenStore):
+///  - `redis://[[username]:password@]host[:port][/db]`
+///  - `redis+cluster://[[username]:password@]host[:port][,host[:port]...]`
+/// with query options `connect_timeout`, `timeout`, `pool_timeout`,
+/// `reconnect_min`, `reconnect_max` (durations: `250ms`, `2s`, a bare number
+/// is milliseconds), `keepalive` (seconds), `pool_size`, `max_redirects`,
+/// `max_value_bytes` (integers) and `prefix`. Throws std::invalid_argument
+/// for another scheme, a missing or extra host, a bad db, an unknown option
+/// or a value out of range. Does not connect.
+std::shared_ptr<Store> MakeRedisStore(const StoreUrl& url);
+
+}  // namespace jeff

@@ -1,0 +1,409 @@
+#include <jeff/record.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <limits>
+#include <new>
+#include <random>
+#include <thread>
+
+// Counts allocations so that the test can hold VisitRecord to its promise.
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+// These replace the global allocation functions, so GCC's new/delete pairing
+// check, which sees malloc and free, does not apply.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace {
+
+using jeff::Errc;
+using jeff::Record;
+using jeff::StoredSession;
+
+// A hand-written msgpack writer: the tests must not trust the encoder they test.
+struct Msgpack {
+  std::string bytes;
+
+  Msgpack& Raw(std::initializer_list<int> raw) {
+    for (int b : raw) bytes.push_back(static_cast<char>(b));
+    return *this;
+  }
+  Msgpack& Be(std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) bytes.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    return *this;
+  }
+  Msgpack& Array(std::uint32_t n) {
+    if (n < 16) return Raw({0x90 | static_cast<int>(n)});
+    return Raw({0xdd}).Be(n, 4);
+  }
+  Msgpack& Int(std::int64_t v) {
+    if (v >= 0 && v < 128) return Raw({static_cast<int>(v)});
+    return Raw({0xd3}).Be(static_cast<std::uint64_t>(v), 8);
+  }
+  Msgpack& Bin(std::string_view data) {
+    if (data.size() < 256) {
+      Raw({0xc4, static_cast<int>(data.size())});
+    } else {
+      Raw({0xc6}).Be(data.size(), 4);
+    }
+    bytes.append(data);
+    return *this;
+  }
+  Msgpack& Bin(std::size_t n, char fill) { return Bin(std::string(n, fill)); }
+  Msgpack& Session(std::string_view meta = "m") {
+    return Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Bin(meta);
+  }
+};
+
+StoredSession MakeSession(int n) {
+  StoredSession s;
+  for (std::size_t i = 0; i < s.id.size(); ++i) s.id[i] = static_cast<std::uint8_t>(n * 31 + i);
+  for (std::size_t i = 0; i < s.token_hash.size(); ++i) {
+    s.token_hash[i] = static_cast<std::uint8_t>(n * 7 + i * 3);
+  }
+  s.created_ms = 1893456000000 + n;
+  s.expires_ms = s.created_ms + 30LL * 24 * 3600 * 1000;
+  s.last_seen_ms = s.created_ms + 5;
+  s.meta = "{\"n\":" + std::to_string(n) + "}";
+  return s;
+}
+
+Record MakeRecord(int sessions) {
+  Record r;
+  r.key = "alice@example.com";
+  for (int i = 0; i < sessions; ++i) r.sessions.push_back(MakeSession(i));
+  return r;
+}
+
+bool IsCorrupt(std::string_view bytes) {
+  const auto visited = jeff::VisitRecord(bytes, [](const jeff::SessionView&) {});
+  const auto decoded = jeff::DecodeRecord(bytes);
+  return !visited.ok() && visited.error() == Errc::kStoreCorrupt && !decoded.ok() &&
+         decoded.error() == Errc::kStoreCorrupt;
+}
+
+}  // namespace
+
+TEST_CASE("EncodeRecord writes format v1 byte for byte") {
+  Record r;
+  r.key = "k";
+  StoredSession s;
+  s.id.fill(0x11);
+  s.token_hash.fill(0x22);
+  s.created_ms = 1;
+  s.expires_ms = 1893456000000;
+  s.last_seen_ms = -1;
+  s.meta = "";
+  r.sessions.push_back(s);
+
+  std::string expected = "\x93\x01\xc4\x01k\x91\x96\xc4\x10";
+  expected += std::string(16, '\x11');
+  expected += "\xc4\x20";
+  expected += std::string(32, '\x22');
+  expected += '\x01';
+  expected += std::string("\xcf\x00\x00\x01\xb8\xda\xc5\xb4\x00", 9);  // positives as unsigned
+  expected += "\xff";                                  // -1 as negative fixint
+  expected += std::string("\xc4\x00", 2);
+  CHECK(jeff::EncodeRecord(r) == expected);
+
+  CHECK(jeff::EncodeRecord(Record{}) == std::string("\x93\x01\xc4\x00\x90", 5));
+}
+
+TEST_CASE("records round-trip") {
+  for (int n : {0, 1, 2, 15, 16, 100}) {
+    CAPTURE(n);
+    const Record r = MakeRecord(n);
+    const auto decoded = jeff::DecodeRecord(jeff::EncodeRecord(r));
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == r);
+  }
+  SUBCASE("extreme values and binary data") {
+    Record r;
+    r.key = std::string("\0key\xff with nul", 14);
+    StoredSession s = MakeSession(1);
+    s.created_ms = std::numeric_limits<std::int64_t>::min();
+    s.expires_ms = std::numeric_limits<std::int64_t>::max();
+    s.last_seen_ms = 0;
+    s.meta = std::string(70000, '\0');  // bin 32
+    r.sessions.push_back(s);
+    s.meta = std::string(300, 'x');  // bin 16
+    s.created_ms = -129;
+    r.sessions.push_back(s);
+    const auto decoded = jeff::DecodeRecord(jeff::EncodeRecord(r));
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == r);
+  }
+  SUBCASE("a long key") {
+    Record r = MakeRecord(1);
+    r.key = std::string(1 << 17, 'k');
+    CHECK(*jeff::DecodeRecord(jeff::EncodeRecord(r)) == r);
+  }
+}
+
+TEST_CASE("VisitRecord visits in order without copying") {
+  const Record r = MakeRecord(3);
+  const std::string bytes = jeff::EncodeRecord(r);
+  std::vector<std::int64_t> created;
+  const auto key = jeff::VisitRecord(bytes, [&](const jeff::SessionView& s) {
+    const auto i = created.size();
+    REQUIRE(i < r.sessions.size());
+    CHECK(std::equal(s.id.begin(), s.id.end(), r.sessions[i].id.begin()));
+    CHECK(std::equal(s.token_hash.begin(), s.token_hash.end(), r.sessions[i].token_hash.begin()));
+    CHECK(s.expires_ms == r.sessions[i].expires_ms);
+    CHECK(s.last_seen_ms == r.sessions[i].last_seen_ms);
+    CHECK(s.meta == r.sessions[i].meta);
+    CHECK(s.meta.data() >= bytes.data());
+    CHECK(s.meta.data() < bytes.data() + bytes.size());
+    created.push_back(s.created_ms);
+  });
+  REQUIRE(key.ok());
+  CHECK(*key == r.key);
+  CHECK(key->data() > bytes.data());
+  CHECK(key->data() < bytes.data() + bytes.size());
+  CHECK(created == std::vector<std::int64_t>{r.sessions[0].created_ms, r.sessions[1].created_ms,
+                                             r.sessions[2].created_ms});
+}
+
+TEST_CASE("VisitRecord allocates nothing") {
+  const std::string bytes = jeff::EncodeRecord(MakeRecord(4));
+  const std::string corrupt = bytes.substr(0, bytes.size() - 1);
+  std::int64_t sum = 0;
+  const std::function<void(const jeff::SessionView&)> visit =
+      [&sum](const jeff::SessionView& s) { sum += s.created_ms; };
+  (void)jeff::VisitRecord(bytes, visit);  // a thread's first call may set up its parser
+  const long before = g_allocations.load();
+  for (int i = 0; i < 100; ++i) {
+    CHECK(jeff::VisitRecord(bytes, visit).ok());
+    CHECK_FALSE(jeff::VisitRecord(corrupt, visit).ok());
+  }
+  CHECK(g_allocations.load() == before);
+  CHECK(sum != 0);
+}
+
+TEST_CASE("accepted encodings of valid values") {
+  SUBCASE("integers in any msgpack integer format") {
+    Msgpack m;
+    m.Array(3).Raw({0xcf}).Be(1, 8).Bin("k").Array(1);
+    m.Array(6).Bin(16, 'i').Bin(32, 'h').Raw({0xd0, 0x05}).Raw({0xcd, 0x01, 0x00}).Raw({0xe0});
+    m.Bin("");
+    const auto r = jeff::DecodeRecord(m.bytes);
+    REQUIRE(r.ok());
+    CHECK(r->sessions[0].created_ms == 5);
+    CHECK(r->sessions[0].expires_ms == 256);
+    CHECK(r->sessions[0].last_seen_ms == -32);
+  }
+  SUBCASE("array 32 and bin 32 headers for small sizes") {
+    Msgpack m;
+    m.Raw({0xdd}).Be(3, 4).Int(1).Raw({0xc6}).Be(1, 4).Raw({'k'}).Raw({0xdc, 0, 1});
+    m.Session();
+    CHECK(jeff::DecodeRecord(m.bytes).ok());
+  }
+  SUBCASE("an empty key") {
+    Msgpack m;
+    m.Array(3).Int(1).Bin("").Array(0);
+    const auto r = jeff::DecodeRecord(m.bytes);
+    REQUIRE(r.ok());
+    CHECK(r->key.empty());
+    CHECK(r->sessions.empty());
+  }
+}
+
+TEST_CASE("every truncation is corrupt") {
+  const std::string bytes = jeff::EncodeRecord(MakeRecord(3));
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    CAPTURE(n);
+    REQUIRE(IsCorrupt(std::string_view(bytes).substr(0, n)));
+  }
+  CHECK_FALSE(IsCorrupt(bytes));
+}
+
+TEST_CASE("trailing bytes are corrupt") {
+  const std::string bytes = jeff::EncodeRecord(MakeRecord(1));
+  CHECK(IsCorrupt(bytes + '\0'));
+  CHECK(IsCorrupt(bytes + '\x01'));
+  CHECK(IsCorrupt(bytes + '\xc0'));
+  CHECK(IsCorrupt(bytes + bytes));
+}
+
+TEST_CASE("structural deviations are corrupt") {
+  const std::pair<const char*, Msgpack> cases[] = {
+      {"version 2", Msgpack().Array(3).Int(2).Bin("k").Array(0)},
+      {"version 0", Msgpack().Array(3).Int(0).Bin("k").Array(0)},
+      {"version -1", Msgpack().Array(3).Raw({0xff}).Bin("k").Array(0)},
+      {"version 2^64-1", Msgpack().Array(3).Raw({0xcf}).Be(~0ULL, 8).Bin("k").Array(0)},
+      {"version as str", Msgpack().Array(3).Raw({0xa1, '1'}).Bin("k").Array(0)},
+      {"version as float", Msgpack().Array(3).Raw({0xca, 0x3f, 0x80, 0, 0}).Bin("k").Array(0)},
+      {"version as true", Msgpack().Array(3).Raw({0xc3}).Bin("k").Array(0)},
+      {"key as str", Msgpack().Array(3).Int(1).Raw({0xa1, 'k'}).Array(0)},
+      {"key as nil", Msgpack().Array(3).Int(1).Raw({0xc0}).Array(0)},
+      {"key as ext", Msgpack().Array(3).Int(1).Raw({0xd4, 0x01, 'k'}).Array(0)},
+      {"outer of 2", Msgpack().Array(2).Int(1).Bin("k")},
+      {"outer of 4", Msgpack().Array(4).Int(1).Bin("k").Array(0).Int(0)},
+      {"outer empty", Msgpack().Array(0)},
+      {"outer map", Msgpack().Raw({0x83}).Int(1).Bin("k").Int(2).Array(0).Int(3).Int(4)},
+      {"not an array", Msgpack().Int(1)},
+      {"nil", Msgpack().Raw({0xc0})},
+      {"sessions as map", Msgpack().Array(3).Int(1).Bin("k").Raw({0x80})},
+      {"sessions as bin", Msgpack().Array(3).Int(1).Bin("k").Bin("")},
+      {"session of 5", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(5).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3)},
+      {"session of 7", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(7).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Bin("").Bin("")},
+      {"session empty", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(0)},
+      {"session as bin", Msgpack().Array(3).Int(1).Bin("k").Array(1).Bin(54, 'x')},
+      {"id of 15", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(15, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Bin("")},
+      {"id of 17", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(17, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Bin("")},
+      {"id as str", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Raw({0xb0}).Raw({'0','1','2','3','4','5','6','7','8','9','a','b','c','d','e','f'}).Bin(32, 'h').Int(1).Int(2).Int(3).Bin("")},
+      {"hash of 31", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(31, 'h').Int(1).Int(2).Int(3).Bin("")},
+      {"hash of 33", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(33, 'h').Int(1).Int(2).Int(3).Bin("")},
+      {"id and hash swapped", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(32, 'h').Bin(16, 'i').Int(1).Int(2).Int(3).Bin("")},
+      {"time as float", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Raw({0xcb, 0, 0, 0, 0, 0, 0, 0, 0}).Int(2).Int(3).Bin("")},
+      {"time as nil", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Raw({0xc0}).Int(3).Bin("")},
+      {"time above int64", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Raw({0xcf}).Be(1ULL << 63, 8).Bin("")},
+      {"time as bin", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Bin(8, 't').Bin("")},
+      {"meta as str", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Raw({0xa1, 'm'})},
+      {"meta as nil", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Raw({0xc0})},
+      {"meta as array", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Array(0)},
+      {"meta as ext", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Raw({0xc7, 0x00, 0x05})},
+      {"fewer sessions than declared", Msgpack().Array(3).Int(1).Bin("k").Array(2).Session()},
+      {"more sessions than declared", Msgpack().Array(3).Int(1).Bin("k").Array(1).Session().Session()},
+      {"reserved byte 0xc1", Msgpack().Array(3).Int(1).Raw({0xc1}).Array(0)},
+  };
+  for (const auto& [name, m] : cases) {
+    CAPTURE(name);
+    CHECK(IsCorrupt(m.bytes));
+  }
+  // The builder itself makes valid records.
+  CHECK_FALSE(IsCorrupt(Msgpack().Array(3).Int(1).Bin("k").Array(2).Session().Session("").bytes));
+}
+
+TEST_CASE("hostile sizes and nesting are rejected cleanly") {
+  SUBCASE("nesting bombs") {
+    CHECK(IsCorrupt(std::string(100000, '\x91')));
+    CHECK(IsCorrupt(std::string(100000, '\x81')));
+    std::string deep = Msgpack().Array(3).Int(1).Bin("k").Array(1).bytes;
+    deep += std::string(100000, '\x91');
+    CHECK(IsCorrupt(deep));
+    std::string wide;
+    for (int i = 0; i < 20000; ++i) wide += std::string("\xdd\xff\xff\xff\xff", 5);
+    CHECK(IsCorrupt(wide));
+  }
+  SUBCASE("declared lengths far beyond the data") {
+    CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Raw({0xc6}).Be(0xffffffff, 4).Raw({'k'}).bytes));
+    CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Raw({0xc5}).Be(0xffff, 2).Raw({'k'}).bytes));
+    CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Bin("k").Array(0xffffffff).Session().bytes));
+    CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Bin("k").Raw({0xdc, 0xff, 0xff}).Session().bytes));
+    CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Raw({0xc6}).Be(0xffffffff, 4).bytes));
+    CHECK(IsCorrupt(Msgpack().Raw({0xdd}).Be(0xffffffff, 4).Int(1).bytes));
+    CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Raw({0xc9}).Be(0xffffffff, 4).Raw({0x01}).bytes));
+    CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Raw({0xdb}).Be(0xffffffff, 4).bytes));
+    CHECK(IsCorrupt(Msgpack().Raw({0xdf}).Be(0xffffffff, 4).bytes));
+  }
+  SUBCASE("a session count the bytes cannot hold is refused before any visit") {
+    int visits = 0;
+    const auto m = Msgpack().Array(3).Int(1).Bin("k").Array(1000).Session().Session();
+    const auto r = jeff::VisitRecord(m.bytes, [&](const jeff::SessionView&) { ++visits; });
+    CHECK(r.error() == Errc::kStoreCorrupt);
+    CHECK(visits == 0);
+  }
+}
+
+TEST_CASE("a failure after some sessions is still a failure") {
+  std::string bytes = Msgpack().Array(3).Int(1).Bin("k").Array(3).Session().Session().bytes;
+  bytes += Msgpack().Array(6).Bin(16, 'i').Bin(31, 'h').bytes;
+  bytes += std::string(200, '\0');
+  int visits = 0;
+  const auto r = jeff::VisitRecord(bytes, [&](const jeff::SessionView&) { ++visits; });
+  CHECK(r.error() == Errc::kStoreCorrupt);
+  CHECK(jeff::IsStoreError(r.error()));
+  CHECK(visits == 2);
+}
+
+TEST_CASE("every single-byte change decodes cleanly or is corrupt") {
+  const std::string bytes = jeff::EncodeRecord(MakeRecord(2));
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    for (int v = 0; v < 256; ++v) {
+      std::string mutated = bytes;
+      mutated[i] = static_cast<char>(v);
+      const auto decoded = jeff::DecodeRecord(mutated);
+      if (decoded.ok()) {
+        // Whatever was accepted re-encodes to a record that decodes the same.
+        REQUIRE(*jeff::DecodeRecord(jeff::EncodeRecord(*decoded)) == *decoded);
+      } else {
+        REQUIRE(decoded.error() == Errc::kStoreCorrupt);
+      }
+    }
+  }
+}
+
+TEST_CASE("random garbage is corrupt and never crashes") {
+  std::mt19937_64 rng(20300101);
+  const std::string valid = jeff::EncodeRecord(MakeRecord(2));
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes;
+    if (i % 2 == 0) {
+      bytes.resize(rng() % 200);
+      for (char& c : bytes) c = static_cast<char>(rng());
+    } else {
+      // A valid prefix followed by noise reaches the deeper states.
+      bytes = valid.substr(0, rng() % valid.size());
+      for (std::size_t n = rng() % 64; n > 0; --n) bytes.push_back(static_cast<char>(rng()));
+    }
+    const auto r = jeff::DecodeRecord(bytes);
+    if (!r.ok()) REQUIRE(r.error() == Errc::kStoreCorrupt);
+  }
+}
+
+TEST_CASE("VisitRecord may be called again from inside a visit") {
+  const std::string outer = jeff::EncodeRecord(MakeRecord(2));
+  Record inner_record = MakeRecord(1);
+  inner_record.key = "bob";
+  const std::string inner = jeff::EncodeRecord(inner_record);
+  int outer_visits = 0;
+  const auto key = jeff::VisitRecord(outer, [&](const jeff::SessionView&) {
+    ++outer_visits;
+    const auto nested = jeff::DecodeRecord(inner);
+    REQUIRE(nested.ok());
+    CHECK(*nested == inner_record);
+    CHECK_FALSE(jeff::DecodeRecord(inner.substr(1)).ok());
+  });
+  REQUIRE(key.ok());
+  CHECK(*key == "alice@example.com");
+  CHECK(outer_visits == 2);
+  CHECK(*jeff::DecodeRecord(outer) == MakeRecord(2));
+}
+
+TEST_CASE("an exception from the visitor propagates and leaves the decoder usable") {
+  const std::string bytes = jeff::EncodeRecord(MakeRecord(2));
+  CHECK_THROWS_AS((void)jeff::VisitRecord(bytes, [](const jeff::SessionView&) { throw 7; }), int);
+  CHECK(*jeff::DecodeRecord(bytes) == MakeRecord(2));
+}
+
+TEST_CASE("records decode concurrently") {
+  const std::string bytes = jeff::EncodeRecord(MakeRecord(5));
+  const Record expected = MakeRecord(5);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        const auto r = jeff::DecodeRecord(bytes);
+        if (!r.ok() || !(*r == expected)) ++failures;
+        if (jeff::DecodeRecord(std::string_view(bytes).substr(0, 50)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(failures.load() == 0);
+}

@@ -1,0 +1,255 @@
+#include "redis_test_support.hpp"
+
+#include <arpa/inet.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace jeff::test {
+namespace {
+
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+
+std::string Describe(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a.substr(0, 40);
+  return s;
+}
+
+}  // namespace
+
+RawRedis::RawRedis(std::uint16_t port, std::string password) {
+  timeval tv{5, 0};
+  context_ = redisConnectWithTimeout("127.0.0.1", port, tv);
+  if (context_ == nullptr || context_->err != 0) {
+    throw std::runtime_error("RawRedis: cannot connect to port " + std::to_string(port));
+  }
+  redisSetTimeout(context_, tv);
+  if (!password.empty()) Text({"AUTH", password});
+}
+
+RawRedis::~RawRedis() { redisFree(context_); }
+
+std::shared_ptr<redisReply> RawRedis::Raw(const std::vector<std::string>& argv) {
+  std::vector<const char*> args;
+  std::vector<std::size_t> lengths;
+  for (const auto& a : argv) {
+    args.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(context_, static_cast<int>(args.size()), args.data(), lengths.data()));
+  if (reply == nullptr) {
+    throw std::runtime_error("RawRedis: I/O error on '" + Describe(argv) + "': " + context_->errstr);
+  }
+  last_was_error_ = reply->type == REDIS_REPLY_ERROR;
+  return std::shared_ptr<redisReply>(reply, ReplyFree{});
+}
+
+std::string RawRedis::TextOrError(const std::vector<std::string>& argv) {
+  auto r = Raw(argv);
+  switch (r->type) {
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r->integer);
+    case REDIS_REPLY_ARRAY:
+      throw std::runtime_error("RawRedis: array reply to '" + Describe(argv) + "'");
+    default:
+      return std::string(r->str, r->len);
+  }
+}
+
+std::string RawRedis::Text(const std::vector<std::string>& argv) {
+  const std::string text = TextOrError(argv);
+  if (last_was_error_) {
+    throw std::runtime_error("RawRedis: '" + Describe(argv) + "' failed: " + text);
+  }
+  return text;
+}
+
+long long RawRedis::Int(const std::vector<std::string>& argv) {
+  auto r = Raw(argv);
+  if (r->type != REDIS_REPLY_INTEGER) {
+    throw std::runtime_error("RawRedis: '" + Describe(argv) + "' is not an integer reply");
+  }
+  return r->integer;
+}
+
+RedisStoreOptions LocalOptions(std::uint16_t port) {
+  RedisStoreOptions o;
+  o.hosts = {{"127.0.0.1", port}};
+  o.connect_timeout = std::chrono::milliseconds(1000);
+  o.command_timeout = std::chrono::milliseconds(1000);
+  o.pool_timeout = std::chrono::milliseconds(1000);
+  o.reconnect_backoff_min = std::chrono::milliseconds(20);
+  o.reconnect_backoff_max = std::chrono::milliseconds(200);
+  return o;
+}
+
+RedisCluster::RedisCluster(int nodes) {
+  for (int i = 0; i < nodes; ++i) {
+    nodes_.push_back(StartRedis({"--cluster-enabled", "yes", "--cluster-config-file",
+                                 "{dir}/nodes.conf", "--cluster-node-timeout", "5000"}));
+  }
+  std::string command = "redis-cli --cluster create";
+  for (const auto& n : nodes_) command += " " + n->address();
+  command += " --cluster-replicas 0 --cluster-yes > " + nodes_[0]->dir() + "/create.log 2>&1";
+  if (std::system(command.c_str()) != 0) {
+    throw std::runtime_error("redis-cli --cluster create failed (see " + nodes_[0]->dir() +
+                             "/create.log)");
+  }
+  WaitConverged();
+}
+
+void RedisCluster::WaitConverged(std::uint16_t slot) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    bool ok = true;
+    std::string owner;
+    for (const auto& n : nodes_) {
+      RawRedis raw(n->port());
+      const std::string info = raw.Text({"CLUSTER", "INFO"});
+      if (info.find("cluster_state:ok") == std::string::npos ||
+          info.find("cluster_slots_ok:16384") == std::string::npos) {
+        ok = false;
+        break;
+      }
+      // Every node must name the same owner for `slot` (gossip has converged).
+      auto slots = raw.Raw({"CLUSTER", "SLOTS"});
+      std::string this_owner;
+      for (std::size_t i = 0; i < slots->elements; ++i) {
+        const redisReply* r = slots->element[i];
+        if (r->element[0]->integer <= slot && slot <= r->element[1]->integer) {
+          this_owner = std::to_string(r->element[2]->element[1]->integer);
+        }
+      }
+      if (owner.empty()) owner = this_owner;
+      if (this_owner.empty() || this_owner != owner) ok = false;
+    }
+    if (ok) return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("Redis Cluster did not reach cluster_state:ok in time");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+std::string RedisCluster::Url() const {
+  std::string url = "redis+cluster://";
+  for (std::size_t i = 0; i < nodes_.size(); ++i) url += (i ? "," : "") + nodes_[i]->address();
+  return url;
+}
+
+RedisStoreOptions RedisCluster::Options() const {
+  RedisStoreOptions o = LocalOptions(nodes_[0]->port());
+  o.cluster = true;
+  o.hosts.clear();
+  for (const auto& n : nodes_) o.hosts.push_back({"127.0.0.1", n->port()});
+  return o;
+}
+
+std::string RedisCluster::Id(std::size_t i) {
+  return RawRedis(nodes_[i]->port()).Text({"CLUSTER", "MYID"});
+}
+
+std::size_t RedisCluster::OwnerOf(std::uint16_t slot) {
+  RawRedis raw(nodes_[0]->port());
+  auto slots = raw.Raw({"CLUSTER", "SLOTS"});
+  for (std::size_t i = 0; i < slots->elements; ++i) {
+    const redisReply* r = slots->element[i];
+    if (r->element[0]->integer <= slot && slot <= r->element[1]->integer) {
+      const auto port = static_cast<std::uint16_t>(r->element[2]->element[1]->integer);
+      for (std::size_t n = 0; n < nodes_.size(); ++n) {
+        if (nodes_[n]->port() == port) return n;
+      }
+    }
+  }
+  throw std::runtime_error("no owner for slot " + std::to_string(slot));
+}
+
+void RedisCluster::MigrateSlot(std::uint16_t slot, std::size_t from, std::size_t to) {
+  const std::string s = std::to_string(slot);
+  const std::string from_id = Id(from);
+  const std::string to_id = Id(to);
+  RawRedis source(nodes_[from]->port());
+  RawRedis target(nodes_[to]->port());
+  target.Text({"CLUSTER", "SETSLOT", s, "IMPORTING", from_id});
+  source.Text({"CLUSTER", "SETSLOT", s, "MIGRATING", to_id});
+  for (;;) {
+    auto keys = source.Raw({"CLUSTER", "GETKEYSINSLOT", s, "100"});
+    if (keys->elements == 0) break;
+    std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", std::to_string(nodes_[to]->port()),
+                                        "", "0", "5000", "KEYS"};
+    for (std::size_t i = 0; i < keys->elements; ++i) {
+      migrate.emplace_back(keys->element[i]->str, keys->element[i]->len);
+    }
+    source.Text(migrate);
+  }
+  target.Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
+  source.Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    if (n != from && n != to) RawRedis(nodes_[n]->port()).Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
+  }
+  WaitConverged(slot);
+}
+
+FakeServer::FakeServer(std::string reply, bool close_at_once)
+    : reply_(std::move(reply)), close_at_once_(close_at_once) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listen_fd_, 64) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error("FakeServer: cannot listen");
+  }
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] { Serve(); });
+}
+
+FakeServer::~FakeServer() {
+  stop_.store(true);
+  thread_.join();
+  ::close(listen_fd_);
+}
+
+void FakeServer::Serve() {
+  std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+  char buffer[4096];
+  while (!stop_.load()) {
+    if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+    for (std::size_t i = fds.size(); i-- > 0;) {
+      if (fds[i].revents == 0) continue;
+      if (fds[i].fd == listen_fd_) {
+        const int client = ::accept(listen_fd_, nullptr, nullptr);
+        if (client < 0) continue;
+        if (close_at_once_) {
+          ::close(client);
+        } else {
+          fds.push_back({client, POLLIN, 0});
+        }
+        continue;
+      }
+      const ssize_t n = ::recv(fds[i].fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+      } else if (!reply_.empty()) {
+        (void)::send(fds[i].fd, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+      }
+    }
+  }
+  for (std::size_t i = 1; i < fds.size(); ++i) ::close(fds[i].fd);
+}
+
+}  // namespace jeff::test

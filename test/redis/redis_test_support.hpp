@@ -1,0 +1,105 @@
+#pragma once
+// Test support for the Redis store: a raw hiredis client for inspecting and
+// tampering with the server, a real 3-node Redis Cluster, and fake servers
+// that never answer or answer nonsense.
+
+#include "support/server_process.hpp"
+
+#include <jeff/stores/redis/redis_store.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct redisContext;
+struct redisReply;
+
+namespace jeff::test {
+
+/// A blocking hiredis connection for test set-up and checks. Throws
+/// std::runtime_error on connection errors and error replies.
+class RawRedis {
+ public:
+  explicit RawRedis(std::uint16_t port, std::string password = "");
+  ~RawRedis();
+  RawRedis(const RawRedis&) = delete;
+  RawRedis& operator=(const RawRedis&) = delete;
+
+  /// A string, status or error reply's text; "(nil)" for nil; the number for
+  /// an integer; throws for arrays and errors.
+  std::string Text(const std::vector<std::string>& argv);
+  /// An integer reply.
+  long long Int(const std::vector<std::string>& argv);
+  /// The raw reply (arrays), owned by the caller via the deleter.
+  std::shared_ptr<redisReply> Raw(const std::vector<std::string>& argv);
+  /// Like Text, but an error reply is returned as its text instead of thrown.
+  std::string TextOrError(const std::vector<std::string>& argv);
+
+ private:
+  redisContext* context_;
+  bool last_was_error_ = false;
+};
+
+/// Options for a RedisStore on 127.0.0.1:port with test-friendly timeouts.
+RedisStoreOptions LocalOptions(std::uint16_t port);
+
+/// A Redis Cluster of `nodes` masters (no replicas) on free loopback ports,
+/// created with `redis-cli --cluster create` and waited for until every node
+/// reports cluster_state:ok. Throws (never skips) when that fails.
+class RedisCluster {
+ public:
+  explicit RedisCluster(int nodes = 3);
+  std::vector<std::unique_ptr<ServerProcess>>& nodes() { return nodes_; }
+  /// "redis+cluster://127.0.0.1:p1,127.0.0.1:p2,..."
+  std::string Url() const;
+  /// Options with all nodes as seeds.
+  RedisStoreOptions Options() const;
+  /// The node id (CLUSTER MYID) of node i.
+  std::string Id(std::size_t i);
+  /// Index of the node that owns `slot` according to node 0.
+  std::size_t OwnerOf(std::uint16_t slot);
+  /// Moves `slot` and its keys from node `from` to node `to` (SETSLOT
+  /// IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE on every node).
+  void MigrateSlot(std::uint16_t slot, std::size_t from, std::size_t to);
+  /// Waits until every node reports cluster_state:ok and agrees on the owner of `slot`.
+  void WaitConverged(std::uint16_t slot = 0);
+
+ private:
+  std::vector<std::unique_ptr<ServerProcess>> nodes_;
+};
+
+/// A TCP listener on a free loopback port that accepts connections, reads
+/// and discards what it is sent, and answers with `reply` (nothing when
+/// empty). With `close_at_once`, closes every connection right after accept.
+class FakeServer {
+ public:
+  explicit FakeServer(std::string reply = "", bool close_at_once = false);
+  ~FakeServer();
+  FakeServer(const FakeServer&) = delete;
+  FakeServer& operator=(const FakeServer&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  void Serve();
+  std::string reply_;
+  bool close_at_once_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+/// Milliseconds elapsed while running `f`.
+template <typename F>
+std::chrono::milliseconds Timed(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start);
+}
+
+}  // namespace jeff::test

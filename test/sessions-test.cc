@@ -1,0 +1,414 @@
+#include <doctest/doctest.h>
+#include <jeff/record.hpp>
+#include <jeff/sessions.hpp>
+#include <jeff/stores/memory/memory_store.hpp>
+
+#include "support/sessions_race.hpp"
+
+#include <atomic>
+
+using namespace std::chrono_literals;
+using jeff::CheckStatus;
+
+namespace {
+
+// The Cookie request header a browser would send for a Set-Cookie value.
+std::string AsCookieHeader(const std::string& set_cookie) {
+  return set_cookie.substr(0, set_cookie.find(';'));
+}
+
+// Fault injection around a real MemoryStore: while `down` is set every call
+// fails as an unreachable server would.
+class FlakyStore final : public jeff::Store {
+ public:
+  explicit FlakyStore(std::shared_ptr<jeff::Store> inner) : inner_(std::move(inner)) {}
+  std::atomic<bool> down{false};
+  std::atomic<bool> fail_writes{false};
+
+  jeff::Result<std::optional<jeff::Versioned>> Fetch(std::string_view key) override {
+    if (down) return jeff::Errc::kStoreUnavailable;
+    return inner_->Fetch(key);
+  }
+  jeff::Result<bool> CompareAndSwap(std::string_view key, std::optional<jeff::Version> expected,
+                                    std::string_view value, std::chrono::milliseconds ttl) override {
+    if (down || fail_writes) return jeff::Errc::kStoreTimeout;
+    return inner_->CompareAndSwap(key, expected, value, ttl);
+  }
+  jeff::Result<void> Erase(std::string_view key) override {
+    if (down) return jeff::Errc::kStoreUnavailable;
+    return inner_->Erase(key);
+  }
+
+ private:
+  std::shared_ptr<jeff::Store> inner_;
+};
+
+struct Fixture {
+  jeff::ManualClock clock;
+  std::shared_ptr<jeff::MemoryStore> store;
+  jeff::Options options;
+
+  Fixture() {
+    jeff::MemoryStoreOptions mo;
+    mo.clock = clock.AsClock();
+    store = std::make_shared<jeff::MemoryStore>(mo);
+    options.store = store;
+    options.clock = clock.AsClock();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Set issues a cookie that Check accepts") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("alice@example.com", "Firefox");
+  REQUIRE(issued.ok());
+  REQUIRE(issued->set_cookie.size() == 1);
+  const std::string& sc = issued->set_cookie.front();
+  CHECK(sc.rfind("jeff_session=", 0) == 0);
+  CHECK(sc.find("; HttpOnly") != std::string::npos);
+  CHECK(sc.find("; Secure") != std::string::npos);
+  CHECK(sc.find("; SameSite=Lax") != std::string::npos);
+  CHECK(sc.find("; Path=/") != std::string::npos);
+  CHECK(sc.find("Max-Age=2592000") != std::string::npos);
+  // The key itself never appears in the cookie.
+  CHECK(sc.find("alice") == std::string::npos);
+
+  auto checked = sessions.Check("theme=dark; " + AsCookieHeader(sc) + "; lang=en");
+  REQUIRE(checked.ok());
+  CHECK(checked.session.key == "alice@example.com");
+  CHECK(checked.session.meta == "Firefox");
+  CHECK(checked.session.id == issued->session.id);
+  CHECK(checked.session.expires - checked.session.created == 30 * 24h);
+  CHECK(checked.set_cookie.empty());
+}
+
+TEST_CASE("Check reports why there is no session") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  CHECK(sessions.Check("").status == CheckStatus::kAbsent);
+  CHECK(sessions.Check("other=1").status == CheckStatus::kAbsent);
+  CHECK(sessions.Check("jeff_session=").status == CheckStatus::kMalformed);
+  CHECK(sessions.Check("jeff_session=abc").status == CheckStatus::kMalformed);
+  CHECK(sessions.Check("jeff_session=" + std::string(5000, 'A')).status == CheckStatus::kMalformed);
+  // Right shape, but no such session.
+  const std::string forged = jeff::KeyId("alice") + "." + std::string(43, 'A');
+  CHECK(sessions.Check("jeff_session=" + forged).status == CheckStatus::kUnknown);
+
+  auto issued = sessions.Set("alice", "");
+  REQUIRE(issued.ok());
+  // Same kid, wrong token: the record exists but no hash matches.
+  CHECK(sessions.Check("jeff_session=" + forged).status == CheckStatus::kUnknown);
+  std::string cookie = AsCookieHeader(issued->set_cookie.front());
+  cookie.back() = cookie.back() == 'A' ? 'Q' : 'A';
+  CheckStatus tampered = sessions.Check(cookie).status;
+  CHECK((tampered == CheckStatus::kUnknown || tampered == CheckStatus::kMalformed));
+}
+
+TEST_CASE("sessions expire at max_age and after idle_timeout") {
+  Fixture f;
+  f.options.max_age = 1h;
+  f.options.idle_timeout = 10min;
+  f.options.touch_interval = 1min;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("bob", "");
+  REQUIRE(issued.ok());
+  const std::string cookie = AsCookieHeader(issued->set_cookie.front());
+
+  for (int i = 0; i < 11; ++i) {  // active every 5 minutes: the idle clock never runs out
+    f.clock.Advance(5min);
+    CHECK(sessions.Check(cookie).ok());
+  }
+  auto later = sessions.Set("bob", "");  // keeps the record alive past the first session
+  REQUIRE(later.ok());
+  f.clock.Advance(6min);  // 61 minutes: past max_age
+  CHECK(sessions.Check(cookie).status == CheckStatus::kExpired);
+  // Once the store has dropped the whole record, an ended session is unknown.
+  f.clock.Advance(1h);
+  CHECK(sessions.Check(cookie).status == CheckStatus::kUnknown);
+
+  auto idle = sessions.Set("bob", "");
+  REQUIRE(idle.ok());
+  f.clock.Advance(10min);
+  CHECK(sessions.Check(AsCookieHeader(idle->set_cookie.front())).status == CheckStatus::kExpired);
+}
+
+TEST_CASE("Check records activity at most once per touch_interval") {
+  Fixture f;
+  f.options.touch_interval = 1min;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("carol", "");
+  REQUIRE(issued.ok());
+  const std::string cookie = AsCookieHeader(issued->set_cookie.front());
+  const jeff::TimePoint start = f.clock.Now();
+
+  f.clock.Advance(30s);
+  CHECK(sessions.Check(cookie).ok());
+  CHECK(sessions.SessionsForKey("carol")->front().last_seen == start);  // throttled: no write
+
+  f.clock.Advance(31s);
+  auto touched = sessions.Check(cookie);
+  REQUIRE(touched.ok());
+  CHECK(touched.session.last_seen == start + 61s);
+  CHECK(sessions.SessionsForKey("carol")->front().last_seen == start + 61s);
+}
+
+TEST_CASE("touch_interval 0 makes Check read-only") {
+  Fixture f;
+  f.options.touch_interval = 0s;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("dave", "");
+  REQUIRE(issued.ok());
+  const auto before = f.store->Fetch(jeff::KeyId("dave").insert(0, "jeff:")).value()->version;
+  f.clock.Advance(1h);
+  CHECK(sessions.Check(AsCookieHeader(issued->set_cookie.front())).ok());
+  CHECK(f.store->Fetch(jeff::KeyId("dave").insert(0, "jeff:")).value()->version == before);
+}
+
+TEST_CASE("Clear logs out only the current session and expires the cookie") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  auto phone = sessions.Set("erin", "phone");
+  auto laptop = sessions.Set("erin", "laptop");
+  REQUIRE(phone.ok());
+  REQUIRE(laptop.ok());
+  auto cleared = sessions.Clear(AsCookieHeader(phone->set_cookie.front()));
+  REQUIRE(cleared.ok());
+  REQUIRE(cleared->size() == 1);
+  CHECK(cleared->front().find("jeff_session=;") == 0);
+  CHECK(cleared->front().find("Max-Age=0") != std::string::npos);
+  CHECK(sessions.Check(AsCookieHeader(phone->set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Check(AsCookieHeader(laptop->set_cookie.front())).ok());
+  // Without a session Clear still answers with the expiring cookie.
+  auto nothing = sessions.Clear("");
+  REQUIRE(nothing.ok());
+  CHECK(nothing->size() == 1);
+}
+
+TEST_CASE("Delete revokes all or chosen sessions; SessionsForKey lists live ones") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  std::vector<jeff::Issued> issued;
+  for (int i = 0; i < 4; ++i) {
+    f.clock.Advance(1s);
+    issued.push_back(sessions.Set("frank", "device " + std::to_string(i)).value());
+  }
+  auto list = sessions.SessionsForKey("frank");
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 4);
+  for (int i = 0; i < 4; ++i) CHECK((*list)[i].meta == "device " + std::to_string(i));
+
+  const jeff::SessionId chosen[] = {issued[1].session.id, issued[2].session.id, jeff::NewSessionId()};
+  auto removed = sessions.Delete("frank", chosen);
+  REQUIRE(removed.ok());
+  CHECK(*removed == 2);
+  CHECK(sessions.SessionsForKey("frank")->size() == 2);
+  CHECK(sessions.Check(AsCookieHeader(issued[1].set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Check(AsCookieHeader(issued[0].set_cookie.front())).ok());
+
+  auto all = sessions.Delete("frank");
+  REQUIRE(all.ok());
+  CHECK(*all == 2);
+  CHECK(sessions.SessionsForKey("frank")->empty());
+  CHECK(sessions.Check(AsCookieHeader(issued[0].set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Delete("nobody").value() == 0);
+  CHECK(sessions.SessionsForKey("nobody")->empty());
+  CHECK(sessions.Delete("").error() == jeff::Errc::kInvalidArgument);
+}
+
+TEST_CASE("max_sessions_per_key evicts the oldest sessions") {
+  Fixture f;
+  f.options.max_sessions_per_key = 3;
+  jeff::Sessions sessions(f.options);
+  std::vector<jeff::Issued> issued;
+  for (int i = 0; i < 5; ++i) {
+    f.clock.Advance(1s);
+    issued.push_back(sessions.Set("gina", std::to_string(i)).value());
+  }
+  auto list = sessions.SessionsForKey("gina").value();
+  REQUIRE(list.size() == 3);
+  CHECK(list[0].meta == "2");
+  CHECK(list[2].meta == "4");
+  CHECK(sessions.Check(AsCookieHeader(issued[0].set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Check(AsCookieHeader(issued[4].set_cookie.front())).ok());
+}
+
+TEST_CASE("expired sessions are pruned on every write and the record TTL follows them") {
+  Fixture f;
+  f.options.max_age = 1h;
+  jeff::Sessions sessions(f.options);
+  REQUIRE(sessions.Set("hank", "old").ok());
+  f.clock.Advance(2h);
+  REQUIRE(sessions.Set("hank", "new").ok());
+  const std::string store_key = "jeff:" + jeff::KeyId("hank");
+  auto record = jeff::DecodeRecord(f.store->Fetch(store_key).value()->value);
+  REQUIRE(record.ok());
+  REQUIRE(record->sessions.size() == 1);
+  CHECK(record->sessions[0].meta == "new");
+  CHECK(record->key == "hank");
+  f.clock.Advance(61min);  // the record itself is gone with its last session
+  CHECK_FALSE(f.store->Fetch(store_key).value().has_value());
+}
+
+TEST_CASE("Rotate replaces the token and keeps the session") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("ivy", "meta");
+  REQUIRE(issued.ok());
+  const std::string old_cookie = AsCookieHeader(issued->set_cookie.front());
+  auto current = sessions.Check(old_cookie);
+  REQUIRE(current.ok());
+  auto rotated = sessions.Rotate(current.session);
+  REQUIRE(rotated.ok());
+  CHECK(rotated->session.id == issued->session.id);
+  CHECK(sessions.Check(old_cookie).status == CheckStatus::kUnknown);
+  auto again = sessions.Check(AsCookieHeader(rotated->set_cookie.front()));
+  REQUIRE(again.ok());
+  CHECK(again.session.id == issued->session.id);
+  CHECK(again.session.meta == "meta");
+
+  REQUIRE(sessions.Delete("ivy").ok());
+  CHECK(sessions.Rotate(current.session).error() == jeff::Errc::kSessionNotFound);
+}
+
+TEST_CASE("a stale duplicate cookie does not hide the live one") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("jack", "");
+  REQUIRE(issued.ok());
+  const std::string stale = "jeff_session=" + jeff::KeyId("jack") + "." + std::string(43, 'A');
+  auto checked = sessions.Check(stale + "; " + AsCookieHeader(issued->set_cookie.front()));
+  CHECK(checked.ok());
+}
+
+TEST_CASE("a corrupt record is a store error, never a session") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("kim", "");
+  REQUIRE(issued.ok());
+  const std::string store_key = "jeff:" + jeff::KeyId("kim");
+  auto current = f.store->Fetch(store_key).value();
+  std::string garbage = current->value;
+  garbage.resize(garbage.size() - 3);
+  REQUIRE(f.store->CompareAndSwap(store_key, current->version, garbage, 1h).value());
+  auto checked = sessions.Check(AsCookieHeader(issued->set_cookie.front()));
+  CHECK(checked.status == CheckStatus::kStoreError);
+  CHECK(checked.error == jeff::Errc::kStoreCorrupt);
+  CHECK(sessions.Set("kim", "").error() == jeff::Errc::kStoreCorrupt);
+  CHECK(sessions.SessionsForKey("kim").error() == jeff::Errc::kStoreCorrupt);
+}
+
+TEST_CASE("a store failure is reported, never as in or out, and Set gives no cookie") {
+  Fixture f;
+  auto flaky = std::make_shared<FlakyStore>(f.store);
+  f.options.store = flaky;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("lee", "");
+  REQUIRE(issued.ok());
+  const std::string cookie = AsCookieHeader(issued->set_cookie.front());
+
+  flaky->fail_writes = true;
+  auto failed = sessions.Set("lee", "");
+  CHECK_FALSE(failed.ok());
+  CHECK(jeff::IsStoreError(failed.error()));
+  flaky->fail_writes = false;
+
+  flaky->down = true;
+  auto checked = sessions.Check(cookie);
+  CHECK(checked.status == CheckStatus::kStoreError);
+  CHECK(checked.error == jeff::Errc::kStoreUnavailable);
+  CHECK_FALSE(sessions.Clear(cookie).ok());
+  CHECK_FALSE(sessions.Delete("lee").ok());
+  CHECK_FALSE(sessions.SessionsForKey("lee").ok());
+  flaky->down = false;
+  CHECK(sessions.Check(cookie).ok());
+  CHECK(sessions.SessionsForKey("lee")->size() == 1);
+}
+
+TEST_CASE("a failed touch does not fail the check") {
+  Fixture f;
+  auto flaky = std::make_shared<FlakyStore>(f.store);
+  f.options.store = flaky;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("max", "");
+  REQUIRE(issued.ok());
+  flaky->fail_writes = true;
+  f.clock.Advance(2min);
+  CHECK(sessions.Check(AsCookieHeader(issued->set_cookie.front())).ok());
+}
+
+TEST_CASE("options are validated at construction") {
+  Fixture f;
+  auto bad = [&](auto edit) {
+    jeff::Options o = f.options;
+    edit(o);
+    CHECK_THROWS_AS(jeff::Sessions(std::move(o)), std::invalid_argument);
+  };
+  bad([](jeff::Options& o) { o.store = nullptr; });
+  bad([](jeff::Options& o) { o.cookie.secure = false; });
+  bad([](jeff::Options& o) { o.cookie.name = "bad name"; });
+  bad([](jeff::Options& o) { o.cookie.name = "__Host-s"; o.cookie.domain = "example.com"; });
+  bad([](jeff::Options& o) { o.insecure = true; o.cookie.same_site = jeff::SameSite::kNone; });
+  bad([](jeff::Options& o) { o.idle_timeout = 1min; o.touch_interval = 2min; });
+  bad([](jeff::Options& o) { o.max_age = -1s; });
+  bad([](jeff::Options& o) { o.key_prefix = "has space"; });
+  bad([](jeff::Options& o) { o.key_prefix = ""; });
+  bad([](jeff::Options& o) { o.cas_attempts = 0; });
+  jeff::Options host = f.options;
+  host.cookie.name = "__Host-session";
+  CHECK_NOTHROW(jeff::Sessions(std::move(host)));
+}
+
+TEST_CASE("insecure mode drops Secure and warns once") {
+  Fixture f;
+  std::vector<std::string> lines;
+  f.options.insecure = true;
+  f.options.logger = [&](std::string_view l) { lines.emplace_back(l); };
+  jeff::Sessions sessions(f.options);
+  CHECK(lines.size() == 1);
+  auto issued = sessions.Set("nia", "");
+  REQUIRE(issued.ok());
+  CHECK(issued->set_cookie.front().find("Secure") == std::string::npos);
+  (void)sessions.Set("nia", "");
+  CHECK(lines.size() == 1);
+}
+
+TEST_CASE("max_age 0 gives a browser-session cookie, still bounded server-side") {
+  Fixture f;
+  f.options.max_age = 0s;
+  f.options.session_cookie_lifetime = 2h;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("olga", "");
+  REQUIRE(issued.ok());
+  CHECK(issued->set_cookie.front().find("Max-Age") == std::string::npos);
+  CHECK(issued->set_cookie.front().find("Expires") == std::string::npos);
+  f.clock.Advance(2h);
+  CHECK(sessions.Check(AsCookieHeader(issued->set_cookie.front())).status == CheckStatus::kUnknown);
+}
+
+TEST_CASE("a pepper changes the key id") {
+  Fixture f;
+  f.options.pepper = "server secret";
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("pat", "");
+  REQUIRE(issued.ok());
+  CHECK(issued->set_cookie.front().find(jeff::KeyId("pat")) == std::string::npos);
+  CHECK(issued->set_cookie.front().find(jeff::KeyId("pat", "server secret")) != std::string::npos);
+  CHECK(sessions.Check(AsCookieHeader(issued->set_cookie.front())).ok());
+}
+
+TEST_CASE("Set refuses empty keys and oversized meta") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  CHECK(sessions.Set("", "").error() == jeff::Errc::kInvalidArgument);
+  CHECK(sessions.Set("k", std::string(4097, 'm')).error() == jeff::Errc::kInvalidArgument);
+  CHECK(sessions.Set(std::string(1025, 'k'), "").error() == jeff::Errc::kInvalidArgument);
+  CHECK(sessions.Set(std::string("bin\0key", 7), std::string("\0\xff", 2)).ok());
+}
+
+TEST_CASE("memory store: Sessions races lose nothing and resurrect nothing") {
+  jeff::test::RaceHarness h;
+  h.store = std::make_shared<jeff::MemoryStore>();
+  jeff::test::RunSessionsRaces(h);
+}

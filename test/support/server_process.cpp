@@ -1,0 +1,171 @@
+#include "support/server_process.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+namespace jeff::test {
+namespace {
+
+sockaddr_in Loopback(std::uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::uint16_t FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr = Loopback(0);
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool PortAccepts(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr = Loopback(port);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+ServerProcess::ServerProcess(std::string name, std::vector<std::string> argv, std::uint16_t port,
+                             std::chrono::milliseconds startup_timeout)
+    : name_(std::move(name)),
+      argv_(std::move(argv)),
+      port_(port != 0 ? port : FreePort()),
+      startup_timeout_(startup_timeout) {
+  std::string templ = (std::filesystem::temp_directory_path() / ("jeff-" + name_ + "-XXXXXX")).string();
+  if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = templ;
+  // Servers that drop privileges (memcached -u nobody) must be able to use it.
+  std::filesystem::permissions(dir_, std::filesystem::perms::all);
+  Spawn();
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGCONT);
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (pid_ > 0) Kill();
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void ServerProcess::Spawn() {
+  std::vector<std::string> args;
+  for (const auto& a : argv_) {
+    args.push_back(Replace(Replace(a, "{port}", std::to_string(port_)), "{dir}", dir_));
+  }
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  std::string log = dir_ + "/server.log";
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    // Child: own process group, output to a log file, then exec.
+    ::setpgid(0, 0);
+    FILE* out = std::freopen(log.c_str(), "a", stdout);
+    if (out != nullptr) ::dup2(::fileno(stdout), STDERR_FILENO);
+    ::execvp(cargs[0], cargs.data());
+    std::fprintf(stderr, "exec %s: %s\n", cargs[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  pid_ = pid;
+  auto deadline = std::chrono::steady_clock::now() + startup_timeout_;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error(name_ + " exited at start-up (see " + log + "; is it installed?)");
+    }
+    if (PortAccepts(port_)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Kill();
+  throw std::runtime_error(name_ + " did not accept connections on port " +
+                           std::to_string(port_) + " in time");
+}
+
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  // Wait until the port is released so that Restart can bind it again.
+  for (int i = 0; i < 200 && PortAccepts(port_); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void ServerProcess::Restart() {
+  Kill();
+  Spawn();
+}
+
+void ServerProcess::Pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void ServerProcess::Resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
+std::unique_ptr<ServerProcess> StartRedis(std::vector<std::string> extra_args, std::uint16_t port) {
+  std::vector<std::string> argv = {"redis-server", "--port", "{port}", "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no", "--dir", "{dir}",
+                                   "--daemonize", "no", "--protected-mode", "no"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  return std::make_unique<ServerProcess>("redis", std::move(argv), port);
+}
+
+std::unique_ptr<ServerProcess> StartMemcached(std::vector<std::string> extra_args,
+                                              std::uint16_t port) {
+  std::vector<std::string> argv = {"memcached", "-p", "{port}", "-l", "127.0.0.1", "-U", "0"};
+  if (::geteuid() == 0) {
+    argv.push_back("-u");
+    argv.push_back("nobody");
+  }
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  return std::make_unique<ServerProcess>("memcached", std::move(argv), port);
+}
+
+}  // namespace jeff::test
