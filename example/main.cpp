@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
     jeff::Sessions sessions(std::move(options));
 
     example::AppConfig config;
-    const std::string scheme = flags.insecure ? "http://" : "https://";
+    // The app itself serves plain HTTP; behind a TLS proxy, pass --origin https://...
+    const std::string scheme = "http://";
     const std::string port = ":" + std::to_string(flags.port);
     config.allowed_origins = {scheme + flags.address + port};
     if (flags.address == "127.0.0.1") config.allowed_origins.push_back(scheme + "localhost" + port);

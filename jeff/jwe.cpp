@@ -1,6 +1,7 @@
 #include <jeff/jwe.hpp>
 
 #include <jeff/detail/json.hpp>
+#include <jeff/detail/jwe_crypto.hpp>
 #include <jeff/token.hpp>
 
 #include <nlohmann/json.hpp>
@@ -139,49 +140,17 @@ std::string JwkThumbprint(std::span<const std::uint8_t> key) {
   return Base64UrlEncode(std::span<const std::uint8_t>(digest.data(), digest_len));
 }
 
-struct JweCodec::Impl {
-  std::uint64_t id = next_codec_id.fetch_add(1, std::memory_order_relaxed);
-  std::vector<Key> keys;  // derived keys (per secret: both encs), then raw keys
-  std::size_t encrypt_key = 0;
-  JweEnc enc = JweEnc::kA256CbcHs512;
-  bool accept_other_enc = true;
-  std::size_t max_token_chars = 0;
-
-  Impl() = default;
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-  ~Impl() {
-    for (Key& key : keys) OPENSSL_cleanse(key.bytes.data(), key.bytes.size());
-  }
-
-  bool Accepts(JweEnc e) const noexcept { return e == enc || accept_other_enc; }
-  bool DecryptWith(std::size_t key_index, std::string_view aad, std::span<const std::uint8_t> iv,
-                   std::span<const std::uint8_t> ciphertext, std::span<const std::uint8_t> tag,
-                   std::string& plaintext) const;
-};
-
 namespace {
 
-// Pre-keyed contexts of one key, created on first use by a thread.
+// Pre-keyed contexts of one key.
 struct KeyContexts {
   CipherCtx encrypt;
   CipherCtx decrypt;
   MacCtx mac;  // A256CBC-HS512 only
-};
 
-struct CodecContexts {
-  std::uint64_t codec_id = 0;
-  std::vector<KeyContexts> keys;
+  // Keys the contexts; false (and empty contexts) when libcrypto fails.
+  bool Init(JweEnc enc, std::span<const std::uint8_t> key);
 };
-
-// A few codecs per thread: one Sessions object normally has one, tests and
-// tools have more; the oldest slot is reused.
-struct ThreadContexts {
-  std::array<CodecContexts, 4> slots;
-  std::size_t next = 0;
-};
-
-thread_local ThreadContexts thread_contexts;
 
 CipherCtx NewCipher(const EVP_CIPHER* cipher, std::span<const std::uint8_t> key, bool encrypt) {
   CipherCtx ctx(EVP_CIPHER_CTX_new());
@@ -202,43 +171,21 @@ MacCtx NewHmacSha512(std::span<const std::uint8_t> key) {
   return ctx;
 }
 
-// The calling thread's contexts for key `index` of `impl`, keyed on first use.
-// Returns nullptr only when libcrypto fails.
-KeyContexts* ContextsFor(std::uint64_t codec_id, const std::vector<Key>& keys, std::size_t index) {
-  ThreadContexts& tc = thread_contexts;
-  CodecContexts* slot = nullptr;
-  for (CodecContexts& s : tc.slots) {
-    if (s.codec_id == codec_id) slot = &s;
+bool KeyContexts::Init(JweEnc enc, std::span<const std::uint8_t> key) {
+  if (key.size() != JweKeyBytes(enc)) return false;
+  if (enc == JweEnc::kA256Gcm) {
+    encrypt = NewCipher(Algos().gcm.get(), key, true);
+    decrypt = NewCipher(Algos().gcm.get(), key, false);
+  } else {
+    // RFC 7518 §5.2.2.1: MAC_KEY is the first half, ENC_KEY the second.
+    mac = NewHmacSha512(key.first(32));
+    encrypt = NewCipher(Algos().cbc.get(), key.subspan(32), true);
+    decrypt = NewCipher(Algos().cbc.get(), key.subspan(32), false);
   }
-  if (slot == nullptr) {
-    slot = &tc.slots[tc.next];
-    tc.next = (tc.next + 1) % tc.slots.size();
-    slot->codec_id = codec_id;
-    slot->keys.clear();
-    slot->keys.resize(keys.size());
-  }
-  KeyContexts& kc = slot->keys[index];
-  if (!kc.decrypt) {
-    const Key& key = keys[index];
-    const std::span<const std::uint8_t> bytes(key.bytes);
-    if (key.enc == JweEnc::kA256Gcm) {
-      kc.encrypt = NewCipher(Algos().gcm.get(), bytes, true);
-      kc.decrypt = NewCipher(Algos().gcm.get(), bytes, false);
-    } else {
-      // RFC 7518 §5.2.2.1: MAC_KEY is the first half, ENC_KEY the second.
-      kc.mac = NewHmacSha512(bytes.first(32));
-      kc.encrypt = NewCipher(Algos().cbc.get(), bytes.subspan(32), true);
-      kc.decrypt = NewCipher(Algos().cbc.get(), bytes.subspan(32), false);
-      if (!kc.mac) kc.decrypt.reset();
-    }
-    if (!kc.encrypt) kc.decrypt.reset();
-    if (!kc.decrypt) {
-      kc = KeyContexts{};
-      ERR_clear_error();
-      return nullptr;
-    }
-  }
-  return &kc;
+  if (encrypt && decrypt && (enc == JweEnc::kA256Gcm || mac)) return true;
+  *this = KeyContexts{};
+  ERR_clear_error();
+  return false;
 }
 
 // RFC 7518 §5.2.2.1: the first 32 bytes of HMAC-SHA-512(MAC_KEY, A || IV || E || AL),
@@ -261,7 +208,115 @@ bool CbcTag(EVP_MAC_CTX* mac, std::string_view aad, std::span<const std::uint8_t
   return ok;
 }
 
-std::uint8_t* Bytes(std::string& s) { return reinterpret_cast<std::uint8_t*>(s.data()); }
+const unsigned char* Bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+unsigned char* Bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+int Int(std::size_t n) { return static_cast<int>(n); }
+
+// Encrypts `plaintext` into `ciphertext` (sized by the caller: CBC pads to
+// the next full block, GCM adds nothing) and writes the tag.
+bool Seal(KeyContexts& kc, JweEnc enc, std::span<const std::uint8_t> iv, std::string_view aad,
+          std::string_view plaintext, std::span<std::uint8_t> ciphertext, std::span<std::uint8_t> tag) {
+  if (iv.size() != IvBytes(enc) || tag.size() != TagBytes(enc) || plaintext.size() > kMaxPlaintextBytes) {
+    return false;
+  }
+  EVP_CIPHER_CTX* ctx = kc.encrypt.get();
+  int len = 0;
+  int final_len = 0;
+  int aad_len = 0;
+  bool ok = EVP_EncryptInit_ex2(ctx, nullptr, nullptr, iv.data(), nullptr) == 1;
+  if (enc == JweEnc::kA256Gcm) {
+    ok = ok && ciphertext.size() == plaintext.size() &&
+         EVP_EncryptUpdate(ctx, nullptr, &aad_len, Bytes(aad), Int(aad.size())) == 1 &&
+         EVP_EncryptUpdate(ctx, ciphertext.data(), &len, Bytes(plaintext), Int(plaintext.size())) == 1 &&
+         EVP_EncryptFinal_ex(ctx, ciphertext.data() + len, &final_len) == 1 &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int(tag.size()), tag.data()) == 1;
+  } else {
+    ok = ok && ciphertext.size() == plaintext.size() + kAesBlock - plaintext.size() % kAesBlock &&
+         EVP_EncryptUpdate(ctx, ciphertext.data(), &len, Bytes(plaintext), Int(plaintext.size())) == 1 &&
+         EVP_EncryptFinal_ex(ctx, ciphertext.data() + len, &final_len) == 1 &&
+         CbcTag(kc.mac.get(), aad, iv, ciphertext, tag.first<kCbcTagBytes>());
+  }
+  ok = ok && static_cast<std::size_t>(len) + static_cast<std::size_t>(final_len) == ciphertext.size();
+  if (!ok) ERR_clear_error();
+  return ok;
+}
+
+// Authenticates and decrypts into `plaintext`; false for any failure.
+bool Open(KeyContexts& kc, JweEnc enc, std::span<const std::uint8_t> iv, std::string_view aad,
+          std::span<const std::uint8_t> ciphertext, std::span<const std::uint8_t> tag, std::string& plaintext) {
+  if (iv.size() != IvBytes(enc) || tag.size() != TagBytes(enc) || ciphertext.size() > kMaxPlaintextBytes) {
+    return false;
+  }
+  EVP_CIPHER_CTX* ctx = kc.decrypt.get();
+  int len = 0;
+  int final_len = 0;
+  int aad_len = 0;
+  bool ok = false;
+  if (enc == JweEnc::kA256Gcm) {
+    plaintext.resize(ciphertext.size());
+    // GCM decrypts before the tag is known; the output is discarded unless
+    // EVP_DecryptFinal_ex verifies the tag.
+    ok = EVP_DecryptInit_ex2(ctx, nullptr, nullptr, iv.data(), nullptr) == 1 &&
+         EVP_DecryptUpdate(ctx, nullptr, &aad_len, Bytes(aad), Int(aad.size())) == 1 &&
+         EVP_DecryptUpdate(ctx, Bytes(plaintext), &len, ciphertext.data(), Int(ciphertext.size())) == 1 &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int(tag.size()), const_cast<std::uint8_t*>(tag.data())) == 1 &&
+         EVP_DecryptFinal_ex(ctx, Bytes(plaintext) + len, &final_len) == 1;
+  } else {
+    if (ciphertext.empty() || ciphertext.size() % kAesBlock != 0) return false;
+    std::array<std::uint8_t, kCbcTagBytes> expected{};
+    if (!CbcTag(kc.mac.get(), aad, iv, ciphertext, expected)) {
+      ERR_clear_error();
+      return false;
+    }
+    // Authenticate first: nothing is decrypted for a forgery, so there is no
+    // padding oracle.
+    if (!ConstantTimeEqual(expected, tag)) return false;
+    plaintext.resize(ciphertext.size());
+    ok = EVP_DecryptInit_ex2(ctx, nullptr, nullptr, iv.data(), nullptr) == 1 &&
+         EVP_DecryptUpdate(ctx, Bytes(plaintext), &len, ciphertext.data(), Int(ciphertext.size())) == 1 &&
+         EVP_DecryptFinal_ex(ctx, Bytes(plaintext) + len, &final_len) == 1;
+  }
+  if (!ok) {
+    ERR_clear_error();
+    return false;
+  }
+  plaintext.resize(static_cast<std::size_t>(len) + static_cast<std::size_t>(final_len));
+  return true;
+}
+
+struct CodecContexts {
+  std::uint64_t codec_id = 0;
+  std::vector<KeyContexts> keys;
+};
+
+// A few codecs per thread: one Sessions object normally has one, tests and
+// tools have more; the oldest slot is reused.
+struct ThreadContexts {
+  std::array<CodecContexts, 4> slots;
+  std::size_t next = 0;
+};
+
+thread_local ThreadContexts thread_contexts;
+
+// The calling thread's contexts for keys[index] of codec `codec_id`, keyed on
+// first use. nullptr only when libcrypto fails.
+KeyContexts* ContextsFor(std::uint64_t codec_id, const std::vector<Key>& keys, std::size_t index) {
+  ThreadContexts& tc = thread_contexts;
+  CodecContexts* slot = nullptr;
+  for (CodecContexts& s : tc.slots) {
+    if (s.codec_id == codec_id) slot = &s;
+  }
+  if (slot == nullptr) {
+    slot = &tc.slots[tc.next];
+    tc.next = (tc.next + 1) % tc.slots.size();
+    slot->codec_id = codec_id;
+    slot->keys.clear();
+    slot->keys.resize(keys.size());
+  }
+  KeyContexts& kc = slot->keys[index];
+  if (!kc.decrypt && !kc.Init(keys[index].enc, keys[index].bytes)) return nullptr;
+  return &kc;
+}
 
 // The segments of a compact JWE; false unless there are exactly five.
 bool SplitCompact(std::string_view token, std::array<std::string_view, 5>& parts) {
@@ -289,7 +344,8 @@ bool ParseEnc(std::string_view text, JweEnc& enc) {
 
 // Strictly parses a protected header: a JSON object with alg "dir", a known
 // enc, an optional string kid, and no other or repeated member.
-bool ParseHeader(std::string_view segment, JweEnc& enc, std::optional<std::string>& kid) {
+// `kid` views the thread's JSON parser: valid until its next parse.
+bool ParseHeader(std::string_view segment, JweEnc& enc, std::optional<std::string_view>& kid) {
   const auto size = DecodedBytes(segment.size());
   if (!size || *size > kMaxHeaderBytes || *size == 0) return false;
   std::array<std::uint8_t, kMaxHeaderBytes + simdjson::SIMDJSON_PADDING> buffer{};
@@ -320,48 +376,51 @@ bool ParseHeader(std::string_view segment, JweEnc& enc, std::optional<std::strin
 
 }  // namespace
 
-bool JweCodec::Impl::DecryptWith(std::size_t key_index, std::string_view aad, std::span<const std::uint8_t> iv,
-                                 std::span<const std::uint8_t> ciphertext, std::span<const std::uint8_t> tag,
-                                 std::string& plaintext) const {
-  KeyContexts* kc = ContextsFor(id, keys, key_index);
-  if (kc == nullptr) return false;
-  int len = 0;
-  int final_len = 0;
-  bool ok = false;
-  if (keys[key_index].enc == JweEnc::kA256Gcm) {
-    plaintext.resize(ciphertext.size());
-    EVP_CIPHER_CTX* ctx = kc->decrypt.get();
-    int aad_len = 0;
-    // Decrypting before the tag is known is inherent to GCM; the output is
-    // discarded unless EVP_DecryptFinal_ex verifies the tag.
-    ok = EVP_DecryptInit_ex2(ctx, nullptr, nullptr, iv.data(), nullptr) == 1 &&
-         EVP_DecryptUpdate(ctx, nullptr, &aad_len, reinterpret_cast<const unsigned char*>(aad.data()),
-                           static_cast<int>(aad.size())) == 1 &&
-         EVP_DecryptUpdate(ctx, Bytes(plaintext), &len, ciphertext.data(), static_cast<int>(ciphertext.size())) == 1 &&
-         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag.size()),
-                             const_cast<std::uint8_t*>(tag.data())) == 1 &&
-         EVP_DecryptFinal_ex(ctx, Bytes(plaintext) + len, &final_len) == 1;
-  } else {
-    std::array<std::uint8_t, kCbcTagBytes> expected{};
-    if (!CbcTag(kc->mac.get(), aad, iv, ciphertext, expected)) {
-      ERR_clear_error();
-      return false;
-    }
-    // Authenticate first: no padding oracle, nothing decrypted for a forgery.
-    if (!ConstantTimeEqual(expected, tag)) return false;
-    plaintext.resize(ciphertext.size());
-    EVP_CIPHER_CTX* ctx = kc->decrypt.get();
-    ok = EVP_DecryptInit_ex2(ctx, nullptr, nullptr, iv.data(), nullptr) == 1 &&
-         EVP_DecryptUpdate(ctx, Bytes(plaintext), &len, ciphertext.data(), static_cast<int>(ciphertext.size())) == 1 &&
-         EVP_DecryptFinal_ex(ctx, Bytes(plaintext) + len, &final_len) == 1;
+struct JweCodec::Impl {
+  std::uint64_t id = next_codec_id.fetch_add(1, std::memory_order_relaxed);
+  std::vector<Key> keys;  // derived keys (per secret: both encs), then raw keys
+  std::size_t encrypt_key = 0;
+  JweEnc enc = JweEnc::kA256CbcHs512;
+  bool accept_other_enc = true;
+  std::size_t max_token_chars = 0;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    for (Key& key : keys) OPENSSL_cleanse(key.bytes.data(), key.bytes.size());
   }
-  if (!ok) {
-    ERR_clear_error();
-    return false;
+
+  bool Accepts(JweEnc e) const noexcept { return e == enc || accept_other_enc; }
+
+  bool DecryptWith(std::size_t index, std::string_view aad, std::span<const std::uint8_t> iv,
+                   std::span<const std::uint8_t> ciphertext, std::span<const std::uint8_t> tag,
+                   std::string& plaintext) const {
+    KeyContexts* kc = ContextsFor(id, keys, index);
+    return kc != nullptr && Open(*kc, keys[index].enc, iv, aad, ciphertext, tag, plaintext);
   }
-  plaintext.resize(static_cast<std::size_t>(len) + static_cast<std::size_t>(final_len));
-  return true;
+};
+
+namespace detail {
+
+bool JweSeal(JweEnc enc, std::span<const std::uint8_t> key, std::span<const std::uint8_t> iv,
+             std::string_view aad, std::string_view plaintext, std::vector<std::uint8_t>& ciphertext,
+             std::vector<std::uint8_t>& tag) {
+  KeyContexts kc;
+  if (!kc.Init(enc, key)) return false;
+  ciphertext.resize(plaintext.size() + (enc == JweEnc::kA256Gcm ? 0 : kAesBlock - plaintext.size() % kAesBlock));
+  tag.resize(TagBytes(enc));
+  return Seal(kc, enc, iv, aad, plaintext, ciphertext, tag);
 }
+
+bool JweOpen(JweEnc enc, std::span<const std::uint8_t> key, std::span<const std::uint8_t> iv,
+             std::string_view aad, std::span<const std::uint8_t> ciphertext, std::span<const std::uint8_t> tag,
+             std::string& plaintext) {
+  KeyContexts kc;
+  return kc.Init(enc, key) && Open(kc, enc, iv, aad, ciphertext, tag, plaintext);
+}
+
+}  // namespace detail
 
 JweCodec::JweCodec(JweOptions options) {
   Algos();  // fails here, at construction, rather than on a request
@@ -412,48 +471,25 @@ Result<std::string> JweCodec::Encrypt(std::string_view plaintext) const {
   const Key& key = impl_->keys[impl_->encrypt_key];
   KeyContexts* kc = ContextsFor(impl_->id, impl_->keys, impl_->encrypt_key);
   if (kc == nullptr) return Errc::kCrypto;
-  const bool gcm = key.enc == JweEnc::kA256Gcm;
-  const std::size_t iv_size = IvBytes(key.enc);
-  std::array<std::uint8_t, kCbcIvBytes> iv{};
-  const std::span<std::uint8_t> iv_span(iv.data(), iv_size);
+  std::array<std::uint8_t, kCbcIvBytes> iv_buffer{};
+  std::array<std::uint8_t, kCbcTagBytes> tag_buffer{};
+  const std::span<std::uint8_t> iv(iv_buffer.data(), IvBytes(key.enc));
+  const std::span<std::uint8_t> tag(tag_buffer.data(), TagBytes(key.enc));
   try {
-    RandomBytes(iv_span);
+    RandomBytes(iv);
   } catch (const std::system_error& e) {
     return e.code();
   }
+  const bool gcm = key.enc == JweEnc::kA256Gcm;
   std::vector<std::uint8_t> ciphertext(plaintext.size() + (gcm ? 0 : kAesBlock - plaintext.size() % kAesBlock));
-  std::array<std::uint8_t, kCbcTagBytes> tag{};
-  const std::string_view aad = key.header_segment;
-  const auto* in = reinterpret_cast<const unsigned char*>(plaintext.data());
-  EVP_CIPHER_CTX* ctx = kc->encrypt.get();
-  int len = 0;
-  int final_len = 0;
-  bool ok = EVP_EncryptInit_ex2(ctx, nullptr, nullptr, iv.data(), nullptr) == 1;
-  if (gcm) {
-    int aad_len = 0;
-    ok = ok &&
-         EVP_EncryptUpdate(ctx, nullptr, &aad_len, reinterpret_cast<const unsigned char*>(aad.data()),
-                           static_cast<int>(aad.size())) == 1 &&
-         EVP_EncryptUpdate(ctx, ciphertext.data(), &len, in, static_cast<int>(plaintext.size())) == 1 &&
-         EVP_EncryptFinal_ex(ctx, ciphertext.data() + len, &final_len) == 1 &&
-         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTagBytes), tag.data()) == 1;
-  } else {
-    ok = ok && EVP_EncryptUpdate(ctx, ciphertext.data(), &len, in, static_cast<int>(plaintext.size())) == 1 &&
-         EVP_EncryptFinal_ex(ctx, ciphertext.data() + len, &final_len) == 1;
-  }
-  ok = ok && static_cast<std::size_t>(len) + static_cast<std::size_t>(final_len) == ciphertext.size();
-  if (ok && !gcm) ok = CbcTag(kc->mac.get(), aad, iv_span, ciphertext, tag);
-  if (!ok) {
-    ERR_clear_error();
-    return Errc::kCrypto;
-  }
+  if (!Seal(*kc, key.enc, iv, key.header_segment, plaintext, ciphertext, tag)) return Errc::kCrypto;
   std::string token;
-  token.reserve(aad.size() + 4 + Base64UrlLength(iv_size) + Base64UrlLength(ciphertext.size()) +
-                Base64UrlLength(kCbcTagBytes));
-  token.append(aad).append("..");
-  token.append(Base64UrlEncode(iv_span)).push_back('.');
+  token.reserve(key.header_segment.size() + 4 + Base64UrlLength(iv.size()) + Base64UrlLength(ciphertext.size()) +
+                Base64UrlLength(tag.size()));
+  token.append(key.header_segment).append("..");
+  token.append(Base64UrlEncode(iv)).push_back('.');
   token.append(Base64UrlEncode(ciphertext)).push_back('.');
-  token.append(Base64UrlEncode(std::span<const std::uint8_t>(tag.data(), TagBytes(key.enc))));
+  token.append(Base64UrlEncode(tag));
   return token;
 }
 
@@ -472,7 +508,7 @@ bool JweCodec::Decrypt(std::string_view token, std::string& plaintext) const {
     if (impl.keys[i].header_segment == header) known = i;
   }
   JweEnc enc = JweEnc::kA256CbcHs512;
-  std::optional<std::string> kid;
+  std::optional<std::string_view> kid;
   if (known) {
     enc = impl.keys[*known].enc;
   } else if (!ParseHeader(header, enc, kid) || !impl.Accepts(enc)) {
@@ -490,7 +526,6 @@ bool JweCodec::Decrypt(std::string_view token, std::string& plaintext) const {
 
   const auto ct_size = DecodedBytes(ciphertext_text.size());
   if (!ct_size || *ct_size > kMaxPlaintextBytes) return false;
-  if (enc == JweEnc::kA256CbcHs512 && (*ct_size == 0 || *ct_size % kAesBlock != 0)) return false;
   thread_local std::vector<std::uint8_t> ciphertext;
   ciphertext.resize(*ct_size);
   if (!Base64UrlDecodeExact(ciphertext_text, ciphertext)) return false;

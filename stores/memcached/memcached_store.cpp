@@ -126,16 +126,17 @@ struct MemcachedStore::Impl {
     return full;
   }
 
-  // The error of a failed call on `mc` for `key`. When that left the key's
-  // server connection open, the connection is closed: after a timeout
-  // libmemcached keeps it, and the late reply would be read as the answer
-  // to the next command sent on it (a `cas` could read a stale STORED).
-  // Only then, because closing also ends the handle's back-off from servers
-  // that failed to connect.
+  // The error of a failed call on `mc` for `key`. A connection that failed
+  // mid-command must not be used again: a late reply would be read as the
+  // answer to the next command (a `cas` could read a stale STORED).
+  // libmemcached 1.1.4 closes it itself after timeouts and I/O errors; this
+  // closes whatever it left open. Only then, because memcached_quit also
+  // ends the handle's back-off from servers that failed to connect.
   static std::error_code Fail(memcached_st* mc, memcached_return_t rc, const std::string& key) {
     const std::error_code error = ErrorOf(mc, rc);
     memcached_return_t ignored;
-    const memcached_instance_st* server = memcached_server_by_key(mc, key.data(), key.size(), &ignored);
+    const memcached_instance_st* server =
+        memcached_server_by_key(mc, key.data(), key.size(), &ignored);
     if (server != nullptr && memcached_server_srcport(server) != 0) memcached_quit(mc);
     return error;
   }
@@ -178,8 +179,7 @@ Result<std::optional<Versioned>> MemcachedStore::Fetch(std::string_view key) {
 }
 
 Result<bool> MemcachedStore::CompareAndSwap(std::string_view key, std::optional<Version> expected,
-                                            std::string_view value,
-                                            std::chrono::milliseconds ttl) {
+                                            std::string_view value, std::chrono::milliseconds ttl) {
   auto full = impl_->FullKey(key);
   if (!full) return full.error();
   if (ttl.count() <= 0) return Errc::kInvalidArgument;
@@ -194,11 +194,11 @@ Result<bool> MemcachedStore::CompareAndSwap(std::string_view key, std::optional<
   memcached_st* mc = lease->get();
   const time_t expiration =
       static_cast<time_t>(memcached_detail::ToExpiration(ttl, impl_->options.clock));
-  const memcached_return_t rc =
-      expected ? memcached_cas(mc, full->data(), full->size(), value.data(), value.size(),
-                               expiration, 0, *expected)
-               : memcached_add(mc, full->data(), full->size(), value.data(), value.size(),
-                               expiration, 0);
+  const memcached_return_t rc = expected
+                                    ? memcached_cas(mc, full->data(), full->size(), value.data(),
+                                                    value.size(), expiration, 0, *expected)
+                                    : memcached_add(mc, full->data(), full->size(), value.data(),
+                                                    value.size(), expiration, 0);
   switch (rc) {
     case MEMCACHED_SUCCESS:
     case MEMCACHED_STORED:

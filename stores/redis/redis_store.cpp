@@ -198,10 +198,10 @@ struct RedisStore::Impl {
       auto redirect = redis_detail::ParseRedirect(redis_detail::ReplyText(**reply),
                                                   node->pool.endpoint());
       if (!redirect) return reply;
-      if (redirects >= options.max_redirects) return Errc::kStoreUnavailable;
       node = NodeFor(redirect->to);
       asking = redirect->ask;
       if (!asking) slots[redirect->slot].store(node, std::memory_order_release);
+      if (redirects >= options.max_redirects) return Errc::kStoreUnavailable;
     }
   }
 

@@ -31,9 +31,9 @@ TEST_CASE("an item over the server's limit is kValueTooLarge; bad keys are the c
 }
 
 TEST_CASE("unexpected answers are kStoreProtocol") {
-  for (memcached_return_t rc : {MEMCACHED_PROTOCOL_ERROR, MEMCACHED_CLIENT_ERROR,
-                                MEMCACHED_SERVER_ERROR, MEMCACHED_ERROR,
-                                MEMCACHED_UNKNOWN_READ_FAILURE, MEMCACHED_PARTIAL_READ}) {
+  for (memcached_return_t rc :
+       {MEMCACHED_PROTOCOL_ERROR, MEMCACHED_CLIENT_ERROR, MEMCACHED_SERVER_ERROR, MEMCACHED_ERROR,
+        MEMCACHED_UNKNOWN_READ_FAILURE, MEMCACHED_PARTIAL_READ}) {
     CAPTURE(rc);
     CHECK(ToErrc(rc, 0) == Errc::kStoreProtocol);
   }

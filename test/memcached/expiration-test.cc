@@ -55,9 +55,11 @@ TEST_CASE("the 30-day boundary: up to 30 days relative, beyond absolute") {
 }
 
 TEST_CASE("absolute times stay absolute and within what memcached parses") {
+  // A clock near 1970 would give an exptime memcached reads as relative.
+  const jeff::Clock day_before_epoch = [] { return jeff::FromUnixMillis(-86400000); };
+  CHECK(ToExpiration(std::chrono::days(31), day_before_epoch) == kMaxRelativeExpiration + 1);
   const jeff::Clock epoch = [] { return jeff::FromUnixMillis(0); };
-  // A clock at 1970 would give an exptime memcached reads as relative.
-  CHECK(ToExpiration(std::chrono::days(31), epoch) == kMaxRelativeExpiration + 1);
+  CHECK(ToExpiration(std::chrono::days(31), epoch) == 31 * 86400);
   const jeff::Clock before_epoch = [] { return jeff::FromUnixMillis(-86400000LL * 400); };
   CHECK(ToExpiration(std::chrono::days(31), before_epoch) == kMaxRelativeExpiration + 1);
 

@@ -10,11 +10,15 @@
 
 #include <jeff/stores/memcached/memcached_store.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/server_process.hpp"
@@ -73,6 +77,26 @@ inline std::int64_t ServerStat(std::uint16_t port, const std::string& name) {
 /// True when the server on `port` holds `key` (read with its own `get`).
 inline bool ServerHolds(std::uint16_t port, const std::string& key) {
   return RawCommand(port, "get " + key + "\r\n").rfind("VALUE ", 0) == 0;
+}
+
+/// Stops `server` (SIGSTOP) and waits until the kernel shows it stopped:
+/// kill() returns before every thread has stopped, and a worker thread
+/// could still answer one more request.
+inline void PauseAndWait(ServerProcess& server) {
+  server.Pause();
+  const std::string stat = "/proc/" + std::to_string(server.pid()) + "/stat";
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(stat);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t close = text.rfind(')');
+    if (close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'T') {
+      // Also wait out a request a thread may have had in hand.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  throw std::runtime_error("server did not stop");
 }
 
 }  // namespace jeff::test

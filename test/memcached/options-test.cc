@@ -84,11 +84,10 @@ TEST_CASE("memcached URLs") {
   }
   SUBCASE("IPv6 literal") { CHECK(FromUrl("memcached://[::1]:11211")); }
   SUBCASE("misconfiguration throws") {
-    for (const char* url :
-         {"memcached://", "memcached://h:1?pool_size=0", "memcached://h:1?typo=1",
-          "memcached://h:1?io_timeout=0", "memcached://h:1?connect_timeout=fast",
-          "memcached://user:pw@h:1", "memcached://:pw@h:1", "memcached://h:1/0",
-          "memcached://h:1?prefix=a%20b", "redis://h:1"}) {
+    for (const char* url : {"memcached://", "memcached://h:1?pool_size=0", "memcached://h:1?typo=1",
+                            "memcached://h:1?io_timeout=0", "memcached://h:1?connect_timeout=fast",
+                            "memcached://user:pw@h:1", "memcached://:pw@h:1", "memcached://h:1/0",
+                            "memcached://h:1?prefix=a%20b", "redis://h:1"}) {
       CAPTURE(url);
       auto parsed = jeff::ParseStoreUrl(url);
       if (parsed) CHECK_THROWS_AS(jeff::MakeMemcachedStore(*parsed), std::invalid_argument);

@@ -116,9 +116,9 @@ TEST_CASE("killing one of two servers under load fails only its keys; a restart 
   b->Kill();
   load_a.join();
   load_b.join();
-  MESSAGE("a: ", on_a.ok.load(), " ok, ", on_a.store_errors.load(), " store errors; b: ",
-          on_b.ok.load(), " ok, ", on_b.store_errors.load(), " store errors, slowest ",
-          on_b.slowest_ms.load(), " ms");
+  MESSAGE("a: ", on_a.ok.load(), " ok, ", on_a.store_errors.load(),
+          " store errors; b: ", on_b.ok.load(), " ok, ", on_b.store_errors.load(),
+          " store errors, slowest ", on_b.slowest_ms.load(), " ms");
   CHECK(on_a.ok.load() > 0);
   CHECK(on_a.store_errors.load() == 0);
   CHECK(on_a.wrong.load() == 0);
@@ -185,7 +185,7 @@ TEST_CASE("a stopped server fails calls by timeout, not a hang; late replies are
   REQUIRE(store.CompareAndSwap(k2, std::nullopt, "two", 10min).value());
   const Version v1 = store.Fetch(k1).value()->version;
 
-  server->Pause();
+  PauseAndWait(*server);
   auto timed = [](auto call) {
     const auto start = Clock::now();
     std::error_code error = call();
@@ -226,7 +226,7 @@ TEST_CASE("a stopped server of a pair fails only its keys") {
   MemcachedStore store(o);
   const Placement p = WriteKeys(store, *a, *b, 32);
 
-  b->Pause();
+  PauseAndWait(*b);
   for (std::size_t i = 0; i < 3; ++i) {
     auto on_b = store.Fetch(p.on_b[i % p.on_b.size()]);
     REQUIRE_FALSE(on_b.ok());

@@ -176,15 +176,21 @@ std::size_t RedisCluster::OwnerOf(std::uint16_t slot) {
 }
 
 void RedisCluster::MigrateSlot(std::uint16_t slot, std::size_t from, std::size_t to) {
+  BeginMigration(slot, from, to);
+  MoveKeys(slot, from, to);
+  FinishMigration(slot, from, to);
+}
+
+void RedisCluster::BeginMigration(std::uint16_t slot, std::size_t from, std::size_t to) {
   const std::string s = std::to_string(slot);
-  const std::string from_id = Id(from);
-  const std::string to_id = Id(to);
+  RawRedis(nodes_[to]->port()).Text({"CLUSTER", "SETSLOT", s, "IMPORTING", Id(from)});
+  RawRedis(nodes_[from]->port()).Text({"CLUSTER", "SETSLOT", s, "MIGRATING", Id(to)});
+}
+
+void RedisCluster::MoveKeys(std::uint16_t slot, std::size_t from, std::size_t to) {
   RawRedis source(nodes_[from]->port());
-  RawRedis target(nodes_[to]->port());
-  target.Text({"CLUSTER", "SETSLOT", s, "IMPORTING", from_id});
-  source.Text({"CLUSTER", "SETSLOT", s, "MIGRATING", to_id});
   for (;;) {
-    auto keys = source.Raw({"CLUSTER", "GETKEYSINSLOT", s, "100"});
+    auto keys = source.Raw({"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), "100"});
     if (keys->elements == 0) break;
     std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", std::to_string(nodes_[to]->port()),
                                         "", "0", "5000", "KEYS"};
@@ -193,8 +199,13 @@ void RedisCluster::MigrateSlot(std::uint16_t slot, std::size_t from, std::size_t
     }
     source.Text(migrate);
   }
-  target.Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
-  source.Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
+}
+
+void RedisCluster::FinishMigration(std::uint16_t slot, std::size_t from, std::size_t to) {
+  const std::string s = std::to_string(slot);
+  const std::string to_id = Id(to);
+  RawRedis(nodes_[to]->port()).Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
+  RawRedis(nodes_[from]->port()).Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
   for (std::size_t n = 0; n < nodes_.size(); ++n) {
     if (n != from && n != to) RawRedis(nodes_[n]->port()).Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
   }

@@ -62,9 +62,16 @@ class RedisCluster {
   std::string Id(std::size_t i);
   /// Index of the node that owns `slot` according to node 0.
   std::size_t OwnerOf(std::uint16_t slot);
-  /// Moves `slot` and its keys from node `from` to node `to` (SETSLOT
-  /// IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE on every node).
+  /// Moves `slot` and its keys from node `from` to node `to`: the three
+  /// steps below in a row.
   void MigrateSlot(std::uint16_t slot, std::size_t from, std::size_t to);
+  /// SETSLOT IMPORTING on `to`, MIGRATING on `from`: from now on `from`
+  /// answers ASK for keys of `slot` that it does not have.
+  void BeginMigration(std::uint16_t slot, std::size_t from, std::size_t to);
+  /// MIGRATEs every key of `slot` from `from` to `to`.
+  void MoveKeys(std::uint16_t slot, std::size_t from, std::size_t to);
+  /// SETSLOT NODE `to` on every node (target first), then waits until all agree.
+  void FinishMigration(std::uint16_t slot, std::size_t from, std::size_t to);
   /// Waits until every node reports cluster_state:ok and agrees on the owner of `slot`.
   void WaitConverged(std::uint16_t slot = 0);
 

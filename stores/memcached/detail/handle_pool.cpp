@@ -13,9 +13,8 @@ HandlePool::HandlePool(HandlePtr master, std::size_t size, std::chrono::millisec
 
 Result<HandlePool::Lease> HandlePool::Acquire() {
   std::unique_lock lock(mutex_);
-  const bool available = freed_.wait_for(lock, wait_, [this] {
-    return !idle_.empty() || created_ < size_;
-  });
+  const bool available =
+      freed_.wait_for(lock, wait_, [this] { return !idle_.empty() || created_ < size_; });
   if (!available) return Errc::kStoreTimeout;
   if (!idle_.empty()) {
     HandlePtr handle = std::move(idle_.back());

@@ -1,0 +1,176 @@
+// End-to-end: the example app as a real process, driven over loopback with
+// cpp-httplib's client the way a browser would (cookies, Origin, redirects).
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include "support/server_process.hpp"
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+
+namespace {
+
+std::string ExamplePath() {
+  const char* path = std::getenv("JEFF_EXAMPLE");
+  REQUIRE_MESSAGE(path != nullptr, "JEFF_EXAMPLE must name the jeff-example binary");
+  return path;
+}
+
+// A browser: one cookie jar, one origin, no automatic redirects.
+class Browser {
+ public:
+  Browser(std::uint16_t port, std::string user_agent)
+      : client_("127.0.0.1", port),
+        origin_("http://127.0.0.1:" + std::to_string(port)),
+        user_agent_(std::move(user_agent)) {}
+
+  httplib::Result Get(const std::string& path) {
+    auto res = client_.Get(path, Headers(false));
+    Absorb(res);
+    return res;
+  }
+  httplib::Result Post(const std::string& path, const std::string& form,
+                       const std::string& origin = "") {
+    httplib::Headers h = Headers(true);
+    if (!origin.empty()) {
+      h.erase("Origin");
+      h.emplace("Origin", origin);
+    }
+    auto res = client_.Post(path, h, form, "application/x-www-form-urlencoded");
+    Absorb(res);
+    return res;
+  }
+  const std::map<std::string, std::string>& jar() const { return jar_; }
+  std::string last_set_cookie;
+
+ private:
+  httplib::Headers Headers(bool with_origin) const {
+    httplib::Headers h = {{"User-Agent", user_agent_}};
+    std::string cookie;
+    for (const auto& [name, value] : jar_) cookie += (cookie.empty() ? "" : "; ") + name + "=" + value;
+    if (!cookie.empty()) h.emplace("Cookie", cookie);
+    if (with_origin) h.emplace("Origin", origin_);
+    return h;
+  }
+  void Absorb(const httplib::Result& res) {
+    if (!res) return;
+    for (auto [it, end] = res->headers.equal_range("Set-Cookie"); it != end; ++it) {
+      last_set_cookie = it->second;
+      const std::string pair = it->second.substr(0, it->second.find(';'));
+      const std::string name = pair.substr(0, pair.find('='));
+      const std::string value = pair.substr(pair.find('=') + 1);
+      if (value.empty() || it->second.find("Max-Age=0") != std::string::npos) {
+        jar_.erase(name);
+      } else {
+        jar_[name] = value;
+      }
+    }
+  }
+  httplib::Client client_;
+  std::string origin_;
+  std::string user_agent_;
+  std::map<std::string, std::string> jar_;
+};
+
+std::vector<std::string> SessionIds(const std::string& html) {
+  std::vector<std::string> ids;
+  std::regex id_re("name=\"id\" value=\"([0-9a-f-]{36})\"");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), id_re); it != std::sregex_iterator(); ++it) {
+    ids.push_back((*it)[1]);
+  }
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("the example app: login, account, sessions, revoke, logout") {
+  jeff::test::ServerProcess app(
+      "example", {ExamplePath(), "--port", "{port}", "--user", "ann@example.com:correct horse"});
+  Browser laptop(app.port(), "Laptop/1.0");
+  Browser phone(app.port(), "Phone/2.0");
+
+  auto home = laptop.Get("/");
+  REQUIRE(home);
+  CHECK(home->status == 200);
+  CHECK(home->body.find("not signed in") != std::string::npos);
+
+  auto protected_page = laptop.Get("/account");
+  REQUIRE(protected_page);
+  CHECK(protected_page->status == 302);
+  CHECK(protected_page->get_header_value("Location") == "/login");
+
+  auto wrong = laptop.Post("/login", "email=ann%40example.com&password=wrong");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 401);
+  CHECK(laptop.jar().empty());
+
+  auto login = laptop.Post("/login", "email=ann%40example.com&password=correct+horse");
+  REQUIRE(login);
+  CHECK(login->status == 303);
+  CHECK(login->get_header_value("Location") == "/account");
+  REQUIRE(laptop.jar().count("jeff_session") == 1);
+  CHECK(laptop.last_set_cookie.find("HttpOnly") != std::string::npos);
+  CHECK(laptop.last_set_cookie.find("SameSite=Lax") != std::string::npos);
+  CHECK(laptop.last_set_cookie.find("Secure") != std::string::npos);
+
+  auto account = laptop.Get("/account");
+  REQUIRE(account);
+  CHECK(account->status == 200);
+  CHECK(account->body.find("ann@example.com") != std::string::npos);
+  CHECK(account->body.find("Laptop/1.0") != std::string::npos);
+
+  REQUIRE(phone.Post("/login", "email=ann%40example.com&password=correct+horse")->status == 303);
+  auto list = laptop.Get("/sessions");
+  REQUIRE(list);
+  CHECK(list->status == 200);
+  CHECK(list->body.find("Laptop/1.0 (this device)") != std::string::npos);
+  CHECK(list->body.find("Phone/2.0") != std::string::npos);
+  auto others = SessionIds(list->body);
+  REQUIRE(others.size() == 1);  // a revoke button for the phone only
+
+  SUBCASE("a cross-site POST is refused") {
+    auto forged = laptop.Post("/sessions/revoke", "id=" + others[0], "http://evil.example");
+    REQUIRE(forged);
+    CHECK(forged->status == 403);
+    CHECK(phone.Get("/account")->status == 200);
+    CHECK(laptop.Post("/logout", "", "http://evil.example")->status == 403);
+    CHECK(laptop.Get("/account")->status == 200);
+  }
+
+  SUBCASE("revoking a device logs it out on its next request") {
+    auto revoked = laptop.Post("/sessions/revoke", "id=" + others[0]);
+    REQUIRE(revoked);
+    CHECK(revoked->status == 303);
+    CHECK(phone.Get("/account")->status == 302);
+    CHECK(laptop.Get("/account")->status == 200);
+  }
+
+  SUBCASE("sign out everywhere else keeps this device") {
+    CHECK(laptop.Post("/sessions/others", "")->status == 303);
+    CHECK(phone.Get("/account")->status == 302);
+    CHECK(laptop.Get("/account")->status == 200);
+    CHECK(SessionIds(laptop.Get("/sessions")->body).empty());
+  }
+
+  SUBCASE("logout clears the session and the cookie") {
+    auto out = laptop.Post("/logout", "");
+    REQUIRE(out);
+    CHECK(out->status == 303);
+    CHECK(laptop.jar().count("jeff_session") == 0);
+    CHECK(laptop.Get("/account")->status == 302);
+    CHECK(phone.Get("/account")->status == 200);
+  }
+}
+
+TEST_CASE("the example app refuses bad flags") {
+  const std::string cmd = ExamplePath() + " --port 0 >/dev/null 2>&1";
+  CHECK(WEXITSTATUS(std::system(cmd.c_str())) == 2);
+  const std::string store = ExamplePath() + " --store bogus://x >/dev/null 2>&1";
+  CHECK(WEXITSTATUS(std::system(store.c_str())) == 1);
+  const std::string help = ExamplePath() + " --help >/dev/null 2>&1";
+  CHECK(WEXITSTATUS(std::system(help.c_str())) == 0);
+}

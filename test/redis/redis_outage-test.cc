@@ -1,0 +1,267 @@
+// RedisStore when things go wrong: a killed and restarted server under load,
+// a stopped (SIGSTOP) server, a listener that never answers, servers that
+// answer nonsense, and nothing listening at all. Every failure must be a
+// store error within the configured timeouts, and the same store object must
+// recover once the server is back.
+
+#include "redis_test_support.hpp"
+#include "support/store_contract.hpp"
+
+#include <doctest/doctest.h>
+#include <jeff/stores/redis/redis_store.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace jeff::test {
+namespace {
+
+using std::chrono::milliseconds;
+const std::chrono::minutes kLongTtl(10);
+
+// Calls the store until it succeeds, or fails the test after `limit`.
+void WaitRecovered(Store& store, milliseconds limit = milliseconds(10000)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const std::string key = UniqueKey("recovered");
+  while (!store.CompareAndSwap(key, std::nullopt, "ok", kLongTtl).ok()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  CHECK(store.Fetch(key).value()->value == "ok");
+}
+
+TEST_CASE("a killed server: every failure is a store error, and the same store recovers") {
+  auto server = StartRedis();
+  RedisStoreOptions o = LocalOptions(server->port());
+  o.command_timeout = milliseconds(500);
+  RedisStore store(o);
+
+  // phase 0: up; 1: being killed; 2: down (every call must fail); 3: restarted.
+  std::atomic<int> phase{0};
+  std::atomic<bool> stop{false};
+  std::atomic<long> ok_calls{0}, failed_calls{0}, wrong{0}, down_successes{0};
+  std::mutex error_mu;
+  std::vector<std::string> bad_errors;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t));
+      const std::string prefix = UniqueKey("outage-" + std::to_string(t));
+      int next = 0;
+      while (!stop.load()) {
+        const std::string key = prefix + ":" + std::to_string(rng() % 8);
+        const std::string value = "thread" + std::to_string(t) + "-" + std::to_string(next++);
+        const int before = phase.load();
+        std::error_code error;
+        if (rng() % 2 == 0) {
+          auto got = store.Fetch(key);
+          if (got.ok() && got->has_value() && (*got)->value.rfind("thread" + std::to_string(t) + "-", 0) != 0) {
+            wrong.fetch_add(1);  // a value this thread never wrote: a misread reply
+          }
+          error = got.error();
+        } else {
+          auto got = store.Fetch(key);
+          if (got.ok()) {
+            std::optional<Version> expected;
+            if (got->has_value()) expected = (*got)->version;
+            error = store.CompareAndSwap(key, expected, value, kLongTtl).error();
+          } else {
+            error = got.error();
+          }
+        }
+        const int after = phase.load();
+        if (!error) {
+          ok_calls.fetch_add(1);
+          if (before == 2 && after == 2) down_successes.fetch_add(1);
+        } else {
+          failed_calls.fetch_add(1);
+          if (!IsStoreError(error)) {
+            std::lock_guard lock(error_mu);
+            bad_errors.push_back(error.message());
+          }
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(milliseconds(500));
+  const long ok_before = ok_calls.load();
+  phase.store(1);
+  server->Kill();
+  phase.store(2);
+  std::this_thread::sleep_for(milliseconds(1000));
+  const long failed_while_down = failed_calls.load();
+  phase.store(3);
+  server->Restart();
+  std::this_thread::sleep_for(milliseconds(1500));
+  const long ok_at_restart = ok_calls.load();
+  std::this_thread::sleep_for(milliseconds(1000));
+  stop.store(true);
+  for (auto& t : threads) t.join();
+
+  MESSAGE("calls ok before kill: " << ok_before << ", failed: " << failed_calls.load()
+                                   << " (by end of outage " << failed_while_down
+                                   << "), ok in total: " << ok_calls.load());
+  CHECK(ok_before > 100);
+  CHECK(failed_while_down > 0);
+  CHECK(down_successes.load() == 0);
+  CHECK(wrong.load() == 0);
+  CHECK(bad_errors.empty());
+  CHECK(ok_calls.load() > ok_at_restart);  // still succeeding well after the restart
+  WaitRecovered(store, milliseconds(1000));
+}
+
+TEST_CASE("a stopped server: calls fail by the command timeout, and recover after SIGCONT") {
+  auto server = StartRedis();
+  RedisStoreOptions o = LocalOptions(server->port());
+  o.command_timeout = milliseconds(300);
+  o.pool_timeout = milliseconds(300);
+  o.connect_timeout = milliseconds(300);
+  RedisStore store(o);
+  const std::string key = UniqueKey("paused");
+  const std::string other = UniqueKey("paused-other");
+  REQUIRE(store.CompareAndSwap(key, std::nullopt, "value-of-key", kLongTtl).value());
+  REQUIRE(store.CompareAndSwap(other, std::nullopt, "value-of-other", kLongTtl).value());
+
+  server->Pause();
+  milliseconds worst{0};
+  for (int i = 0; i < 5; ++i) {
+    std::error_code error;
+    const auto took = Timed([&] { error = store.Fetch(i % 2 ? key : other).error(); });
+    CHECK(error == Errc::kStoreTimeout);
+    worst = std::max(worst, took);
+  }
+  MESSAGE("single-thread call latency with the server stopped: worst " << worst.count()
+          << " ms for a 300 ms command timeout");
+  CHECK(worst >= milliseconds(290));
+  CHECK(worst <= milliseconds(300 + 150));
+
+  // 16 threads on a pool of 16: each call is bounded by pool wait + connect + command timeouts.
+  std::atomic<long> slowest{0}, non_store_errors{0}, successes{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 3; ++i) {
+        std::error_code error;
+        const auto took = Timed([&] {
+          error = store.CompareAndSwap(UniqueKey("p"), std::nullopt, "x", kLongTtl).error();
+        });
+        long prev = slowest.load();
+        while (took.count() > prev && !slowest.compare_exchange_weak(prev, took.count())) {
+        }
+        if (!error) successes.fetch_add(1);
+        else if (!IsStoreError(error)) non_store_errors.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  MESSAGE("16 threads, server stopped: slowest call " << slowest.load() << " ms (bound "
+          << (300 + 300 + 300) << " ms)");
+  CHECK(successes.load() == 0);
+  CHECK(non_store_errors.load() == 0);
+  CHECK(slowest.load() <= 300 + 300 + 300 + 200);
+
+  server->Resume();
+  WaitRecovered(store);
+  // The connections that timed out were closed: no late reply is read as the
+  // answer to another command.
+  for (int i = 0; i < 50; ++i) {
+    CHECK(store.Fetch(key).value()->value == "value-of-key");
+    CHECK(store.Fetch(other).value()->value == "value-of-other");
+  }
+}
+
+TEST_CASE("a listener that accepts but never answers: kStoreTimeout within the timeout") {
+  FakeServer silent;
+  RedisStoreOptions o = LocalOptions(silent.port());
+  o.command_timeout = milliseconds(250);
+  RedisStore store(o);
+  for (int i = 0; i < 3; ++i) {
+    std::error_code error;
+    const auto took = Timed([&] { error = store.Fetch("k").error(); });
+    CHECK(error == Errc::kStoreTimeout);
+    CHECK(took >= milliseconds(240));
+    CHECK(took <= milliseconds(250 + 150));
+  }
+  std::error_code error;
+  const auto took = Timed([&] {
+    error = store.CompareAndSwap("k", std::nullopt, std::string(1 << 20, 'v'), kLongTtl).error();
+  });
+  CHECK(error == Errc::kStoreTimeout);
+  CHECK(took <= milliseconds(250 + 150));
+
+  // AUTH on connect is bounded by the connect timeout.
+  o.password = "pw";
+  o.connect_timeout = milliseconds(200);
+  RedisStore with_auth(o);
+  const auto auth_took = Timed([&] { error = with_auth.Fetch("k").error(); });
+  CHECK(error == Errc::kStoreTimeout);
+  CHECK(auth_took <= milliseconds(200 + 150));
+}
+
+TEST_CASE("servers that answer nonsense or hang up are store errors") {
+  SUBCASE("LOADING") {
+    FakeServer loading("-LOADING Redis is loading the dataset in memory\r\n");
+    RedisStore store(LocalOptions(loading.port()));
+    CHECK(store.Fetch("k").error() == Errc::kStoreUnavailable);
+    CHECK(store.CompareAndSwap("k", std::nullopt, "v", kLongTtl).error() == Errc::kStoreUnavailable);
+    CHECK(store.Erase("k").error() == Errc::kStoreUnavailable);
+  }
+  SUBCASE("not RESP") {
+    FakeServer garbage("HTTP/1.1 400 Bad Request\r\n\r\n");
+    RedisStore store(LocalOptions(garbage.port()));
+    CHECK(store.Fetch("k").error() == Errc::kStoreProtocol);
+  }
+  SUBCASE("a reply of the wrong type") {
+    FakeServer wrong(":42\r\n");
+    RedisStore store(LocalOptions(wrong.port()));
+    CHECK(store.Fetch("k").error() == Errc::kStoreProtocol);
+    CHECK(store.CompareAndSwap("k", std::nullopt, "v", kLongTtl).error() == Errc::kStoreProtocol);
+  }
+  SUBCASE("closed at once") {
+    FakeServer closing("", true);
+    RedisStore store(LocalOptions(closing.port()));
+    CHECK(store.Fetch("k").error() == Errc::kStoreUnavailable);
+  }
+}
+
+TEST_CASE("nothing listening: kStoreUnavailable at once, then fast failures while backing off") {
+  const std::uint16_t port = FreePort();
+  RedisStoreOptions o = LocalOptions(port);
+  o.reconnect_backoff_min = milliseconds(200);
+  o.reconnect_backoff_max = milliseconds(400);
+  RedisStore store(o);
+  std::error_code error;
+  CHECK(Timed([&] { error = store.Fetch("k").error(); }) < milliseconds(100));
+  CHECK(error == Errc::kStoreUnavailable);
+  for (int i = 0; i < 100; ++i) CHECK(store.Fetch("k").error() == Errc::kStoreUnavailable);
+  // A server that appears on the port is used after the back-off.
+  auto server = StartRedis({}, port);
+  WaitRecovered(store, milliseconds(2000));
+}
+
+TEST_CASE("a full pool makes callers wait at most pool_timeout") {
+  auto server = StartRedis();
+  RedisStoreOptions o = LocalOptions(server->port());
+  o.pool_size = 1;
+  o.pool_timeout = milliseconds(100);
+  o.command_timeout = milliseconds(400);
+  RedisStore store(o);
+  REQUIRE(store.Erase("warm").ok());
+  server->Pause();
+  std::thread holder([&] { CHECK(store.Fetch("k").error() == Errc::kStoreTimeout); });
+  std::this_thread::sleep_for(milliseconds(50));
+  std::error_code error;
+  const auto took = Timed([&] { error = store.Fetch("k").error(); });
+  holder.join();
+  CHECK(error == Errc::kStoreTimeout);
+  CHECK(took >= milliseconds(90));
+  CHECK(took <= milliseconds(100 + 100));
+  server->Resume();
+  WaitRecovered(store);
+}
+
+}  // namespace
+}  // namespace jeff::test

@@ -1,0 +1,103 @@
+// MakeRedisStore / OpenStore: redis:// and redis+cluster:// URLs onto
+// RedisStoreOptions. No server needed (the store does not connect).
+
+#include <doctest/doctest.h>
+#include <jeff/store_url.hpp>
+#include <jeff/stores/open_store.hpp>
+#include <jeff/stores/redis/redis_store.hpp>
+
+#include <stdexcept>
+
+namespace jeff {
+namespace {
+
+using std::chrono::milliseconds;
+
+RedisStoreOptions OptionsOf(std::string_view url) {
+  auto store = OpenStore(url);
+  auto* redis = dynamic_cast<RedisStore*>(store.get());
+  REQUIRE(redis != nullptr);
+  return redis->options();
+}
+
+TEST_CASE("redis:// maps host, port, db and credentials") {
+  RedisStoreOptions o = OptionsOf("redis://cache.internal");
+  REQUIRE(o.hosts.size() == 1);
+  CHECK(o.hosts[0].host == "cache.internal");
+  CHECK(o.hosts[0].port == 6379);
+  CHECK_FALSE(o.cluster);
+  CHECK(o.db == 0);
+  CHECK(o.password.empty());
+  CHECK(o.key_prefix.empty());
+
+  o = OptionsOf("redis://:p%40ss@127.0.0.1:6380/2");
+  CHECK(o.hosts[0].port == 6380);
+  CHECK(o.db == 2);
+  CHECK(o.username.empty());
+  CHECK(o.password == "p@ss");
+
+  o = OptionsOf("redis://alice:pw@[::1]:7000");
+  CHECK(o.hosts[0].host == "::1");
+  CHECK(o.username == "alice");
+  CHECK(o.password == "pw");
+}
+
+TEST_CASE("query options set timeouts, pool and prefix") {
+  RedisStoreOptions o = OptionsOf(
+      "redis://h:1/0?connect_timeout=250ms&timeout=2s&pool_size=32&pool_timeout=50"
+      "&keepalive=30&reconnect_min=10ms&reconnect_max=5s&max_value_bytes=4096&prefix=app%3A");
+  CHECK(o.connect_timeout == milliseconds(250));
+  CHECK(o.command_timeout == milliseconds(2000));
+  CHECK(o.pool_size == 32);
+  CHECK(o.pool_timeout == milliseconds(50));
+  CHECK(o.keepalive == std::chrono::seconds(30));
+  CHECK(o.reconnect_backoff_min == milliseconds(10));
+  CHECK(o.reconnect_backoff_max == milliseconds(5000));
+  CHECK(o.max_value_bytes == 4096);
+  CHECK(o.key_prefix == "app:");
+
+  RedisStoreOptions defaults;
+  o = OptionsOf("redis://h");
+  CHECK(o.connect_timeout == defaults.connect_timeout);
+  CHECK(o.command_timeout == defaults.command_timeout);
+  CHECK(o.pool_size == defaults.pool_size);
+  CHECK(o.max_redirects == defaults.max_redirects);
+}
+
+TEST_CASE("redis+cluster:// takes several seeds") {
+  RedisStoreOptions o = OptionsOf("redis+cluster://a:7000,b,c:7002?max_redirects=3");
+  CHECK(o.cluster);
+  REQUIRE(o.hosts.size() == 3);
+  CHECK(o.hosts[0].host == "a");
+  CHECK(o.hosts[1].port == 6379);
+  CHECK(o.hosts[2].port == 7002);
+  CHECK(o.max_redirects == 3);
+}
+
+TEST_CASE("misconfigured URLs throw std::invalid_argument at start-up") {
+  for (const char* url : {
+           "redis://",                              // no host
+           "redis://a:1,b:2",                       // several hosts without cluster
+           "redis://h/x",                           // db not a number
+           "redis://h/-1",                          // negative db
+           "redis://h/1/2",                         // path with more than a db
+           "redis+cluster://h/1",                   // db on a cluster
+           "redis://h?tiemout=1s",                  // unknown option
+           "redis://h?timeout=0",                   // no timeout at all
+           "redis://h?connect_timeout=0ms",         // same for connect
+           "redis://h?timeout=fast",                // not a duration
+           "redis://h?pool_size=-1",                // out of range
+           "redis://h?reconnect_min=5s&reconnect_max=1s",
+           "redis://alice@h",                       // user without password
+           "redis+cluster://h?prefix=%7Bapp%7D:",   // hash tag in a cluster prefix
+       }) {
+    INFO(url);
+    CHECK_THROWS_AS(OpenStore(url), std::invalid_argument);
+  }
+  auto parsed = ParseStoreUrl("memory://");
+  REQUIRE(parsed.ok());
+  CHECK_THROWS_AS(MakeRedisStore(*parsed), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace jeff
