@@ -1,6 +1,7 @@
 // jeff example: a small web app with logins kept by jeff.
 //   jeff-example [--address A] [--port P] [--store URL] [--user EMAIL:PASSWORD]...
-//                [--origin URL]... [--max-sessions N] [--insecure] [--help]
+//                [--origin URL]... [--max-sessions N] [--cookie-name NAME] [--insecure]
+//                [--help]
 
 #include "accounts.hpp"
 #include "app.hpp"
@@ -31,6 +32,8 @@ A small web app whose logins are kept by jeff.
   --origin URL          extra origin allowed to POST (repeatable); the listen
                         address is always allowed
   --max-sessions N      sessions kept per user (default 64, 0 = no limit)
+  --cookie-name NAME    session cookie name (default jeff_session); a __Host-
+                        name is checked: Secure, Path=/, no Domain
   --insecure            send the cookie without Secure (plain-HTTP development)
   --help                this text
 )";
@@ -42,6 +45,7 @@ struct Flags {
   std::vector<std::string> users;
   std::vector<std::string> origins;
   long max_sessions = 64;
+  std::string cookie_name;  // empty: jeff's default
   bool insecure = false;
 };
 
@@ -84,6 +88,8 @@ Flags Parse(int argc, char** argv) {
       f.origins.push_back(value());
     } else if (arg == "--max-sessions") {
       f.max_sessions = Number(arg, value(), 0, 1000000);
+    } else if (arg == "--cookie-name") {
+      f.cookie_name = value();
     } else if (arg == "--insecure") {
       f.insecure = true;
     } else {
@@ -116,6 +122,7 @@ int main(int argc, char** argv) {
     jeff::Options options;
     options.store = jeff::OpenStore(flags.store);
     options.insecure = flags.insecure;
+    if (!flags.cookie_name.empty()) options.cookie.name = flags.cookie_name;
     options.max_sessions_per_key = static_cast<std::size_t>(flags.max_sessions);
     options.unauthorized_redirect = "/login";
     jeff::Sessions sessions(std::move(options));

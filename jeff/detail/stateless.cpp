@@ -351,9 +351,9 @@ class StatelessStrategy final : public Strategy {
     const std::string deny_id(tc.sid.empty() ? tc.jti : tc.sid);
 
     if (options_.stateless.denylist && !deny_id.empty()) {
-      auto entry = options_.stateless.denylist->Fetch(DenyKey(deny_id));
+      auto entry = options_.stateless.denylist->Fetch(DenyKey(deny_id, session.key));
       if (!entry) return StoreFailure(entry.error());
-      if (entry->has_value() && (*entry)->value == KeyId(session.key, options_.pepper)) return result;
+      if (entry->has_value()) return result;
     }
 
     const seconds touch = options_.touch_interval;
@@ -392,15 +392,21 @@ class StatelessStrategy final : public Strategy {
     return result;
   }
 
-  std::string DenyKey(std::string_view id) const { return options_.key_prefix + "deny:" + std::string(id); }
+  // `<prefix>deny:<22 characters>`, naming session `id` of `key` only (so
+  // that revoking an id under one key cannot touch another key's session),
+  // short enough for any store whatever the id and key.
+  std::string DenyKey(std::string_view id, std::string_view key) const {
+    std::string subject = std::to_string(id.size());
+    subject.append(":").append(id).append(key);
+    return options_.key_prefix + "deny:" + KeyId(subject, options_.pepper);
+  }
 
   // Records that session `id` of `key` is revoked, until every token of it
   // that may exist has expired.
   Result<void> Deny(std::string_view id, std::string_view key) const {
     const milliseconds ttl = lifetime_ + options_.stateless.skew + kDenylistMargin;
     // Already present: someone else revoked it; either way it is revoked.
-    auto written = options_.stateless.denylist->CompareAndSwap(DenyKey(id), std::nullopt,
-                                                               KeyId(key, options_.pepper), ttl);
+    auto written = options_.stateless.denylist->CompareAndSwap(DenyKey(id, key), std::nullopt, "1", ttl);
     if (!written) return written.error();
     return {};
   }

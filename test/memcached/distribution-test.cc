@@ -11,10 +11,18 @@ using namespace std::chrono_literals;
 namespace jeff::test {
 namespace {
 
+// One pair for the whole program; the tests count items they add.
+const ServerProcess& Server(int i) {
+  static const std::unique_ptr<ServerProcess> servers[] = {StartMemcached(), StartMemcached()};
+  return *servers[i];
+}
+
 TEST_CASE("keys land on both servers of a pair, each on exactly one") {
-  auto a = StartMemcached();
-  auto b = StartMemcached();
-  MemcachedStoreOptions o = TestOptions({a.get(), b.get()});
+  const ServerProcess* a = &Server(0);
+  const ServerProcess* b = &Server(1);
+  const std::int64_t a_before = ServerStat(a->port(), "curr_items");
+  const std::int64_t b_before = ServerStat(b->port(), "curr_items");
+  MemcachedStoreOptions o = TestOptions({a, b});
   o.key_prefix = "app:";
   MemcachedStore store(o);
 
@@ -24,8 +32,8 @@ TEST_CASE("keys land on both servers of a pair, each on exactly one") {
     keys.push_back(UniqueKey("spread"));
     REQUIRE(store.CompareAndSwap(keys.back(), std::nullopt, "v", 10min).value());
   }
-  const std::int64_t on_a = ServerStat(a->port(), "curr_items");
-  const std::int64_t on_b = ServerStat(b->port(), "curr_items");
+  const std::int64_t on_a = ServerStat(a->port(), "curr_items") - a_before;
+  const std::int64_t on_b = ServerStat(b->port(), "curr_items") - b_before;
   CHECK(on_a + on_b == kKeys);
   // Ketama with two equal servers: roughly half each, never all on one.
   CHECK(on_a > kKeys / 5);
@@ -43,11 +51,9 @@ TEST_CASE("keys land on both servers of a pair, each on exactly one") {
 }
 
 TEST_CASE("placement is stable: another store on the same servers finds every key") {
-  auto a = StartMemcached();
-  auto b = StartMemcached();
-  MemcachedStore writer(TestOptions({a.get(), b.get()}));
+  MemcachedStore writer(TestOptions({&Server(0), &Server(1)}));
   // Same servers listed in the other order: ketama places by server name.
-  MemcachedStore reader(TestOptions({b.get(), a.get()}));
+  MemcachedStore reader(TestOptions({&Server(1), &Server(0)}));
   for (int i = 0; i < 50; ++i) {
     const std::string key = UniqueKey("stable");
     REQUIRE(writer.CompareAndSwap(key, std::nullopt, key, 10min).value());

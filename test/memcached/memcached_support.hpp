@@ -53,12 +53,15 @@ inline std::string RawCommand(std::uint16_t port, const std::string& command,
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
             ::send(fd, command.data(), command.size(), MSG_NOSIGNAL) ==
                 static_cast<ssize_t>(command.size());
-  while (ok && (reply.size() < terminator.size() ||
-                reply.compare(reply.size() - terminator.size(), terminator.size(), terminator) != 0)) {
+  while (ok &&
+         (reply.size() < terminator.size() ||
+          reply.compare(reply.size() - terminator.size(), terminator.size(), terminator) != 0)) {
     char buf[4096];
     const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) ok = false;
-    else reply.append(buf, static_cast<std::size_t>(n));
+    if (n <= 0)
+      ok = false;
+    else
+      reply.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
   if (!ok) throw std::runtime_error("raw memcached command failed on port " + std::to_string(port));

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace jeff::test {
@@ -21,6 +23,28 @@ std::string Describe(const std::vector<std::string>& argv) {
   std::string s;
   for (const auto& a : argv) s += (s.empty() ? "" : " ") + a.substr(0, 40);
   return s;
+}
+
+// True when nothing is bound to 127.0.0.1:port right now.
+bool PortFree(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+// A free port for a cluster node: its bus listens on port + 10000, so the
+// port must be at most 55535 and port + 10000 free too.
+std::uint16_t ClusterPort() {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const std::uint16_t port = FreePort();
+    if (port <= 55535 && PortFree(static_cast<std::uint16_t>(port + 10000))) return port;
+  }
+  throw std::runtime_error("no free port pair for a Redis Cluster node");
 }
 
 }  // namespace
@@ -97,14 +121,16 @@ RedisStoreOptions LocalOptions(std::uint16_t port) {
 RedisCluster::RedisCluster(int nodes) {
   for (int i = 0; i < nodes; ++i) {
     nodes_.push_back(StartRedis({"--cluster-enabled", "yes", "--cluster-config-file",
-                                 "{dir}/nodes.conf", "--cluster-node-timeout", "5000"}));
+                                 "{dir}/nodes.conf", "--cluster-node-timeout", "5000"},
+                                ClusterPort()));
   }
   std::string command = "redis-cli --cluster create";
   for (const auto& n : nodes_) command += " " + n->address();
   command += " --cluster-replicas 0 --cluster-yes > " + nodes_[0]->dir() + "/create.log 2>&1";
   if (std::system(command.c_str()) != 0) {
-    throw std::runtime_error("redis-cli --cluster create failed (see " + nodes_[0]->dir() +
-                             "/create.log)");
+    std::ifstream log(nodes_[0]->dir() + "/create.log");
+    const std::string output((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    throw std::runtime_error("redis-cli --cluster create failed: " + output);
   }
   WaitConverged();
 }

@@ -1,0 +1,33 @@
+#pragma once
+// Registration of jeff-bench's benchmark families (one function per file),
+// and the guard they share.
+
+#include <benchmark/benchmark.h>
+
+#include <exception>
+#include <string>
+
+namespace jeff_bench {
+
+void RegisterSessionBenchmarks();
+void RegisterJweBenchmarks();
+void RegisterRawRedisBenchmarks();      // raw_redis_bench.cpp (built with hiredis)
+void RegisterRawMemcachedBenchmarks();  // raw_memcached_bench.cpp (built with libmemcached)
+
+/// Bytes the stores hold for kBytesKey's record with 1 and 10 sessions, per
+/// meta size, as a JSON object; "null" when the server is not configured.
+std::string RedisBytesJson();
+std::string MemcachedBytesJson();
+
+/// Runs `body`; an exception (a failed set-up) skips the row with its
+/// message, since Google Benchmark would otherwise end the whole run.
+template <typename Body>
+void Guarded(benchmark::State& state, Body&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+}  // namespace jeff_bench

@@ -1,0 +1,165 @@
+#include "fixtures.hpp"
+
+#include <jeff/jwe.hpp>
+#include <jeff/stores/open_store.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+namespace jeff_bench {
+namespace {
+
+std::string Trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string ReadFile(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(std::string("cannot read ") + path);
+  return Trimmed(std::string(std::istreambuf_iterator<char>(in), {}));
+}
+
+std::string EncryptOrThrow(jeff::JweEnc enc, std::string_view plaintext) {
+  jeff::JweOptions options;
+  options.secrets = {std::string(kJweSecret)};
+  options.salt = std::string(kJweCookieName);
+  options.enc = enc;
+  auto token = jeff::JweCodec(std::move(options)).Encrypt(plaintext);
+  if (!token) throw std::runtime_error("JWE encrypt failed: " + token.error().message());
+  return *token;
+}
+
+// Populating a remote store one Set at a time would take most of a quick
+// run; the store is thread-safe, so a few threads share the keys.
+void ForEachKeyInParallel(std::size_t threads, const std::function<void(std::size_t)>& body) {
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  std::exception_ptr failure;
+  std::mutex failure_mu;
+  for (std::size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      try {
+        for (std::size_t i; (i = next.fetch_add(1)) < kKeys;) body(i);
+      } catch (...) {
+        std::lock_guard lock(failure_mu);
+        failure = std::current_exception();
+        next = kKeys;
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+int PortFromEnv(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr) return 0;
+  const int port = std::atoi(text);
+  return port > 0 && port < 65536 ? port : 0;
+}
+
+std::size_t SizeFromEnv(const char* name, std::size_t fallback) {
+  const char* text = std::getenv(name);
+  const long long n = text == nullptr ? 0 : std::atoll(text);
+  return n > 0 ? static_cast<std::size_t>(n) : fallback;
+}
+
+std::vector<std::string> RawKeys() {
+  std::vector<std::string> keys;
+  keys.reserve(kKeys);
+  for (std::size_t i = 0; i < kKeys; ++i) keys.push_back("rawget:" + std::to_string(i));
+  return keys;
+}
+
+std::optional<std::string> RedisUrl() {
+  const int port = PortFromEnv("JEFF_BENCH_REDIS_PORT");
+  if (port == 0) return std::nullopt;
+  return "redis://127.0.0.1:" + std::to_string(port);
+}
+
+std::optional<std::string> MemcachedUrl() {
+  const int port = PortFromEnv("JEFF_BENCH_MEMCACHED_PORT");
+  if (port == 0) return std::nullopt;
+  return "memcached://127.0.0.1:" + std::to_string(port);
+}
+
+jeff::Options StatefulOptions(const std::string& url, std::string_view key_prefix) {
+  jeff::Options options;
+  options.store = jeff::OpenStore(url);
+  options.key_prefix = std::string(key_prefix);
+  return options;
+}
+
+std::string CookieHeaderFor(std::string_view set_cookie) {
+  return std::string(set_cookie.substr(0, set_cookie.find(';')));
+}
+
+Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key) {
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::size_t>, Populated> built;
+  std::lock_guard lock(mu);
+  auto [it, fresh] = built.try_emplace({url, sessions_per_key});
+  Populated& p = it->second;
+  if (!fresh) return p;
+  try {
+    p.sessions = std::make_unique<jeff::Sessions>(
+        StatefulOptions(url, "bench" + std::to_string(sessions_per_key) + ":"));
+    p.cookie_headers.resize(kKeys);
+    const bool remote = url.rfind("memory:", 0) != 0;
+    ForEachKeyInParallel(remote ? 8 : 1, [&](std::size_t i) {
+      const std::string key = "user" + std::to_string(i) + "@example.com";
+      for (std::size_t s = 0; s < sessions_per_key; ++s) {
+        auto issued = p.sessions->Set(key);
+        if (!issued) throw std::runtime_error("Set on " + url + ": " + issued.error().message());
+        p.cookie_headers[i] = CookieHeaderFor(issued->set_cookie.front());
+      }
+    });
+  } catch (...) {
+    built.erase(it);
+    throw;
+  }
+  return p;
+}
+
+std::string ClaimSet(bool stamped) {
+  std::string json =
+      R"({"name":"Alice Example","email":"alice@example.com",)"
+      R"("picture":"https://avatars.example.com/u/1234567",)"
+      R"("sub":"alice@example.com","sid":"1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b")";
+  if (stamped) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    json += R"(,"iat":)" + std::to_string(now) + R"(,"exp":)" + std::to_string(now + 30 * 86400) +
+            R"(,"jti":"9f0c2a5e-8d1b-4c7e-b6a3-2e5d4f1a0b9c")";
+  }
+  return json + "}";
+}
+
+const Tokens& BenchTokens() {
+  static const Tokens tokens = [] {
+    Tokens t;
+    const std::string claims = ClaimSet(/*stamped=*/true);
+    t.cbc = EncryptOrThrow(jeff::JweEnc::kA256CbcHs512, claims);
+    t.gcm = EncryptOrThrow(jeff::JweEnc::kA256Gcm, claims);
+    if (const char* path = std::getenv("JEFF_BENCH_AUTHJS_TOKEN")) t.authjs = ReadFile(path);
+    return t;
+  }();
+  return tokens;
+}
+
+}  // namespace jeff_bench

@@ -1,0 +1,89 @@
+#pragma once
+// Shared set-up of jeff-bench: where the servers are (environment, set by
+// bench/run), populated Sessions objects, and the JWE tokens and keys.
+
+#include <jeff/sessions.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jeff_bench {
+
+/// Keys populated for the Check benchmarks.
+inline constexpr std::size_t kKeys = 10000;
+
+/// Secret and cookie name (the HKDF salt) shared with bench/jwe_peers.mjs.
+inline constexpr std::string_view kJweSecret = "jeff-bench-secret-0123456789abcdef0123456789";
+inline constexpr std::string_view kJweCookieName = "authjs.session-token";
+
+/// "redis://127.0.0.1:<JEFF_BENCH_REDIS_PORT>", or std::nullopt when unset.
+std::optional<std::string> RedisUrl();
+/// "memcached://127.0.0.1:<JEFF_BENCH_MEMCACHED_PORT>", or std::nullopt.
+std::optional<std::string> MemcachedUrl();
+/// The port in environment variable `name`; 0 when unset or invalid.
+int PortFromEnv(const char* name);
+/// The positive number in environment variable `name`, else `fallback`.
+std::size_t SizeFromEnv(const char* name, std::size_t fallback);
+
+/// Keys `rawget:0` ... of the raw client loops (the references).
+std::vector<std::string> RawKeys();
+
+/// The application key and metas of the bytes-per-session rows.
+inline constexpr std::string_view kBytesKey = "alice.smith@example.com";
+inline constexpr std::size_t kBytesMetas[] = {0, 100};
+
+/// A Sessions object over a store with kKeys keys of `sessions_per_key`
+/// sessions each, and one Cookie header per key (the newest session).
+struct Populated {
+  std::unique_ptr<jeff::Sessions> sessions;
+  std::vector<std::string> cookie_headers;
+};
+
+/// Built once per (url, sessions_per_key) and then shared; thread-safe.
+/// Throws std::runtime_error when the store refuses a Set.
+Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key);
+
+/// Stateful options over `url` as a benchmark uses them: defaults, except
+/// that the key prefix keeps runs on one server apart.
+jeff::Options StatefulOptions(const std::string& url, std::string_view key_prefix);
+
+/// The `Cookie:` request header that answers a Set-Cookie value.
+std::string CookieHeaderFor(std::string_view set_cookie);
+
+/// A realistic claim set (about 200 bytes of JSON, the shape Auth.js writes
+/// for an OAuth sign-in plus a role), without iat/exp/jti when `stamped` is
+/// false (Auth.js adds those itself).
+std::string ClaimSet(bool stamped);
+
+/// The tokens the JWE rows decode: made by jeff (both encs) and, when
+/// JEFF_BENCH_AUTHJS_TOKEN names a file, the one @auth/core made.
+struct Tokens {
+  std::string cbc;     ///< jeff, A256CBC-HS512
+  std::string gcm;     ///< jeff, A256GCM
+  std::string authjs;  ///< @auth/core encode (A256CBC-HS512); empty when not given
+};
+const Tokens& BenchTokens();
+
+/// Per-thread pseudo-random walk over [0, n): successive calls give
+/// indexes spread over the whole range, so that caches see many keys.
+class IndexWalk {
+ public:
+  IndexWalk(std::size_t n, std::size_t seed) : n_(n), i_(seed * 7919 % n) {}
+  std::size_t Next() {
+    i_ = (i_ + kStride) % n_;
+    return i_;
+  }
+
+ private:
+  // Prime, coprime with every population size used here.
+  static constexpr std::size_t kStride = 7727;
+  std::size_t n_;
+  std::size_t i_;
+};
+
+}  // namespace jeff_bench

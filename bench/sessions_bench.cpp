@@ -1,0 +1,108 @@
+// Stateful Sessions on the memory store and on real Redis and memcached:
+// Check, Set, SessionsForKey.
+
+#include "benchmarks.hpp"
+#include "fixtures.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace jeff_bench {
+namespace {
+
+void Check(benchmark::State& state, const std::string& url, std::size_t sessions_per_key) {
+  Guarded(state, [&] {
+    Populated& p = PopulatedStore(url, sessions_per_key);
+    IndexWalk walk(kKeys, static_cast<std::size_t>(state.thread_index()) + 1);
+    std::size_t refused = 0;
+    for (auto _ : state) {
+      jeff::CheckResult r = p.sessions->Check(p.cookie_headers[walk.Next()]);
+      refused += r.ok() ? 0 : 1;
+      benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(state.iterations());
+    if (refused != 0) state.SkipWithError("Check refused a live session");
+  });
+}
+
+// A login of a key without live sessions: one read (miss) and one add.
+// Every iteration uses a key never used before.
+void Set(benchmark::State& state, const std::string& url) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<jeff::Sessions>> by_url;
+  static std::atomic<std::uint64_t> next_key{0};
+  Guarded(state, [&] {
+    jeff::Sessions* sessions = nullptr;
+    {
+      std::lock_guard lock(mu);
+      auto& s = by_url[url];
+      if (!s) s = std::make_unique<jeff::Sessions>(StatefulOptions(url, "benchset:"));
+      sessions = s.get();
+    }
+    std::string key;
+    for (auto _ : state) {
+      key.assign("login").append(std::to_string(next_key.fetch_add(1))).append("@example.com");
+      auto issued = sessions->Set(key);
+      if (!issued) {
+        state.SkipWithError(("Set failed: " + issued.error().message()).c_str());
+        break;
+      }
+      benchmark::DoNotOptimize(issued);
+    }
+    state.SetItemsProcessed(state.iterations());
+  });
+}
+
+void SessionsForKey(benchmark::State& state, const std::string& url, std::size_t sessions_per_key) {
+  Guarded(state, [&] {
+    Populated& p = PopulatedStore(url, sessions_per_key);
+    std::vector<std::string> keys;
+    keys.reserve(kKeys);
+    for (std::size_t i = 0; i < kKeys; ++i) keys.push_back("user" + std::to_string(i) + "@example.com");
+    IndexWalk walk(kKeys, static_cast<std::size_t>(state.thread_index()) + 1);
+    for (auto _ : state) {
+      auto listed = p.sessions->SessionsForKey(keys[walk.Next()]);
+      if (!listed || listed->size() != sessions_per_key) {
+        state.SkipWithError("SessionsForKey did not list the key's sessions");
+        break;
+      }
+      benchmark::DoNotOptimize(listed);
+    }
+    state.SetItemsProcessed(state.iterations());
+  });
+}
+
+// Rows for a store reached over the network: 1 and 16 client threads.
+void RegisterRemote(const std::string& name, const std::string& url) {
+  benchmark::RegisterBenchmark((name + "Check/sessions:1").c_str(),
+                               [url](benchmark::State& s) { Check(s, url, 1); })
+      ->Threads(1)->Threads(16)->UseRealTime();
+  benchmark::RegisterBenchmark((name + "Set").c_str(), [url](benchmark::State& s) { Set(s, url); })
+      ->Threads(1)->Threads(16)->UseRealTime();
+}
+
+}  // namespace
+
+void RegisterSessionBenchmarks() {
+  const std::string memory = "memory://";
+  for (std::size_t n : {1, 10}) {
+    benchmark::RegisterBenchmark(("MemoryCheck/sessions:" + std::to_string(n)).c_str(),
+                                 [memory, n](benchmark::State& s) { Check(s, memory, n); })
+        ->Threads(1)->Threads(2)->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("MemorySet", [memory](benchmark::State& s) { Set(s, memory); })
+      ->Threads(1)->UseRealTime();
+  for (std::size_t n : {1, 10}) {
+    benchmark::RegisterBenchmark(("MemorySessionsForKey/sessions:" + std::to_string(n)).c_str(),
+                                 [memory, n](benchmark::State& s) { SessionsForKey(s, memory, n); })
+        ->Threads(1)->UseRealTime();
+  }
+  if (auto url = RedisUrl()) RegisterRemote("Redis", *url);
+  if (auto url = MemcachedUrl()) RegisterRemote("Memcached", *url);
+}
+
+}  // namespace jeff_bench

@@ -1,0 +1,195 @@
+#include "jwe_command.hpp"
+
+#include "jwe_keys.hpp"
+
+#include <jeff/clock.hpp>
+#include <jeff/jwe.hpp>
+#include <jeff/token.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace jeff::ctl {
+namespace {
+
+using nlohmann::ordered_json;
+
+// Auth.js (jose) accepts `exp` and `nbf` within this tolerance.
+constexpr std::chrono::seconds kSkew{15};
+// Auth.js's default session maxAge.
+constexpr std::chrono::seconds kDefaultMaxAge = std::chrono::hours(24 * 30);
+
+constexpr std::string_view kDecodeUsage =
+    "usage: jeffctl jwe decode [--secret S ...] [--salt NAME] [--key-hex HEX ...]\n"
+    "                          [--enc ENC] [--allow-expired] < token\n"
+    "\n"
+    "Decrypts the compact JWE on standard input (a session cookie's value, or an\n"
+    "Authorization: Bearer token; chunked cookies joined first) and prints its claims as\n"
+    "JSON. Exits 1 when the token is not intact, no key opens it, its payload is not a\n"
+    "JSON object, or it is expired (exp) or not yet valid (nbf), with Auth.js's 15 s\n"
+    "tolerance. With --enc, tokens of the other enc are refused.\n"
+    "\n"
+    "  --allow-expired     print the claims of an expired or not yet valid token too\n";
+
+constexpr std::string_view kEncodeUsage =
+    "usage: jeffctl jwe encode [--secret S ...] [--salt NAME] [--key-hex HEX ...]\n"
+    "                          [--enc ENC] [--max-age SECONDS] < claims.json\n"
+    "\n"
+    "Reads one JSON object of claims on standard input, sets iat (now), exp (now +\n"
+    "max age) and jti (a random UUID) as Auth.js's encode does, and prints the compact\n"
+    "JWE, encrypted with the first secret (else the first raw key).\n"
+    "\n"
+    "  --max-age SECONDS   lifetime of the token (default 2592000, 30 days: Auth.js's)\n";
+
+constexpr std::string_view kInspectUsage =
+    "usage: jeffctl jwe inspect < token\n"
+    "\n"
+    "Prints the protected header of the compact JWE on standard input and the length\n"
+    "of each segment, in characters and decoded bytes, without decrypting:\n"
+    "  {\"header\":{\"alg\":\"dir\",\"enc\":...,\"kid\":...},\"segments\":{\"protected\":\n"
+    "   {\"chars\":N,\"bytes\":N},\"encrypted_key\":...,\"iv\":...,\"ciphertext\":...,\n"
+    "   \"tag\":...}}\n"
+    "Exits 1 when the input is not five base64url segments with a JSON header.\n";
+
+constexpr std::array<std::string_view, 5> kSegmentNames = {"protected", "encrypted_key", "iv",
+                                                          "ciphertext", "tag"};
+
+std::string ReadStdin() {
+  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+}
+
+// The token on standard input, without surrounding whitespace.
+std::string ReadToken() {
+  const std::string input = ReadStdin();
+  constexpr std::string_view kSpace = " \t\r\n";
+  const std::size_t begin = input.find_first_not_of(kSpace);
+  if (begin == std::string::npos) throw UsageError("no token on standard input");
+  return input.substr(begin, input.find_last_not_of(kSpace) + 1 - begin);
+}
+
+JweCodec MakeCodec(const Args& args, bool enc_only) {
+  JweOptions options = JweOptionsFromArgs(args, enc_only);
+  try {
+    return JweCodec(std::move(options));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+}
+
+ExitCode Invalid(std::string_view why) {
+  PrintError(std::string("invalid token: ") + std::string(why));
+  return ExitCode::kFailure;
+}
+
+std::int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(SystemClock()().time_since_epoch()).count();
+}
+
+// Why `claims` are not valid now (exp, nbf), or empty when they are.
+std::string TimeProblem(const ordered_json& claims) {
+  const double now = static_cast<double>(NowSeconds());
+  const double skew = static_cast<double>(kSkew.count());
+  for (const char* name : {"exp", "nbf"}) {
+    if (claims.contains(name) && !claims[name].is_number()) {
+      return std::string("claim ") + name + " is not a number";
+    }
+  }
+  if (claims.contains("exp") && claims["exp"].get<double>() + skew <= now) return "expired (exp)";
+  if (claims.contains("nbf") && claims["nbf"].get<double>() - skew > now) {
+    return "not yet valid (nbf)";
+  }
+  return {};
+}
+
+ExitCode Decode(const Args& args) {
+  if (!args.positional().empty()) throw UsageError("the token is read from standard input");
+  const JweCodec codec = MakeCodec(args, args.Has("enc"));
+  const std::optional<std::string> plaintext = codec.Decrypt(ReadToken());
+  if (!plaintext) return Invalid("not a JWE this key opens (wrong key, salt or enc, or damaged)");
+  const ordered_json claims = ordered_json::parse(*plaintext, nullptr, false);
+  if (!claims.is_object()) return Invalid("the payload is not a JSON object");
+  const std::string problem = TimeProblem(claims);
+  if (!problem.empty() && !args.Has("allow-expired")) return Invalid(problem);
+  std::cout << claims.dump(2) << std::endl;
+  if (!problem.empty()) PrintError("warning: " + problem);
+  return ExitCode::kOk;
+}
+
+ExitCode Encode(const Args& args) {
+  if (!args.positional().empty()) throw UsageError("the claims are read from standard input");
+  const JweCodec codec = MakeCodec(args, false);
+  const std::chrono::seconds max_age =
+      args.Has("max-age") ? ParseSeconds("max-age", *args.Value("max-age"), std::chrono::seconds(1),
+                                         std::chrono::hours(24 * 365 * 100))
+                          : kDefaultMaxAge;
+  ordered_json claims = ordered_json::parse(ReadStdin(), nullptr, false);
+  if (!claims.is_object()) throw UsageError("standard input must be one JSON object of claims");
+  const std::int64_t now = NowSeconds();
+  claims["iat"] = now;
+  claims["exp"] = now + max_age.count();
+  claims["jti"] = FormatSessionId(NewSessionId());
+  auto token = codec.Encrypt(claims.dump());
+  if (!token) {
+    PrintError("cannot encrypt: " + token.error().message());
+    return ExitCode::kFailure;
+  }
+  std::cout << *token << std::endl;
+  return ExitCode::kOk;
+}
+
+ExitCode Inspect(const Args& args) {
+  if (!args.positional().empty()) throw UsageError("the token is read from standard input");
+  const std::string token = ReadToken();
+  std::vector<std::string_view> segments;
+  std::string_view rest = token;
+  for (std::size_t dot = rest.find('.'); dot != std::string_view::npos; dot = rest.find('.')) {
+    segments.push_back(rest.substr(0, dot));
+    rest.remove_prefix(dot + 1);
+  }
+  segments.push_back(rest);
+  if (segments.size() != kSegmentNames.size()) {
+    return Invalid("a compact JWE has 5 segments, this has " + std::to_string(segments.size()));
+  }
+  ordered_json out = {{"header", nullptr}, {"segments", ordered_json::object()}};
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::optional<std::string> bytes = Base64UrlDecode(segments[i]);
+    if (!bytes) return Invalid("segment " + std::string(kSegmentNames[i]) + " is not base64url");
+    out["segments"][std::string(kSegmentNames[i])] = {{"chars", segments[i].size()},
+                                                      {"bytes", bytes->size()}};
+    if (i == 0) out["header"] = ordered_json::parse(*bytes, nullptr, false);
+  }
+  if (!out["header"].is_object()) return Invalid("the protected header is not a JSON object");
+  std::cout << out.dump(2) << std::endl;
+  return ExitCode::kOk;
+}
+
+std::vector<Flag> WithKeyFlags(std::vector<Flag> flags) {
+  flags.insert(flags.end(), std::begin(kJweKeyFlags), std::end(kJweKeyFlags));
+  return flags;
+}
+
+}  // namespace
+
+CommandGroup JweCommands() {
+  return {"jwe",
+          {
+              {"decode", "decrypt a token (stdin) and print its claims",
+               std::string(kDecodeUsage) + std::string(kJweKeyHelp),
+               WithKeyFlags({{"allow-expired", false, false}}), Decode},
+              {"encode", "encrypt claims (stdin) into a token",
+               std::string(kEncodeUsage) + std::string(kJweKeyHelp),
+               WithKeyFlags({{"max-age", true, false}}), Encode},
+              {"inspect", "print a token's header and segment lengths, without a key",
+               std::string(kInspectUsage), {}, Inspect},
+          }};
+}
+
+}  // namespace jeff::ctl

@@ -1,0 +1,168 @@
+#include "sessions_command.hpp"
+
+#include "session_json.hpp"
+
+#include <jeff/error.hpp>
+#include <jeff/sessions.hpp>
+#include <jeff/store_url.hpp>
+#include <jeff/stores/open_store.hpp>
+#include <jeff/token.hpp>
+
+#include <iostream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace jeff::ctl {
+namespace {
+
+constexpr std::string_view kStoreOptionsHelp =
+    "  --store URL         the application's store URL, query options included (default\n"
+    "                      $JEFF_STORE): memory://, redis://[:password@]host:port[/db],\n"
+    "                      redis+cluster://h:p,h:p, memcached://h:p[,h:p]\n"
+    "  --prefix P          the application's Options::key_prefix (default jeff:)\n"
+    "  --pepper P          the application's Options::pepper (default $JEFF_PEPPER; none when\n"
+    "                      unset)\n"
+    "  --idle-timeout S    the application's Options::idle_timeout in seconds (default 0:\n"
+    "                      none); sessions idle longer count as ended\n"
+    "\n"
+    "Sessions are stored under <prefix><hash of KEY, with the pepper>: the URL, --prefix and\n"
+    "--pepper must be the application's own, or jeffctl finds nothing.\n";
+
+constexpr std::string_view kListUsage =
+    "usage: jeffctl sessions list KEY [--store URL] [--prefix P] [--pepper P]\n"
+    "                             [--idle-timeout S]\n"
+    "\n"
+    "Prints the live sessions of KEY, oldest first, one JSON object per line:\n"
+    "  {\"key\":\"alice\",\"id\":\"<uuid>\",\"created\":\"2030-01-01T00:00:00.000Z\",\n"
+    "   \"created_ms\":1893456000000,\"expires\":...,\"expires_ms\":...,\"last_seen\":...,\n"
+    "   \"last_seen_ms\":...,\"meta\":\"...\"}\n"
+    "Times are UTC; key and meta are strings when they are UTF-8, else\n"
+    "{\"base64\":\"...\"}. Exits 1 when KEY has no live session.\n"
+    "\n";
+
+constexpr std::string_view kRevokeUsage =
+    "usage: jeffctl sessions revoke KEY [--id ID ...] [--store URL] [--prefix P]\n"
+    "                               [--pepper P] [--idle-timeout S]\n"
+    "\n"
+    "Revokes every session of KEY, or only those whose ids (from 'sessions list') are\n"
+    "given, and prints how many live sessions were revoked: {\"revoked\":2}. Exits 1\n"
+    "when none was.\n"
+    "\n"
+    "  --id ID             a session id (UUID) to revoke; repeatable\n";
+
+constexpr Flag kStoreFlags[] = {
+    {"store", true, false},
+    {"prefix", true, false},
+    {"pepper", true, false},
+    {"idle-timeout", true, false},
+};
+
+std::string TheKey(const Args& args) {
+  const auto& positional = args.positional();
+  if (positional.empty()) throw UsageError("missing KEY");
+  if (positional.size() > 1) throw UsageError("unexpected argument " + positional[1]);
+  if (positional[0].empty()) throw UsageError("KEY is empty");
+  return positional[0];
+}
+
+// jeff::Sessions over the application's store, keyed as the application keys it.
+struct StoreSessions {
+  std::string redacted_url;
+  Sessions sessions;
+};
+
+StoreSessions OpenSessions(const Args& args) {
+  const std::optional<std::string> url = args.Has("store") ? args.Value("store") : Env("JEFF_STORE");
+  if (!url || url->empty()) throw UsageError("no store: pass --store URL or set JEFF_STORE");
+  Options options;
+  options.strategy = SessionStrategy::kStateful;
+  try {
+    options.store = OpenStore(*url);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  if (url->starts_with("memory:")) {
+    PrintError("warning: memory:// is jeffctl's own, empty store; it holds no application's sessions");
+  }
+  options.key_prefix = args.Value("prefix").value_or(options.key_prefix);
+  options.pepper = args.Has("pepper") ? *args.Value("pepper") : Env("JEFF_PEPPER").value_or("");
+  if (auto idle = args.Value("idle-timeout")) {
+    options.idle_timeout = ParseSeconds("idle-timeout", *idle, std::chrono::seconds(0),
+                                        std::chrono::hours(24 * 365 * 100));
+    // Sessions requires touches to be more frequent than the idle timeout;
+    // jeffctl never touches, so any shorter interval will do.
+    options.touch_interval = std::chrono::seconds(0);
+  }
+  options.logger = [](std::string_view message) { PrintError(message); };
+  try {
+    return {RedactStoreUrl(*url), Sessions(std::move(options))};
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+}
+
+ExitCode Failed(std::error_code error, const std::string& redacted_url) {
+  if (IsStoreError(error)) {
+    PrintError("store " + redacted_url + ": " + error.message());
+    return ExitCode::kStoreUnavailable;
+  }
+  PrintError(error.message());
+  return ExitCode::kUsage;
+}
+
+ExitCode List(const Args& args) {
+  const std::string key = TheKey(args);
+  StoreSessions store = OpenSessions(args);
+  auto sessions = store.sessions.SessionsForKey(key);
+  if (!sessions) return Failed(sessions.error(), store.redacted_url);
+  for (const Session& session : *sessions) std::cout << SessionJson(session).dump() << "\n";
+  std::cout.flush();
+  if (sessions->empty()) {
+    PrintError("no live session for this key");
+    return ExitCode::kFailure;
+  }
+  return ExitCode::kOk;
+}
+
+ExitCode Revoke(const Args& args) {
+  const std::string key = TheKey(args);
+  std::vector<SessionId> ids;
+  for (const std::string& text : args.Values("id")) {
+    const auto id = ParseSessionId(text);
+    if (!id) throw UsageError("--id " + text + " is not a session id (a UUID)");
+    ids.push_back(*id);
+  }
+  StoreSessions store = OpenSessions(args);
+  auto revoked = ids.empty() ? store.sessions.Delete(key) : store.sessions.Delete(key, ids);
+  if (!revoked) return Failed(revoked.error(), store.redacted_url);
+  std::cout << nlohmann::ordered_json{{"revoked", *revoked}}.dump() << std::endl;
+  if (*revoked == 0) {
+    PrintError("no live session to revoke");
+    return ExitCode::kFailure;
+  }
+  return ExitCode::kOk;
+}
+
+std::vector<Flag> WithStoreFlags(std::vector<Flag> flags) {
+  flags.insert(flags.end(), std::begin(kStoreFlags), std::end(kStoreFlags));
+  return flags;
+}
+
+}  // namespace
+
+CommandGroup SessionsCommands() {
+  return {"sessions",
+          {
+              {"list", "list the live sessions of KEY as JSON lines",
+               std::string(kListUsage) + std::string(kStoreOptionsHelp),
+               WithStoreFlags({}), List},
+              {"revoke", "revoke all sessions of KEY, or those given by --id",
+               std::string(kRevokeUsage) + std::string(kStoreOptionsHelp),
+               WithStoreFlags({{"id", true, true}}), Revoke},
+          }};
+}
+
+}  // namespace jeff::ctl
