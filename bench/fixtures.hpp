@@ -41,7 +41,13 @@ inline constexpr std::size_t kBytesMetas[] = {0, 100};
 /// sessions each, and one Cookie header per key (the newest session).
 struct Populated {
   std::unique_ptr<jeff::Sessions> sessions;
-  std::vector<std::string> cookie_headers;
+  /// The Cookie header of key `i`. All have the same length, so they are
+  /// kept side by side and a loop can prefetch the next one.
+  std::string_view Header(std::size_t i) const {
+    return std::string_view(headers).substr(i * header_chars, header_chars);
+  }
+  std::string headers;
+  std::size_t header_chars = 0;
 };
 
 /// Built once per (url, sessions_per_key) and then shared; thread-safe.
@@ -49,15 +55,16 @@ struct Populated {
 Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key);
 
 /// Stateful options over `url` as a benchmark uses them: defaults, except
-/// that the key prefix keeps runs on one server apart.
+/// the key prefix (keeps rows apart on one server) and a touch interval
+/// longer than a run.
 jeff::Options StatefulOptions(const std::string& url, std::string_view key_prefix);
 
 /// The `Cookie:` request header that answers a Set-Cookie value.
 std::string CookieHeaderFor(std::string_view set_cookie);
 
-/// A realistic claim set (about 200 bytes of JSON, the shape Auth.js writes
-/// for an OAuth sign-in plus a role), without iat/exp/jti when `stamped` is
-/// false (Auth.js adds those itself).
+/// A realistic claim set: about 200 bytes of JSON once stamped (the claims
+/// Auth.js writes for a sign-in, plus jeff's `sid`); without iat/exp/jti
+/// when `stamped` is false (Auth.js adds those itself).
 std::string ClaimSet(bool stamped);
 
 /// The tokens the JWE rows decode: made by jeff (both encs) and, when

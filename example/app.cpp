@@ -43,10 +43,12 @@ std::string Page(std::string_view title, std::string_view body, const Session* u
   html += Escape(title);
   html += " · jeff example</title><style>"
           "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#222}"
-          "nav{display:flex;gap:1rem;align-items:center;border-bottom:1px solid #ddd;padding-bottom:.5rem}"
+          "nav{display:flex;gap:1rem;align-items:center;min-height:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.5rem}"
+          "nav form.inline{margin-left:auto}nav button{padding:.15rem .7rem}"
           "form.inline{display:inline;margin:0}table{border-collapse:collapse;width:100%}"
           "td,th{border-bottom:1px solid #eee;padding:.4rem;text-align:left;vertical-align:top}"
-          "label{display:block;margin:.5rem 0}input{font:inherit;padding:.3rem;width:18rem}"
+          "label{display:block;margin:.75rem 0}label input{display:block;margin-top:.2rem}"
+          "input{font:inherit;padding:.3rem;width:18rem}table+form{margin-top:1rem}"
           "button{font:inherit;padding:.3rem .8rem;cursor:pointer}.error{color:#b00020}"
           ".current{font-weight:600}code{background:#f4f4f4;padding:0 .2rem}"
           "</style></head><body><nav>";

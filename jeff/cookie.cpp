@@ -1,5 +1,7 @@
 #include <jeff/cookie.hpp>
 
+#include <jeff/detail/ascii.hpp>
+
 #include <algorithm>
 #include <cassert>
 #include <stdexcept>
@@ -43,9 +45,9 @@ void ForEachCookie(std::string_view header, std::string_view name, OnValue on_va
   }
 }
 
-bool IsTokenChar(unsigned char c) noexcept {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+bool IsTokenChar(char c) noexcept {
+  if (detail::IsAsciiDigit(c) || detail::IsAsciiAlpha(c)) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 bool IsCookieOctet(unsigned char c) noexcept {
@@ -60,8 +62,7 @@ bool IsControlOrNonAscii(unsigned char c) noexcept { return c < 0x20 || c >= 0x7
 bool HasPrefixIgnoringCase(std::string_view s, std::string_view prefix) noexcept {
   if (s.size() < prefix.size()) return false;
   return std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    return lower(a) == lower(b);
+    return detail::AsciiToLower(a) == detail::AsciiToLower(b);
   });
 }
 
@@ -84,9 +85,15 @@ void AppendFlags(std::string& out, const CookieOptions& options) {
   if (options.secure) out.append("; Secure");
   if (options.http_only) out.append("; HttpOnly");
   switch (options.same_site) {
-    case SameSite::kLax: out.append("; SameSite=Lax"); break;
-    case SameSite::kStrict: out.append("; SameSite=Strict"); break;
-    case SameSite::kNone: out.append("; SameSite=None"); break;
+    case SameSite::kLax:
+      out.append("; SameSite=Lax");
+      break;
+    case SameSite::kStrict:
+      out.append("; SameSite=Strict");
+      break;
+    case SameSite::kNone:
+      out.append("; SameSite=None");
+      break;
   }
 }
 
@@ -95,13 +102,16 @@ void AppendFlags(std::string& out, const CookieOptions& options) {
 void ValidateCookieOptions(const CookieOptions& options) {
   const std::string& name = options.name;
   if (name.empty()) Invalid("the cookie name is empty");
-  if (!std::all_of(name.begin(), name.end(), [](char c) { return IsTokenChar(static_cast<unsigned char>(c)); })) {
-    Invalid("cookie name \"" + name + "\" is not an RFC 6265 token (letters, digits, !#$%&'*+-.^_`|~)");
+  if (!std::all_of(name.begin(), name.end(), IsTokenChar)) {
+    Invalid("cookie name \"" + name +
+            "\" is not an RFC 6265 token (letters, digits, !#$%&'*+-.^_`|~)");
   }
   if (HasPrefixIgnoringCase(name, kHostPrefix)) {
     if (!options.secure) Invalid("a __Host- cookie (\"" + name + "\") must be Secure");
     if (options.path != "/") Invalid("a __Host- cookie (\"" + name + "\") must have Path=/");
-    if (!options.domain.empty()) Invalid("a __Host- cookie (\"" + name + "\") must not have a Domain");
+    if (!options.domain.empty()) {
+      Invalid("a __Host- cookie (\"" + name + "\") must not have a Domain");
+    }
   } else if (HasPrefixIgnoringCase(name, kSecurePrefix) && !options.secure) {
     Invalid("a __Secure- cookie (\"" + name + "\") must be Secure");
   }
@@ -120,12 +130,12 @@ void ValidateCookieOptions(const CookieOptions& options) {
   for (char c : options.domain) {
     const auto u = static_cast<unsigned char>(c);
     if (c == ';' || c == ',' || c == ' ' || IsControlOrNonAscii(u)) {
-      Invalid("the cookie domain may not contain ';', ',', whitespace, control or non-ASCII characters"
-              " (use the punycode form of an internationalised domain)");
+      Invalid(
+          "the cookie domain may not contain ';', ',', whitespace, control or non-ASCII characters"
+          " (use the punycode form of an internationalised domain)");
     }
   }
-  if (!options.domain.empty() &&
-      options.domain.find_first_not_of('.') == std::string::npos) {
+  if (!options.domain.empty() && options.domain.find_first_not_of('.') == std::string::npos) {
     Invalid("the cookie domain \"" + options.domain + "\" names no host");
   }
 }
@@ -141,7 +151,8 @@ std::vector<std::string_view> FindCookies(std::string_view header, std::string_v
   return values;
 }
 
-std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name) noexcept {
+std::optional<std::string_view> FindCookie(std::string_view header,
+                                           std::string_view name) noexcept {
   std::optional<std::string_view> found;
   ForEachCookie(header, name, [&](std::string_view value) {
     found = value;
@@ -167,7 +178,8 @@ std::string BuildSetCookie(const CookieOptions& options, std::string_view name,
     out.append("; Max-Age=").append(std::to_string(max_age.count()));
     // A huge max_age must not overflow the time point: clamp to its last second.
     const auto now_s = std::chrono::floor<std::chrono::seconds>(now).time_since_epoch();
-    const auto last_s = std::chrono::floor<std::chrono::seconds>(TimePoint::max()).time_since_epoch();
+    const auto last_s =
+        std::chrono::floor<std::chrono::seconds>(TimePoint::max()).time_since_epoch();
     const auto expires_s = max_age >= last_s - now_s ? last_s : now_s + max_age;
     out.append("; Expires=").append(FormatHttpDate(TimePoint(expires_s)));
   }

@@ -14,7 +14,8 @@ namespace {
 constexpr std::uint32_t kRecordFields = 3;
 constexpr std::uint32_t kSessionFields = 6;
 // The smallest encoded session: fixarray, bin8 16, bin8 32, three fixints, empty bin8.
-constexpr std::size_t kMinEncodedSession = 1 + (2 + kSessionIdBytes) + (2 + kTokenHashBytes) + 3 + 2;
+constexpr std::size_t kMinEncodedSession =
+    1 + (2 + kSessionIdBytes) + (2 + kTokenHashBytes) + 3 + 2;
 
 // A msgpack-c output stream that appends straight into the result string.
 struct StringStream {
@@ -43,11 +44,25 @@ void PackBin(msgpack::packer<StringStream>& packer, const void* data, std::size_
 class RecordVisitor {
  public:
   enum class State {
-    kRecord, kVersion, kKey, kSessions, kSession, kId, kHash, kCreated, kExpires, kLastSeen,
-    kMeta, kSessionEnd, kSessionsEnd, kRecordEnd, kDone,
+    kRecord,
+    kVersion,
+    kKey,
+    kSessions,
+    kSession,
+    kId,
+    kHash,
+    kCreated,
+    kExpires,
+    kLastSeen,
+    kMeta,
+    kSessionEnd,
+    kSessionsEnd,
+    kRecordEnd,
+    kDone
   };
 
-  void Reset(std::string_view bytes, const std::function<void(const SessionView&)>* visit) noexcept {
+  void Reset(std::string_view bytes,
+             const std::function<void(const SessionView&)>* visit) noexcept {
     bytes_size_ = bytes.size();
     visit_ = visit;
     state_ = State::kRecord;
@@ -132,7 +147,8 @@ class RecordVisitor {
       case State::kSessionEnd:
         (*visit_)(SessionView{
             .id = std::span<const std::uint8_t, kSessionIdBytes>(id_, kSessionIdBytes),
-            .token_hash = std::span<const std::uint8_t, kTokenHashBytes>(token_hash_, kTokenHashBytes),
+            .token_hash =
+                std::span<const std::uint8_t, kTokenHashBytes>(token_hash_, kTokenHashBytes),
             .created_ms = created_ms_,
             .expires_ms = expires_ms_,
             .last_seen_ms = last_seen_ms_,
@@ -194,7 +210,6 @@ class RecordVisitor {
 class RecordParser : public msgpack::v3::detail::context<RecordParser> {
  public:
   RecordVisitor& visitor() noexcept { return visitor_; }
-  bool in_use = false;
 
  private:
   RecordVisitor visitor_;
@@ -242,16 +257,16 @@ std::string EncodeRecord(const Record& record) {
 Result<std::string_view> VisitRecord(std::string_view bytes,
                                      const std::function<void(const SessionView&)>& visit) {
   thread_local RecordParser parser;
-  if (parser.in_use) {
+  thread_local bool parser_busy = false;
+  if (parser_busy) {
     // `visit` decodes another record on this thread: use a fresh context.
     RecordParser nested;
     return Parse(nested, bytes, visit);
   }
-  struct InUse {
-    bool& flag;
-    explicit InUse(bool& f) : flag(f) { flag = true; }
-    ~InUse() { flag = false; }
-  } in_use(parser.in_use);
+  parser_busy = true;
+  struct Release {
+    ~Release() { parser_busy = false; }
+  } release;
   return Parse(parser, bytes, visit);
 }
 

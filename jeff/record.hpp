@@ -51,7 +51,8 @@ struct SessionView {
   std::string_view meta;
 };
 
-/// Encodes `record` as format v1. Never fails.
+/// Encodes `record` as format v1. Throws std::length_error only when the key,
+/// a meta or the session count exceeds msgpack's 2^32-1 limit.
 std::string EncodeRecord(const Record& record);
 
 /// Validates all of `bytes` as a v1 record and calls `visit` for each session,

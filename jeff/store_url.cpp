@@ -1,5 +1,7 @@
 #include <jeff/store_url.hpp>
 
+#include <jeff/detail/ascii.hpp>
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -10,23 +12,16 @@
 namespace jeff {
 namespace {
 
-bool IsAlpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsDigit(char c) noexcept { return c >= '0' && c <= '9'; }
+using detail::AsciiToLower;
+using detail::IsAsciiAlpha;
+using detail::IsAsciiDigit;
+
 bool IsUnreserved(char c) noexcept {
-  return IsAlpha(c) || IsDigit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+  return IsAsciiAlpha(c) || IsAsciiDigit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 bool IsSubDelim(char c) noexcept {
   return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
 }
-
-int HexDigit(char c) noexcept {
-  if (IsDigit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-char ToLower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Percent-decodes `in` whose raw characters must all satisfy `allowed`.
 // Rejects a malformed escape and an encoded NUL, which no store name,
@@ -39,8 +34,8 @@ std::optional<std::string> Decode(std::string_view in, Allowed allowed) {
     const char c = in[i];
     if (c == '%') {
       if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = HexDigit(in[i + 1]);
-      const int lo = HexDigit(in[i + 2]);
+      const int hi = detail::HexDigitValue(in[i + 1]);
+      const int lo = detail::HexDigitValue(in[i + 2]);
       if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return std::nullopt;
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
@@ -58,13 +53,11 @@ bool IsPathChar(char c) noexcept {
   return IsUnreserved(c) || IsSubDelim(c) || c == ':' || c == '@' || c == '/';
 }
 // Query names and values: '&' and '=' are the separators.
-bool IsQueryChar(char c) noexcept {
-  return (IsPathChar(c) || c == '?') && c != '&' && c != '=';
-}
+bool IsQueryChar(char c) noexcept { return (IsPathChar(c) || c == '?') && c != '&' && c != '='; }
 bool IsHostChar(char c) noexcept { return IsUnreserved(c); }
 
 std::optional<std::uint16_t> ParsePort(std::string_view text) noexcept {
-  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), IsDigit)) {
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), IsAsciiDigit)) {
     return std::nullopt;
   }
   unsigned value = 0;
@@ -81,7 +74,9 @@ std::optional<StoreUrl::Host> ParseHost(std::string_view text) {
     if (close == std::string_view::npos) return std::nullopt;
     host.host.assign(text.substr(1, close - 1));
     in6_addr addr;
-    if (host.host.empty() || inet_pton(AF_INET6, host.host.c_str(), &addr) != 1) return std::nullopt;
+    if (host.host.empty() || inet_pton(AF_INET6, host.host.c_str(), &addr) != 1) {
+      return std::nullopt;
+    }
     const std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') return std::nullopt;
@@ -134,7 +129,8 @@ std::string JoinNames(std::initializer_list<std::string_view> names) {
   return out;
 }
 
-[[noreturn]] void BadParam(std::string_view name, std::string_view value, std::string_view expected) {
+[[noreturn]] void BadParam(std::string_view name, std::string_view value,
+                           std::string_view expected) {
   throw std::invalid_argument("store URL option '" + std::string(name) + "': expected " +
                               std::string(expected) + ", got '" + std::string(value) + "'");
 }
@@ -150,7 +146,7 @@ std::pair<std::size_t, std::size_t> AuthoritySpan(std::string_view url) noexcept
 
 bool IsSecretParam(std::string_view name) {
   std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(), ToLower);
+  std::transform(lower.begin(), lower.end(), lower.begin(), AsciiToLower);
   return lower == "password" || lower == "pass" || lower == "secret" || lower == "token" ||
          lower == "auth";
 }
@@ -192,7 +188,7 @@ std::chrono::milliseconds StoreUrl::DurationParam(std::string_view name,
     digits.remove_suffix(1);
     scale = 1000;
   }
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), IsDigit)) {
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), IsAsciiDigit)) {
     BadParam(name, *text, kExpected);
   }
   std::int64_t value = 0;
@@ -224,12 +220,14 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
   StoreUrl out;
 
   const std::size_t sep = url.find("://");
-  if (sep == std::string_view::npos || sep == 0 || !IsAlpha(url.front())) {
+  if (sep == std::string_view::npos || sep == 0 || !IsAsciiAlpha(url.front())) {
     return Errc::kInvalidArgument;
   }
   for (char c : url.substr(0, sep)) {
-    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') return Errc::kInvalidArgument;
-    out.scheme.push_back(ToLower(c));
+    if (!IsAsciiAlpha(c) && !IsAsciiDigit(c) && c != '+' && c != '-' && c != '.') {
+      return Errc::kInvalidArgument;
+    }
+    out.scheme.push_back(AsciiToLower(c));
   }
 
   const auto [auth_begin, auth_end] = AuthoritySpan(url);
@@ -287,13 +285,15 @@ std::string RedactStoreUrl(std::string_view url) {
   if (ParseStoreUrl(url).ok()) {
     at = url.substr(auth_begin, auth_end - auth_begin).find('@');
     if (at != std::string_view::npos) at += auth_begin;
-  } else if (const std::size_t last = url.rfind('@'); last != std::string_view::npos && last >= auth_begin) {
+  } else if (const std::size_t last = url.rfind('@');
+             last != std::string_view::npos && last >= auth_begin) {
     at = last;
   }
 
   // Query values that hold secrets; handled first so that the userinfo
   // offsets, which come before the query, stay valid.
-  const std::size_t query_from = at == std::string_view::npos ? auth_end : std::max(auth_end, at + 1);
+  const std::size_t query_from =
+      at == std::string_view::npos ? auth_end : std::max(auth_end, at + 1);
   if (const std::size_t q = out.find('?', query_from); q != std::string::npos) {
     std::size_t pos = q + 1;
     while (pos < out.size()) {

@@ -1,5 +1,7 @@
 #include <jeff/token.hpp>
 
+#include <jeff/detail/ascii.hpp>
+
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -34,7 +36,8 @@ std::uint8_t DecodeChar(char c) noexcept {
 void EncodeInto(const std::uint8_t* in, std::size_t n, char* out) noexcept {
   std::size_t i = 0;
   for (; i + 3 <= n; i += 3) {
-    const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
+    const std::uint32_t v =
+        (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
     *out++ = kBase64UrlAlphabet[(v >> 18) & 63];
     *out++ = kBase64UrlAlphabet[(v >> 12) & 63];
     *out++ = kBase64UrlAlphabet[(v >> 6) & 63];
@@ -149,14 +152,9 @@ void HmacSha256Into(std::string_view key, std::string_view data, std::uint8_t* o
   HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), out, &hmac_len);
 }
 
-int HexValue(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+constexpr bool IsUuidDash(std::size_t i) noexcept {
+  return i == 8 || i == 13 || i == 18 || i == 23;
 }
-
-constexpr bool IsUuidDash(std::size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
 
 }  // namespace
 
@@ -187,7 +185,7 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
 
 void RandomBytes(std::span<std::uint8_t> out) {
   EnsureSodium();
-  randombytes_buf(out.data(), out.size());
+  if (!out.empty()) randombytes_buf(out.data(), out.size());  // empty spans may have null data()
 }
 
 TokenHash HashToken(const Token& token) noexcept {
@@ -214,6 +212,7 @@ std::string KeyId(std::string_view key, std::string_view pepper) {
 
 bool ConstantTimeEqual(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept {
   if (a.size() != b.size()) return false;
+  if (a.empty()) return true;  // empty spans may have null data()
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
@@ -243,8 +242,8 @@ std::optional<SessionId> ParseSessionId(std::string_view text) noexcept {
   std::size_t pos = 0;
   for (std::uint8_t& byte : id) {
     if (IsUuidDash(pos) && text[pos++] != '-') return std::nullopt;
-    const int hi = HexValue(text[pos++]);
-    const int lo = HexValue(text[pos++]);
+    const int hi = detail::HexDigitValue(text[pos++]);
+    const int lo = detail::HexDigitValue(text[pos++]);
     if (hi < 0 || lo < 0) return std::nullopt;
     byte = static_cast<std::uint8_t>((hi << 4) | lo);
   }

@@ -26,7 +26,9 @@ std::string InvalidMessage(const CookieOptions& options) {
   return "";
 }
 
-bool Contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+bool Contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -89,7 +91,8 @@ TEST_CASE("FindCookie: what else arrives") {
   }
   SUBCASE("a header far over 4 KiB") {
     std::string header;
-    for (int i = 0; i < 1000; ++i) header += "c" + std::to_string(i) + "=" + std::string(50, 'v') + "; ";
+    for (int i = 0; i < 1000; ++i)
+      header += "c" + std::to_string(i) + "=" + std::string(50, 'v') + "; ";
     header += "jeff_session=last";
     REQUIRE(header.size() > 50000);
     CHECK(FindCookie(header, "jeff_session") == "last");
@@ -122,7 +125,8 @@ TEST_CASE("FindCookies: duplicates in header order, bounded") {
 
 TEST_CASE("FindCookie survives random bytes") {
   std::mt19937 rng(42);
-  const std::string_view alphabet("a=; \t\"\0\xff,s", 11);
+  constexpr char kAlphabet[] = "a=; \t\"\0\xff,s";
+  const std::string_view alphabet(kAlphabet, sizeof kAlphabet - 1);
   for (int i = 0; i < 20000; ++i) {
     std::string header(rng() % 64, ' ');
     for (char& c : header) c = alphabet[rng() % alphabet.size()];
@@ -141,7 +145,8 @@ TEST_CASE("IsCookieValue: RFC 6265 cookie-octets") {
   CHECK(jeff::IsCookieValue(""));
   CHECK(jeff::IsCookieValue("abc.DEF-_0123456789"));
   CHECK(jeff::IsCookieValue("!#$%&'()*+-./:<=>?@[]^_`{|}~"));
-  for (char c : std::string_view(" \";,\\\x7f\x80\xff\t\r\n", 12)) {
+  constexpr char kForbidden[] = " \";,\\\x7f\x80\xff\t\r\n";
+  for (char c : std::string_view(kForbidden, sizeof kForbidden)) {  // with the NUL
     CAPTURE(static_cast<int>(static_cast<unsigned char>(c)));
     CHECK_FALSE(jeff::IsCookieValue(std::string("a") + c + "b"));
   }
@@ -215,7 +220,8 @@ TEST_CASE("ValidateCookieOptions") {
     CHECK_NOTHROW(jeff::ValidateCookieOptions(o));  // plain-HTTP development
   }
   SUBCASE("path") {
-    for (std::string_view path : {"", "app", "/a;b", "/a\r\nSet-Cookie: x=y", "/a\tb", "/\x7f", "/é"}) {
+    for (std::string_view path :
+         {"", "app", "/a;b", "/a\r\nSet-Cookie: x=y", "/a\tb", "/\x7f", "/é"}) {
       CAPTURE(path);
       CookieOptions o;
       o.path = path;
@@ -228,14 +234,15 @@ TEST_CASE("ValidateCookieOptions") {
     CHECK_NOTHROW(jeff::ValidateCookieOptions(o));
   }
   SUBCASE("domain") {
-    for (std::string_view domain : {"a;b", "a b", "a\tb", "example.com\r\n", "a,b", "bücher.de",
-                                    ".", "..", "a\x01"}) {
+    for (std::string_view domain :
+         {"a;b", "a b", "a\tb", "example.com\r\n", "a,b", "bücher.de", ".", "..", "a\x01"}) {
       CAPTURE(domain);
       CookieOptions o;
       o.domain = domain;
       CHECK_THROWS_AS(jeff::ValidateCookieOptions(o), std::invalid_argument);
     }
-    for (std::string_view domain : {"example.com", ".example.com", "xn--bcher-kva.de", "localhost"}) {
+    for (std::string_view domain :
+         {"example.com", ".example.com", "xn--bcher-kva.de", "localhost"}) {
       CAPTURE(domain);
       CookieOptions o;
       o.domain = domain;
@@ -250,7 +257,8 @@ TEST_CASE("ValidateCookieOptions") {
 }
 
 TEST_CASE("FormatHttpDate: IMF-fixdate") {
-  CHECK(jeff::FormatHttpDate(At(784111777)) == "Sun, 06 Nov 1994 08:49:37 GMT");  // RFC 9110's example
+  CHECK(jeff::FormatHttpDate(At(784111777)) ==
+        "Sun, 06 Nov 1994 08:49:37 GMT");  // RFC 9110's example
   CHECK(jeff::FormatHttpDate(At(0)) == "Thu, 01 Jan 1970 00:00:00 GMT");
   CHECK(jeff::FormatHttpDate(At(1893456000)) == "Tue, 01 Jan 2030 00:00:00 GMT");
   CHECK(jeff::FormatHttpDate(At(951782400)) == "Tue, 29 Feb 2000 00:00:00 GMT");
@@ -272,7 +280,8 @@ TEST_CASE("FormatHttpDate: IMF-fixdate") {
 TEST_CASE("BuildSetCookie") {
   const jeff::TimePoint now = At(1893456000);  // 2030-01-01T00:00:00Z
   SUBCASE("defaults") {
-    CHECK(jeff::BuildSetCookie(CookieOptions{}, "jeff_session", "kid.tok", seconds(30 * 86400), now) ==
+    CHECK(jeff::BuildSetCookie(CookieOptions{}, "jeff_session", "kid.tok", seconds(30 * 86400),
+                               now) ==
           "jeff_session=kid.tok; Path=/; Max-Age=2592000; Expires=Thu, 31 Jan 2030 00:00:00 GMT; "
           "Secure; HttpOnly; SameSite=Lax");
   }
@@ -302,8 +311,8 @@ TEST_CASE("BuildSetCookie") {
           "s=v; Path=/; Secure; HttpOnly; SameSite=Lax");
   }
   SUBCASE("the name given wins over options.name (for chunked cookies)") {
-    CHECK(jeff::BuildSetCookie(CookieOptions{}, "jeff_session.1", "", seconds(0), now).starts_with(
-        "jeff_session.1=; "));
+    CHECK(jeff::BuildSetCookie(CookieOptions{}, "jeff_session.1", "", seconds(0), now)
+              .starts_with("jeff_session.1=; "));
   }
   SUBCASE("huge max_age does not overflow") {
     const std::string s = jeff::BuildSetCookie(CookieOptions{}, "s", "v", seconds::max(), now);
@@ -314,9 +323,10 @@ TEST_CASE("BuildSetCookie") {
 }
 
 TEST_CASE("BuildExpiredCookie") {
-  CHECK(jeff::BuildExpiredCookie(CookieOptions{}, "jeff_session") ==
-        "jeff_session=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; HttpOnly; "
-        "SameSite=Lax");
+  CHECK(
+      jeff::BuildExpiredCookie(CookieOptions{}, "jeff_session") ==
+      "jeff_session=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; HttpOnly; "
+      "SameSite=Lax");
   CookieOptions o;
   o.domain = ".example.com";
   o.path = "/app";

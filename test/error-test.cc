@@ -62,8 +62,8 @@ TEST_CASE("IsStoreError") {
   CHECK_FALSE(jeff::IsStoreError(Errc::kCrypto));
   CHECK_FALSE(jeff::IsStoreError(std::error_code{}));
   // Same numeric value, other category: not jeff's store error.
-  CHECK_FALSE(jeff::IsStoreError(std::error_code(static_cast<int>(Errc::kStoreTimeout),
-                                                 std::generic_category())));
+  CHECK_FALSE(jeff::IsStoreError(
+      std::error_code(static_cast<int>(Errc::kStoreTimeout), std::generic_category())));
   CHECK_FALSE(jeff::IsStoreError(std::make_error_code(std::errc::connection_refused)));
   CHECK_FALSE(jeff::IsStoreError(std::error_code(999, jeff::ErrorCategory())));
 }

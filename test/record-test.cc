@@ -63,9 +63,11 @@ struct Msgpack {
     return *this;
   }
   Msgpack& Bin(std::size_t n, char fill) { return Bin(std::string(n, fill)); }
-  Msgpack& Session(std::string_view meta = "m") {
-    return Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Bin(meta);
-  }
+  Msgpack& Times() { return Int(1).Int(2).Int(3); }
+  Msgpack& IdAndHash() { return Array(6).Bin(16, 'i').Bin(32, 'h'); }
+  Msgpack& Session(std::string_view meta = "m") { return IdAndHash().Times().Bin(meta); }
+  // A record of one session, up to the session's first byte.
+  Msgpack& OneSessionRecord() { return Array(3).Int(1).Bin("k").Array(1); }
 };
 
 StoredSession MakeSession(int n) {
@@ -114,8 +116,9 @@ TEST_CASE("EncodeRecord writes format v1 byte for byte") {
   expected += "\xc4\x20";
   expected += std::string(32, '\x22');
   expected += '\x01';
-  expected += std::string("\xcf\x00\x00\x01\xb8\xda\xc5\xb4\x00", 9);  // positives as unsigned
-  expected += "\xff";                                  // -1 as negative fixint
+  // msgpack-c packs a positive int64 in the smallest unsigned format, -1 as a negative fixint.
+  expected += std::string("\xcf\x00\x00\x01\xb8\xda\xc5\xb4\x00", 9);
+  expected += "\xff";
   expected += std::string("\xc4\x00", 2);
   CHECK(jeff::EncodeRecord(r) == expected);
 
@@ -181,8 +184,9 @@ TEST_CASE("VisitRecord allocates nothing") {
   const std::string bytes = jeff::EncodeRecord(MakeRecord(4));
   const std::string corrupt = bytes.substr(0, bytes.size() - 1);
   std::int64_t sum = 0;
-  const std::function<void(const jeff::SessionView&)> visit =
-      [&sum](const jeff::SessionView& s) { sum += s.created_ms; };
+  const std::function<void(const jeff::SessionView&)> visit = [&sum](const jeff::SessionView& s) {
+    sum += s.created_ms;
+  };
   (void)jeff::VisitRecord(bytes, visit);  // a thread's first call may set up its parser
   const long before = g_allocations.load();
   for (int i = 0; i < 100; ++i) {
@@ -239,6 +243,7 @@ TEST_CASE("trailing bytes are corrupt") {
 }
 
 TEST_CASE("structural deviations are corrupt") {
+  const auto S = [] { return Msgpack().OneSessionRecord(); };
   const std::pair<const char*, Msgpack> cases[] = {
       {"version 2", Msgpack().Array(3).Int(2).Bin("k").Array(0)},
       {"version 0", Msgpack().Array(3).Int(0).Bin("k").Array(0)},
@@ -258,26 +263,26 @@ TEST_CASE("structural deviations are corrupt") {
       {"nil", Msgpack().Raw({0xc0})},
       {"sessions as map", Msgpack().Array(3).Int(1).Bin("k").Raw({0x80})},
       {"sessions as bin", Msgpack().Array(3).Int(1).Bin("k").Bin("")},
-      {"session of 5", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(5).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3)},
-      {"session of 7", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(7).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Bin("").Bin("")},
-      {"session empty", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(0)},
-      {"session as bin", Msgpack().Array(3).Int(1).Bin("k").Array(1).Bin(54, 'x')},
-      {"id of 15", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(15, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Bin("")},
-      {"id of 17", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(17, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Bin("")},
-      {"id as str", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Raw({0xb0}).Raw({'0','1','2','3','4','5','6','7','8','9','a','b','c','d','e','f'}).Bin(32, 'h').Int(1).Int(2).Int(3).Bin("")},
-      {"hash of 31", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(31, 'h').Int(1).Int(2).Int(3).Bin("")},
-      {"hash of 33", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(33, 'h').Int(1).Int(2).Int(3).Bin("")},
-      {"id and hash swapped", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(32, 'h').Bin(16, 'i').Int(1).Int(2).Int(3).Bin("")},
-      {"time as float", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Raw({0xcb, 0, 0, 0, 0, 0, 0, 0, 0}).Int(2).Int(3).Bin("")},
-      {"time as nil", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Raw({0xc0}).Int(3).Bin("")},
-      {"time above int64", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Raw({0xcf}).Be(1ULL << 63, 8).Bin("")},
-      {"time as bin", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Bin(8, 't').Bin("")},
-      {"meta as str", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Raw({0xa1, 'm'})},
-      {"meta as nil", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Raw({0xc0})},
-      {"meta as array", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Array(0)},
-      {"meta as ext", Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Raw({0xc7, 0x00, 0x05})},
+      {"session of 5", S().Array(5).Bin(16, 'i').Bin(32, 'h').Times()},
+      {"session of 7", S().Array(7).Bin(16, 'i').Bin(32, 'h').Times().Bin("").Bin("")},
+      {"session empty", S().Array(0)},
+      {"session as bin", S().Bin(54, 'x')},
+      {"id of 15", S().Array(6).Bin(15, 'i').Bin(32, 'h').Times().Bin("")},
+      {"id of 17", S().Array(6).Bin(17, 'i').Bin(32, 'h').Times().Bin("")},
+      {"id as str", S().Array(6).Raw({0xb0}).Be(0, 8).Be(0, 8).Bin(32, 'h').Times().Bin("")},
+      {"hash of 31", S().Array(6).Bin(16, 'i').Bin(31, 'h').Times().Bin("")},
+      {"hash of 33", S().Array(6).Bin(16, 'i').Bin(33, 'h').Times().Bin("")},
+      {"id and hash swapped", S().Array(6).Bin(32, 'h').Bin(16, 'i').Times().Bin("")},
+      {"time as float", S().IdAndHash().Raw({0xcb}).Be(0, 8).Int(2).Int(3).Bin("")},
+      {"time as nil", S().IdAndHash().Int(1).Raw({0xc0}).Int(3).Bin("")},
+      {"time above int64", S().IdAndHash().Int(1).Int(2).Raw({0xcf}).Be(1ULL << 63, 8).Bin("")},
+      {"time as bin", S().IdAndHash().Int(1).Int(2).Bin(8, 't').Bin("")},
+      {"meta as str", S().IdAndHash().Times().Raw({0xa1, 'm'})},
+      {"meta as nil", S().IdAndHash().Times().Raw({0xc0})},
+      {"meta as array", S().IdAndHash().Times().Array(0)},
+      {"meta as ext", S().IdAndHash().Times().Raw({0xc7, 0x00, 0x05})},
       {"fewer sessions than declared", Msgpack().Array(3).Int(1).Bin("k").Array(2).Session()},
-      {"more sessions than declared", Msgpack().Array(3).Int(1).Bin("k").Array(1).Session().Session()},
+      {"more sessions than declared", Msgpack().OneSessionRecord().Session().Session()},
       {"reserved byte 0xc1", Msgpack().Array(3).Int(1).Raw({0xc1}).Array(0)},
   };
   for (const auto& [name, m] : cases) {
@@ -292,7 +297,7 @@ TEST_CASE("hostile sizes and nesting are rejected cleanly") {
   SUBCASE("nesting bombs") {
     CHECK(IsCorrupt(std::string(100000, '\x91')));
     CHECK(IsCorrupt(std::string(100000, '\x81')));
-    std::string deep = Msgpack().Array(3).Int(1).Bin("k").Array(1).bytes;
+    std::string deep = Msgpack().OneSessionRecord().bytes;
     deep += std::string(100000, '\x91');
     CHECK(IsCorrupt(deep));
     std::string wide;
@@ -304,7 +309,8 @@ TEST_CASE("hostile sizes and nesting are rejected cleanly") {
     CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Raw({0xc5}).Be(0xffff, 2).Raw({'k'}).bytes));
     CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Bin("k").Array(0xffffffff).Session().bytes));
     CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Bin("k").Raw({0xdc, 0xff, 0xff}).Session().bytes));
-    CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Bin("k").Array(1).Array(6).Bin(16, 'i').Bin(32, 'h').Int(1).Int(2).Int(3).Raw({0xc6}).Be(0xffffffff, 4).bytes));
+    CHECK(IsCorrupt(
+        Msgpack().OneSessionRecord().IdAndHash().Times().Raw({0xc6}).Be(0xffffffff, 4).bytes));
     CHECK(IsCorrupt(Msgpack().Raw({0xdd}).Be(0xffffffff, 4).Int(1).bytes));
     CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Raw({0xc9}).Be(0xffffffff, 4).Raw({0x01}).bytes));
     CHECK(IsCorrupt(Msgpack().Array(3).Int(1).Raw({0xdb}).Be(0xffffffff, 4).bytes));

@@ -28,7 +28,9 @@ std::string ThrownMessage(const auto& f) {
   return "";
 }
 
-bool Contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+bool Contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -93,7 +95,8 @@ TEST_CASE("redis://") {
     CHECK(Parse("redis://[::1]").hosts == std::vector<Host>{{"::1", 0}});
     CHECK(Parse("redis://:pw@[2001:db8::7]:7000/1").hosts ==
           std::vector<Host>{{"2001:db8::7", 7000}});
-    CHECK(Parse("redis://[::ffff:192.0.2.1]:1").hosts == std::vector<Host>{{"::ffff:192.0.2.1", 1}});
+    CHECK(Parse("redis://[::ffff:192.0.2.1]:1").hosts ==
+          std::vector<Host>{{"::ffff:192.0.2.1", 1}});
   }
   SUBCASE("port bounds") {
     CHECK(Parse("redis://h:1").hosts[0].port == 1);
@@ -202,7 +205,8 @@ TEST_CASE("percent-decoding and query details") {
 }
 
 TEST_CASE("IntParam") {
-  const StoreUrl url = Parse("redis://h?pool=8&neg=-3&junk=8x&empty=&big=99999999999999999999&sp=%208");
+  const StoreUrl url =
+      Parse("redis://h?pool=8&neg=-3&junk=8x&empty=&big=99999999999999999999&sp=%208");
   CHECK(url.IntParam("pool", 4, 1, 64) == 8);
   CHECK(url.IntParam("missing", 4, 1, 64) == 4);
   CHECK(url.IntParam("neg", 0, -10, 10) == -3);
@@ -219,7 +223,8 @@ TEST_CASE("IntParam") {
 
 TEST_CASE("DurationParam") {
   const StoreUrl url = Parse(
-      "redis://h?a=250ms&b=2s&c=250&d=0&e=1.5s&f=-1s&g=5m&h=ms&i=9223372036854775807s&j=&k=1S&l=%201s");
+      "redis://"
+      "h?a=250ms&b=2s&c=250&d=0&e=1.5s&f=-1s&g=5m&h=ms&i=9223372036854775807s&j=&k=1S&l=%201s");
   CHECK(url.DurationParam("a", milliseconds(1)) == milliseconds(250));
   CHECK(url.DurationParam("b", milliseconds(1)) == milliseconds(2000));
   CHECK(url.DurationParam("c", milliseconds(1)) == milliseconds(250));
@@ -227,7 +232,8 @@ TEST_CASE("DurationParam") {
   CHECK(url.DurationParam("missing", milliseconds(7)) == milliseconds(7));
   for (std::string_view name : {"e", "f", "g", "h", "i", "j", "k", "l"}) {
     CAPTURE(name);
-    const std::string message = ThrownMessage([&] { (void)url.DurationParam(name, milliseconds(1)); });
+    const std::string message =
+        ThrownMessage([&] { (void)url.DurationParam(name, milliseconds(1)); });
     CHECK(Contains(message, "'" + std::string(name) + "'"));
   }
 }
@@ -235,8 +241,9 @@ TEST_CASE("DurationParam") {
 TEST_CASE("RequireKnownParams") {
   const StoreUrl url = Parse("redis://h?timeout=1s&pool_size=2&prefx=oops");
   CHECK_NOTHROW(url.RequireKnownParams({"timeout", "pool_size", "prefx"}));
-  const std::string message =
-      ThrownMessage([&] { url.RequireKnownParams({"timeout", "pool_size", "prefix"}); });
+  const std::string message = ThrownMessage([&] {
+    url.RequireKnownParams({"timeout", "pool_size", "prefix"});
+  });
   CHECK(Contains(message, "'prefx'"));
   CHECK(Contains(message, "prefix"));
   CHECK_NOTHROW(Parse("memory://").RequireKnownParams({}));
@@ -267,7 +274,8 @@ TEST_CASE("RedactStoreUrl") {
 
 TEST_CASE("hostile URLs never crash") {
   std::mt19937 rng(7);
-  const std::string_view alphabet("redis:/@[]%,?&=#0123456789aZ\0 \xff+.-", 36);
+  constexpr char kAlphabet[] = "redis:/@[]%,?&=#0123456789aZ\0 \xff+.-";
+  const std::string_view alphabet(kAlphabet, sizeof kAlphabet - 1);
   for (int i = 0; i < 50000; ++i) {
     std::string url = i % 2 == 0 ? "redis://" : "";
     for (std::size_t n = rng() % 40; n > 0; --n) url.push_back(alphabet[rng() % alphabet.size()]);

@@ -38,7 +38,7 @@ TEST_CASE("Base64UrlLength") {
 
 TEST_CASE("base64url: RFC 4648 section 10 vectors, unpadded") {
   const std::pair<std::string_view, std::string_view> vectors[] = {
-      {"", ""},        {"f", "Zg"},         {"fo", "Zm8"},        {"foo", "Zm9v"},
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
       {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
@@ -138,7 +138,8 @@ TEST_CASE("base64url decoding is strict") {
 TEST_CASE("SHA-256 known answers (FIPS 180-2)") {
   CHECK(Hex(jeff::Sha256("abc")) ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(Hex(jeff::Sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(Hex(jeff::Sha256("")) ==
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(Hex(jeff::Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   CHECK(Hex(jeff::Sha256(std::string(1000000, 'a'))) ==
@@ -245,7 +246,8 @@ TEST_CASE("session ids") {
       CAPTURE(text);
       CHECK_FALSE(jeff::ParseSessionId(text).has_value());
     }
-    CHECK_FALSE(jeff::ParseSessionId(std::string_view("123e4567-e89b-42d3-a456-4266141740f\0", 36)));
+    CHECK_FALSE(
+        jeff::ParseSessionId(std::string_view("123e4567-e89b-42d3-a456-4266141740f\0", 36)));
   }
 }
 

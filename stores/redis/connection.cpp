@@ -34,15 +34,17 @@ int MillisLeft(Deadline deadline) noexcept {
   return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
 
-// Waits until `fd` is ready for `events` or `deadline` passes.
-// Returns false on timeout.
+// Waits until `fd` is ready for `events` or `deadline` passes. Returns false
+// on timeout. Past the deadline it still polls once without waiting: the
+// deadline bounds waiting for the server, and a reply that has arrived is
+// consumed even when this thread was scheduled late.
 bool WaitReady(int fd, short events, Deadline deadline) noexcept {
   for (;;) {
     const int ms = MillisLeft(deadline);
-    if (ms == 0) return false;
     pollfd p{fd, events, 0};
     const int n = ::poll(&p, 1, ms);
     if (n > 0) return true;  // readiness, or POLLERR/POLLHUP that the next call reports
+    if (n == 0 && ms == 0) return false;
     if (n < 0 && errno != EINTR) return true;
   }
 }

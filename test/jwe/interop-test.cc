@@ -233,9 +233,8 @@ TEST_CASE("tokens made here -> @auth/core decode and getToken, jose compactDecry
         auto options = StatelessOptions(salt, {kNewSecret, kOldSecret});
         options.stateless.enc = enc;
         options.stateless.jwt_callback = [big](jeff::JwtTrigger, std::string_view key, json& claims) {
-          for (auto& [name, value] : (big ? BigClaims(std::string(key)) : UnicodeClaims(std::string(key))).items()) {
-            claims[name] = value;
-          }
+          const json extra = big ? BigClaims(std::string(key)) : UnicodeClaims(std::string(key));
+          for (const auto& [name, value] : extra.items()) claims[name] = value;
           return jeff::Result<void>{};
         };
         jeff::Sessions sessions(options);

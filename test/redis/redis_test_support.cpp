@@ -110,9 +110,11 @@ long long RawRedis::Int(const std::vector<std::string>& argv) {
 RedisStoreOptions LocalOptions(std::uint16_t port) {
   RedisStoreOptions o;
   o.hosts = {{"127.0.0.1", port}};
-  o.connect_timeout = std::chrono::milliseconds(1000);
-  o.command_timeout = std::chrono::milliseconds(1000);
-  o.pool_timeout = std::chrono::milliseconds(1000);
+  // Generous: sanitizer builds on two cores are slow. Tests that measure
+  // timeouts set their own.
+  o.connect_timeout = std::chrono::milliseconds(2000);
+  o.command_timeout = std::chrono::milliseconds(5000);
+  o.pool_timeout = std::chrono::milliseconds(5000);
   o.reconnect_backoff_min = std::chrono::milliseconds(20);
   o.reconnect_backoff_max = std::chrono::milliseconds(200);
   return o;

@@ -8,6 +8,7 @@
 #include <jeff/stores/open_store.hpp>
 #include <jeff/token.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <iterator>
 #include <stdexcept>
@@ -92,9 +93,12 @@ StoreSessions OpenSessions(const Args& args) {
   if (auto idle = args.Value("idle-timeout")) {
     options.idle_timeout = ParseSeconds("idle-timeout", *idle, std::chrono::seconds(0),
                                         std::chrono::hours(24 * 365 * 100));
-    // Sessions requires touches to be more frequent than the idle timeout;
-    // jeffctl never touches, so any shorter interval will do.
-    options.touch_interval = std::chrono::seconds(0);
+    // jeffctl never calls Check, so the touch interval only has to satisfy
+    // the validation (0 < touch_interval < idle_timeout), as the app's does.
+    if (options.idle_timeout.count() > 0) {
+      options.touch_interval =
+          std::min(options.touch_interval, options.idle_timeout - std::chrono::seconds(1));
+    }
   }
   options.logger = [](std::string_view message) { PrintError(message); };
   try {

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Assembles bench/run's outputs into a table and one JSON line (printed last).
+
+Reads from --dir: bench.json (Google Benchmark), bytes.json (jeff-bench
+--jeff_bytes), node.json (jwe_peers.mjs), redis-benchmark.csv and the two
+wrk outputs. A figure whose part is missing or failed is null.
+"""
+import argparse
+import csv
+import json
+import os
+import platform
+import re
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def benchmark_rows(bench):
+    """run_name -> row: the median aggregate when there is one, else the run."""
+    rows = {}
+    for b in (bench or {}).get("benchmarks", []):
+        name = b.get("run_name", b["name"])
+        if b.get("error_occurred"):
+            rows[name] = None
+        elif b.get("aggregate_name") == "median" or (
+                b.get("run_type") == "iteration" and name not in rows):
+            rows[name] = b
+    return rows
+
+
+def per_second(rows, name):
+    row = rows.get(name)
+    return row.get("items_per_second") if row else None
+
+
+def nanoseconds(rows, name):
+    row = rows.get(name)
+    if not row:
+        return None
+    scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[row.get("time_unit", "ns")]
+    return row["real_time"] * scale
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def redis_benchmark_get(path):
+    try:
+        with open(path) as f:
+            for row in csv.reader(f):
+                if row and row[0] == "GET":
+                    return float(row[1])
+    except OSError:
+        pass
+    return None
+
+
+def wrk_rate(path):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    if re.search(r"Non-2xx or 3xx responses", text):
+        return None
+    m = re.search(r"Requests/sec:\s*([0-9.]+)", text)
+    return float(m.group(1)) if m else None
+
+
+def machine(bench):
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    ctx = (bench or {}).get("context", {})
+    return {
+        "cpu": model,
+        "cpus": os.cpu_count(),
+        "mhz": ctx.get("mhz_per_cpu"),
+        "load_avg_at_start": ctx.get("load_avg"),
+        "kernel": platform.release(),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--quick", default="0")
+    args = parser.parse_args()
+    path = lambda name: os.path.join(args.dir, name)
+
+    bench = load_json(path("bench.json"))
+    rows = benchmark_rows(bench)
+    node = load_json(path("node.json")) or {}
+    stored = load_json(path("bytes.json")) or {}
+
+    check_1t = "MemoryCheck/sessions:1/real_time/threads:1"
+    redis_rawget = per_second(rows, "RedisRawGet/real_time/threads:16")
+    memcached_rawget = per_second(rows, "MemcachedRawGet/real_time/threads:16")
+    jwe_cbc = per_second(rows, "StatelessCheck/authjs")
+    jwe_gcm = per_second(rows, "JweDecrypt/gcm")
+    wrapped = wrk_rate(path("wrk-wrapped-keepalive.txt"))
+    unwrapped = wrk_rate(path("wrk-unwrapped-keepalive.txt"))
+    wrapped_close = wrk_rate(path("wrk-wrapped-close.txt"))
+    unwrapped_close = wrk_rate(path("wrk-unwrapped-close.txt"))
+    # Keep-alive slower than a connection per request: the server stalls
+    # (Nagle + delayed ACK), and the ratio says nothing about jeff.
+    stalled = None if unwrapped is None or unwrapped_close is None else unwrapped < unwrapped_close
+
+    def store_bytes(store, meta, field):
+        try:
+            return stored[store]["meta%d" % meta][field]
+        except (KeyError, TypeError):
+            return None
+
+    def marginal(store, meta):
+        one, ten = store_bytes(store, meta, "value_1"), store_bytes(store, meta, "value_10")
+        return (ten - one) / 9 if one is not None and ten is not None else None
+
+    out = {
+        "memory_check_ns": nanoseconds(rows, check_1t),
+        "memory_check_ns_10": nanoseconds(rows, "MemoryCheck/sessions:10/real_time/threads:1"),
+        "memory_check_2t_vs_1t": ratio(per_second(rows, "MemoryCheck/sessions:1/real_time/threads:2"),
+                                       per_second(rows, check_1t)),
+        "memory_set_per_s": per_second(rows, "MemorySet/real_time/threads:1"),
+        "memory_sessions_for_key_ns": nanoseconds(rows, "MemorySessionsForKey/sessions:1/real_time/threads:1"),
+        "memory_sessions_for_key_ns_10": nanoseconds(rows, "MemorySessionsForKey/sessions:10/real_time/threads:1"),
+        "redis_check_per_s": per_second(rows, "RedisCheck/sessions:1/real_time/threads:16"),
+        "redis_check_1t_per_s": per_second(rows, "RedisCheck/sessions:1/real_time/threads:1"),
+        "redis_set_per_s": per_second(rows, "RedisSet/real_time/threads:16"),
+        "redis_set_1t_per_s": per_second(rows, "RedisSet/real_time/threads:1"),
+        "redis_rawget_per_s": redis_rawget,
+        "redis_rawget_1t_per_s": per_second(rows, "RedisRawGet/real_time/threads:1"),
+        "redis_benchmark_get_per_s": redis_benchmark_get(path("redis-benchmark.csv")),
+        "memcached_check_per_s": per_second(rows, "MemcachedCheck/sessions:1/real_time/threads:16"),
+        "memcached_check_1t_per_s": per_second(rows, "MemcachedCheck/sessions:1/real_time/threads:1"),
+        "memcached_set_per_s": per_second(rows, "MemcachedSet/real_time/threads:16"),
+        "memcached_rawget_per_s": memcached_rawget,
+        "memcached_rawget_1t_per_s": per_second(rows, "MemcachedRawGet/real_time/threads:1"),
+        "jwe_cbc_decode_per_s": jwe_cbc,
+        "jwe_cbc_decrypt_only_per_s": per_second(rows, "JweDecrypt/authjs"),
+        "authjs_decode_per_s": node.get("authjs_decode_per_s"),
+        "jwe_gcm_decode_per_s": jwe_gcm,
+        "jwe_gcm_check_per_s": per_second(rows, "StatelessCheck/gcm"),
+        "jose_gcm_decode_per_s": node.get("jose_gcm_decode_per_s"),
+        "jose_cbc_decode_per_s": node.get("jose_cbc_decode_per_s"),
+        "jwe_cbc_encode_per_s": per_second(rows, "JweEncrypt/cbc"),
+        "jwe_gcm_encode_per_s": per_second(rows, "JweEncrypt/gcm"),
+        "http_wrapped_per_s": wrapped,
+        "http_unwrapped_per_s": unwrapped,
+        "http_wrapped_close_per_s": wrapped_close,
+        "http_unwrapped_close_per_s": unwrapped_close,
+        "http_keepalive_stalled": stalled,
+        "bytes_per_session": marginal("redis", 0),
+        "bytes_per_session_meta100": marginal("redis", 100),
+        "redis_record_bytes_1": store_bytes("redis", 0, "value_1"),
+        "redis_memory_usage_1": store_bytes("redis", 0, "memory_usage_1"),
+        "redis_memory_usage_1_meta100": store_bytes("redis", 100, "memory_usage_1"),
+        "memcached_record_bytes_1": store_bytes("memcached", 0, "value_1"),
+        "memcached_item_bytes_1": store_bytes("memcached", 0, "item_bytes_1"),
+        "memcached_item_bytes_1_meta100": store_bytes("memcached", 100, "item_bytes_1"),
+        "memcached_bytes_per_session": marginal("memcached", 0),
+    }
+    out["redis_check_vs_get"] = ratio(out["redis_check_per_s"], redis_rawget)
+    out["redis_set_vs_get"] = ratio(out["redis_set_per_s"], redis_rawget)
+    out["memcached_check_vs_get"] = ratio(out["memcached_check_per_s"], memcached_rawget)
+    out["jwe_vs_authjs"] = ratio(jwe_cbc, out["authjs_decode_per_s"])
+    out["jwe_gcm_vs_jose"] = ratio(jwe_gcm, out["jose_gcm_decode_per_s"])
+    out["http_wrapped_vs_unwrapped"] = ratio(wrapped, unwrapped)
+    out["http_wrapped_vs_unwrapped_close"] = ratio(wrapped_close, unwrapped_close)
+
+    # (field, comparison, bound) from issue 7.
+    targets = [
+        ("memory_check_ns", "<=", 250), ("memory_check_ns_10", "<=", 600),
+        ("memory_check_2t_vs_1t", ">=", 1.6), ("redis_check_vs_get", ">=", 0.95),
+        ("redis_set_vs_get", ">=", 0.45), ("memcached_check_vs_get", ">=", 0.95),
+        ("jwe_vs_authjs", ">=", 250), ("jwe_gcm_vs_jose", ">=", 150),
+        ("http_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
+    ]
+    met = {}
+    for field, op, bound in targets:
+        v = out[field]
+        met[field] = None if v is None else (v <= bound if op == "<=" else v >= bound)
+    if stalled:
+        met["http_wrapped_vs_unwrapped"] = None
+    out["targets_met"] = met
+    out["quick"] = args.quick == "1"
+    out["machine"] = machine(bench)
+
+    def fmt(v, unit=""):
+        if v is None:
+            return "n/a"
+        if isinstance(v, float) and v < 10:
+            return "%.2f%s" % (v, unit)
+        return "{:,.0f}{}".format(v, unit)
+
+    table = [
+        ("memory Check, 1 session/key, 1 thread", fmt(out["memory_check_ns"], " ns"), "", "memory_check_ns"),
+        ("memory Check, 10 sessions/key, 1 thread", fmt(out["memory_check_ns_10"], " ns"), "", "memory_check_ns_10"),
+        ("memory Check, 2 threads vs 1", fmt(out["memory_check_2t_vs_1t"], "x"), "", "memory_check_2t_vs_1t"),
+        ("memory Set", fmt(out["memory_set_per_s"], "/s"), "", None),
+        ("memory SessionsForKey, 1 / 10 sessions",
+         fmt(out["memory_sessions_for_key_ns"], " ns") + " / " + fmt(out["memory_sessions_for_key_ns_10"], " ns"), "", None),
+        ("Redis Check, 16 threads", fmt(out["redis_check_per_s"], "/s"),
+         "raw GET " + fmt(redis_rawget, "/s"), "redis_check_vs_get"),
+        ("Redis Set, 16 threads", fmt(out["redis_set_per_s"], "/s"), "raw GET", "redis_set_vs_get"),
+        ("Redis Check / Set / raw GET, 1 thread",
+         " / ".join(fmt(out[k], "/s") for k in ("redis_check_1t_per_s", "redis_set_1t_per_s", "redis_rawget_1t_per_s")), "", None),
+        ("redis-benchmark -t get -c 16", fmt(out["redis_benchmark_get_per_s"], "/s"), "", None),
+        ("memcached Check, 16 threads", fmt(out["memcached_check_per_s"], "/s"),
+         "raw get " + fmt(memcached_rawget, "/s"), "memcached_check_vs_get"),
+        ("memcached Set, 16 threads", fmt(out["memcached_set_per_s"], "/s"), "", None),
+        ("JWE Auth.js token, full decode (CBC)", fmt(jwe_cbc, "/s"),
+         "@auth/core decode " + fmt(out["authjs_decode_per_s"], "/s"), "jwe_vs_authjs"),
+        ("JWE A256GCM decrypt", fmt(jwe_gcm, "/s"),
+         "jose compactDecrypt " + fmt(out["jose_gcm_decode_per_s"], "/s"), "jwe_gcm_vs_jose"),
+        ("JWE encode CBC / GCM", fmt(out["jwe_cbc_encode_per_s"], "/s") + " / " + fmt(out["jwe_gcm_encode_per_s"], "/s"), "", None),
+        ("HTTP /account (wrapped) under wrk", fmt(wrapped, "/s"),
+         "/login " + fmt(unwrapped, "/s") + (" (STALLED)" if stalled else ""), "http_wrapped_vs_unwrapped"),
+        ("HTTP /account, Connection: close", fmt(wrapped_close, "/s"),
+         "/login " + fmt(unwrapped_close, "/s"), "http_wrapped_vs_unwrapped_close"),
+        ("bytes per session (Redis, no meta / 100 B)",
+         fmt(out["bytes_per_session"], " B") + " / " + fmt(out["bytes_per_session_meta100"], " B"),
+         "record " + fmt(out["redis_record_bytes_1"], " B") + ", MEMORY USAGE " + fmt(out["redis_memory_usage_1"], " B"),
+         "bytes_per_session"),
+        ("memcached item per 1-session key (no meta / 100 B)",
+         fmt(out["memcached_item_bytes_1"], " B") + " / " + fmt(out["memcached_item_bytes_1_meta100"], " B"), "", None),
+    ]
+    bounds = {f: "%s %s" % (op, b) for f, op, b in targets}
+    print("%-46s %-24s %-36s %-9s %-9s %s" % ("row", "jeff", "reference", "ratio", "target", "met"))
+    for label, value, ref, field in table:
+        shown_ratio = fmt(out[field]) if field and field not in ("memory_check_ns", "memory_check_ns_10",
+                                                                  "bytes_per_session") else ""
+        target = bounds.get(field, "")
+        ok = "" if field not in met else {True: "yes", False: "NO", None: "n/a"}[met[field]]
+        print("%-46s %-24s %-36s %-9s %-9s %s" % (label, value, ref, shown_ratio, target, ok))
+    print(json.dumps(out, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+// Shared by the browser tests: the example app as a child process on a free
+// loopback port, Debian's Chromium driven by playwright-core, a cross-site
+// "attacker" server, and small page helpers.
+//
+// Missing pieces fail the run (they never skip it): JEFF_EXAMPLE must name
+// the jeff-example binary, Chromium must be at JEFF_CHROMIUM (default
+// /usr/bin/chromium, Debian package `chromium`), and playwright-core must be
+// installed (`npm ci --prefix test/browser`).
+
+import { spawn, execFileSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const EXAMPLE = process.env.JEFF_EXAMPLE;
+export const CHROMIUM = process.env.JEFF_CHROMIUM || '/usr/bin/chromium';
+// Where screenshots of the main pages go (meson: <build>/test/browser/screenshots).
+export const SCREENSHOTS =
+  process.env.JEFF_SCREENSHOTS || path.join(os.tmpdir(), 'jeff-browser-screenshots');
+
+// The flags this machine needs (see the README's Tests section): without the
+// background-networking ones Chromium keeps dialling Google's hosts, which a
+// closed network refuses. --headless is also implied by `headless: true`.
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+export const VIEWPORT = { width: 1000, height: 700 };
+
+function requireExecutable(file, what, fix) {
+  if (!file) throw new Error(`${what}: not set. ${fix}`);
+  try {
+    accessSync(file, constants.X_OK);
+  } catch {
+    throw new Error(`${what}: ${file} is not an executable file. ${fix}`);
+  }
+}
+
+requireExecutable(EXAMPLE, 'JEFF_EXAMPLE (the jeff-example binary)',
+  'Run through `meson test`, or set JEFF_EXAMPLE=<build>/example/jeff-example.');
+requireExecutable(CHROMIUM, 'Chromium', 'Install it: apt-get install chromium.');
+
+let playwright;
+try {
+  playwright = await import('playwright-core');
+} catch (e) {
+  throw new Error(`playwright-core is missing (${e.code || e.message}). ` +
+                  'Install it: npm ci --prefix test/browser');
+}
+export const { chromium } = playwright;
+
+/// The jeff-example flags listed by its --help.
+export function exampleFlags() {
+  const help = execFileSync(EXAMPLE, ['--help'], { encoding: 'utf8' });
+  return new Set(help.match(/--[a-z][a-z-]*/g));
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/// jeff-example with `args` on a free port; resolves once it accepts
+/// connections. `app.origin` is http://127.0.0.1:<port>; `app.stop()` ends it.
+export async function startExample(args = []) {
+  let lastError;
+  for (let attempt = 0; attempt < 3; ++attempt) {  // the free port may be taken meanwhile
+    const port = await freePort();
+    const child = spawn(EXAMPLE, ['--port', String(port), ...args],
+                        { stdio: ['ignore', 'inherit', 'pipe'] });
+    children.add(child);
+    let log = '';
+    child.stderr.on('data', (d) => { log += d; process.stderr.write(d); });
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve(code ?? signal);
+    }));
+    const deadline = Date.now() + 15000;
+    let status = 'timeout';
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) { status = 'exited'; break; }
+      if (await accepts(port)) { status = 'up'; break; }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (status === 'up') {
+      return {
+        port,
+        origin: `http://127.0.0.1:${port}`,
+        url: (p) => `http://127.0.0.1:${port}${p}`,
+        log: () => log,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    }
+    child.kill('SIGKILL');
+    lastError = new Error(`jeff-example ${args.join(' ')} did not start (${status}): ${log}`);
+    if (!/cannot listen/.test(log)) break;
+  }
+  throw lastError;
+}
+
+/// Another web site on another loopback port, reached as http://localhost:<port>
+/// (another site than the app's 127.0.0.1) or http://127.0.0.1:<port> (same
+/// site, other origin). GET /form?action=URL&k=v... serves a form that POSTs
+/// the fields k=v... to URL when its button is clicked (no script: the same
+/// request an auto-submitting form makes); GET /link?href=URL a plain link.
+export async function startAttacker() {
+  const escape = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://attacker');
+    const param = (name) => escape(url.searchParams.get(name) || '');
+    let body;
+    if (url.pathname === '/link') {
+      body = `<a href="${param('href')}">my account</a>`;
+    } else {
+      const fields = [...url.searchParams].filter(([k]) => k !== 'action')
+        .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`).join('');
+      body = `<form method="post" action="${param('action')}">` +
+             `${fields}<button type="submit">Claim your prize</button></form>`;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>Win a prize</title>${body}`);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    port,
+    stop: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/// Headless Debian Chromium. Playwright gives every launch a new, empty
+/// profile (--user-data-dir in a fresh temporary folder, removed on close).
+export function launchChromium() {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+/// A browser context is one device: its own cookie jar and User-Agent.
+export async function newDevice(browser, name) {
+  const context = await browser.newContext({
+    viewport: VIEWPORT,
+    userAgent: `${name} (jeff browser test)`,
+  });
+  context.setDefaultTimeout(30000);  // generous: CI machines have 2 cores
+  const page = await context.newPage();
+  return { name, context, page };
+}
+
+/// Submits the login form the way a person does; resolves with the response
+/// to the POST (a 303 to /account on success) once the browser has followed it.
+export async function logIn(page, app, email, password) {
+  await page.goto(app.url('/login'));
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  const posted = page.waitForResponse(
+    (r) => r.url() === app.url('/login') && r.request().method() === 'POST');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  const response = await posted;
+  await page.waitForLoadState();
+  return response;
+}
+
+/// The rows of the /sessions table: { device, current, revocable }.
+export async function sessionRows(page) {
+  return page.locator('main table tr:has(td)').evaluateAll((rows) => rows.map((tr) => ({
+    device: tr.cells[0].textContent,
+    current: tr.classList.contains('current'),
+    revocable: tr.querySelector('button') !== null,
+  })));
+}
+
+/// Saves a PNG of the viewport as <SCREENSHOTS>/<name>.png.
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
