@@ -206,7 +206,8 @@ class RecordVisitor {
 
 // msgpack::parse() builds a parse context per call, and the context reserves
 // its container stack on the heap. Keeping one context per thread makes
-// VisitRecord allocation-free after a thread's first call.
+// VisitRecord allocation-free after a thread's first call. The context is the
+// one msgpack::parse() itself uses (detail namespace of msgpack-c 4.x).
 class RecordParser : public msgpack::v3::detail::context<RecordParser> {
  public:
   RecordVisitor& visitor() noexcept { return visitor_; }

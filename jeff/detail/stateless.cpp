@@ -106,22 +106,25 @@ class StatelessStrategy final : public Strategy {
 
   CheckResult Check(std::string_view cookie_header) override {
     CheckResult result;
-    if (auto value = FindCookie(cookie_header, options_.cookie.name); value && !value->empty()) {
-      result = CheckToken(*value, cookie_header);
-      if (result.ok() || result.status == CheckStatus::kStoreError) return result;
-      // A stale cookie on a more specific path must not hide a live one.
-      auto all = FindCookies(cookie_header, options_.cookie.name, kMaxCandidates);
-      for (std::size_t i = 1; i < all.size(); ++i) {
-        CheckResult next = CheckToken(all[i], cookie_header);
-        if (next.ok() || next.status == CheckStatus::kStoreError) return next;
-      }
-      return result;
+    // A stale cookie (another path, or left over from before chunking) must
+    // not hide a live one: every candidate is tried, the first answer kept.
+    for (std::string_view value : FindCookies(cookie_header, options_.cookie.name, kMaxCandidates)) {
+      if (value.empty()) continue;
+      CheckResult next = CheckToken(value, cookie_header);
+      if (next.ok() || next.status == CheckStatus::kStoreError) return next;
+      if (result.status == CheckStatus::kAbsent) result = std::move(next);
     }
     thread_local std::string joined;
     switch (JoinChunks(cookie_header, joined)) {
-      case Chunks::kNone: return result;  // kAbsent
-      case Chunks::kTooLong: result.status = CheckStatus::kMalformed; return result;
-      case Chunks::kJoined: return CheckToken(joined, cookie_header);
+      case Chunks::kNone: return result;
+      case Chunks::kTooLong:
+        if (result.status == CheckStatus::kAbsent) result.status = CheckStatus::kMalformed;
+        return result;
+      case Chunks::kJoined: {
+        CheckResult chunked = CheckToken(joined, cookie_header);
+        const bool decisive = chunked.ok() || chunked.status == CheckStatus::kStoreError;
+        return decisive || result.status == CheckStatus::kAbsent ? chunked : result;
+      }
     }
     return result;
   }

@@ -16,11 +16,6 @@ ConnectionPool::ConnectionPool(Endpoint endpoint, PoolOptions options)
 
 ConnectionPool::~ConnectionPool() = default;
 
-std::size_t ConnectionPool::open() const {
-  std::lock_guard lock(mu_);
-  return open_;
-}
-
 Result<Lease> ConnectionPool::Acquire() {
   const Deadline deadline = SteadyClock::now() + options_.wait_timeout;
   std::unique_lock lock(mu_);

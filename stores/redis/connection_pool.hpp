@@ -61,9 +61,6 @@ class ConnectionPool {
 
   const Endpoint& endpoint() const noexcept { return endpoint_; }
 
-  /// Open connections, idle or on loan (for tests and metrics).
-  std::size_t open() const;
-
  private:
   friend class Lease;
   void Release(std::unique_ptr<Connection> connection) noexcept;
@@ -71,7 +68,7 @@ class ConnectionPool {
 
   const Endpoint endpoint_;
   const PoolOptions options_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable released_;
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
   std::size_t open_ = 0;                           // idle + leased + being connected

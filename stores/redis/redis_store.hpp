@@ -92,10 +92,11 @@ struct RedisStoreOptions {
 /// never as a missing key. After a server restart the store reconnects by
 /// itself (closed idle connections are detected before use).
 ///
-/// A call returns within pool_timeout + connect_timeout + command_timeout
-/// (cluster: plus one connect_timeout per node tried while refreshing the
-/// slot map), even when the server is stopped (SIGSTOP). Host names are
-/// resolved by the system resolver, which has no timeout of ours.
+/// A call returns within pool_timeout + connect_timeout + command_timeout,
+/// even when the server is stopped (SIGSTOP). On a cluster, a call that
+/// refreshes the slot map (the first call, and the first after a node failed)
+/// may add one command_timeout, plus a connect_timeout per node it tries.
+/// Host names are resolved by the system resolver, which has no timeout of ours.
 class RedisStore final : public Store {
  public:
   /// Validates `options` (throws std::invalid_argument naming the bad

@@ -324,6 +324,8 @@ TEST_CASE_FIXTURE(Fixture, "tokens over 3936 characters are chunked and re-joine
   auto checked = sessions.Check(jar.Header());
   REQUIRE(checked.ok());
   CHECK(checked.session.StringClaim("blob")->size() == claim_bytes);
+  // A stale unchunked cookie beside the chunks does not hide them.
+  CHECK(sessions.Check("authjs.session-token=eyJ.stale..x.y; " + jar.Header()).ok());
   // A missing middle chunk breaks the token.
   std::string broken = "authjs.session-token.0=" + jar.Value("authjs.session-token.0") +
                        "; authjs.session-token.2=" + jar.Value("authjs.session-token.2");

@@ -13,13 +13,6 @@ using namespace std::chrono_literals;
 namespace jeff::test {
 namespace {
 
-// Servers live for the whole test program: doctest re-enters a TEST_CASE
-// once per subcase, and the contract suite's keys are unique anyway.
-const ServerProcess& Server(int i) {
-  static const std::unique_ptr<ServerProcess> servers[] = {StartMemcached(), StartMemcached()};
-  return *servers[i];
-}
-
 StoreHarness Harness(std::vector<const ServerProcess*> servers) {
   StoreHarness h;
   h.make = [servers] { return std::make_shared<MemcachedStore>(TestOptions(servers)); };
@@ -31,11 +24,11 @@ StoreHarness Harness(std::vector<const ServerProcess*> servers) {
 }
 
 TEST_CASE("memcached store passes the store contract on one server") {
-  RunStoreContract(Harness({&Server(0)}));
+  RunStoreContract(Harness({&SharedServer(0)}));
 }
 
 TEST_CASE("memcached store passes the store contract on two servers") {
-  RunStoreContract(Harness({&Server(0), &Server(1)}));
+  RunStoreContract(Harness({&SharedServer(0), &SharedServer(1)}));
 }
 
 }  // namespace

@@ -11,15 +11,9 @@ using namespace std::chrono_literals;
 namespace jeff::test {
 namespace {
 
-// One pair for the whole program; the tests count items they add.
-const ServerProcess& Server(int i) {
-  static const std::unique_ptr<ServerProcess> servers[] = {StartMemcached(), StartMemcached()};
-  return *servers[i];
-}
-
 TEST_CASE("keys land on both servers of a pair, each on exactly one") {
-  const ServerProcess* a = &Server(0);
-  const ServerProcess* b = &Server(1);
+  const ServerProcess* a = &SharedServer(0);
+  const ServerProcess* b = &SharedServer(1);
   const std::int64_t a_before = ServerStat(a->port(), "curr_items");
   const std::int64_t b_before = ServerStat(b->port(), "curr_items");
   MemcachedStoreOptions o = TestOptions({a, b});
@@ -51,9 +45,9 @@ TEST_CASE("keys land on both servers of a pair, each on exactly one") {
 }
 
 TEST_CASE("placement is stable: another store on the same servers finds every key") {
-  MemcachedStore writer(TestOptions({&Server(0), &Server(1)}));
+  MemcachedStore writer(TestOptions({&SharedServer(0), &SharedServer(1)}));
   // Same servers listed in the other order: ketama places by server name.
-  MemcachedStore reader(TestOptions({&Server(1), &Server(0)}));
+  MemcachedStore reader(TestOptions({&SharedServer(1), &SharedServer(0)}));
   for (int i = 0; i < 50; ++i) {
     const std::string key = UniqueKey("stable");
     REQUIRE(writer.CompareAndSwap(key, std::nullopt, key, 10min).value());

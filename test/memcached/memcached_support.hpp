@@ -25,14 +25,24 @@
 
 namespace jeff::test {
 
-/// Options for a store on `servers`, with short timeouts suited to tests.
+/// Options for a store on `servers`: a short retry timeout, so that a
+/// restarted server is used again soon, and timeouts generous enough for a
+/// loaded machine under a sanitizer (the tests of timeouts set their own).
 inline MemcachedStoreOptions TestOptions(const std::vector<const ServerProcess*>& servers) {
   MemcachedStoreOptions o;
   for (const ServerProcess* s : servers) o.servers.push_back({"127.0.0.1", s->port()});
-  o.connect_timeout = std::chrono::milliseconds(500);
-  o.io_timeout = std::chrono::milliseconds(500);
+  o.connect_timeout = std::chrono::seconds(2);
+  o.io_timeout = std::chrono::seconds(2);
   o.retry_timeout = std::chrono::seconds(1);
   return o;
+}
+
+/// Server `i` (0 or 1) of a pair started on first use and kept for the
+/// whole test program: doctest re-enters a TEST_CASE once per subcase, and
+/// tests that only add uniquely named keys need no fresh servers.
+inline const ServerProcess& SharedServer(int i) {
+  static const std::unique_ptr<ServerProcess> servers[] = {StartMemcached(), StartMemcached()};
+  return *servers[i];
 }
 
 /// Sends `command` to the memcached on 127.0.0.1:`port` over a fresh

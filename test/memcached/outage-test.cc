@@ -222,7 +222,7 @@ TEST_CASE("a stopped server of a pair fails only its keys") {
   auto a = StartMemcached();
   auto b = StartMemcached();
   MemcachedStoreOptions o = TestOptions({a.get(), b.get()});
-  o.io_timeout = 300ms;
+  o.io_timeout = 1500ms;
   MemcachedStore store(o);
   const Placement p = WriteKeys(store, *a, *b, 32);
 
@@ -230,10 +230,11 @@ TEST_CASE("a stopped server of a pair fails only its keys") {
   for (std::size_t i = 0; i < 3; ++i) {
     auto on_b = store.Fetch(p.on_b[i % p.on_b.size()]);
     REQUIRE_FALSE(on_b.ok());
-    CHECK(IsStoreError(on_b.error()));
+    CHECK(on_b.error() == Errc::kStoreTimeout);
+    // Well below io_timeout: a's keys never wait for b.
     const auto start = Clock::now();
     auto on_a = store.Fetch(p.on_a[i % p.on_a.size()]);
-    CHECK(Clock::now() - start < 200ms);
+    CHECK(Clock::now() - start < 750ms);
     REQUIRE(on_a.ok());
     CHECK(on_a->has_value());
   }

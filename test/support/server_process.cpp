@@ -98,6 +98,8 @@ void ServerProcess::Spawn() {
   cargs.push_back(nullptr);
   std::string log = dir_ + "/server.log";
 
+  // Unwritten test output would otherwise be flushed by the child too.
+  std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {

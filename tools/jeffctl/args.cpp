@@ -20,6 +20,12 @@ std::vector<std::string> Args::Values(std::string_view name) const {
   return it == options_.end() ? std::vector<std::string>{} : it->second;
 }
 
+std::vector<Flag> Flags(std::initializer_list<Flag> own, std::span<const Flag> shared) {
+  std::vector<Flag> flags(own);
+  flags.insert(flags.end(), shared.begin(), shared.end());
+  return flags;
+}
+
 Args ParseArgs(std::span<const std::string_view> argv, std::span<const Flag> flags) {
   Args args;
   bool options_ended = false;

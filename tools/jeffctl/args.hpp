@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <span>
@@ -44,6 +45,9 @@ class Args {
   std::vector<std::string> positional_;
   std::map<std::string, std::vector<std::string>, std::less<>> options_;
 };
+
+// A command's flags: its own, then those it shares with other commands.
+std::vector<Flag> Flags(std::initializer_list<Flag> own, std::span<const Flag> shared);
 
 // Parses `argv` (the words after the command's name) against `flags`.
 // Throws UsageError for an unknown option, a missing or unexpected value, or

@@ -171,11 +171,6 @@ ExitCode Inspect(const Args& args) {
   return ExitCode::kOk;
 }
 
-std::vector<Flag> WithKeyFlags(std::vector<Flag> flags) {
-  flags.insert(flags.end(), std::begin(kJweKeyFlags), std::end(kJweKeyFlags));
-  return flags;
-}
-
 }  // namespace
 
 CommandGroup JweCommands() {
@@ -183,10 +178,10 @@ CommandGroup JweCommands() {
           {
               {"decode", "decrypt a token (stdin) and print its claims",
                std::string(kDecodeUsage) + std::string(kJweKeyHelp),
-               WithKeyFlags({{"allow-expired", false, false}}), Decode},
+               Flags({{"allow-expired", false, false}}, kJweKeyFlags), Decode},
               {"encode", "encrypt claims (stdin) into a token",
                std::string(kEncodeUsage) + std::string(kJweKeyHelp),
-               WithKeyFlags({{"max-age", true, false}}), Encode},
+               Flags({{"max-age", true, false}}, kJweKeyFlags), Encode},
               {"inspect", "print a token's header and segment lengths, without a key",
                std::string(kInspectUsage), {}, Inspect},
           }};

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <iostream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -150,11 +149,6 @@ ExitCode Revoke(const Args& args) {
   return ExitCode::kOk;
 }
 
-std::vector<Flag> WithStoreFlags(std::vector<Flag> flags) {
-  flags.insert(flags.end(), std::begin(kStoreFlags), std::end(kStoreFlags));
-  return flags;
-}
-
 }  // namespace
 
 CommandGroup SessionsCommands() {
@@ -162,10 +156,10 @@ CommandGroup SessionsCommands() {
           {
               {"list", "list the live sessions of KEY as JSON lines",
                std::string(kListUsage) + std::string(kStoreOptionsHelp),
-               WithStoreFlags({}), List},
+               Flags({}, kStoreFlags), List},
               {"revoke", "revoke all sessions of KEY, or those given by --id",
                std::string(kRevokeUsage) + std::string(kStoreOptionsHelp),
-               WithStoreFlags({{"id", true, true}}), Revoke},
+               Flags({{"id", true, true}}, kStoreFlags), Revoke},
           }};
 }
 
