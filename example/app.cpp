@@ -141,6 +141,12 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
   server.Get("/sessions", jeff::http::Wrap(sessions, [&sessions](const auto&, auto& res,
                                                                  const Session& s) {
     auto list = sessions.SessionsForKey(s.key);
+    if (!list && list.error() == jeff::Errc::kUnsupported) {
+      Html(res, Page("Sessions", "<p>This server keeps sessions in encrypted cookies "
+                                 "(stateless mode): there is no list of devices to show or "
+                                 "revoke. Log out ends this session.</p>", &s));
+      return;
+    }
     if (!list) {
       jeff::http::StoreUnavailable(res, std::chrono::seconds(1));
       return;

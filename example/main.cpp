@@ -9,6 +9,9 @@
 #include <jeff/sessions.hpp>
 #include <jeff/stores/open_store.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +38,12 @@ A small web app whose logins are kept by jeff.
   --cookie-name NAME    session cookie name (default jeff_session); a __Host-
                         name is checked: Secure, Path=/, no Domain
   --insecure            send the cookie without Secure (plain-HTTP development)
+  --stateless           keep sessions in an encrypted cookie (JWE, Auth.js v5
+                        format) instead of a store; secrets from --secret or
+                        $JEFF_SECRET (comma-separated, newest first, >= 32 bytes)
+  --secret SECRET       stateless secret (repeatable, newest first)
+  --claim NAME=VALUE    stateless: a claim the JWT callback adds at sign-in
+                        (repeatable)
   --help                this text
 )";
 
@@ -47,7 +56,21 @@ struct Flags {
   long max_sessions = 64;
   std::string cookie_name;  // empty: jeff's default
   bool insecure = false;
+  bool stateless = false;
+  std::vector<std::string> secrets;
+  std::vector<std::pair<std::string, std::string>> claims;
 };
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
 
 [[noreturn]] void Usage(const std::string& error) {
   std::cerr << "jeff-example: " << error << "\n\n" << kUsage;
@@ -92,11 +115,27 @@ Flags Parse(int argc, char** argv) {
       f.cookie_name = value();
     } else if (arg == "--insecure") {
       f.insecure = true;
+    } else if (arg == "--stateless") {
+      f.stateless = true;
+    } else if (arg == "--secret") {
+      f.secrets.push_back(value());
+    } else if (arg == "--claim") {
+      const std::string claim = value();
+      const auto eq = claim.find('=');
+      if (eq == std::string::npos || eq == 0) Usage("--claim needs NAME=VALUE");
+      f.claims.emplace_back(claim.substr(0, eq), claim.substr(eq + 1));
     } else {
       Usage("unknown option " + arg);
     }
   }
   if (f.store.empty()) f.store = "memory://";
+  if (f.stateless && f.secrets.empty()) {
+    if (const char* env = std::getenv("JEFF_SECRET")) f.secrets = SplitCommas(env);
+    if (f.secrets.empty()) Usage("--stateless needs --secret or JEFF_SECRET");
+  }
+  if (!f.stateless && (!f.secrets.empty() || !f.claims.empty())) {
+    Usage("--secret and --claim go with --stateless");
+  }
   if (f.users.empty()) f.users.push_back("demo@example.com:demo-password");
   return f;
 }
@@ -120,7 +159,17 @@ int main(int argc, char** argv) {
     }
 
     jeff::Options options;
-    options.store = jeff::OpenStore(flags.store);
+    if (flags.stateless) {
+      options.strategy = jeff::SessionStrategy::kStateless;
+      options.stateless.secrets = flags.secrets;
+      options.stateless.jwt_callback = [claims = flags.claims](jeff::JwtTrigger, std::string_view,
+                                                               nlohmann::json& token) -> jeff::Result<void> {
+        for (const auto& [name, value] : claims) token[name] = value;
+        return {};
+      };
+    } else {
+      options.store = jeff::OpenStore(flags.store);
+    }
     options.insecure = flags.insecure;
     if (!flags.cookie_name.empty()) options.cookie.name = flags.cookie_name;
     options.max_sessions_per_key = static_cast<std::size_t>(flags.max_sessions);
@@ -141,8 +190,9 @@ int main(int argc, char** argv) {
     g_server = &server;
     std::signal(SIGINT, Stop);
     std::signal(SIGTERM, Stop);
-    std::cerr << "jeff example on http://" << flags.address << port << " (store "
-              << flags.store.substr(0, flags.store.find("://") + 3) << "...)\n";
+    std::cerr << "jeff example on http://" << flags.address << port << " ("
+              << (flags.stateless ? "stateless" : "store " + flags.store.substr(0, flags.store.find("://") + 3) + "...")
+              << ")\n";
     if (!server.listen(flags.address, flags.port)) {
       std::cerr << "jeff-example: cannot listen on " << flags.address << port << "\n";
       return 1;

@@ -34,6 +34,10 @@ constexpr std::size_t kMaxPlaintextBytes = 256 * 1024 * 1024;
 
 constexpr std::size_t IvBytes(JweEnc enc) { return enc == JweEnc::kA256Gcm ? kGcmIvBytes : kCbcIvBytes; }
 constexpr std::size_t TagBytes(JweEnc enc) { return enc == JweEnc::kA256Gcm ? kGcmTagBytes : kCbcTagBytes; }
+// CBC pads (PKCS#7) to the next whole block; GCM adds nothing.
+constexpr std::size_t CiphertextBytes(JweEnc enc, std::size_t plaintext) {
+  return enc == JweEnc::kA256Gcm ? plaintext : plaintext + kAesBlock - plaintext % kAesBlock;
+}
 
 // Bytes encoded by `chars` characters of unpadded base64url; nullopt for a
 // length no canonical encoding has.
@@ -212,8 +216,7 @@ const unsigned char* Bytes(std::string_view s) { return reinterpret_cast<const u
 unsigned char* Bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
 int Int(std::size_t n) { return static_cast<int>(n); }
 
-// Encrypts `plaintext` into `ciphertext` (sized by the caller: CBC pads to
-// the next full block, GCM adds nothing) and writes the tag.
+// Encrypts `plaintext` into `ciphertext` (CiphertextBytes long) and writes the tag.
 bool Seal(KeyContexts& kc, JweEnc enc, std::span<const std::uint8_t> iv, std::string_view aad,
           std::string_view plaintext, std::span<std::uint8_t> ciphertext, std::span<std::uint8_t> tag) {
   if (iv.size() != IvBytes(enc) || tag.size() != TagBytes(enc) || plaintext.size() > kMaxPlaintextBytes) {
@@ -223,16 +226,15 @@ bool Seal(KeyContexts& kc, JweEnc enc, std::span<const std::uint8_t> iv, std::st
   int len = 0;
   int final_len = 0;
   int aad_len = 0;
-  bool ok = EVP_EncryptInit_ex2(ctx, nullptr, nullptr, iv.data(), nullptr) == 1;
+  bool ok = ciphertext.size() == CiphertextBytes(enc, plaintext.size()) &&
+            EVP_EncryptInit_ex2(ctx, nullptr, nullptr, iv.data(), nullptr) == 1;
   if (enc == JweEnc::kA256Gcm) {
-    ok = ok && ciphertext.size() == plaintext.size() &&
-         EVP_EncryptUpdate(ctx, nullptr, &aad_len, Bytes(aad), Int(aad.size())) == 1 &&
+    ok = ok && EVP_EncryptUpdate(ctx, nullptr, &aad_len, Bytes(aad), Int(aad.size())) == 1 &&
          EVP_EncryptUpdate(ctx, ciphertext.data(), &len, Bytes(plaintext), Int(plaintext.size())) == 1 &&
          EVP_EncryptFinal_ex(ctx, ciphertext.data() + len, &final_len) == 1 &&
          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int(tag.size()), tag.data()) == 1;
   } else {
-    ok = ok && ciphertext.size() == plaintext.size() + kAesBlock - plaintext.size() % kAesBlock &&
-         EVP_EncryptUpdate(ctx, ciphertext.data(), &len, Bytes(plaintext), Int(plaintext.size())) == 1 &&
+    ok = ok && EVP_EncryptUpdate(ctx, ciphertext.data(), &len, Bytes(plaintext), Int(plaintext.size())) == 1 &&
          EVP_EncryptFinal_ex(ctx, ciphertext.data() + len, &final_len) == 1 &&
          CbcTag(kc.mac.get(), aad, iv, ciphertext, tag.first<kCbcTagBytes>());
   }
@@ -408,7 +410,7 @@ bool JweSeal(JweEnc enc, std::span<const std::uint8_t> key, std::span<const std:
              std::vector<std::uint8_t>& tag) {
   KeyContexts kc;
   if (!kc.Init(enc, key)) return false;
-  ciphertext.resize(plaintext.size() + (enc == JweEnc::kA256Gcm ? 0 : kAesBlock - plaintext.size() % kAesBlock));
+  ciphertext.resize(CiphertextBytes(enc, plaintext.size()));
   tag.resize(TagBytes(enc));
   return Seal(kc, enc, iv, aad, plaintext, ciphertext, tag);
 }
@@ -480,8 +482,7 @@ Result<std::string> JweCodec::Encrypt(std::string_view plaintext) const {
   } catch (const std::system_error& e) {
     return e.code();
   }
-  const bool gcm = key.enc == JweEnc::kA256Gcm;
-  std::vector<std::uint8_t> ciphertext(plaintext.size() + (gcm ? 0 : kAesBlock - plaintext.size() % kAesBlock));
+  std::vector<std::uint8_t> ciphertext(CiphertextBytes(key.enc, plaintext.size()));
   if (!Seal(*kc, key.enc, iv, key.header_segment, plaintext, ciphertext, tag)) return Errc::kCrypto;
   std::string token;
   token.reserve(key.header_segment.size() + 4 + Base64UrlLength(iv.size()) + Base64UrlLength(ciphertext.size()) +

@@ -84,7 +84,9 @@ struct StatelessOptions {
   bool bearer = false;
   /// Longest token accepted or issued, in characters, all cookie chunks
   /// together. Tokens over 3936 characters are split into cookies
-  /// `<name>.0`, `<name>.1`, ... as Auth.js does.
+  /// `<name>.0`, `<name>.1`, ... as Auth.js does. Mind the server's limit on
+  /// one request header: 8 KB in cpp-httplib and nginx by default, which a
+  /// claim set of about 5 KB already fills.
   std::size_t max_token_chars = 16 * 1024;
   /// Edits the claims of issued tokens. Empty: the claims listed above only.
   JwtCallback jwt_callback;

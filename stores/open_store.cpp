@@ -42,7 +42,7 @@ std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& o
   }
   if (u.scheme == "memcached") {
 #ifdef JEFF_HAVE_MEMCACHED
-    return MakeMemcachedStore(u);
+    return MakeMemcachedStore(u, options.clock);
 #else
     throw std::invalid_argument("this build of jeff has no memcached store (libmemcached was not found)");
 #endif

@@ -13,7 +13,8 @@ namespace jeff {
 
 /// Options that apply to whatever store a URL names.
 struct OpenStoreOptions {
-  /// Clock for stores that keep time themselves (memory://). Empty: system clock.
+  /// Clock for stores that keep time themselves (memory://, and memcached for
+  /// TTLs over 30 days, which it takes as absolute times). Empty: system clock.
   Clock clock;
 };
 

@@ -254,28 +254,25 @@ TEST_CASE_FIXTURE(Fixture, "sliding refresh at most once per touch interval") {
   CHECK(ClaimsOf(later.session)["custom"] == "kept");
 
   SUBCASE("a failing update callback ends the session; a store error does not") {
-    options.stateless.jwt_callback = [](JwtTrigger trigger, std::string_view, nlohmann::json&) -> jeff::Result<void> {
-      if (trigger == JwtTrigger::kUpdate) return jeff::Errc::kSessionNotFound;
-      return {};
+    // Check after a refresh whose JWT callback fails with `error`.
+    auto check_failing_update = [&](jeff::Errc error, Jar& jar_out) {
+      options.stateless.jwt_callback = [error](JwtTrigger trigger, std::string_view,
+                                               nlohmann::json&) -> jeff::Result<void> {
+        if (trigger == JwtTrigger::kUpdate) return error;
+        return {};
+      };
+      Sessions failing(options);
+      jar_out.Apply(failing.Set("u")->set_cookie);
+      clock.Advance(6min);
+      return failing.Check(jar_out.Header());
     };
-    Sessions strict(options);
     Jar j;
-    j.Apply(strict.Set("u")->set_cookie);
-    clock.Advance(6min);
-    auto ended = strict.Check(j.Header());
+    auto ended = check_failing_update(jeff::Errc::kSessionNotFound, j);
     CHECK(ended.status == CheckStatus::kUnknown);
     j.Apply(ended.set_cookie);
     CHECK(j.Names().empty());
-
-    options.stateless.jwt_callback = [](JwtTrigger trigger, std::string_view, nlohmann::json&) -> jeff::Result<void> {
-      if (trigger == JwtTrigger::kUpdate) return jeff::Errc::kStoreUnavailable;
-      return {};
-    };
-    Sessions flaky(options);
     Jar k;
-    k.Apply(flaky.Set("u")->set_cookie);
-    clock.Advance(6min);
-    auto failed = flaky.Check(k.Header());
+    auto failed = check_failing_update(jeff::Errc::kStoreUnavailable, k);
     CHECK(failed.status == CheckStatus::kStoreError);
     CHECK(failed.error == jeff::Errc::kStoreUnavailable);
   }

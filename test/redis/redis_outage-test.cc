@@ -10,6 +10,11 @@
 #include <doctest/doctest.h>
 #include <jeff/stores/redis/redis_store.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -200,6 +205,40 @@ TEST_CASE("a listener that accepts but never answers: kStoreTimeout within the t
   const auto auth_took = Timed([&] { error = with_auth.Fetch("k").error(); });
   CHECK(error == Errc::kStoreTimeout);
   CHECK(auth_took <= milliseconds(200 + 150));
+}
+
+TEST_CASE("a connect that hangs (full accept queue): kStoreTimeout by connect_timeout") {
+  // A listener that never accepts, its backlog filled: further SYNs are dropped.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(fd, 0) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    (void)::connect(fillers.back(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  }
+  std::this_thread::sleep_for(milliseconds(100));
+
+  RedisStoreOptions o = LocalOptions(ntohs(addr.sin_port));
+  o.connect_timeout = milliseconds(300);
+  o.reconnect_backoff_min = milliseconds(1000);
+  o.reconnect_backoff_max = milliseconds(1000);
+  RedisStore store(o);
+  std::error_code error;
+  const auto took = Timed([&] { error = store.Fetch("k").error(); });
+  CHECK(error == Errc::kStoreTimeout);
+  CHECK(took >= milliseconds(290));
+  CHECK(took <= milliseconds(300 + 150));
+  // Backing off: the next calls report the same failure without waiting again.
+  CHECK(Timed([&] { error = store.Fetch("k").error(); }) < milliseconds(50));
+  CHECK(error == Errc::kStoreTimeout);
+  for (int f : fillers) ::close(f);
+  ::close(fd);
 }
 
 TEST_CASE("servers that answer nonsense or hang up are store errors") {
