@@ -94,7 +94,7 @@ struct Session {
   std::string meta;       ///< application bytes given to Set (device, IP, ...)
   /// The token's claims (shaped by the session callback) in stateless mode;
   /// null for stateful sessions, which carry none.
-  std::shared_ptr<const Claims> claims;
+  std::shared_ptr<const Claims> claims = nullptr;
 
   /// True when the claims grant `role` (see Claims::HasRole); false
   /// without claims.

@@ -20,7 +20,7 @@ std::minstd_rand& JitterRng() {
 
 Session ToSession(std::string_view key, const StoredSession& s) {
   return Session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
-                 FromUnixMillis(s.last_seen_ms), s.meta, /*claims=*/nullptr};
+                 FromUnixMillis(s.last_seen_ms), s.meta};
 }
 
 class StatefulStrategy final : public Strategy {
