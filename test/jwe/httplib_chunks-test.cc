@@ -4,31 +4,14 @@
 #include <doctest/doctest.h>
 #include <jeff/http/httplib.hpp>
 
+#include "support/loopback_server.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <map>
 #include <string>
-#include <thread>
 
 namespace {
-
-// A real cpp-httplib server on a loopback port, stopped on destruction.
-struct LoopbackServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-
-  void Start() {
-    port = server.bind_to_any_port("127.0.0.1");
-    REQUIRE(port > 0);
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::yield();
-  }
-  ~LoopbackServer() {
-    server.stop();
-    if (thread.joinable()) thread.join();
-  }
-};
 
 // The client's cookies: every Set-Cookie header applied, Max-Age=0 deletes.
 struct ClientJar {
@@ -74,7 +57,7 @@ TEST_CASE("chunked stateless cookies round-trip through cpp-httplib over loopbac
   };
   jeff::Sessions sessions(options);
 
-  LoopbackServer ts;
+  jeff::test::LoopbackServer ts;
   ts.server.Post("/login", [&](const httplib::Request& req, httplib::Response& res) {
     auto issued = sessions.Set(req.get_param_value("user"));
     REQUIRE(issued.ok());

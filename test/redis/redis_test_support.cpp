@@ -1,6 +1,7 @@
 #include "redis_test_support.hpp"
 
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -289,6 +290,34 @@ void FakeServer::Serve() {
     }
   }
   for (std::size_t i = 1; i < fds.size(); ++i) ::close(fds[i].fd);
+}
+
+void RunOutage(ServerProcess& server, int threads, OutageDrill& drill,
+               const std::function<void(int)>& worker, std::chrono::milliseconds up,
+               std::chrono::milliseconds down, std::chrono::milliseconds after) {
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) workers.emplace_back(worker, t);
+  std::this_thread::sleep_for(up);
+  drill.ok_before_kill = drill.ok.load();
+  drill.phase.store(OutageDrill::kKilling);
+  server.Kill();
+  drill.phase.store(OutageDrill::kDown);
+  std::this_thread::sleep_for(down);
+  drill.failed_by_restart = drill.failed.load();
+  drill.phase.store(OutageDrill::kRestarted);
+  server.Restart();
+  std::this_thread::sleep_for(after);
+  drill.stop.store(true);
+  for (auto& w : workers) w.join();
+}
+
+void CheckOutageCounts(const OutageDrill& drill) {
+  MESSAGE("calls ok before the kill: " << drill.ok_before_kill << ", failed by the restart: "
+                                       << drill.failed_by_restart
+                                       << ", ok after the restart: " << drill.ok_after_restart.load());
+  CHECK(drill.ok_before_kill > 100);
+  CHECK(drill.failed_by_restart > 0);
+  CHECK(drill.ok_after_restart.load() > 100);
 }
 
 }  // namespace jeff::test

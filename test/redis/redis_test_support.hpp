@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -99,6 +100,39 @@ class FakeServer {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
+
+/// What the workers of RunOutage see and count.
+struct OutageDrill {
+  enum Phase : int {
+    kUp,         ///< the server runs
+    kKilling,    ///< SIGKILL under way: calls may go either way
+    kDown,       ///< killed and its port closed: every call must fail
+    kRestarted,  ///< running again on the same port, with no data
+  };
+  std::atomic<int> phase{kUp};
+  std::atomic<bool> stop{false};
+  std::atomic<long> ok{0};                ///< calls that succeeded (see Ok)
+  std::atomic<long> ok_after_restart{0};  ///< of those, started after the restart
+  std::atomic<long> failed{0};            ///< calls that failed (workers count)
+  long ok_before_kill = 0;                ///< `ok` when the kill began
+  long failed_by_restart = 0;             ///< `failed` when the restart began
+  /// Counts a successful call that started in phase `before`.
+  void Ok(int before) {
+    ok.fetch_add(1);
+    if (before == kRestarted) ok_after_restart.fetch_add(1);
+  }
+};
+
+/// Runs `worker(i)` on `threads` threads (each loops until drill.stop) for
+/// `up`, kills `server`, waits `down`, restarts it on the same port and lets
+/// the workers run for `after`; fills in the drill's snapshots.
+void RunOutage(ServerProcess& server, int threads, OutageDrill& drill,
+               const std::function<void(int)>& worker, std::chrono::milliseconds up,
+               std::chrono::milliseconds down, std::chrono::milliseconds after);
+
+/// Checks (doctest) that calls succeeded before the kill and after the
+/// restart and failed in between, and reports the counts.
+void CheckOutageCounts(const OutageDrill& drill);
 
 /// Milliseconds elapsed while running `f`.
 template <typename F>
