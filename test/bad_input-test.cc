@@ -2,6 +2,7 @@
 // each with its documented outcome. None may crash, none may grant a session.
 
 #include <doctest/doctest.h>
+#include <jeff/jwe.hpp>
 #include <jeff/record.hpp>
 #include <jeff/sessions.hpp>
 #include <jeff/store_url.hpp>
@@ -285,6 +286,69 @@ TEST_CASE("catalogue: API arguments") {
     ++g_cases;
     CAPTURE(id);
     CHECK_FALSE(jeff::ParseSessionId(id).has_value());
+  }
+}
+
+TEST_CASE("catalogue: JWE tokens are refused as one opaque outcome") {
+  jeff::JweOptions o;
+  o.secrets = {"catalogue secret, at least thirty-two bytes long"};
+  o.salt = "authjs.session-token";
+  const jeff::JweCodec codec(o);
+  const std::string good = codec.Encrypt(R"({"sub":"alice"})").value();
+  REQUIRE(codec.Decrypt(good).has_value());
+  const auto dot = [&](int n) {  // position of the n-th '.'
+    std::size_t at = 0;
+    for (int i = 0; i <= n; ++i) at = good.find('.', at + (i ? 1 : 0));
+    return at;
+  };
+  const std::string header = good.substr(0, dot(0));
+  const std::string rest = good.substr(dot(0));
+  auto b64 = [](std::string_view json) { return jeff::Base64UrlEncode(json); };
+  std::vector<std::string> tokens = {
+      "",
+      ".",
+      "....",
+      ".....",
+      "a.b.c.d.e",
+      good + ".",
+      good + "=",
+      "." + good,
+      good.substr(0, good.size() - 1),
+      good.substr(0, dot(3)),
+      good.substr(0, dot(2)),
+      b64(R"({"alg":"none","enc":"A256CBC-HS512"})") + rest,
+      b64(R"({"alg":"RSA-OAEP","enc":"A256CBC-HS512"})") + rest,
+      b64(R"({"alg":"A256KW","enc":"A256CBC-HS512"})") + rest,
+      b64(R"({"alg":"dir","enc":"A128CBC-HS256"})") + rest,
+      b64(R"({"alg":"dir","enc":"A256CBC-HS512","zip":"DEF"})") + rest,
+      b64(R"({"alg":"dir","enc":"A256CBC-HS512","crit":["exp"]})") + rest,
+      b64(R"({"alg":"dir","enc":"A256CBC-HS512","alg":"dir"})") + rest,
+      b64(R"({"alg":"dir"})") + rest,
+      b64(R"(["alg","dir"])") + rest,
+      b64("not json") + rest,
+      header + "=" + rest,
+      header + rest.substr(0, 1) + "AAAA" + rest.substr(1),  // non-empty encrypted key
+      good.substr(0, dot(1) + 1) + "AAAA" + good.substr(dot(2)),  // IV too short
+      good.substr(0, dot(3) + 1) + "AAAA",                          // tag too short
+      good.substr(0, dot(3) + 1) + std::string(43, 'A'),            // wrong tag
+      std::string(70000, 'A'),
+      good + std::string(70000, 'A'),
+  };
+  for (std::size_t at = 0; at < good.size(); at += 9) {  // one character changed anywhere
+    std::string flipped = good;
+    flipped[at] = flipped[at] == 'A' ? 'B' : 'A';
+    if (flipped[at] != good[at] && good[at] != '.') tokens.push_back(flipped);
+  }
+  jeff::JweOptions other = o;
+  other.secrets = {"another secret, also thirty-two bytes or more"};
+  tokens.push_back(jeff::JweCodec(other).Encrypt(R"({"sub":"mallory"})").value());
+  jeff::JweOptions wrong_salt = o;
+  wrong_salt.salt = "__Secure-authjs.session-token";
+  tokens.push_back(jeff::JweCodec(wrong_salt).Encrypt(R"({"sub":"mallory"})").value());
+  for (const std::string& token : tokens) {
+    ++g_cases;
+    CAPTURE(token.substr(0, 120));
+    CHECK_FALSE(codec.Decrypt(token).has_value());
   }
 }
 
