@@ -3,9 +3,9 @@
 // and the guard they share.
 
 #include <benchmark/benchmark.h>
+#include <nlohmann/json_fwd.hpp>
 
 #include <exception>
-#include <string>
 
 namespace jeff_bench {
 
@@ -14,10 +14,10 @@ void RegisterJweBenchmarks();
 void RegisterRawRedisBenchmarks();      // raw_redis_bench.cpp (built with hiredis)
 void RegisterRawMemcachedBenchmarks();  // raw_memcached_bench.cpp (built with libmemcached)
 
-/// Bytes the stores hold for kBytesKey's record with 1 and 10 sessions, per
-/// meta size, as a JSON object; "null" when the server is not configured.
-std::string RedisBytesJson();
-std::string MemcachedBytesJson();
+/// Bytes the stores hold for records with 1 and 10 sessions, per meta
+/// size; null when the server is not configured.
+nlohmann::json RedisBytes();
+nlohmann::json MemcachedBytes();
 
 /// Runs `body`; an exception (a failed set-up) skips the row with its
 /// message, since Google Benchmark would otherwise end the whole run.

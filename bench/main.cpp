@@ -34,15 +34,14 @@ int PrintTokens() {
 }
 
 int PrintBytes() {
-  std::string redis = "null";
-  std::string memcached = "null";
+  nlohmann::json out = {{"redis", nullptr}, {"memcached", nullptr}};
 #ifdef JEFF_BENCH_REDIS
-  redis = jeff_bench::RedisBytesJson();
+  out["redis"] = jeff_bench::RedisBytes();
 #endif
 #ifdef JEFF_BENCH_MEMCACHED
-  memcached = jeff_bench::MemcachedBytesJson();
+  out["memcached"] = jeff_bench::MemcachedBytes();
 #endif
-  std::cout << R"({"redis":)" << redis << R"(,"memcached":)" << memcached << "}\n";
+  std::cout << out.dump() << "\n";
   return 0;
 }
 

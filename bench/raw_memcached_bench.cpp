@@ -1,5 +1,6 @@
 // Reference: a raw libmemcached get loop, one handle per thread, on values
-// of the size of a one-session record.
+// of the size of a one-session record. Also what records cost memcached
+// (its `bytes` statistic before and after).
 
 #include "benchmarks.hpp"
 #include "fixtures.hpp"
@@ -7,6 +8,7 @@
 #include <jeff/token.hpp>
 
 #include <libmemcached/memcached.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <memory>
@@ -92,11 +94,11 @@ constexpr std::size_t kBytesKeys = 1000;
 
 }  // namespace
 
-std::string MemcachedBytesJson() {
+nlohmann::json MemcachedBytes() {
   const auto url = MemcachedUrl();
-  if (!url) return "null";
+  if (!url) return nullptr;
   Handle mc = Connect(PortFromEnv("JEFF_BENCH_MEMCACHED_PORT"));
-  std::string out = "{";
+  nlohmann::json out = nlohmann::json::object();
   for (std::size_t meta : kBytesMetas) {
     const std::string prefix = "bytes" + std::to_string(meta) + ":";
     jeff::Sessions sessions(StatefulOptions(*url, prefix));
@@ -108,20 +110,17 @@ std::string MemcachedBytesJson() {
       }
     };
     const std::uint64_t before = StatBytes(mc.get());
-    set_all();
-    const std::uint64_t one = StatBytes(mc.get());
-    const std::size_t value_1 = ValueBytes(mc.get(), prefix + jeff::KeyId(kBytesKey));
-    for (int n = 2; n <= 10; ++n) set_all();
-    const std::uint64_t ten = StatBytes(mc.get());
-    const std::size_t value_10 = ValueBytes(mc.get(), prefix + jeff::KeyId(kBytesKey));
-    const auto per_key = [&](std::uint64_t after) {
-      return std::to_string(static_cast<double>(after - before) / kBytesKeys);
-    };
-    out += (out.size() > 1 ? "," : "") + std::string("\"meta") + std::to_string(meta) + "\":{\"value_1\":" +
-           std::to_string(value_1) + ",\"item_bytes_1\":" + per_key(one) + ",\"value_10\":" +
-           std::to_string(value_10) + ",\"item_bytes_10\":" + per_key(ten) + "}";
+    nlohmann::json& row = out["meta" + std::to_string(meta)];
+    for (int n = 1; n <= 10; ++n) {
+      set_all();
+      if (n == 1 || n == 10) {
+        row["value_" + std::to_string(n)] = ValueBytes(mc.get(), prefix + jeff::KeyId(kBytesKey));
+        row["item_bytes_" + std::to_string(n)] =
+            static_cast<double>(StatBytes(mc.get()) - before) / kBytesKeys;
+      }
+    }
   }
-  return out + "}";
+  return out;
 }
 
 void RegisterRawMemcachedBenchmarks() {

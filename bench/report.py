@@ -34,6 +34,14 @@ def benchmark_rows(bench):
     return rows
 
 
+def median_cv(bench):
+    """Median over rows of the repetitions' coefficient of variation (wall
+    time): how far this run's figures can be trusted. None without repetitions."""
+    cvs = sorted(b["real_time"] for b in (bench or {}).get("benchmarks", [])
+                 if b.get("aggregate_name") == "cv" and not b.get("error_occurred"))
+    return cvs[len(cvs) // 2] if cvs else None
+
+
 def per_second(rows, name):
     row = rows.get(name)
     return row.get("items_per_second") if row else None
@@ -196,6 +204,7 @@ def main():
     if stalled:
         met["http_wrapped_vs_unwrapped"] = None
     out["targets_met"] = met
+    out["median_cv"] = median_cv(bench)
     out["quick"] = args.quick == "1"
     out["machine"] = machine(bench)
 
@@ -246,6 +255,8 @@ def main():
         target = bounds.get(field, "")
         ok = "" if field not in met else {True: "yes", False: "NO", None: "n/a"}[met[field]]
         print("%-46s %-24s %-36s %-9s %-9s %s" % (label, value, ref, shown_ratio, target, ok))
+    if out["median_cv"] is not None:
+        print("spread between repetitions: median coefficient of variation %.1f%%" % (100 * out["median_cv"]))
     print(json.dumps(out, separators=(",", ":")))
 
 
