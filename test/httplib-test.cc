@@ -2,6 +2,8 @@
 #include <jeff/http/httplib.hpp>
 #include <jeff/stores/memory/memory_store.hpp>
 
+#include "support/loopback_server.hpp"
+
 #include <atomic>
 #include <thread>
 
@@ -26,24 +28,6 @@ class SwitchableStore final : public jeff::Store {
   jeff::MemoryStore inner_;
 };
 
-// A real cpp-httplib server on a loopback port, stopped on destruction.
-struct TestServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-
-  void Start() {
-    port = server.bind_to_any_port("127.0.0.1");
-    REQUIRE(port > 0);
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::yield();
-  }
-  ~TestServer() {
-    server.stop();
-    if (thread.joinable()) thread.join();
-  }
-};
-
 }  // namespace
 
 TEST_CASE("Wrap and Public over real HTTP") {
@@ -54,7 +38,7 @@ TEST_CASE("Wrap and Public over real HTTP") {
   options.logger = [](std::string_view) {};
   jeff::Sessions sessions(options);
 
-  TestServer ts;
+  jeff::test::LoopbackServer ts;
   ts.server.Post("/login", [&](const httplib::Request& req, httplib::Response& res) {
     auto issued = sessions.Set(req.get_param_value("user"), "test");
     REQUIRE(issued.ok());
