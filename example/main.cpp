@@ -186,6 +186,8 @@ int main(int argc, char** argv) {
                                   flags.origins.end());
 
     httplib::Server server;
+    // Without it every keep-alive response waits for the client's delayed ACK.
+    server.set_tcp_nodelay(true);
     example::MountRoutes(server, sessions, accounts, config);
     g_server = &server;
     std::signal(SIGINT, Stop);
