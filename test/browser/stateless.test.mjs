@@ -4,19 +4,15 @@
 // is removed at logout.
 //   JEFF_EXAMPLE=<build>/example/jeff-example node --test test/browser/stateless.test.mjs
 //
-// What this needs from jeff-example (issue 5):
-//   --stateless           sessions in an encrypted cookie, no store
-//   --claim NAME=VALUE    (repeatable) a claim the JWT callback adds at sign-in,
-//                         used here to make the token bigger than one cookie
-//   --secret SECRET       optional: passed when --help lists it
-// Until `jeff-example --help` lists --stateless this suite is skipped (and
-// says so); once it is listed, a missing --claim fails it.
+// It runs jeff-example with --stateless, --secret, and --claim NAME=VALUE
+// (a claim the JWT callback adds at sign-in) to make the token bigger than
+// one cookie.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  exampleFlags, launchChromium, logIn, newDevice, screenshot, startExample,
+  launchChromium, logIn, newDevice, screenshot, startExample,
 } from './support.mjs';
 
 const USER = 'ann@example.com';
@@ -24,19 +20,14 @@ const PASSWORD = 'correct horse battery staple';
 const COOKIE = 'jeff_stateless';
 const CHUNK_LIMIT = 3936;  // Auth.js splits cookies longer than this
 
-const flags = exampleFlags();
-const ready = flags.has('--stateless');
-
 describe('stateless example app in Chromium', {
   timeout: 240000,
-  skip: ready ? false : 'jeff-example --help does not list --stateless yet (issue 5)',
 }, () => {
   let app;
   let browser;
 
   before(async () => {
-    assert.ok(flags.has('--claim'), 'jeff-example needs --claim NAME=VALUE to make a big claim set');
-    const secret = flags.has('--secret') ? ['--secret', 'browser-test-secret-0123456789abcdef0123456789'] : [];
+    const secret = ['--secret', 'browser-test-secret-0123456789abcdef0123456789'];
     app = await startExample(['--stateless', ...secret, '--cookie-name', COOKIE,
                               '--user', `${USER}:${PASSWORD}`,
                               '--claim', `notes=${'A long note. '.repeat(400)}`]);

@@ -7,7 +7,7 @@
 // /usr/bin/chromium, Debian package `chromium`), and playwright-core must be
 // installed (`npm ci --prefix test/browser`).
 
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import net from 'node:net';
@@ -50,12 +50,6 @@ try {
                   'Install it: npm ci --prefix test/browser');
 }
 export const { chromium } = playwright;
-
-/// The jeff-example flags listed by its --help.
-export function exampleFlags() {
-  const help = execFileSync(EXAMPLE, ['--help'], { encoding: 'utf8' });
-  return new Set(help.match(/--[a-z][a-z-]*/g));
-}
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 export function freePort() {
