@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/messages.hpp"
+
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -17,17 +19,10 @@ using Views = std::vector<std::string_view>;
 
 jeff::TimePoint At(std::int64_t unix_seconds) { return jeff::FromUnixMillis(unix_seconds * 1000); }
 
-std::string InvalidMessage(const CookieOptions& options) {
-  try {
-    jeff::ValidateCookieOptions(options);
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using jeff::test::Contains;
 
-bool Contains(const std::string& s, std::string_view part) {
-  return s.find(part) != std::string::npos;
+std::string InvalidMessage(const CookieOptions& options) {
+  return jeff::test::InvalidArgumentMessage([&] { jeff::ValidateCookieOptions(options); });
 }
 
 }  // namespace

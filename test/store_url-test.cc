@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/messages.hpp"
+
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -19,18 +21,9 @@ StoreUrl Parse(std::string_view url) {
   return std::move(parsed).value();
 }
 
-std::string ThrownMessage(const auto& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using jeff::test::Contains;
 
-bool Contains(const std::string& s, std::string_view part) {
-  return s.find(part) != std::string::npos;
-}
+std::string ThrownMessage(const auto& f) { return jeff::test::InvalidArgumentMessage(f); }
 
 }  // namespace
 
