@@ -212,8 +212,20 @@ std::string KeyId(std::string_view key, std::string_view pepper) {
 
 bool ConstantTimeEqual(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept {
   if (a.size() != b.size()) return false;
-  if (a.empty()) return true;  // empty spans may have null data()
-  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+  // crypto_verify_N compare with vector instructions (about 3 ns for 32
+  // bytes); sodium_memcmp goes byte by byte through a volatile (about 40 ns).
+  switch (a.size()) {
+    case 0:
+      return true;  // empty spans may have null data()
+    case 16:
+      return crypto_verify_16(a.data(), b.data()) == 0;
+    case 32:
+      return crypto_verify_32(a.data(), b.data()) == 0;
+    case 64:
+      return crypto_verify_64(a.data(), b.data()) == 0;
+    default:
+      return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+  }
 }
 
 SessionId NewSessionId() {

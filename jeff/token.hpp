@@ -58,7 +58,8 @@ std::array<std::uint8_t, 32> Sha256(std::string_view bytes) noexcept;
 std::string KeyId(std::string_view key, std::string_view pepper = {});
 
 /// Compares two byte strings in time that depends only on their length
-/// (sodium_memcmp). Different lengths compare unequal.
+/// (libsodium: crypto_verify_16/32/64 for those sizes, else sodium_memcmp).
+/// Different lengths compare unequal.
 bool ConstantTimeEqual(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept;
 
 /// A fresh random UUIDv4 (version and variant bits set).
