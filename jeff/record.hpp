@@ -9,7 +9,7 @@
 #include <jeff/token.hpp>
 
 #include <cstdint>
-#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,14 +55,54 @@ struct SessionView {
 /// a meta or the session count exceeds msgpack's 2^32-1 limit.
 std::string EncodeRecord(const Record& record);
 
-/// Validates all of `bytes` as a v1 record and calls `visit` for each session,
-/// in order, without allocating. Returns the record's key (a view into
-/// `bytes`). Any deviation (truncation, trailing bytes, wrong types or
-/// lengths, unknown version, a nesting bomb) is Errc::kStoreCorrupt, and then
-/// `visit` may have been called for a prefix of the sessions: callers must not
-/// act on what they saw before the failure.
-Result<std::string_view> VisitRecord(std::string_view bytes,
-                                     const std::function<void(const SessionView&)>& visit);
+/// A pull decoder of a v1 record: validates the bytes as it goes, without
+/// allocating or copying. Read the sessions with Next() until it returns
+/// false, then call Finish(), which tells whether the whole of the bytes was
+/// a valid record. Sessions seen before a failure must not be acted on.
+///
+///   RecordReader reader(bytes);
+///   while (std::optional<SessionView> s = reader.Next()) { ... }
+///   Result<std::string_view> key = reader.Finish();
+class RecordReader {
+ public:
+  /// Starts decoding `bytes`, which must outlive the reader and every view
+  /// it hands out. Reads the header (version, key, session count) at once.
+  explicit RecordReader(std::string_view bytes) noexcept;
+
+  /// Decodes the next session. Returns std::nullopt at the end of the
+  /// sessions or at the first deviation from the format.
+  std::optional<SessionView> Next() noexcept;
+
+  /// After Next() returned std::nullopt: the record's key (a view into the bytes)
+  /// when every byte was a valid v1 record, else Errc::kStoreCorrupt (a
+  /// truncation, trailing bytes, wrong types or lengths, an unknown version,
+  /// or a session count the bytes cannot hold).
+  Result<std::string_view> Finish() const noexcept;
+
+  /// The number of sessions the record's header declares (0 when the
+  /// header itself is invalid).
+  std::uint32_t declared_sessions() const noexcept { return declared_; }
+
+ private:
+  const std::uint8_t* at_;
+  const std::uint8_t* end_;
+  std::string_view key_;
+  std::uint32_t declared_ = 0;
+  std::uint32_t left_ = 0;  // declared and not read yet
+  bool failed_ = false;
+};
+
+/// Validates all of `bytes` as a v1 record and calls `visit(const
+/// SessionView&)` for each session, in order, without allocating. Returns the
+/// record's key (a view into `bytes`). On Errc::kStoreCorrupt `visit` may
+/// have been called for a prefix of the sessions: callers must not act on
+/// what they saw before the failure.
+template <typename Visit>
+Result<std::string_view> VisitRecord(std::string_view bytes, Visit&& visit) {
+  RecordReader reader(bytes);
+  while (const std::optional<SessionView> session = reader.Next()) visit(*session);
+  return reader.Finish();
+}
 
 /// Decodes `bytes` into an owning Record; Errc::kStoreCorrupt on any deviation.
 Result<Record> DecodeRecord(std::string_view bytes);

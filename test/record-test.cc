@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/msgpack_oracle.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <limits>
@@ -184,10 +186,7 @@ TEST_CASE("VisitRecord allocates nothing") {
   const std::string bytes = jeff::EncodeRecord(MakeRecord(4));
   const std::string corrupt = bytes.substr(0, bytes.size() - 1);
   std::int64_t sum = 0;
-  const std::function<void(const jeff::SessionView&)> visit = [&sum](const jeff::SessionView& s) {
-    sum += s.created_ms;
-  };
-  (void)jeff::VisitRecord(bytes, visit);  // a thread's first call may set up its parser
+  const auto visit = [&sum](const jeff::SessionView& s) { sum += s.created_ms; };
   const long before = g_allocations.load();
   for (int i = 0; i < 100; ++i) {
     CHECK(jeff::VisitRecord(bytes, visit).ok());
@@ -369,6 +368,40 @@ TEST_CASE("random garbage is corrupt and never crashes") {
     const auto r = jeff::DecodeRecord(bytes);
     if (!r.ok()) REQUIRE(r.error() == Errc::kStoreCorrupt);
   }
+}
+
+// jeff's decoder and msgpack-c's generic unpacker must agree on every input:
+// the same verdict, and the same values when both accept.
+void RequireAgreesWithMsgpackC(std::string_view bytes) {
+  const auto ours = jeff::DecodeRecord(bytes);
+  const auto oracle = jeff_test::OracleDecode(bytes);
+  REQUIRE(ours.ok() == oracle.has_value());
+  if (oracle) REQUIRE(*ours == *oracle);
+}
+
+TEST_CASE("the decoder agrees with msgpack-c's unpacker") {
+  std::mt19937_64 rng(20301122);
+  std::vector<std::string> seeds;
+  for (int n : {0, 1, 3}) seeds.push_back(jeff::EncodeRecord(MakeRecord(n)));
+  std::size_t accepted = 0;
+  for (int i = 0; i < 60000; ++i) {
+    std::string bytes = seeds[rng() % seeds.size()];
+    for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0 && !bytes.empty(); --edits) {
+      const std::size_t at = rng() % bytes.size();
+      switch (rng() % 4) {
+        case 0: bytes[at] = static_cast<char>(rng()); break;                      // replace
+        case 1: bytes.insert(at, 1, static_cast<char>(rng())); break;            // insert
+        case 2: bytes.erase(at, 1); break;                                       // delete
+        default: bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));  // flip a bit
+      }
+    }
+    RequireAgreesWithMsgpackC(bytes);
+    accepted += jeff::DecodeRecord(bytes).ok() ? 1 : 0;
+  }
+  // Mutations that stay valid (a changed time, id or meta byte) are common:
+  // the comparison above must have seen both verdicts many times.
+  CHECK(accepted > 1000);
+  CHECK(accepted < 59000);
 }
 
 TEST_CASE("VisitRecord may be called again from inside a visit") {

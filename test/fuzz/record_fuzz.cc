@@ -1,7 +1,10 @@
 // libFuzzer target: the msgpack record decoder. Any bytes must decode or be
 // kStoreCorrupt; what decodes must re-encode to the same bytes, and the
-// visitor and the owning decoder must agree.
+// visitor and the owning decoder must agree, and so must msgpack-c's generic
+// unpacker (an independent implementation of the same format).
 #include <jeff/record.hpp>
+
+#include "../support/msgpack_oracle.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   auto record = jeff::DecodeRecord(bytes);
   if (key.ok() != record.ok()) std::abort();
+  const auto oracle = jeff_test::OracleDecode(bytes);
+  if (record.ok() != oracle.has_value() || (oracle && !(*record == *oracle))) std::abort();
   if (!record) {
     if (record.error() != jeff::Errc::kStoreCorrupt) std::abort();
     return 0;
