@@ -187,6 +187,8 @@ class StatefulStrategy final : public Strategy {
 
  private:
   static constexpr std::size_t kMaxCandidates = 4;
+  // Per-thread record buffers larger than this are released after use.
+  static constexpr std::size_t kKeptRecordBuffer = 64 * 1024;
   // Empty records are written (not erased) when a change leaves no session,
   // so that the change stays a compare-and-swap; they expire soon after.
   static constexpr milliseconds kEmptyRecordTtl{1000};
@@ -215,22 +217,30 @@ class StatefulStrategy final : public Strategy {
       result.status = CheckStatus::kMalformed;
       return result;
     }
-    // Reused per thread: the hot path builds the store key without allocating.
+    // Reused per thread: the hot path builds the store key and reads the
+    // record without allocating. A buffer grown by an unusually large record
+    // is given back instead of being kept by the thread.
     thread_local std::string store_key;
+    thread_local std::string record;
     store_key.assign(options_.key_prefix).append(cookie->kid);
-    auto fetched = options_.store->Fetch(store_key);
-    if (!fetched) {
+    struct Trim {
+      ~Trim() {
+        if (record.capacity() > kKeptRecordBuffer) std::string().swap(record);
+      }
+    } trim;
+    auto version = options_.store->FetchInto(store_key, record);
+    if (!version) {
       result.status = CheckStatus::kStoreError;
-      result.error = fetched.error();
+      result.error = version.error();
       return result;
     }
-    if (!fetched->has_value()) {
+    if (!version->has_value()) {
       result.status = CheckStatus::kUnknown;
       return result;
     }
     const TokenHash hash = HashToken(cookie->token);
     std::optional<SessionView> match;
-    auto key = VisitRecord((*fetched)->value, [&](const SessionView& s) {
+    auto key = VisitRecord(record, [&](const SessionView& s) {
       if (ConstantTimeEqual(s.token_hash, hash)) match = s;
     });
     if (!key) {
@@ -263,8 +273,8 @@ class StatefulStrategy final : public Strategy {
       // Best effort: the read already proved the session; a failed touch
       // only delays the idle clock and is retried on a later request.
       const SessionId id = s.id;
-      auto touched = Mutate(cookie->kid, {}, std::move(**fetched), [&](Record& record) -> Result<void> {
-        for (StoredSession& stored : record.sessions) {
+      auto touched = Mutate(cookie->kid, {}, Versioned{record, **version}, [&](Record& r) -> Result<void> {
+        for (StoredSession& stored : r.sessions) {
           if (stored.id == id) stored.last_seen_ms = std::max(stored.last_seen_ms, now_ms);
         }
         return {};

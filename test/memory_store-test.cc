@@ -3,6 +3,9 @@
 
 #include "support/store_contract.hpp"
 
+#include <map>
+#include <random>
+
 using namespace std::chrono_literals;
 
 TEST_CASE("memory store passes the store contract") {
@@ -58,5 +61,95 @@ TEST_CASE("memory store rounds the shard count up to a power of two") {
   }
   for (int i = 0; i < 50; ++i) {
     CHECK(store.Fetch("k" + std::to_string(i)).value().has_value());
+  }
+}
+
+// The store's hash table (open addressing, backward-shift deletion, sweeps
+// that shrink it) against a std::map model, through growth from empty to
+// thousands of keys, in-place and reallocating updates, erasure and expiry.
+TEST_CASE("memory store behaves like a map under random operations") {
+  for (std::size_t shards : {1, 4}) {
+    CAPTURE(shards);
+    jeff::ManualClock clock;
+    jeff::MemoryStoreOptions o;
+    o.clock = clock.AsClock();
+    o.shards = shards;
+    o.sweep_interval = 50ms;
+    jeff::MemoryStore store(o);
+    struct Model {
+      std::string value;
+      jeff::Version version;
+      jeff::TimePoint expires;
+    };
+    std::map<std::string, Model> model;
+    std::mt19937_64 rng(20301123 + shards);
+    std::string buffer;
+    std::size_t hits = 0, updates = 0, erases = 0;
+    for (int i = 0; i < 60000; ++i) {
+      // Few keys at first, then many: the tables grow, then sweeps and
+      // erasures shrink them again.
+      const std::size_t pool = i < 20000 ? 64 : (i < 40000 ? 4000 : 300);
+      const std::string key = "key:" + std::to_string(rng() % pool);
+      auto it = model.find(key);
+      if (it != model.end() && it->second.expires <= clock.Now()) {
+        model.erase(it);
+        it = model.end();
+      }
+      switch (rng() % 8) {
+        case 0:
+        case 1:
+        case 2: {  // write: right version, wrong version or "absent"
+          const std::string value(rng() % 300, static_cast<char>('a' + rng() % 26));
+          const auto ttl = std::chrono::milliseconds(1 + rng() % 400);
+          std::optional<jeff::Version> expected;
+          const int how = static_cast<int>(rng() % 3);
+          if (how == 1 && it != model.end()) expected = it->second.version;
+          if (how == 2) expected = rng();
+          const bool should = expected.has_value() ? (it != model.end() && it->second.version == *expected)
+                                                   : it == model.end();
+          const auto wrote = store.CompareAndSwap(key, expected, value, ttl);
+          REQUIRE(wrote.ok());
+          REQUIRE(*wrote == should);
+          if (should) {
+            const auto version = store.Fetch(key).value().value().version;
+            model[key] = Model{value, version, clock.Now() + ttl};
+            ++updates;
+          }
+          break;
+        }
+        case 3: {
+          REQUIRE(store.Erase(key).ok());
+          if (it != model.end()) {
+            model.erase(it);
+            ++erases;
+          }
+          break;
+        }
+        case 4:
+          clock.Advance(std::chrono::milliseconds(rng() % 20));
+          break;
+        default: {
+          const auto got = store.FetchInto(key, buffer);
+          REQUIRE(got.ok());
+          REQUIRE(got->has_value() == (it != model.end()));
+          if (it != model.end()) {
+            REQUIRE(buffer == it->second.value);
+            REQUIRE(**got == it->second.version);
+            ++hits;
+          }
+        }
+      }
+    }
+    // Every live model key is still there; expired ones do not count.
+    for (const auto& [key, m] : model) {
+      if (m.expires <= clock.Now()) continue;
+      const auto got = store.Fetch(key).value();
+      REQUIRE(got.has_value());
+      CHECK(got->value == m.value);
+    }
+    CHECK(store.size() <= 4000);
+    CHECK(hits > 2000);
+    CHECK(updates > 5000);
+    CHECK(erases > 1000);
   }
 }

@@ -151,6 +151,10 @@ MemcachedStore::MemcachedStore(MemcachedStoreOptions options)
 MemcachedStore::~MemcachedStore() = default;
 
 Result<std::optional<Versioned>> MemcachedStore::Fetch(std::string_view key) {
+  return FetchViaFetchInto(key);
+}
+
+Result<std::optional<Version>> MemcachedStore::FetchInto(std::string_view key, std::string& value) {
   auto full = impl_->FullKey(key);
   if (!full) return full.error();
   auto lease = impl_->pool.Acquire();
@@ -163,14 +167,13 @@ Result<std::optional<Versioned>> MemcachedStore::Fetch(std::string_view key) {
   const std::size_t lengths[] = {full->size()};
   memcached_return_t rc = memcached_mget(mc, keys, lengths, 1);
   if (rc != MEMCACHED_SUCCESS) return Impl::Fail(mc, rc, *full);
-  std::optional<Versioned> found;
+  std::optional<Version> found;
   // Read to the end of the reply, so that the connection is ready for the
   // next command.
   while (memcached_fetch_result(mc, reply.get(), &rc) != nullptr) {
     if (!found) {
-      found.emplace(Versioned{
-          std::string(memcached_result_value(reply.get()), memcached_result_length(reply.get())),
-          memcached_result_cas(reply.get())});
+      value.assign(memcached_result_value(reply.get()), memcached_result_length(reply.get()));
+      found = memcached_result_cas(reply.get());
     }
   }
   const bool clean_end = rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND;

@@ -90,6 +90,7 @@ class MemcachedStore final : public Store {
   /// missing or expired; Errc::kStore* when the server could not answer;
   /// Errc::kInvalidArgument for a key memcached cannot hold.
   Result<std::optional<Versioned>> Fetch(std::string_view key) override;
+  Result<std::optional<Version>> FetchInto(std::string_view key, std::string& value) override;
   /// `cas` with `expected` (a mismatch or a vanished key: false), or `add`
   /// when `expected` is std::nullopt (an existing key: false). TTLs are
   /// rounded up to whole seconds and never cut short. Errc::kValueTooLarge

@@ -1,30 +1,148 @@
 #include <jeff/stores/memory/memory_store.hpp>
 
 #include <bit>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <mutex>
+#include <new>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace jeff {
 namespace {
 
+// One allocation per entry: this header, then the key's bytes, then the
+// value's. A lookup touches the slot array and this one block, nothing else
+// (a std::unordered_map<std::string, std::string> chases a bucket, a node,
+// the key's heap buffer and the value's).
 struct Entry {
-  std::string value;
-  Version version = 0;
   std::int64_t expires_ms = 0;
+  Version version = 0;
+  std::uint32_t key_size = 0;
+  std::uint32_t value_size = 0;
+  std::size_t capacity = 0;  // bytes after the header
+
+  char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+  const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view key() const noexcept { return {bytes(), key_size}; }
+  std::string_view value() const noexcept { return {bytes() + key_size, value_size}; }
 };
 
-// Heterogeneous lookup: Fetch(string_view) must not build a std::string.
-struct KeyHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+struct EntryDeleter {
+  void operator()(Entry* e) const noexcept {
+    e->~Entry();
+    ::operator delete(e);
+  }
+};
+using EntryPtr = std::unique_ptr<Entry, EntryDeleter>;
+
+// A new entry for `key` with room for a value of `value_size` bytes and some
+// growth, so that most updates rewrite the block in place.
+EntryPtr NewEntry(std::string_view key, std::size_t value_size) {
+  const std::size_t capacity = key.size() + value_size + value_size / 4;
+  EntryPtr e(new (::operator new(sizeof(Entry) + capacity)) Entry{});
+  e->key_size = static_cast<std::uint32_t>(key.size());
+  e->capacity = capacity;
+  if (!key.empty()) std::memcpy(e->bytes(), key.data(), key.size());
+  return e;
+}
+
+std::uint64_t HashKey(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
+
+// An open-addressing table (linear probing, backward-shift deletion, load at
+// most 5/8) of one shard. Slots keep the full hash, so a probe compares keys
+// only on a hash match.
+class Table {
+ public:
+  struct Slot {
+    std::uint64_t hash = 0;
+    EntryPtr entry;  // null: empty slot
+  };
+
+  Slot* Find(std::uint64_t hash, std::string_view key) noexcept {
+    if (slots_.empty()) return nullptr;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (!slot.entry) return nullptr;
+      if (slot.hash == hash && slot.entry->key() == key) return &slot;
+    }
+  }
+
+  // Precondition: `key` is not in the table.
+  Slot& Insert(std::uint64_t hash, EntryPtr entry) {
+    if ((size_ + 1) * 8 > slots_.size() * 5) Rehash(std::max<std::size_t>(16, slots_.size() * 2));
+    ++size_;
+    return Place(hash, std::move(entry));
+  }
+
+  void Erase(Slot& erased) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t hole = static_cast<std::size_t>(&erased - slots_.data());
+    slots_[hole].entry.reset();
+    // Move later entries of the probe run back into the hole unless their
+    // home slot lies cyclically in (hole, j]: every entry stays reachable
+    // from its home without tombstones.
+    for (std::size_t j = (hole + 1) & mask; slots_[j].entry; j = (j + 1) & mask) {
+      const std::size_t home = slots_[j].hash & mask;
+      const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      if (!stays) {
+        slots_[hole] = std::move(slots_[j]);
+        hole = j;
+      }
+    }
+    --size_;
+  }
+
+  // Removes the entries `pred` selects; shrinks the slot array when it has
+  // become mostly empty, so memory follows the live entries down too.
+  template <typename Pred>
+  void EraseIf(Pred pred) {
+    std::vector<Slot> old = std::move(slots_);
+    std::size_t live = 0;
+    for (Slot& slot : old) {
+      if (slot.entry && pred(*slot.entry)) slot.entry.reset();
+      live += slot.entry ? 1 : 0;
+    }
+    std::size_t capacity = old.size();
+    while (capacity > 16 && live * 8 < capacity) capacity /= 2;
+    slots_ = std::vector<Slot>(live == 0 ? 0 : capacity);
+    size_ = live;
+    for (Slot& slot : old) {
+      if (slot.entry) Place(slot.hash, std::move(slot.entry));
+    }
+  }
+
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  Slot& Place(std::uint64_t hash, EntryPtr entry) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash & mask;
+    while (slots_[i].entry) i = (i + 1) & mask;
+    slots_[i].hash = hash;
+    slots_[i].entry = std::move(entry);
+    return slots_[i];
+  }
+
+  void Rehash(std::size_t capacity) {
+    std::vector<Slot> old = std::move(slots_);
+    slots_ = std::vector<Slot>(capacity);
+    for (Slot& slot : old) {
+      if (slot.entry) Place(slot.hash, std::move(slot.entry));
+    }
+  }
+
+  std::vector<Slot> slots_;  // size 0 or a power of two
+  std::size_t size_ = 0;
 };
 
-struct Shard {
+// Shards on separate cache lines: threads working on different shards do not
+// invalidate each other's lock word.
+struct alignas(64) Shard {
   std::mutex mu;
-  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries;
+  Table table;
   Version next_version = 1;
   std::int64_t next_sweep_ms = 0;
 };
@@ -34,12 +152,15 @@ struct Shard {
 struct MemoryStore::Impl {
   explicit Impl(MemoryStoreOptions o)
       : options(std::move(o)),
-        shards(std::bit_ceil(options.shards == 0 ? std::size_t{64} : options.shards)) {
+        shards(std::bit_ceil(options.shards == 0 ? std::size_t{64} : options.shards)),
+        shard_shift(64 - std::countr_zero(shards.size())) {
     if (!options.clock) options.clock = SystemClock();
   }
 
-  Shard& ShardFor(std::string_view key) {
-    return shards[KeyHash{}(key) & (shards.size() - 1)];
+  // The shard comes from the hash's top bits, the slot from its low bits,
+  // so that the keys of one shard still spread over all of its slots.
+  Shard& ShardFor(std::uint64_t hash) noexcept {
+    return shards[shards.size() == 1 ? 0 : hash >> shard_shift];
   }
 
   std::int64_t NowMs() const { return ToUnixMillis(options.clock()); }
@@ -49,12 +170,13 @@ struct MemoryStore::Impl {
   // that are never read again.
   void MaybeSweep(Shard& shard, std::int64_t now_ms) {
     if (now_ms < shard.next_sweep_ms) return;
-    std::erase_if(shard.entries, [now_ms](const auto& kv) { return kv.second.expires_ms <= now_ms; });
+    shard.table.EraseIf([now_ms](const Entry& e) { return e.expires_ms <= now_ms; });
     shard.next_sweep_ms = now_ms + options.sweep_interval.count();
   }
 
   MemoryStoreOptions options;
   std::vector<Shard> shards;
+  int shard_shift;
 };
 
 MemoryStore::MemoryStore(MemoryStoreOptions options)
@@ -63,43 +185,58 @@ MemoryStore::MemoryStore(MemoryStoreOptions options)
 MemoryStore::~MemoryStore() = default;
 
 Result<std::optional<Versioned>> MemoryStore::Fetch(std::string_view key) {
+  return FetchViaFetchInto(key);
+}
+
+Result<std::optional<Version>> MemoryStore::FetchInto(std::string_view key, std::string& value) {
   const std::int64_t now_ms = impl_->NowMs();
-  Shard& shard = impl_->ShardFor(key);
+  const std::uint64_t hash = HashKey(key);
+  Shard& shard = impl_->ShardFor(hash);
   std::lock_guard lock(shard.mu);
-  auto it = shard.entries.find(key);
-  if (it == shard.entries.end()) return std::optional<Versioned>();
-  if (it->second.expires_ms <= now_ms) {
-    shard.entries.erase(it);
-    return std::optional<Versioned>();
+  Table::Slot* slot = shard.table.Find(hash, key);
+  if (slot == nullptr) return std::optional<Version>();
+  if (slot->entry->expires_ms <= now_ms) {
+    shard.table.Erase(*slot);
+    return std::optional<Version>();
   }
-  return std::optional<Versioned>(Versioned{it->second.value, it->second.version});
+  value.assign(slot->entry->value());
+  return std::optional<Version>(slot->entry->version);
 }
 
 Result<bool> MemoryStore::CompareAndSwap(std::string_view key, std::optional<Version> expected,
                                          std::string_view value, std::chrono::milliseconds ttl) {
   if (ttl.count() <= 0) return Errc::kInvalidArgument;
-  if (impl_->options.max_value_bytes != 0 && value.size() > impl_->options.max_value_bytes) {
+  const std::size_t max_value = impl_->options.max_value_bytes;
+  if ((max_value != 0 && value.size() > max_value) || value.size() > UINT32_MAX) {
     return Errc::kValueTooLarge;
   }
+  if (key.size() > UINT32_MAX) return Errc::kInvalidArgument;
   const std::int64_t now_ms = impl_->NowMs();
-  Shard& shard = impl_->ShardFor(key);
+  const std::uint64_t hash = HashKey(key);
+  Shard& shard = impl_->ShardFor(hash);
   std::lock_guard lock(shard.mu);
   impl_->MaybeSweep(shard, now_ms);
-  auto it = shard.entries.find(key);
-  const bool live = it != shard.entries.end() && it->second.expires_ms > now_ms;
-  if (expected.has_value() != live || (live && it->second.version != *expected)) return false;
-  if (it == shard.entries.end()) it = shard.entries.emplace(std::string(key), Entry{}).first;
-  it->second.value.assign(value);
-  it->second.version = shard.next_version++;
-  it->second.expires_ms = now_ms + ttl.count();
+  Table::Slot* slot = shard.table.Find(hash, key);
+  const bool live = slot != nullptr && slot->entry->expires_ms > now_ms;
+  if (expected.has_value() != live || (live && slot->entry->version != *expected)) return false;
+  if (slot == nullptr) {
+    slot = &shard.table.Insert(hash, NewEntry(key, value.size()));
+  } else if (key.size() + value.size() > slot->entry->capacity) {
+    slot->entry = NewEntry(key, value.size());
+  }
+  Entry& e = *slot->entry;
+  if (!value.empty()) std::memcpy(e.bytes() + e.key_size, value.data(), value.size());
+  e.value_size = static_cast<std::uint32_t>(value.size());
+  e.version = shard.next_version++;
+  e.expires_ms = now_ms + ttl.count();
   return true;
 }
 
 Result<void> MemoryStore::Erase(std::string_view key) {
-  Shard& shard = impl_->ShardFor(key);
+  const std::uint64_t hash = HashKey(key);
+  Shard& shard = impl_->ShardFor(hash);
   std::lock_guard lock(shard.mu);
-  auto it = shard.entries.find(key);
-  if (it != shard.entries.end()) shard.entries.erase(it);
+  if (Table::Slot* slot = shard.table.Find(hash, key)) shard.table.Erase(*slot);
   return {};
 }
 
@@ -107,7 +244,7 @@ std::size_t MemoryStore::size() const {
   std::size_t n = 0;
   for (Shard& shard : impl_->shards) {
     std::lock_guard lock(shard.mu);
-    n += shard.entries.size();
+    n += shard.table.size();
   }
   return n;
 }

@@ -34,6 +34,7 @@ class MemoryStore final : public Store {
   ~MemoryStore() override;
 
   Result<std::optional<Versioned>> Fetch(std::string_view key) override;
+  Result<std::optional<Version>> FetchInto(std::string_view key, std::string& value) override;
   Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected,
                               std::string_view value, std::chrono::milliseconds ttl) override;
   Result<void> Erase(std::string_view key) override;

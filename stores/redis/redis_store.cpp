@@ -273,6 +273,10 @@ RedisStore::~RedisStore() = default;
 const RedisStoreOptions& RedisStore::options() const noexcept { return impl_->options; }
 
 Result<std::optional<Versioned>> RedisStore::Fetch(std::string_view key) {
+  return FetchViaFetchInto(key);
+}
+
+Result<std::optional<Version>> RedisStore::FetchInto(std::string_view key, std::string& value) {
   const std::string full = impl_->FullKey(key);
   const std::array<std::string_view, 2> argv{"GET", full};
   auto reply = impl_->Call(full, argv, false);
@@ -280,12 +284,12 @@ Result<std::optional<Versioned>> RedisStore::Fetch(std::string_view key) {
   const redisReply& r = **reply;
   switch (r.type) {
     case REDIS_REPLY_NIL:
-      return std::optional<Versioned>();
+      return std::optional<Version>();
     case REDIS_REPLY_STRING: {
       if (r.len < redis_detail::kVersionBytes) return Errc::kStoreCorrupt;
       const std::string_view stored(r.str, r.len);
-      return std::optional<Versioned>(Versioned{
-          std::string(stored.substr(redis_detail::kVersionBytes)), redis_detail::ReadVersion(stored)});
+      value.assign(stored.substr(redis_detail::kVersionBytes));
+      return std::optional<Version>(redis_detail::ReadVersion(stored));
     }
     case REDIS_REPLY_ERROR:
       return redis_detail::ErrorFromReply(r);

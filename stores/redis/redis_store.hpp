@@ -108,6 +108,7 @@ class RedisStore final : public Store {
 
   /// One `GET`. std::nullopt when the key is missing or expired.
   Result<std::optional<Versioned>> Fetch(std::string_view key) override;
+  Result<std::optional<Version>> FetchInto(std::string_view key, std::string& value) override;
   /// One `EVALSHA` (plus one `SCRIPT LOAD` after a server restart or
   /// `SCRIPT FLUSH`). kInvalidArgument when `ttl` < 1 ms; kValueTooLarge
   /// beyond `max_value_bytes`.

@@ -204,6 +204,28 @@ inline void RunStoreContract(const StoreHarness& h) {
     CHECK(store->Erase(a).ok());
     CHECK(store->Fetch(b).value()->value == "B");
   }
+
+  SUBCASE("FetchInto reads what Fetch reads, into the caller's buffer") {
+    const std::string key = UniqueKey("into");
+    std::string buffer(1000, 'x');  // longer than the value: must be replaced, not overwritten
+    auto missing = store->FetchInto(key, buffer);
+    REQUIRE(missing.ok());
+    CHECK_FALSE(missing->has_value());
+    REQUIRE(store->CompareAndSwap(key, std::nullopt, std::string("v\0alue", 6), long_ttl).value());
+    auto got = store->FetchInto(key, buffer);
+    REQUIRE(got.ok());
+    REQUIRE(got->has_value());
+    CHECK(buffer == std::string("v\0alue", 6));
+    const auto fetched = store->Fetch(key).value();
+    REQUIRE(fetched.has_value());
+    CHECK(**got == fetched->version);
+    // The version it returns is the one to pass back.
+    REQUIRE(store->CompareAndSwap(key, **got, "second", long_ttl).value());
+    got = store->FetchInto(key, buffer);
+    REQUIRE(got.ok());
+    CHECK(buffer == "second");
+    CHECK(**got != fetched->version);
+  }
 }
 
 }  // namespace jeff::test
