@@ -220,15 +220,21 @@ class StatefulStrategy final : public Strategy {
     // Reused per thread: the hot path builds the store key and reads the
     // record without allocating. A buffer grown by an unusually large record
     // is given back instead of being kept by the thread.
-    thread_local std::string store_key;
-    thread_local std::string record;
-    store_key.assign(options_.key_prefix).append(cookie->kid);
+    // (One thread_local object: each one costs a __tls_get_addr call here.)
+    struct Buffers {
+      std::string store_key;
+      std::string record;
+    };
+    thread_local Buffers buffers;
+    std::string& record = buffers.record;
+    buffers.store_key.assign(options_.key_prefix).append(cookie->kid);
     struct Trim {
+      std::string& record;
       ~Trim() {
         if (record.capacity() > kKeptRecordBuffer) std::string().swap(record);
       }
-    } trim;
-    auto version = options_.store->FetchInto(store_key, record);
+    } trim{record};
+    auto version = options_.store->FetchInto(buffers.store_key, record);
     if (!version) {
       result.status = CheckStatus::kStoreError;
       result.error = version.error();
