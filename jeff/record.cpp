@@ -2,7 +2,9 @@
 
 #include <msgpack/pack.hpp>
 
+#include <bit>
 #include <cstring>
+#include <type_traits>
 #include <limits>
 #include <stdexcept>
 
@@ -41,22 +43,45 @@ void PackBin(msgpack::packer<StringStream>& packer, const void* data, std::size_
 // bytes are there before reading them, and advances `at` only on success.
 // msgpack-c's parser was used before: driven as a SAX tokenizer it cost
 // about 45 ns per session, this about 10 (docs/design.md, "Record").
-std::uint64_t LoadBigEndian(const std::uint8_t* p, int bytes) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
+// The unsigned big-endian number of N bytes at `p`.
+template <int N>
+std::uint64_t Load(const std::uint8_t* p) noexcept {
+  if constexpr (N == 1) {
+    return p[0];
+  } else {
+    using U = std::conditional_t<N == 2, std::uint16_t, std::conditional_t<N == 4, std::uint32_t, std::uint64_t>>;
+    U v;
+    std::memcpy(&v, p, N);
+    if constexpr (std::endian::native == std::endian::little) {
+      if constexpr (N == 2) v = __builtin_bswap16(v);
+      if constexpr (N == 4) v = __builtin_bswap32(v);
+      if constexpr (N == 8) v = __builtin_bswap64(v);
+    }
+    return v;
+  }
 }
 
-// Reads a length of `bytes` bytes after the type byte.
-bool ReadLength(const std::uint8_t*& at, const std::uint8_t* end, int bytes,
-                std::uint32_t& n) noexcept {
-  if (end - at < 1 + bytes) return false;
-  n = static_cast<std::uint32_t>(LoadBigEndian(at + 1, bytes));
-  at += 1 + bytes;
+// Reads the type byte and an N-byte big-endian number after it.
+template <int N>
+[[gnu::always_inline]] inline bool ReadNumber(const std::uint8_t*& at, const std::uint8_t* end,
+                                              std::uint64_t& n) noexcept {
+  if (end - at < 1 + N) return false;
+  n = Load<N>(at + 1);
+  at += 1 + N;
   return true;
 }
 
-bool ReadArray(const std::uint8_t*& at, const std::uint8_t* end, std::uint32_t& n) noexcept {
+template <int N>
+[[gnu::always_inline]] inline bool ReadLength(const std::uint8_t*& at, const std::uint8_t* end,
+                                              std::uint32_t& n) noexcept {
+  std::uint64_t v = 0;
+  if (!ReadNumber<N>(at, end, v)) return false;
+  n = static_cast<std::uint32_t>(v);
+  return true;
+}
+
+[[gnu::always_inline]] inline bool ReadArray(const std::uint8_t*& at, const std::uint8_t* end,
+                                             std::uint32_t& n) noexcept {
   if (at == end) return false;
   const std::uint8_t type = *at;
   if ((type & 0xf0) == 0x90) {
@@ -64,20 +89,20 @@ bool ReadArray(const std::uint8_t*& at, const std::uint8_t* end, std::uint32_t& 
     ++at;
     return true;
   }
-  if (type == 0xdc) return ReadLength(at, end, 2, n);
-  if (type == 0xdd) return ReadLength(at, end, 4, n);
+  if (type == 0xdc) return ReadLength<2>(at, end, n);
+  if (type == 0xdd) return ReadLength<4>(at, end, n);
   return false;
 }
 
-bool ReadBin(const std::uint8_t*& at, const std::uint8_t* end, const std::uint8_t*& data,
-             std::uint32_t& n) noexcept {
+[[gnu::always_inline]] inline bool ReadBin(const std::uint8_t*& at, const std::uint8_t* end,
+                                           const std::uint8_t*& data, std::uint32_t& n) noexcept {
   if (at == end) return false;
   const std::uint8_t* p = at;
   bool ok = false;
   switch (*p) {
-    case 0xc4: ok = ReadLength(p, end, 1, n); break;
-    case 0xc5: ok = ReadLength(p, end, 2, n); break;
-    case 0xc6: ok = ReadLength(p, end, 4, n); break;
+    case 0xc4: ok = ReadLength<1>(p, end, n); break;
+    case 0xc5: ok = ReadLength<2>(p, end, n); break;
+    case 0xc6: ok = ReadLength<4>(p, end, n); break;
     default: return false;
   }
   if (!ok || static_cast<std::size_t>(end - p) < n) return false;
@@ -86,8 +111,8 @@ bool ReadBin(const std::uint8_t*& at, const std::uint8_t* end, const std::uint8_
   return true;
 }
 
-bool ReadBinOfSize(const std::uint8_t*& at, const std::uint8_t* end, std::uint32_t size,
-                   const std::uint8_t*& data) noexcept {
+[[gnu::always_inline]] inline bool ReadBinOfSize(const std::uint8_t*& at, const std::uint8_t* end,
+                                                 std::uint32_t size, const std::uint8_t*& data) noexcept {
   const std::uint8_t* p = at;
   std::uint32_t n = 0;
   if (!ReadBin(p, end, data, n) || n != size) return false;
@@ -95,39 +120,44 @@ bool ReadBinOfSize(const std::uint8_t*& at, const std::uint8_t* end, std::uint32
   return true;
 }
 
-bool ReadInt(const std::uint8_t*& at, const std::uint8_t* end, std::int64_t& v) noexcept {
+// Sign-extends the low `bits` bits of `raw`.
+std::int64_t SignExtend(std::uint64_t raw, int bits) noexcept {
+  const int shift = 64 - bits;
+  return static_cast<std::int64_t>(raw << shift) >> shift;
+}
+
+[[gnu::always_inline]] inline bool ReadInt(const std::uint8_t*& at, const std::uint8_t* end,
+                                           std::int64_t& v) noexcept {
   if (at == end) return false;
   const std::uint8_t type = *at;
-  if (type <= 0x7f || type >= 0xe0) {  // positive and negative fixint
-    v = type <= 0x7f ? std::int64_t{type} : std::int64_t{static_cast<std::int8_t>(type)};
+  if (type <= 0x7f) {  // positive fixint
+    v = type;
     ++at;
     return true;
   }
-  int bytes = 0;
-  bool is_signed = false;
+  if (type >= 0xe0) {  // negative fixint
+    v = static_cast<std::int8_t>(type);
+    ++at;
+    return true;
+  }
+  std::uint64_t raw = 0;
   switch (type) {
-    case 0xcc: bytes = 1; break;
-    case 0xcd: bytes = 2; break;
-    case 0xce: bytes = 4; break;
-    case 0xcf: bytes = 8; break;
-    case 0xd0: bytes = 1; is_signed = true; break;
-    case 0xd1: bytes = 2; is_signed = true; break;
-    case 0xd2: bytes = 4; is_signed = true; break;
-    case 0xd3: bytes = 8; is_signed = true; break;
+    case 0xcf:  // uint 64: what the encoder writes for millisecond times
+      if (!ReadNumber<8>(at, end, raw) ||
+          raw > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        return false;
+      }
+      v = static_cast<std::int64_t>(raw);
+      return true;
+    case 0xcc: if (!ReadNumber<1>(at, end, raw)) return false; v = static_cast<std::int64_t>(raw); return true;
+    case 0xcd: if (!ReadNumber<2>(at, end, raw)) return false; v = static_cast<std::int64_t>(raw); return true;
+    case 0xce: if (!ReadNumber<4>(at, end, raw)) return false; v = static_cast<std::int64_t>(raw); return true;
+    case 0xd0: if (!ReadNumber<1>(at, end, raw)) return false; v = SignExtend(raw, 8); return true;
+    case 0xd1: if (!ReadNumber<2>(at, end, raw)) return false; v = SignExtend(raw, 16); return true;
+    case 0xd2: if (!ReadNumber<4>(at, end, raw)) return false; v = SignExtend(raw, 32); return true;
+    case 0xd3: if (!ReadNumber<8>(at, end, raw)) return false; v = static_cast<std::int64_t>(raw); return true;
     default: return false;
   }
-  if (end - at < 1 + bytes) return false;
-  const std::uint64_t raw = LoadBigEndian(at + 1, bytes);
-  if (is_signed) {
-    // Sign-extend from the encoded width.
-    const int shift = 64 - 8 * bytes;
-    v = static_cast<std::int64_t>(raw << shift) >> shift;
-  } else {
-    if (raw > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
-    v = static_cast<std::int64_t>(raw);
-  }
-  at += 1 + bytes;
-  return true;
 }
 
 }  // namespace
