@@ -8,18 +8,16 @@
 
 namespace jeff::redis_detail {
 
-/// KEYS[1] = key, ARGV[1] = expected version (8 bytes, or empty: the key must
-/// be absent), ARGV[2] = new version + value, ARGV[3] = TTL in milliseconds.
-/// Returns 1 when written, 0 on a lost race, -1 when the stored value is too
-/// short to carry a version.
+/// KEYS[1] = key, ARGV[1] = expected version (8 bytes), ARGV[2] = new
+/// version + value, ARGV[3] = TTL in milliseconds. Returns 1 when written, 0
+/// on a lost race (another version, or the key is gone), -1 when the stored
+/// value is too short to carry a version. ("Only if absent" needs no script:
+/// the store sends SET NX.)
 inline constexpr std::string_view kCompareAndSwapScript = R"lua(
 local current = redis.call('GET', KEYS[1])
-if current then
-  if #current < 8 then return -1 end
-  if string.sub(current, 1, 8) ~= ARGV[1] then return 0 end
-elseif ARGV[1] ~= '' then
-  return 0
-end
+if not current then return 0 end
+if #current < 8 then return -1 end
+if string.sub(current, 1, 8) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 )lua";

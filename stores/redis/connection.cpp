@@ -106,9 +106,12 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint,
                            (connect_errno == ETIMEDOUT || Contains(raw->errstr, "timed out"));
     return timed_out ? Errc::kStoreTimeout : Errc::kStoreUnavailable;
   }
-  // Our own I/O polls against deadlines; the socket timeout is only a
-  // backstop should a blocking hiredis call ever be made on this context.
-  if (redisSetTimeout(raw, ToTimeval(options.connect_timeout)) != REDIS_OK) {
+  // Writes never block (MSG_DONTWAIT, then poll against the deadline); the
+  // send timeout is only a backstop should a blocking hiredis call ever be
+  // made on this context. Reads block for at most one slice at a time.
+  const timeval slice = ToTimeval(std::max(options.read_slice, std::chrono::milliseconds(1)));
+  if (redisSetTimeout(raw, ToTimeval(options.connect_timeout)) != REDIS_OK ||
+      ::setsockopt(raw->fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice)) != 0) {
     return Errc::kStoreUnavailable;
   }
   if (options.keepalive.count() > 0) {
@@ -222,9 +225,18 @@ Result<Reply> Connection::ReadReply(Deadline deadline) {
     if (redisReaderGetReply(reader, &raw) != REDIS_OK) {
       return Break(make_error_code(Errc::kStoreProtocol));
     }
-    if (raw != nullptr) return Reply(static_cast<redisReply*>(raw));
-    if (!WaitReady(fd, POLLIN, deadline)) return Break(make_error_code(Errc::kStoreTimeout));
-    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (raw != nullptr) {
+      last_used_ = SteadyClock::now();
+      return Reply(static_cast<redisReply*>(raw));
+    }
+    // A blocking read that gives up after one slice (SO_RCVTIMEO): the
+    // deadline is looked at between slices. Once the deadline has passed,
+    // a reply that is already there is still taken.
+    const bool late = SteadyClock::now() >= deadline;
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), late ? MSG_DONTWAIT : 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && late) {
+      return Break(make_error_code(Errc::kStoreTimeout));
+    }
     if (n > 0) {
       if (redisReaderFeed(reader, buffer.data(), static_cast<std::size_t>(n)) != REDIS_OK) {
         return Break(make_error_code(Errc::kStoreProtocol));

@@ -47,6 +47,11 @@ struct ConnectOptions {
   std::string username;                             ///< empty: AUTH <password>
   std::string password;                             ///< empty: no AUTH
   int db = 0;                                       ///< 0: no SELECT
+  /// The longest a single blocking read waits before the deadline is looked
+  /// at again (SO_RCVTIMEO), so a call may overrun its deadline by at most
+  /// this. Replies are read by blocking recv(2) with this timeout instead of
+  /// poll(2) + recv(2): one system call per read, not two.
+  std::chrono::milliseconds read_slice{25};
 };
 
 /// An open connection (RAII over redisContext).
@@ -77,6 +82,9 @@ class Connection {
   /// sat idle in the pool. One poll(2) with timeout 0.
   bool IdleAndOpen() const noexcept;
 
+  /// When the last exchange on this connection completed.
+  SteadyClock::time_point last_used() const noexcept { return last_used_; }
+
  private:
   struct ContextDeleter {
     void operator()(redisContext* context) const noexcept;
@@ -88,6 +96,7 @@ class Connection {
 
   std::unique_ptr<redisContext, ContextDeleter> context_;
   bool broken_ = false;
+  SteadyClock::time_point last_used_{};
 };
 
 /// The jeff error for an error reply (`-LOADING ...`, `-WRONGTYPE ...`).

@@ -24,7 +24,8 @@ Result<Lease> ConnectionPool::Acquire() {
       std::unique_ptr<Connection> connection = std::move(idle_.back());
       idle_.pop_back();
       lock.unlock();
-      if (connection->IdleAndOpen()) return Lease(this, std::move(connection));
+      const bool recent = SteadyClock::now() - connection->last_used() < options_.idle_check_after;
+      if (recent || connection->IdleAndOpen()) return Lease(this, std::move(connection));
       connection.reset();  // the server went away since this one was last used
       lock.lock();
       --open_;

@@ -24,6 +24,8 @@ struct PoolOptions {
   std::chrono::milliseconds wait_timeout{1000};    ///< 0: fail at once when all are in use
   std::chrono::milliseconds backoff_min{50};       ///< 0: no back-off
   std::chrono::milliseconds backoff_max{2000};
+  /// Idle connections used longer ago than this are checked before use.
+  std::chrono::milliseconds idle_check_after{1000};
 };
 
 class ConnectionPool;

@@ -7,6 +7,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -49,6 +50,7 @@ RedisStoreOptions Validated(RedisStoreOptions o) {
   Require(o.command_timeout.count() > 0, "command_timeout must be > 0");
   Require(o.pool_timeout.count() >= 0, "pool_timeout is negative");
   Require(o.keepalive.count() >= 0, "keepalive is negative");
+  Require(o.idle_check_after.count() >= 0, "idle_check_after is negative");
   Require(o.reconnect_backoff_min.count() >= 0, "reconnect_backoff_min is negative");
   Require(o.reconnect_backoff_max >= o.reconnect_backoff_min,
           "reconnect_backoff_max is below reconnect_backoff_min");
@@ -65,6 +67,11 @@ redis_detail::PoolOptions PoolOptionsOf(const RedisStoreOptions& o) {
   p.connect.username = o.username;
   p.connect.password = o.password;
   p.connect.db = o.db;
+  // A call may overrun its deadline by one read slice: a tenth of the
+  // shorter timeout, between 1 and 25 ms.
+  p.connect.read_slice = std::clamp(std::min(o.command_timeout, o.connect_timeout) / 10,
+                                    std::chrono::milliseconds(1), std::chrono::milliseconds(25));
+  p.idle_check_after = o.idle_check_after;
   p.size = o.pool_size;
   p.wait_timeout = o.pool_timeout;
   p.backoff_min = o.reconnect_backoff_min;
@@ -312,6 +319,18 @@ Result<bool> RedisStore::CompareAndSwap(std::string_view key, std::optional<Vers
   stored.append(value);
   const std::string ttl_ms = std::to_string(ttl.count());
   const std::string full = impl_->FullKey(key);
+  if (!expected) {
+    // "Only if absent" is a plain SET NX: a native command costs the server
+    // less than a script (a first login is one GET and one SET).
+    const std::array<std::string_view, 6> argv{"SET", full, stored, "PX", ttl_ms, "NX"};
+    auto reply = impl_->Call(full, argv, false);
+    if (!reply) return reply.error();
+    const redisReply& r = **reply;
+    if (r.type == REDIS_REPLY_NIL) return false;
+    if (r.type == REDIS_REPLY_STATUS && redis_detail::ReplyText(r) == "OK") return true;
+    if (r.type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(r);
+    return Errc::kStoreProtocol;
+  }
   const std::array<std::string_view, 7> argv{"EVALSHA", impl_->sha, "1", full,
                                              expected_bytes, stored, ttl_ms};
   auto reply = impl_->Call(full, argv, true);

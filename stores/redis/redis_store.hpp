@@ -58,6 +58,12 @@ struct RedisStoreOptions {
   /// Longest wait for a connection when `pool_size` are in use; then
   /// kStoreTimeout. 0: fail at once.
   std::chrono::milliseconds pool_timeout{1000};
+  /// A pooled connection idle for longer than this is checked before use
+  /// (one poll(2)), so that one the server closed (a restart, its idle
+  /// timeout) is replaced instead of failing the call. One used more recently
+  /// is taken as is, saving a system call per call: a server that went away
+  /// within this window fails one call per such connection. 0: check always.
+  std::chrono::milliseconds idle_check_after{1000};
   /// TCP keepalive idle time of every connection. 0: keepalive off.
   std::chrono::seconds keepalive{15};
   /// After a failed connect, calls fail fast (with that failure) for this
@@ -90,7 +96,8 @@ struct RedisStoreOptions {
 /// malformed value -> Errc::kStoreCorrupt. Nothing is retried silently except
 /// redirections and a script reload, so a failure is reported promptly and
 /// never as a missing key. After a server restart the store reconnects by
-/// itself (closed idle connections are detected before use).
+/// itself (connections idle for `idle_check_after` are checked before use;
+/// a broken one is replaced).
 ///
 /// A call returns within pool_timeout + connect_timeout + command_timeout,
 /// even when the server is stopped (SIGSTOP). On a cluster, a call that

@@ -272,5 +272,31 @@ TEST_CASE("a full pool makes callers wait at most pool_timeout") {
   WaitRecovered(store);
 }
 
+TEST_CASE("a connection the server closed while idle is replaced once idle_check_after has passed") {
+  auto server = StartRedis();
+  RawRedis raw(server->port());
+  RedisStoreOptions o = LocalOptions(server->port());
+  o.pool_size = 1;
+  o.idle_check_after = milliseconds(300);
+  RedisStore store(o);
+  const auto kill_clients = [&] {
+    CHECK(raw.Int({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}) == 1);
+    std::this_thread::sleep_for(milliseconds(30));  // the FIN reaches the pooled socket
+  };
+
+  SUBCASE("used within idle_check_after: taken unchecked, fails one call") {
+    REQUIRE(store.Fetch("k").ok());
+    kill_clients();
+    CHECK(store.Fetch("k").error() == Errc::kStoreUnavailable);
+    CHECK(store.Fetch("k").ok());  // the broken connection was replaced
+  }
+  SUBCASE("idle for longer: checked, replaced, the call succeeds") {
+    REQUIRE(store.Fetch("k").ok());
+    std::this_thread::sleep_for(milliseconds(400));
+    kill_clients();
+    CHECK(store.Fetch("k").ok());
+  }
+}
+
 }  // namespace
 }  // namespace jeff::test
