@@ -3,6 +3,8 @@
 /// jeff::Claims: the JSON claim set of a stateless (JWE) session, as request
 /// handlers see it through Session::Claim, StringClaim and HasRole.
 
+#include <jeff/export.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,7 +14,7 @@ namespace jeff {
 /// An immutable JSON object of claims, shared by every copy of the Session
 /// that carries it. Thread-safe to read. Lookups parse the text each time
 /// (simdjson, well under a microsecond for a typical claim set).
-class Claims {
+class JEFF_API Claims {
  public:
   /// Takes `json`, which should be one JSON object; when it is not, every
   /// lookup finds nothing. Not validated here: the stateless strategy

@@ -3,6 +3,8 @@
 /// The injected clock. Nothing in jeff reads the system clock directly: every
 /// component takes a jeff::Clock, so tests (and replay tools) control time.
 
+#include <jeff/export.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -21,7 +23,7 @@ using Clock = std::function<TimePoint()>;
 /// (the time of the last timer tick: a few ns per read instead of ~25 ns for
 /// CLOCK_REALTIME on a VM, with a resolution of 1-4 ms, far below anything a
 /// session measures); elsewhere std::chrono::system_clock::now.
-Clock SystemClock();
+JEFF_API Clock SystemClock();
 
 /// Milliseconds since the Unix epoch, the unit of every stored time.
 inline std::int64_t ToUnixMillis(TimePoint t) noexcept {

@@ -3,6 +3,7 @@
 /// Cookie header parsing and Set-Cookie building (RFC 6265), framework-free.
 
 #include <jeff/clock.hpp>
+#include <jeff/export.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -35,34 +36,36 @@ struct CookieOptions {
 
 /// Throws std::invalid_argument with a readable message when `options` break
 /// RFC 6265 or the prefix rules, or SameSite=None without Secure.
-void ValidateCookieOptions(const CookieOptions& options);
+JEFF_API void ValidateCookieOptions(const CookieOptions& options);
 
 /// The values of every cookie called `name` in a Cookie request header, in
 /// header order, at most `max_values` of them. Tolerates what browsers and
 /// attackers send: extra spaces, empty pairs, pairs without '=', quoted
 /// values (quotes removed), any length. Views point into `header`.
-std::vector<std::string_view> FindCookies(std::string_view header, std::string_view name,
-                                          std::size_t max_values = 8);
+JEFF_API std::vector<std::string_view> FindCookies(std::string_view header, std::string_view name,
+                                                   std::size_t max_values = 8);
 
 /// The first value of cookie `name` in a Cookie header; std::nullopt if absent.
-std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name) noexcept;
+JEFF_API std::optional<std::string_view> FindCookie(std::string_view header,
+                                                    std::string_view name) noexcept;
 
 /// True when `value` may appear unquoted in a cookie (RFC 6265 cookie-octets).
-bool IsCookieValue(std::string_view value) noexcept;
+JEFF_API bool IsCookieValue(std::string_view value) noexcept;
 
 /// A Set-Cookie header value: `<name>=<value>` with the attributes of
 /// `options`. When `max_age` is positive, adds `Max-Age` and an `Expires`
 /// (IMF-fixdate, computed from `now`) for old browsers; zero or less gives a
 /// browser-session cookie. Precondition: `value` satisfies IsCookieValue and
 /// `name` is a valid cookie name.
-std::string BuildSetCookie(const CookieOptions& options, std::string_view name,
-                           std::string_view value, std::chrono::seconds max_age, TimePoint now);
+JEFF_API std::string BuildSetCookie(const CookieOptions& options, std::string_view name,
+                                    std::string_view value, std::chrono::seconds max_age,
+                                    TimePoint now);
 
 /// A Set-Cookie header value that deletes cookie `name` (empty value,
 /// Max-Age=0, Expires in 1970) with the path/domain of `options`.
-std::string BuildExpiredCookie(const CookieOptions& options, std::string_view name);
+JEFF_API std::string BuildExpiredCookie(const CookieOptions& options, std::string_view name);
 
 /// IMF-fixdate (RFC 9110 §5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
-std::string FormatHttpDate(TimePoint t);
+JEFF_API std::string FormatHttpDate(TimePoint t);
 
 }  // namespace jeff

@@ -5,6 +5,8 @@
 /// SameSite=Lax cookies already stop most cross-site POSTs; this closes the
 /// rest (same-site subdomains, old browsers, SameSite=None deployments).
 
+#include <jeff/export.hpp>
+
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,7 +21,7 @@ enum class CsrfVerdict {
 };
 
 /// True for GET, HEAD, OPTIONS and TRACE, which must not change state.
-bool IsSafeMethod(std::string_view method) noexcept;
+JEFF_API bool IsSafeMethod(std::string_view method) noexcept;
 
 /// Decides whether a request may change state. `origin` and
 /// `sec_fetch_site` are the request's header values (empty when absent);
@@ -27,8 +29,8 @@ bool IsSafeMethod(std::string_view method) noexcept;
 /// no trailing slash). Safe methods are always allowed. An Origin must be in
 /// the list; without Origin, Sec-Fetch-Site must be "same-origin" or "none";
 /// with neither header the request is refused.
-CsrfVerdict CheckOrigin(std::string_view method, std::string_view origin,
-                        std::string_view sec_fetch_site,
-                        std::span<const std::string> allowed_origins) noexcept;
+JEFF_API CsrfVerdict CheckOrigin(std::string_view method, std::string_view origin,
+                                 std::string_view sec_fetch_site,
+                                 std::span<const std::string> allowed_origins) noexcept;
 
 }  // namespace jeff

@@ -3,6 +3,8 @@
 /// Error codes of the jeff library. Failures are values (std::error_code with
 /// jeff's category); "not logged in" is never an error, it is an outcome.
 
+#include <jeff/export.hpp>
+
 #include <string>
 #include <system_error>
 
@@ -24,15 +26,15 @@ enum class Errc {
 };
 
 /// The error category of jeff::Errc ("jeff"). Thread-safe, never throws.
-const std::error_category& ErrorCategory() noexcept;
+JEFF_API const std::error_category& ErrorCategory() noexcept;
 
 /// Wraps `e` in a std::error_code of ErrorCategory().
-std::error_code make_error_code(Errc e) noexcept;
+JEFF_API std::error_code make_error_code(Errc e) noexcept;
 
 /// True when `ec` is a store failure (unavailable, timeout, protocol, corrupt,
 /// too large, conflict): the caller should answer "try again later" (HTTP 503),
 /// never "logged in" and never "not logged in".
-bool IsStoreError(std::error_code ec) noexcept;
+JEFF_API bool IsStoreError(std::error_code ec) noexcept;
 
 }  // namespace jeff
 

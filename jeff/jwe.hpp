@@ -5,6 +5,7 @@
 /// session tokens, so that tokens pass both ways between jeff and Auth.js.
 /// Backed by OpenSSL's libcrypto and libsodium; no C header is exposed here.
 
+#include <jeff/export.hpp>
 #include <jeff/result.hpp>
 
 #include <cstddef>
@@ -25,10 +26,10 @@ enum class JweEnc : std::uint8_t {
 };
 
 /// The `enc` header value of `enc` ("A256CBC-HS512", "A256GCM").
-std::string_view ToString(JweEnc enc) noexcept;
+JEFF_API std::string_view ToString(JweEnc enc) noexcept;
 
 /// Bytes of a content-encryption key for `enc`: 64 or 32.
-std::size_t JweKeyBytes(JweEnc enc) noexcept;
+JEFF_API std::size_t JweKeyBytes(JweEnc enc) noexcept;
 
 /// Shortest secret accepted for key derivation, in bytes (Auth.js asks for 32).
 inline constexpr std::size_t kMinJweSecretBytes = 32;
@@ -38,12 +39,13 @@ inline constexpr std::size_t kMinJweSecretBytes = 32;
 /// Encryption Key (<salt>)"), JweKeyBytes(enc) bytes. Auth.js uses the
 /// session cookie's name as the salt. Throws std::system_error
 /// (Errc::kCrypto) only if libcrypto fails.
-std::vector<std::uint8_t> DeriveAuthJsKey(std::string_view secret, std::string_view salt, JweEnc enc);
+JEFF_API std::vector<std::uint8_t> DeriveAuthJsKey(std::string_view secret, std::string_view salt,
+                                                   JweEnc enc);
 
 /// The RFC 7638 thumbprint of `key` as an `oct` JWK, base64url, as Auth.js
 /// computes the `kid` it writes: SHA-512 for a 64-byte key, SHA-256 for a
 /// 32-byte one (the hash is named after the key's bit length).
-std::string JwkThumbprint(std::span<const std::uint8_t> key);
+JEFF_API std::string JwkThumbprint(std::span<const std::uint8_t> key);
 
 /// Keys and algorithms of a JweCodec.
 struct JweOptions {
@@ -83,14 +85,19 @@ struct JweOptions {
 /// last few codecs it used, so that no request re-keys or allocates them;
 /// WARNING: those per-thread copies of the keys live until the thread ends
 /// or uses other codecs, not only as long as the codec.
-class JweCodec {
+class JEFF_API JweCodec {
  public:
   /// Derives the keys. Throws std::invalid_argument when there is no key
   /// for `options.enc`, a secret is shorter than kMinJweSecretBytes, a
   /// secret has no salt, or a raw key is neither 32 nor 64 bytes.
   explicit JweCodec(JweOptions options);
+  /// Wipes the keys held by the codec (not the per-thread copies, see above).
   ~JweCodec();
+  /// Moves the codec; the moved-from codec may only be destroyed or
+  /// assigned to.
   JweCodec(JweCodec&&) noexcept;
+  /// Moves the codec; the moved-from codec may only be destroyed or
+  /// assigned to.
   JweCodec& operator=(JweCodec&&) noexcept;
   JweCodec(const JweCodec&) = delete;
   JweCodec& operator=(const JweCodec&) = delete;
@@ -114,7 +121,7 @@ class JweCodec {
   const std::string& kid() const noexcept;
 
  private:
-  struct Impl;
+  struct JEFF_HIDDEN Impl;
   std::unique_ptr<const Impl> impl_;
 };
 

@@ -5,6 +5,7 @@
 ///   [1, key (bin), [[id (bin 16), token_hash (bin 32), created_ms (int),
 ///                    expires_ms (int), last_seen_ms (int), meta (bin)], ...]]
 
+#include <jeff/export.hpp>
 #include <jeff/result.hpp>
 #include <jeff/token.hpp>
 
@@ -22,13 +23,14 @@ inline constexpr std::uint64_t kRecordFormatVersion = 1;
 
 /// One session as stored (owning).
 struct StoredSession {
-  SessionId id{};
-  TokenHash token_hash{};
+  SessionId id{};                 ///< public id (UUIDv4)
+  TokenHash token_hash{};         ///< SHA-256 of the cookie's token (never the token)
   std::int64_t created_ms = 0;    ///< Unix ms
   std::int64_t expires_ms = 0;    ///< Unix ms, absolute end of the session
   std::int64_t last_seen_ms = 0;  ///< Unix ms, last (throttled) activity
   std::string meta;               ///< application bytes, opaque to jeff
 
+  /// Field-by-field equality.
   bool operator==(const StoredSession&) const = default;
 };
 
@@ -37,23 +39,24 @@ struct Record {
   std::string key;                      ///< the application's key (user id, email)
   std::vector<StoredSession> sessions;  ///< in creation order
 
+  /// Field-by-field equality.
   bool operator==(const Record&) const = default;
 };
 
 /// One session inside an encoded record, without copying: the views point
 /// into the encoded bytes and live as long as they do.
 struct SessionView {
-  std::span<const std::uint8_t, kSessionIdBytes> id;
-  std::span<const std::uint8_t, kTokenHashBytes> token_hash;
-  std::int64_t created_ms = 0;
-  std::int64_t expires_ms = 0;
-  std::int64_t last_seen_ms = 0;
-  std::string_view meta;
+  std::span<const std::uint8_t, kSessionIdBytes> id;          ///< as StoredSession::id
+  std::span<const std::uint8_t, kTokenHashBytes> token_hash;  ///< as StoredSession::token_hash
+  std::int64_t created_ms = 0;    ///< Unix ms
+  std::int64_t expires_ms = 0;    ///< Unix ms
+  std::int64_t last_seen_ms = 0;  ///< Unix ms
+  std::string_view meta;          ///< application bytes
 };
 
 /// Encodes `record` as format v1. Throws std::length_error only when the key,
 /// a meta or the session count exceeds msgpack's 2^32-1 limit.
-std::string EncodeRecord(const Record& record);
+JEFF_API std::string EncodeRecord(const Record& record);
 
 /// A pull decoder of a v1 record: validates the bytes as it goes, without
 /// allocating or copying. Read the sessions with Next() until it returns
@@ -63,7 +66,7 @@ std::string EncodeRecord(const Record& record);
 ///   RecordReader reader(bytes);
 ///   while (std::optional<SessionView> s = reader.Next()) { ... }
 ///   Result<std::string_view> key = reader.Finish();
-class RecordReader {
+class JEFF_API RecordReader {
  public:
   /// Starts decoding `bytes`, which must outlive the reader and every view
   /// it hands out. Reads the header (version, key, session count) at once.
@@ -105,6 +108,6 @@ Result<std::string_view> VisitRecord(std::string_view bytes, Visit&& visit) {
 }
 
 /// Decodes `bytes` into an owning Record; Errc::kStoreCorrupt on any deviation.
-Result<Record> DecodeRecord(std::string_view bytes);
+JEFF_API Result<Record> DecodeRecord(std::string_view bytes);
 
 }  // namespace jeff

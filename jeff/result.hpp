@@ -26,12 +26,14 @@ class [[nodiscard]] Result {
 
   /// True when the result holds a value.
   bool ok() const noexcept { return state_.index() == 0; }
+  /// Same as ok().
   explicit operator bool() const noexcept { return ok(); }
 
   /// The value; throws std::system_error(error()) when there is none.
   T& value() & { Require(); return std::get<0>(state_); }
   const T& value() const& { Require(); return std::get<0>(state_); }
   T&& value() && { Require(); return std::get<0>(std::move(state_)); }
+  /// Same as value(): throws std::system_error(error()) when there is none.
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -62,6 +64,7 @@ class [[nodiscard]] Result<void> {
 
   /// True on success.
   bool ok() const noexcept { return !error_; }
+  /// Same as ok().
   explicit operator bool() const noexcept { return ok(); }
   /// Throws std::system_error(error()) on failure; does nothing on success.
   void value() const {

@@ -6,6 +6,7 @@
 
 #include <jeff/clock.hpp>
 #include <jeff/cookie.hpp>
+#include <jeff/export.hpp>
 #include <jeff/result.hpp>
 #include <jeff/stateless_options.hpp>
 #include <jeff/store.hpp>
@@ -98,12 +99,12 @@ struct Session {
 
   /// True when the claims grant `role` (see Claims::HasRole); false
   /// without claims.
-  bool HasRole(std::string_view role) const;
+  JEFF_API bool HasRole(std::string_view role) const;
   /// The JSON text of claim `name`; std::nullopt when absent or without claims.
-  std::optional<std::string> Claim(std::string_view name) const;
+  JEFF_API std::optional<std::string> Claim(std::string_view name) const;
   /// The value of string claim `name`; std::nullopt when absent, not a
   /// string, or without claims.
-  std::optional<std::string> StringClaim(std::string_view name) const;
+  JEFF_API std::optional<std::string> StringClaim(std::string_view name) const;
 };
 
 /// Outcome of Check. Not being logged in is a status, not an error.
@@ -118,11 +119,11 @@ enum class CheckStatus {
 };
 
 /// The readable name of a status ("ok", "absent", ...).
-std::string_view ToString(CheckStatus status) noexcept;
+JEFF_API std::string_view ToString(CheckStatus status) noexcept;
 
 /// What Check found.
 struct CheckResult {
-  CheckStatus status = CheckStatus::kAbsent;
+  CheckStatus status = CheckStatus::kAbsent;  ///< what was found
   Session session;             ///< valid only when status == kOk
   std::error_code error;       ///< the store failure when status == kStoreError
   /// Set-Cookie values to send back with the response (e.g. a refreshed
@@ -131,25 +132,32 @@ struct CheckResult {
 
   /// True when status == kOk.
   bool ok() const noexcept { return status == CheckStatus::kOk; }
+  /// Same as ok().
   explicit operator bool() const noexcept { return ok(); }
 };
 
 /// A session just created (Set) or re-keyed (Rotate).
 struct Issued {
-  Session session;
+  Session session;  ///< the new session (its id, times and meta)
   /// Set-Cookie header values for the response (one, or several when a
   /// stateless token is split into chunks).
   std::vector<std::string> set_cookie;
 };
 
 /// The session manager. Thread-safe: one instance serves all request threads.
-class Sessions {
+class JEFF_API Sessions {
  public:
   /// Validates `options` and throws std::invalid_argument when they are
   /// unusable (no store, bad cookie attributes, inconsistent timeouts).
   explicit Sessions(Options options);
+  /// Releases the store (shared with whoever else holds it). No call may
+  /// still be running on another thread.
   ~Sessions();
+  /// Moves the manager; the moved-from object may only be destroyed or
+  /// assigned to.
   Sessions(Sessions&&) noexcept;
+  /// Moves the manager; the moved-from object may only be destroyed or
+  /// assigned to.
   Sessions& operator=(Sessions&&) noexcept;
   Sessions(const Sessions&) = delete;
   Sessions& operator=(const Sessions&) = delete;

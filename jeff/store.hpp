@@ -3,6 +3,7 @@
 /// The Store contract: what a session backend (memory, Redis, memcached, or
 /// your own) must provide. Three operations, all on one key, all thread-safe.
 
+#include <jeff/export.hpp>
 #include <jeff/result.hpp>
 
 #include <chrono>
@@ -31,8 +32,9 @@ struct Versioned {
 /// protocol violation, value too large): a missing or expired key is not an
 /// error. Keys handed to a store are at most 250 bytes of printable ASCII
 /// without whitespace (jeff builds them as `<prefix><kid>`).
-class Store {
+class JEFF_API Store {
  public:
+  /// Releases the store's resources. No call may still be running.
   virtual ~Store() = default;
 
   /// Reads `key`. Returns std::nullopt when it is missing or expired.

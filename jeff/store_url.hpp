@@ -5,6 +5,7 @@
 /// `?name=value&...` options). Generic: the core knows no store; the store
 /// libraries read the fields they understand.
 
+#include <jeff/export.hpp>
 #include <jeff/result.hpp>
 
 #include <chrono>
@@ -23,7 +24,7 @@ struct StoreUrl {
   /// One `host[:port]` of the authority; IPv6 literals are given in brackets
   /// in the URL and stored without them.
   struct Host {
-    std::string host;
+    std::string host;        ///< name or IP literal, percent-decoded
     std::uint16_t port = 0;  ///< 0: not given (the store picks its default)
     bool operator==(const Host&) const = default;
   };
@@ -37,29 +38,29 @@ struct StoreUrl {
 
   /// The value of query option `name` (the last one when repeated), or
   /// std::nullopt when absent.
-  std::optional<std::string_view> Param(std::string_view name) const noexcept;
+  JEFF_API std::optional<std::string_view> Param(std::string_view name) const noexcept;
 
   /// Query option `name` as an integer in [min, max], or `fallback` when
   /// absent. Throws std::invalid_argument naming the option otherwise.
-  std::int64_t IntParam(std::string_view name, std::int64_t fallback, std::int64_t min,
-                        std::int64_t max) const;
+  JEFF_API std::int64_t IntParam(std::string_view name, std::int64_t fallback, std::int64_t min,
+                                 std::int64_t max) const;
 
   /// Query option `name` as a duration: a number with unit `ms` or `s`
   /// (a bare number is milliseconds), or `fallback` when absent. Throws
   /// std::invalid_argument for anything else or a negative value.
-  std::chrono::milliseconds DurationParam(std::string_view name,
-                                          std::chrono::milliseconds fallback) const;
+  JEFF_API std::chrono::milliseconds DurationParam(std::string_view name,
+                                                   std::chrono::milliseconds fallback) const;
 
   /// Throws std::invalid_argument naming the first query option not in `known`,
   /// so that a typo in a deployment's URL fails at start-up.
-  void RequireKnownParams(std::initializer_list<std::string_view> known) const;
+  JEFF_API void RequireKnownParams(std::initializer_list<std::string_view> known) const;
 };
 
 /// Parses `url`. Errc::kInvalidArgument when it is not `scheme://...` with a
 /// valid authority, port (1-65535), percent-encoding and query.
-Result<StoreUrl> ParseStoreUrl(std::string_view url);
+JEFF_API Result<StoreUrl> ParseStoreUrl(std::string_view url);
 
 /// `url` with any password replaced by "***", for logs and error messages.
-std::string RedactStoreUrl(std::string_view url);
+JEFF_API std::string RedactStoreUrl(std::string_view url);
 
 }  // namespace jeff

@@ -4,6 +4,7 @@
 /// were built (library jeff-stores). The core never links a store.
 
 #include <jeff/clock.hpp>
+#include <jeff/export.hpp>
 #include <jeff/store.hpp>
 
 #include <memory>
@@ -26,6 +27,7 @@ struct OpenStoreOptions {
 /// (see README "Store URLs" for the options). Throws std::invalid_argument for
 /// a malformed URL, an unknown scheme or option, or a backend that was not
 /// built. Does not fail when a server is down: the store reports that on use.
-std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& options = {});
+JEFF_API std::shared_ptr<Store> OpenStore(std::string_view url,
+                                          const OpenStoreOptions& options = {});
 
 }  // namespace jeff

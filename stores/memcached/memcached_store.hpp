@@ -5,6 +5,7 @@
 /// several servers with consistent hashing (ketama).
 
 #include <jeff/clock.hpp>
+#include <jeff/export.hpp>
 #include <jeff/store.hpp>
 #include <jeff/store_url.hpp>
 
@@ -75,13 +76,14 @@ struct MemcachedStoreOptions {
 /// when the server returns). A server that comes back is used again
 /// without recreating the store; memcached keeps nothing across restarts,
 /// so the sessions it held are gone.
-class MemcachedStore final : public Store {
+class JEFF_API MemcachedStore final : public Store {
  public:
   /// Configures the pool; does not connect (a server that is down is
   /// reported by the calls that need it). Throws std::invalid_argument when
   /// `options` are invalid (see MemcachedStoreOptions), std::bad_alloc when
   /// libmemcached cannot allocate its handle.
   explicit MemcachedStore(MemcachedStoreOptions options);
+  /// Closes every pooled handle. No call may still be running.
   ~MemcachedStore() override;
   MemcachedStore(const MemcachedStore&) = delete;
   MemcachedStore& operator=(const MemcachedStore&) = delete;
@@ -102,7 +104,7 @@ class MemcachedStore final : public Store {
   Result<void> Erase(std::string_view key) override;
 
  private:
-  struct Impl;
+  struct JEFF_HIDDEN Impl;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -114,6 +116,6 @@ class MemcachedStore final : public Store {
 /// std::invalid_argument for another scheme, no host, a user, password or
 /// path (memcached has no databases, and SASL is not supported), an unknown
 /// option or an invalid value.
-std::shared_ptr<Store> MakeMemcachedStore(const StoreUrl& url, Clock clock = {});
+JEFF_API std::shared_ptr<Store> MakeMemcachedStore(const StoreUrl& url, Clock clock = {});
 
 }  // namespace jeff

@@ -4,6 +4,7 @@
 /// and expiry. Sessions vanish with the process; one process only.
 
 #include <jeff/clock.hpp>
+#include <jeff/export.hpp>
 #include <jeff/store.hpp>
 
 #include <chrono>
@@ -28,22 +29,33 @@ struct MemoryStoreOptions {
 /// A thread-safe in-memory Store. Expired entries are invisible at once and
 /// reclaimed by periodic per-shard sweeps, so memory stays bounded by the
 /// live sessions.
-class MemoryStore final : public Store {
+class JEFF_API MemoryStore final : public Store {
  public:
+  /// An empty store with `options` (zero fields take the defaults noted on
+  /// MemoryStoreOptions). Throws only std::bad_alloc.
   explicit MemoryStore(MemoryStoreOptions options = {});
+  /// Frees every entry. No call may still be running on another thread.
   ~MemoryStore() override;
 
+  /// The value under `key` and its version; std::nullopt when missing or
+  /// expired. Never fails.
   Result<std::optional<Versioned>> Fetch(std::string_view key) override;
+  /// Fetch into `value`, reusing its capacity (see Store::FetchInto).
+  /// Never fails.
   Result<std::optional<Version>> FetchInto(std::string_view key, std::string& value) override;
+  /// Stores `value` for `ttl` if the live version under `key` is `expected`
+  /// (std::nullopt: no live value); false otherwise. Errc::kInvalidArgument
+  /// for `ttl` <= 0, Errc::kValueTooLarge beyond `max_value_bytes`.
   Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected,
                               std::string_view value, std::chrono::milliseconds ttl) override;
+  /// Removes `key`; a missing key is success. Never fails.
   Result<void> Erase(std::string_view key) override;
 
   /// Number of entries held, expired or not (for tests and metrics).
   std::size_t size() const;
 
  private:
-  struct Impl;
+  struct JEFF_HIDDEN Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -12,6 +12,7 @@
 /// atomically; Erase is `DEL`. A value shorter than 8 bytes (or a key of
 /// another Redis type) under a key is reported as Errc::kStoreCorrupt.
 
+#include <jeff/export.hpp>
 #include <jeff/store.hpp>
 
 #include <chrono>
@@ -104,11 +105,12 @@ struct RedisStoreOptions {
 /// refreshes the slot map (the first call, and the first after a node failed)
 /// may add one command_timeout, plus a connect_timeout per node it tries.
 /// Host names are resolved by the system resolver, which has no timeout of ours.
-class RedisStore final : public Store {
+class JEFF_API RedisStore final : public Store {
  public:
   /// Validates `options` (throws std::invalid_argument naming the bad
   /// field). Does not connect: a server that is down is reported on use.
   explicit RedisStore(RedisStoreOptions options);
+  /// Closes every pooled connection. No call may still be running.
   ~RedisStore() override;
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
@@ -128,7 +130,7 @@ class RedisStore final : public Store {
   const RedisStoreOptions& options() const noexcept;
 
  private:
-  struct Impl;
+  struct JEFF_HIDDEN Impl;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -141,6 +143,6 @@ class RedisStore final : public Store {
 /// `max_value_bytes` (integers) and `prefix`. Throws std::invalid_argument
 /// for another scheme, a missing or extra host, a bad db, an unknown option
 /// or a value out of range. Does not connect.
-std::shared_ptr<Store> MakeRedisStore(const StoreUrl& url);
+JEFF_API std::shared_ptr<Store> MakeRedisStore(const StoreUrl& url);
 
 }  // namespace jeff
