@@ -2,6 +2,6 @@
 
 namespace jeff {
 
-std::string_view Version() noexcept { return JEFF_VERSION_STRING; }
+std::string_view LibraryVersion() noexcept { return JEFF_VERSION_STRING; }
 
 }  // namespace jeff

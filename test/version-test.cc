@@ -4,10 +4,10 @@
 
 #include <string>
 
-TEST_CASE("the version macros and Version() agree with the project version") {
+TEST_CASE("the version macros and LibraryVersion() agree with the project version") {
   const std::string composed = std::to_string(JEFF_VERSION_MAJOR) + "." +
                                std::to_string(JEFF_VERSION_MINOR) + "." +
                                std::to_string(JEFF_VERSION_PATCH);
   CHECK(composed == JEFF_VERSION_STRING);
-  CHECK(jeff::Version() == JEFF_VERSION_STRING);
+  CHECK(jeff::LibraryVersion() == JEFF_VERSION_STRING);
 }
