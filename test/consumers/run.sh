@@ -34,7 +34,8 @@ fail() {
 
 option_value() {  # option_value BUILD_DIR NAME: a meson option of that build
   meson introspect "$1" --buildoptions |
-    python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == sys.argv[1]))' "$2"
+    python3 -c 'import json, sys
+print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == sys.argv[1]))' "$2"
 }
 
 # A consumer project in its own directory, as a user would have it.
@@ -76,12 +77,14 @@ for lib in "$installed_libdir"/libjeff*.so; do
   if grep -E 'jeff::detail|::Impl\b' <<<"$exported"; then
     fail "$(basename "$lib") exports internals (above)"
   fi
-  echo "   $(basename "$lib"): $(wc -l <<<"$exported") symbols, $(grep -c 'jeff::' <<<"$exported") in jeff::"
+  echo "   $(basename "$lib"): $(wc -l <<<"$exported") symbols," \
+    "$(grep -c 'jeff::' <<<"$exported") in jeff::"
 done
 
 # --- 1. pkg-config -----------------------------------------------------------
 step "pkg-config consumer"
-[[ -f $installed_libdir/libjeff.so ]] || fail "no shared libraries installed (default_library=static?)"
+[[ -f $installed_libdir/libjeff.so ]] ||
+  fail "no shared libraries were installed (default_library=static?)"
 dir=$(new_project pkg-config)
 # The files are staged under $work/root: the sysroot maps the .pc files'
 # /usr/local/... onto it, as for any staged install.
@@ -126,5 +129,5 @@ meson setup "$dir/build" "$dir" -Dbuildtype=plain --wrap-mode=nodownload \
 ninja -C "$dir/build" -j "$jobs" consumer >/dev/null
 "$dir/build/consumer"
 
-echo "consumers: pkg-config, CMake (${kinds[*]}) and meson subproject builds passed" \
-  "in $((SECONDS - started)) s"
+echo "consumers: pkg-config, CMake ($(IFS=/; echo "${kinds[*]}")) and meson subproject" \
+  "builds passed in $((SECONDS - started)) s"
