@@ -92,6 +92,8 @@ class JEFF_API MemcachedStore final : public Store {
   /// missing or expired; Errc::kStore* when the server could not answer;
   /// Errc::kInvalidArgument for a key memcached cannot hold.
   Result<std::optional<Versioned>> Fetch(std::string_view key) override;
+  /// Fetch into `value`, reusing its capacity (see Store::FetchInto); same
+  /// errors as Fetch.
   Result<std::optional<Version>> FetchInto(std::string_view key, std::string& value) override;
   /// `cas` with `expected` (a mismatch or a vanished key: false), or `add`
   /// when `expected` is std::nullopt (an existing key: false). TTLs are

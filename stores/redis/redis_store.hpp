@@ -117,6 +117,7 @@ class JEFF_API RedisStore final : public Store {
 
   /// One `GET`. std::nullopt when the key is missing or expired.
   Result<std::optional<Versioned>> Fetch(std::string_view key) override;
+  /// Fetch into `value`, reusing its capacity (see Store::FetchInto); one `GET`.
   Result<std::optional<Version>> FetchInto(std::string_view key, std::string& value) override;
   /// One `EVALSHA` (plus one `SCRIPT LOAD` after a server restart or
   /// `SCRIPT FLUSH`). kInvalidArgument when `ttl` < 1 ms; kValueTooLarge
