@@ -8,18 +8,27 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("memory store passes the store contract") {
+// The contract with one read lane (every reader on one lock), the default,
+// and more lanes than the contract has threads.
+void RunMemoryContract(std::size_t lanes) {
   jeff::ManualClock clock;
   jeff::test::StoreHarness h;
   h.make = [&] {
     jeff::MemoryStoreOptions o;
     o.clock = clock.AsClock();
+    o.read_lanes = lanes;
     return std::make_shared<jeff::MemoryStore>(o);
   };
   h.advance = [&](std::chrono::milliseconds d) { clock.Advance(d); };
   h.threads = 8;
   h.increments_per_thread = 500;
   jeff::test::RunStoreContract(h);
+}
+
+TEST_CASE("memory store passes the store contract") {
+  SUBCASE("default read lanes") { RunMemoryContract(0); }
+  SUBCASE("one read lane") { RunMemoryContract(1); }
+  SUBCASE("16 read lanes") { RunMemoryContract(16); }
 }
 
 TEST_CASE("memory store reclaims expired entries that are never read again") {

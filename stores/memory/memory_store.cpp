@@ -1,5 +1,7 @@
 #include <jeff/stores/memory/memory_store.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -7,6 +9,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace jeff {
@@ -138,29 +141,70 @@ class Table {
   std::size_t size_ = 0;
 };
 
-// Shards on separate cache lines: threads working on different shards do not
-// invalidate each other's lock word.
-struct alignas(64) Shard {
+// One read lane: a mutex on a cache line of its own.
+struct alignas(64) Lane {
   std::mutex mu;
-  Table table;
+};
+
+// A shard's table and the lanes that guard it: a reader holds one lane (its
+// thread's), a writer all of them, taken in index order. Reads on different
+// lanes run in parallel and leave each other's cache lines alone; the table
+// itself is only read by readers, so its lines are shared, not moved.
+struct alignas(64) Shard {
+  explicit Shard(std::size_t lanes) : lanes(lanes) {}
+
+  std::vector<Lane> lanes;
+  Table table;  // guarded by all lanes: read under one, written under all
   Version next_version = 1;
   std::int64_t next_sweep_ms = 0;
 };
 
+// Locks a whole shard for writing.
+class WriteLock {
+ public:
+  explicit WriteLock(Shard& shard) : shard_(shard) {
+    for (Lane& lane : shard_.lanes) lane.mu.lock();
+  }
+  ~WriteLock() {
+    for (auto it = shard_.lanes.rbegin(); it != shard_.lanes.rend(); ++it) it->mu.unlock();
+  }
+  WriteLock(const WriteLock&) = delete;
+  WriteLock& operator=(const WriteLock&) = delete;
+
+ private:
+  Shard& shard_;
+};
+
+// This thread's lane number: threads are dealt lanes round-robin at their
+// first read, so up to `lanes` concurrent readers never share one.
+std::size_t ThreadLane() noexcept {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t lane = next.fetch_add(1, std::memory_order_relaxed);
+  return lane;
+}
+
+std::size_t LaneCount(std::size_t requested) {
+  std::size_t n = requested;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  return std::min<std::size_t>(std::bit_ceil(n), 64);
+}
+
 }  // namespace
 
 struct MemoryStore::Impl {
-  explicit Impl(MemoryStoreOptions o)
-      : options(std::move(o)),
-        shards(std::bit_ceil(options.shards == 0 ? std::size_t{64} : options.shards)),
-        shard_shift(64 - std::countr_zero(shards.size())) {
+  explicit Impl(MemoryStoreOptions o) : options(std::move(o)) {
     if (!options.clock) options.clock = SystemClock();
+    const std::size_t count = std::bit_ceil(options.shards == 0 ? std::size_t{64} : options.shards);
+    const std::size_t lanes = LaneCount(options.read_lanes);
+    shards.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) shards.push_back(std::make_unique<Shard>(lanes));
+    shard_shift = 64 - std::countr_zero(count);
   }
 
   // The shard comes from the hash's top bits, the slot from its low bits,
   // so that the keys of one shard still spread over all of its slots.
   Shard& ShardFor(std::uint64_t hash) noexcept {
-    return shards[shards.size() == 1 ? 0 : hash >> shard_shift];
+    return *shards[shards.size() == 1 ? 0 : hash >> shard_shift];
   }
 
   std::int64_t NowMs() const { return ToUnixMillis(options.clock()); }
@@ -175,8 +219,8 @@ struct MemoryStore::Impl {
   }
 
   MemoryStoreOptions options;
-  std::vector<Shard> shards;
-  int shard_shift;
+  std::vector<std::unique_ptr<Shard>> shards;
+  int shard_shift = 0;
 };
 
 MemoryStore::MemoryStore(MemoryStoreOptions options)
@@ -192,13 +236,10 @@ Result<std::optional<Version>> MemoryStore::FetchInto(std::string_view key, std:
   const std::int64_t now_ms = impl_->NowMs();
   const std::uint64_t hash = HashKey(key);
   Shard& shard = impl_->ShardFor(hash);
-  std::lock_guard lock(shard.mu);
-  Table::Slot* slot = shard.table.Find(hash, key);
-  if (slot == nullptr) return std::optional<Version>();
-  if (slot->entry->expires_ms <= now_ms) {
-    shard.table.Erase(*slot);
-    return std::optional<Version>();
-  }
+  std::lock_guard lock(shard.lanes[ThreadLane() & (shard.lanes.size() - 1)].mu);
+  const Table::Slot* slot = shard.table.Find(hash, key);
+  // An expired entry is left for the next sweep: a read changes nothing.
+  if (slot == nullptr || slot->entry->expires_ms <= now_ms) return std::optional<Version>();
   value.assign(slot->entry->value());
   return std::optional<Version>(slot->entry->version);
 }
@@ -214,7 +255,7 @@ Result<bool> MemoryStore::CompareAndSwap(std::string_view key, std::optional<Ver
   const std::int64_t now_ms = impl_->NowMs();
   const std::uint64_t hash = HashKey(key);
   Shard& shard = impl_->ShardFor(hash);
-  std::lock_guard lock(shard.mu);
+  WriteLock lock(shard);
   impl_->MaybeSweep(shard, now_ms);
   Table::Slot* slot = shard.table.Find(hash, key);
   const bool live = slot != nullptr && slot->entry->expires_ms > now_ms;
@@ -235,16 +276,16 @@ Result<bool> MemoryStore::CompareAndSwap(std::string_view key, std::optional<Ver
 Result<void> MemoryStore::Erase(std::string_view key) {
   const std::uint64_t hash = HashKey(key);
   Shard& shard = impl_->ShardFor(hash);
-  std::lock_guard lock(shard.mu);
+  WriteLock lock(shard);
   if (Table::Slot* slot = shard.table.Find(hash, key)) shard.table.Erase(*slot);
   return {};
 }
 
 std::size_t MemoryStore::size() const {
   std::size_t n = 0;
-  for (Shard& shard : impl_->shards) {
-    std::lock_guard lock(shard.mu);
-    n += shard.table.size();
+  for (const auto& shard : impl_->shards) {
+    std::lock_guard lock(shard->lanes[0].mu);
+    n += shard->table.size();
   }
   return n;
 }
