@@ -1,7 +1,8 @@
 #include <jeff/stores/memory/memory_store.hpp>
 
+#include <sched.h>
+
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -175,12 +176,13 @@ class WriteLock {
   Shard& shard_;
 };
 
-// This thread's lane number: threads are dealt lanes round-robin at their
-// first read, so up to `lanes` concurrent readers never share one.
-std::size_t ThreadLane() noexcept {
-  static std::atomic<std::size_t> next{0};
-  thread_local const std::size_t lane = next.fetch_add(1, std::memory_order_relaxed);
-  return lane;
+// The lane for a read: the CPU this thread runs on (sched_getcpu reads it
+// from the kernel's per-thread rseq area, ~3 ns), so concurrent readers on
+// different CPUs use different lanes whatever threads they are. Any lane is
+// correct; a thread that migrates mid-read merely shares one for a moment.
+std::size_t ReadLane() noexcept {
+  const int cpu = sched_getcpu();
+  return cpu < 0 ? 0 : static_cast<std::size_t>(cpu);
 }
 
 std::size_t LaneCount(std::size_t requested) {
@@ -236,7 +238,7 @@ Result<std::optional<Version>> MemoryStore::FetchInto(std::string_view key, std:
   const std::int64_t now_ms = impl_->NowMs();
   const std::uint64_t hash = HashKey(key);
   Shard& shard = impl_->ShardFor(hash);
-  std::lock_guard lock(shard.lanes[ThreadLane() & (shard.lanes.size() - 1)].mu);
+  std::lock_guard lock(shard.lanes[ReadLane() & (shard.lanes.size() - 1)].mu);
   const Table::Slot* slot = shard.table.Find(hash, key);
   // An expired entry is left for the next sweep: a read changes nothing.
   if (slot == nullptr || slot->entry->expires_ms <= now_ms) return std::optional<Version>();

@@ -17,11 +17,11 @@ namespace jeff {
 struct MemoryStoreOptions {
   /// Number of independently locked shards (rounded up to a power of two). 0: 64.
   std::size_t shards = 64;
-  /// Read lanes per shard: a read locks only its thread's lane, a write locks
-  /// them all. A lock is a write to its cache line, so with one lock per
-  /// shard every read moved that line between cores; with a lane per core the
-  /// line stays with its reader. 0: std::thread::hardware_concurrency(),
-  /// rounded up to a power of two, at most 64.
+  /// Read lanes per shard: a read locks only the lane of the CPU it runs on,
+  /// a write locks them all. A lock is a write to its cache line, so with one
+  /// lock per shard every read moved that line between cores; with a lane
+  /// per CPU the line stays with its reader. 0: std::thread::
+  /// hardware_concurrency(), rounded up to a power of two, at most 64.
   std::size_t read_lanes = 0;
   /// Expired entries of a shard are reclaimed during writes, at most once per
   /// this interval per shard. 0: on every write.
