@@ -4,9 +4,9 @@
 
 #include <bit>
 #include <cstring>
-#include <type_traits>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 namespace jeff {
 namespace {
@@ -42,7 +42,8 @@ void PackBin(msgpack::packer<StringStream>& packer, const void* data, std::size_
 // (a fixarray or array 16/32; bin 8/16/32; any integer encoding), checks the
 // bytes are there before reading them, and advances `at` only on success.
 // msgpack-c's parser was used before: driven as a SAX tokenizer it cost
-// about 45 ns per session, this about 10 (docs/design.md, "Record").
+// about 45 ns per session, this about 10 (docs/design.md, "Record decoding").
+
 // The unsigned big-endian number of N bytes at `p`.
 template <int N>
 std::uint64_t Load(const std::uint8_t* p) noexcept {
@@ -120,42 +121,49 @@ template <int N>
   return true;
 }
 
-// Sign-extends the low `bits` bits of `raw`.
-std::int64_t SignExtend(std::uint64_t raw, int bits) noexcept {
-  const int shift = 64 - bits;
-  return static_cast<std::int64_t>(raw << shift) >> shift;
+// An N-byte unsigned integer after the type byte; one above int64's range
+// (possible only for N = 8) is refused.
+template <int N>
+[[gnu::always_inline]] inline bool ReadUnsigned(const std::uint8_t*& at, const std::uint8_t* end,
+                                                std::int64_t& v) noexcept {
+  std::uint64_t raw = 0;
+  if (!ReadNumber<N>(at, end, raw) ||
+      raw > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return false;
+  }
+  v = static_cast<std::int64_t>(raw);
+  return true;
+}
+
+// An N-byte two's-complement integer after the type byte, sign-extended.
+template <int N>
+[[gnu::always_inline]] inline bool ReadSigned(const std::uint8_t*& at, const std::uint8_t* end,
+                                              std::int64_t& v) noexcept {
+  std::uint64_t raw = 0;
+  if (!ReadNumber<N>(at, end, raw)) return false;
+  constexpr int kShift = 64 - 8 * N;
+  v = static_cast<std::int64_t>(raw << kShift) >> kShift;
+  return true;
 }
 
 [[gnu::always_inline]] inline bool ReadInt(const std::uint8_t*& at, const std::uint8_t* end,
                                            std::int64_t& v) noexcept {
   if (at == end) return false;
   const std::uint8_t type = *at;
-  if (type <= 0x7f) {  // positive fixint
-    v = type;
-    ++at;
-    return true;
-  }
-  if (type >= 0xe0) {  // negative fixint
+  if (type <= 0x7f || type >= 0xe0) {  // positive and negative fixint: the byte as int8
     v = static_cast<std::int8_t>(type);
     ++at;
     return true;
   }
-  std::uint64_t raw = 0;
   switch (type) {
-    case 0xcf:  // uint 64: what the encoder writes for millisecond times
-      if (!ReadNumber<8>(at, end, raw) ||
-          raw > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        return false;
-      }
-      v = static_cast<std::int64_t>(raw);
-      return true;
-    case 0xcc: if (!ReadNumber<1>(at, end, raw)) return false; v = static_cast<std::int64_t>(raw); return true;
-    case 0xcd: if (!ReadNumber<2>(at, end, raw)) return false; v = static_cast<std::int64_t>(raw); return true;
-    case 0xce: if (!ReadNumber<4>(at, end, raw)) return false; v = static_cast<std::int64_t>(raw); return true;
-    case 0xd0: if (!ReadNumber<1>(at, end, raw)) return false; v = SignExtend(raw, 8); return true;
-    case 0xd1: if (!ReadNumber<2>(at, end, raw)) return false; v = SignExtend(raw, 16); return true;
-    case 0xd2: if (!ReadNumber<4>(at, end, raw)) return false; v = SignExtend(raw, 32); return true;
-    case 0xd3: if (!ReadNumber<8>(at, end, raw)) return false; v = static_cast<std::int64_t>(raw); return true;
+    case 0xcf: return ReadUnsigned<8>(at, end, v);  // what the encoder writes for ms times
+    case 0xcc: return ReadUnsigned<1>(at, end, v);
+    case 0xcd: return ReadUnsigned<2>(at, end, v);
+    case 0xce: return ReadUnsigned<4>(at, end, v);
+    case 0xd0: return ReadSigned<1>(at, end, v);
+    case 0xd1: return ReadSigned<2>(at, end, v);
+    case 0xd2: return ReadSigned<4>(at, end, v);
+    case 0xd3: return ReadSigned<8>(at, end, v);
     default: return false;
   }
 }

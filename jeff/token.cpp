@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
-#include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <openssl/sha.h>
 #include <sodium.h>
