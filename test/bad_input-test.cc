@@ -22,7 +22,6 @@ const std::string kKid = "K9gGyX8OAK8aH8Myj6djqQ";             // a canonical 22
 const std::string kTok = std::string(42, 'A') + "A";           // a canonical 43-char token
 const std::string kValid = kKid + "." + kTok;                  // well-formed, unknown
 
-std::size_t g_cases = 0;  // counted, so the catalogue's size is visible in the log
 
 struct CookieCase {
   std::string header;
@@ -88,7 +87,6 @@ TEST_CASE("catalogue: Cookie headers") {
   options.store = std::make_shared<jeff::MemoryStore>();
   jeff::Sessions sessions(options);
   for (const CookieCase& c : cases) {
-    ++g_cases;
     CAPTURE(c.header.substr(0, 120));
     const auto result = sessions.Check(c.header);
     CHECK(result.status == c.expected);
@@ -136,7 +134,6 @@ TEST_CASE("catalogue: stored records are corrupt, never sessions") {
   jeff::Sessions sessions(options);
   const std::string store_key = "jeff:" + jeff::KeyId("victim");
   for (const std::string& bytes : records) {
-    ++g_cases;
     CAPTURE(bytes.size());
     auto decoded = jeff::DecodeRecord(bytes);
     if (decoded.ok()) continue;  // a flipped bit may still give a valid record
@@ -185,7 +182,6 @@ TEST_CASE("catalogue: store URLs") {
       "re dis://host",
   };
   for (const std::string& url : invalid) {
-    ++g_cases;
     CAPTURE(url);
     auto parsed = jeff::ParseStoreUrl(url);
     CHECK_FALSE(parsed.ok());
@@ -205,7 +201,6 @@ TEST_CASE("catalogue: store URLs") {
       "memory://?max_value_bytes=-5",
   };
   for (const std::string& url : unusable) {
-    ++g_cases;
     CAPTURE(url);
     CHECK_THROWS_AS(jeff::OpenStore(url), std::invalid_argument);
   }
@@ -248,7 +243,6 @@ TEST_CASE("catalogue: option values") {
       [](jeff::Options& o) { o.max_key_bytes = 0; },
   };
   for (std::size_t i = 0; i < edits.size(); ++i) {
-    ++g_cases;
     CAPTURE(i);
     jeff::Options o;
     o.store = std::make_shared<jeff::MemoryStore>();
@@ -278,12 +272,10 @@ TEST_CASE("catalogue: API arguments") {
        jeff::Errc::kSessionNotFound},
   };
   for (const ArgCase& c : cases) {
-    ++g_cases;
     CHECK(c.call() == c.expected);
   }
   for (const char* id : {"", "not-a-uuid", "00000000-0000-0000-0000-00000000000", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
                          "000000000000-0000-0000-0000-00000000", "00000000-0000-0000-0000-0000000000000"}) {
-    ++g_cases;
     CAPTURE(id);
     CHECK_FALSE(jeff::ParseSessionId(id).has_value());
   }
@@ -337,7 +329,7 @@ TEST_CASE("catalogue: JWE tokens are refused as one opaque outcome") {
   for (std::size_t at = 0; at < good.size(); at += 9) {  // one character changed anywhere
     std::string flipped = good;
     flipped[at] = flipped[at] == 'A' ? 'B' : 'A';
-    if (flipped[at] != good[at] && good[at] != '.') tokens.push_back(flipped);
+    if (good[at] != '.') tokens.push_back(flipped);
   }
   jeff::JweOptions other = o;
   other.secrets = {"another secret, also thirty-two bytes or more"};
@@ -346,14 +338,7 @@ TEST_CASE("catalogue: JWE tokens are refused as one opaque outcome") {
   wrong_salt.salt = "__Secure-authjs.session-token";
   tokens.push_back(jeff::JweCodec(wrong_salt).Encrypt(R"({"sub":"mallory"})").value());
   for (const std::string& token : tokens) {
-    ++g_cases;
     CAPTURE(token.substr(0, 120));
     CHECK_FALSE(codec.Decrypt(token).has_value());
   }
-}
-
-TEST_CASE("catalogue size") {
-  MESSAGE("bad-input catalogue cases: " << g_cases);
-  // Test cases run in file order; by now every table above has run.
-  CHECK(g_cases >= 150);
 }

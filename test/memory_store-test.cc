@@ -156,7 +156,7 @@ TEST_CASE("memory store behaves like a map under random operations") {
       REQUIRE(got.has_value());
       CHECK(got->value == m.value);
     }
-    CHECK(store.size() <= 4000);
+    CHECK(store.size() <= 300);  // the last phase writes 300 keys; sweeps took the rest
     CHECK(hits > 2000);
     CHECK(updates > 5000);
     CHECK(erases > 1000);

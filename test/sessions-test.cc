@@ -3,6 +3,7 @@
 #include <jeff/sessions.hpp>
 #include <jeff/stores/memory/memory_store.hpp>
 
+#include "support/cookies.hpp"
 #include "support/sessions_race.hpp"
 
 #include <atomic>
@@ -11,11 +12,6 @@ using namespace std::chrono_literals;
 using jeff::CheckStatus;
 
 namespace {
-
-// The Cookie request header a browser would send for a Set-Cookie value.
-std::string AsCookieHeader(const std::string& set_cookie) {
-  return set_cookie.substr(0, set_cookie.find(';'));
-}
 
 // Fault injection around a real MemoryStore: while `down` is set every call
 // fails as an unreachable server would.
@@ -75,7 +71,7 @@ TEST_CASE("Set issues a cookie that Check accepts") {
   // The key itself never appears in the cookie.
   CHECK(sc.find("alice") == std::string::npos);
 
-  auto checked = sessions.Check("theme=dark; " + AsCookieHeader(sc) + "; lang=en");
+  auto checked = sessions.Check("theme=dark; " + jeff::test::CookieHeaderOf(sc) + "; lang=en");
   REQUIRE(checked.ok());
   CHECK(checked.session.key == "alice@example.com");
   CHECK(checked.session.meta == "Firefox");
@@ -100,7 +96,7 @@ TEST_CASE("Check reports why there is no session") {
   REQUIRE(issued.ok());
   // Same kid, wrong token: the record exists but no hash matches.
   CHECK(sessions.Check("jeff_session=" + forged).status == CheckStatus::kUnknown);
-  std::string cookie = AsCookieHeader(issued->set_cookie.front());
+  std::string cookie = jeff::test::CookieHeaderOf(issued->set_cookie.front());
   cookie.back() = cookie.back() == 'A' ? 'Q' : 'A';
   CheckStatus tampered = sessions.Check(cookie).status;
   CHECK((tampered == CheckStatus::kUnknown || tampered == CheckStatus::kMalformed));
@@ -114,7 +110,7 @@ TEST_CASE("sessions expire at max_age and after idle_timeout") {
   jeff::Sessions sessions(f.options);
   auto issued = sessions.Set("bob", "");
   REQUIRE(issued.ok());
-  const std::string cookie = AsCookieHeader(issued->set_cookie.front());
+  const std::string cookie = jeff::test::CookieHeaderOf(issued->set_cookie.front());
 
   for (int i = 0; i < 11; ++i) {  // active every 5 minutes: the idle clock never runs out
     f.clock.Advance(5min);
@@ -131,7 +127,7 @@ TEST_CASE("sessions expire at max_age and after idle_timeout") {
   auto idle = sessions.Set("bob", "");
   REQUIRE(idle.ok());
   f.clock.Advance(10min);
-  CHECK(sessions.Check(AsCookieHeader(idle->set_cookie.front())).status == CheckStatus::kExpired);
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(idle->set_cookie.front())).status == CheckStatus::kExpired);
 }
 
 TEST_CASE("Check records activity at most once per touch_interval") {
@@ -140,7 +136,7 @@ TEST_CASE("Check records activity at most once per touch_interval") {
   jeff::Sessions sessions(f.options);
   auto issued = sessions.Set("carol", "");
   REQUIRE(issued.ok());
-  const std::string cookie = AsCookieHeader(issued->set_cookie.front());
+  const std::string cookie = jeff::test::CookieHeaderOf(issued->set_cookie.front());
   const jeff::TimePoint start = f.clock.Now();
 
   f.clock.Advance(30s);
@@ -162,7 +158,7 @@ TEST_CASE("touch_interval 0 makes Check read-only") {
   REQUIRE(issued.ok());
   const auto before = f.store->Fetch(jeff::KeyId("dave").insert(0, "jeff:")).value()->version;
   f.clock.Advance(1h);
-  CHECK(sessions.Check(AsCookieHeader(issued->set_cookie.front())).ok());
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued->set_cookie.front())).ok());
   CHECK(f.store->Fetch(jeff::KeyId("dave").insert(0, "jeff:")).value()->version == before);
 }
 
@@ -173,13 +169,13 @@ TEST_CASE("Clear logs out only the current session and expires the cookie") {
   auto laptop = sessions.Set("erin", "laptop");
   REQUIRE(phone.ok());
   REQUIRE(laptop.ok());
-  auto cleared = sessions.Clear(AsCookieHeader(phone->set_cookie.front()));
+  auto cleared = sessions.Clear(jeff::test::CookieHeaderOf(phone->set_cookie.front()));
   REQUIRE(cleared.ok());
   REQUIRE(cleared->size() == 1);
   CHECK(cleared->front().find("jeff_session=;") == 0);
   CHECK(cleared->front().find("Max-Age=0") != std::string::npos);
-  CHECK(sessions.Check(AsCookieHeader(phone->set_cookie.front())).status == CheckStatus::kUnknown);
-  CHECK(sessions.Check(AsCookieHeader(laptop->set_cookie.front())).ok());
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(phone->set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(laptop->set_cookie.front())).ok());
   // Without a session Clear still answers with the expiring cookie.
   auto nothing = sessions.Clear("");
   REQUIRE(nothing.ok());
@@ -204,14 +200,14 @@ TEST_CASE("Delete revokes all or chosen sessions; SessionsForKey lists live ones
   REQUIRE(removed.ok());
   CHECK(*removed == 2);
   CHECK(sessions.SessionsForKey("frank")->size() == 2);
-  CHECK(sessions.Check(AsCookieHeader(issued[1].set_cookie.front())).status == CheckStatus::kUnknown);
-  CHECK(sessions.Check(AsCookieHeader(issued[0].set_cookie.front())).ok());
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued[1].set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued[0].set_cookie.front())).ok());
 
   auto all = sessions.Delete("frank");
   REQUIRE(all.ok());
   CHECK(*all == 2);
   CHECK(sessions.SessionsForKey("frank")->empty());
-  CHECK(sessions.Check(AsCookieHeader(issued[0].set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued[0].set_cookie.front())).status == CheckStatus::kUnknown);
   CHECK(sessions.Delete("nobody").value() == 0);
   CHECK(sessions.SessionsForKey("nobody")->empty());
   CHECK(sessions.Delete("").error() == jeff::Errc::kInvalidArgument);
@@ -230,8 +226,8 @@ TEST_CASE("max_sessions_per_key evicts the oldest sessions") {
   REQUIRE(list.size() == 3);
   CHECK(list[0].meta == "2");
   CHECK(list[2].meta == "4");
-  CHECK(sessions.Check(AsCookieHeader(issued[0].set_cookie.front())).status == CheckStatus::kUnknown);
-  CHECK(sessions.Check(AsCookieHeader(issued[4].set_cookie.front())).ok());
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued[0].set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued[4].set_cookie.front())).ok());
 }
 
 TEST_CASE("expired sessions are pruned on every write and the record TTL follows them") {
@@ -256,14 +252,14 @@ TEST_CASE("Rotate replaces the token and keeps the session") {
   jeff::Sessions sessions(f.options);
   auto issued = sessions.Set("ivy", "meta");
   REQUIRE(issued.ok());
-  const std::string old_cookie = AsCookieHeader(issued->set_cookie.front());
+  const std::string old_cookie = jeff::test::CookieHeaderOf(issued->set_cookie.front());
   auto current = sessions.Check(old_cookie);
   REQUIRE(current.ok());
   auto rotated = sessions.Rotate(current.session);
   REQUIRE(rotated.ok());
   CHECK(rotated->session.id == issued->session.id);
   CHECK(sessions.Check(old_cookie).status == CheckStatus::kUnknown);
-  auto again = sessions.Check(AsCookieHeader(rotated->set_cookie.front()));
+  auto again = sessions.Check(jeff::test::CookieHeaderOf(rotated->set_cookie.front()));
   REQUIRE(again.ok());
   CHECK(again.session.id == issued->session.id);
   CHECK(again.session.meta == "meta");
@@ -278,7 +274,7 @@ TEST_CASE("a stale duplicate cookie does not hide the live one") {
   auto issued = sessions.Set("jack", "");
   REQUIRE(issued.ok());
   const std::string stale = "jeff_session=" + jeff::KeyId("jack") + "." + std::string(43, 'A');
-  auto checked = sessions.Check(stale + "; " + AsCookieHeader(issued->set_cookie.front()));
+  auto checked = sessions.Check(stale + "; " + jeff::test::CookieHeaderOf(issued->set_cookie.front()));
   CHECK(checked.ok());
 }
 
@@ -292,7 +288,7 @@ TEST_CASE("a corrupt record is a store error, never a session") {
   std::string garbage = current->value;
   garbage.resize(garbage.size() - 3);
   REQUIRE(f.store->CompareAndSwap(store_key, current->version, garbage, 1h).value());
-  auto checked = sessions.Check(AsCookieHeader(issued->set_cookie.front()));
+  auto checked = sessions.Check(jeff::test::CookieHeaderOf(issued->set_cookie.front()));
   CHECK(checked.status == CheckStatus::kStoreError);
   CHECK(checked.error == jeff::Errc::kStoreCorrupt);
   CHECK(sessions.Set("kim", "").error() == jeff::Errc::kStoreCorrupt);
@@ -306,7 +302,7 @@ TEST_CASE("a store failure is reported, never as in or out, and Set gives no coo
   jeff::Sessions sessions(f.options);
   auto issued = sessions.Set("lee", "");
   REQUIRE(issued.ok());
-  const std::string cookie = AsCookieHeader(issued->set_cookie.front());
+  const std::string cookie = jeff::test::CookieHeaderOf(issued->set_cookie.front());
 
   flaky->fail_writes = true;
   auto failed = sessions.Set("lee", "");
@@ -335,7 +331,7 @@ TEST_CASE("a failed touch does not fail the check") {
   REQUIRE(issued.ok());
   flaky->fail_writes = true;
   f.clock.Advance(2min);
-  CHECK(sessions.Check(AsCookieHeader(issued->set_cookie.front())).ok());
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued->set_cookie.front())).ok());
 }
 
 TEST_CASE("options are validated at construction") {
@@ -384,7 +380,7 @@ TEST_CASE("max_age 0 gives a browser-session cookie, still bounded server-side")
   CHECK(issued->set_cookie.front().find("Max-Age") == std::string::npos);
   CHECK(issued->set_cookie.front().find("Expires") == std::string::npos);
   f.clock.Advance(2h);
-  CHECK(sessions.Check(AsCookieHeader(issued->set_cookie.front())).status == CheckStatus::kUnknown);
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued->set_cookie.front())).status == CheckStatus::kUnknown);
 }
 
 TEST_CASE("a pepper changes the key id") {
@@ -395,7 +391,7 @@ TEST_CASE("a pepper changes the key id") {
   REQUIRE(issued.ok());
   CHECK(issued->set_cookie.front().find(jeff::KeyId("pat")) == std::string::npos);
   CHECK(issued->set_cookie.front().find(jeff::KeyId("pat", "server secret")) != std::string::npos);
-  CHECK(sessions.Check(AsCookieHeader(issued->set_cookie.front())).ok());
+  CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued->set_cookie.front())).ok());
 }
 
 TEST_CASE("Set refuses empty keys and oversized meta") {

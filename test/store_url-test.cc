@@ -22,8 +22,7 @@ StoreUrl Parse(std::string_view url) {
 }
 
 using jeff::test::Contains;
-
-std::string ThrownMessage(const auto& f) { return jeff::test::InvalidArgumentMessage(f); }
+using jeff::test::InvalidArgumentMessage;
 
 }  // namespace
 
@@ -208,7 +207,7 @@ TEST_CASE("IntParam") {
   CHECK_THROWS_AS(url.IntParam("pool", 4, 9, 64), std::invalid_argument);
   for (std::string_view name : {"junk", "empty", "big", "sp"}) {
     CAPTURE(name);
-    const std::string message = ThrownMessage([&] { (void)url.IntParam(name, 0, 0, 100); });
+    const std::string message = InvalidArgumentMessage([&] { (void)url.IntParam(name, 0, 0, 100); });
     CHECK(Contains(message, "'" + std::string(name) + "'"));
     CHECK(Contains(message, "[0, 100]"));
   }
@@ -226,7 +225,7 @@ TEST_CASE("DurationParam") {
   for (std::string_view name : {"e", "f", "g", "h", "i", "j", "k", "l"}) {
     CAPTURE(name);
     const std::string message =
-        ThrownMessage([&] { (void)url.DurationParam(name, milliseconds(1)); });
+        InvalidArgumentMessage([&] { (void)url.DurationParam(name, milliseconds(1)); });
     CHECK(Contains(message, "'" + std::string(name) + "'"));
   }
 }
@@ -234,7 +233,7 @@ TEST_CASE("DurationParam") {
 TEST_CASE("RequireKnownParams") {
   const StoreUrl url = Parse("redis://h?timeout=1s&pool_size=2&prefx=oops");
   CHECK_NOTHROW(url.RequireKnownParams({"timeout", "pool_size", "prefx"}));
-  const std::string message = ThrownMessage([&] {
+  const std::string message = InvalidArgumentMessage([&] {
     url.RequireKnownParams({"timeout", "pool_size", "prefix"});
   });
   CHECK(Contains(message, "'prefx'"));

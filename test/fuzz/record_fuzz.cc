@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   auto record = jeff::DecodeRecord(bytes);
   if (key.ok() != record.ok()) std::abort();
-  const auto oracle = jeff_test::OracleDecode(bytes);
+  const auto oracle = jeff::test::OracleDecode(bytes);
   if (record.ok() != oracle.has_value() || (oracle && !(*record == *oracle))) std::abort();
   if (!record) {
     if (record.error() != jeff::Errc::kStoreCorrupt) std::abort();

@@ -5,6 +5,7 @@
 // object works again after the restart.
 
 #include "redis_test_support.hpp"
+#include "support/cookies.hpp"
 
 #include <doctest/doctest.h>
 #include <jeff/sessions.hpp>
@@ -17,11 +18,6 @@ namespace jeff::test {
 namespace {
 
 using std::chrono::milliseconds;
-
-std::string CookieOf(const Issued& issued) {
-  const std::string& set_cookie = issued.set_cookie.front();
-  return set_cookie.substr(0, set_cookie.find(';'));
-}
 
 TEST_CASE("Sessions on Redis: a killed server is a store error, and the same object recovers") {
   auto server = StartRedis();

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string_view>
 
-namespace jeff_test {
+namespace jeff::test {
 
 inline bool OracleInt(const msgpack::object& o, std::int64_t& out) {
   if (o.type == msgpack::type::POSITIVE_INTEGER) {
@@ -78,4 +78,4 @@ inline std::optional<jeff::Record> OracleDecode(std::string_view bytes) {
   }
 }
 
-}  // namespace jeff_test
+}  // namespace jeff::test

@@ -3,6 +3,8 @@
 // one key lose nothing, and a revoked session never comes back (the two
 // races Go jeff documents). Call RunSessionsRaces from a TEST_CASE.
 
+#include "support/cookies.hpp"
+
 #include <doctest/doctest.h>
 #include <jeff/sessions.hpp>
 
@@ -63,7 +65,7 @@ inline void RunSessionsRaces(const RaceHarness& h) {
       const std::string key = "revoke-" + std::to_string(trial) + "@example.com";
       auto victim = sessions.Set(key, "victim");
       REQUIRE(victim.ok());
-      const std::string cookie = victim->set_cookie.front().substr(0, victim->set_cookie.front().find(';'));
+      const std::string cookie = CookieOf(*victim);
       std::atomic<bool> go{false};
       std::vector<std::thread> threads;
       for (int t = 0; t < 3; ++t) {

@@ -83,12 +83,6 @@ Sessions SessionsAt(const std::string& url, Options options) {
   return Sessions(std::move(options));
 }
 
-std::string CookieOf(const Issued& issued) {
-  REQUIRE(issued.set_cookie.size() == 1);
-  const std::string& set_cookie = issued.set_cookie[0];
-  return set_cookie.substr(0, set_cookie.find(';'));
-}
-
 std::vector<nlohmann::json> JsonLines(std::string_view text) {
   std::vector<nlohmann::json> lines;
   while (!text.empty()) {

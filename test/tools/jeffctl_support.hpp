@@ -3,6 +3,7 @@
 // real @auth/core / jose (test/jwe/interop/jwe.mjs under node) as child
 // processes, and real servers to keep sessions in.
 
+#include "support/cookies.hpp"
 #include "support/server_process.hpp"
 #include "tools/run_process.hpp"
 
@@ -67,9 +68,6 @@ std::vector<OwnServer> StartOwnServers();
 /// Sessions on the store at `url` with `options` otherwise (its store is
 /// replaced). The options default to jeff's defaults, as an app's would.
 Sessions SessionsAt(const std::string& url, Options options = {});
-
-/// The session cookie (`name=value`) of an issued session, as a Cookie header.
-std::string CookieOf(const Issued& issued);
 
 /// Each line of `text` parsed as JSON; fails the test on a line that is not.
 std::vector<nlohmann::json> JsonLines(std::string_view text);

@@ -123,7 +123,8 @@ TEST_CASE("encode: bad claims and options are usage errors (exit 2)") {
   check({"jwe", "encode"}, claims, "no key");
   check({"jwe", "encode", "--secret", kSecret, "--max-age", "0"}, claims, "--max-age needs whole seconds");
   check({"jwe", "encode", "--secret", kSecret, "--max-age", "1h"}, claims, "--max-age");
-  check({"jwe", "encode", "--key-hex", std::string(64, 'a'), "--enc", "A256CBC-HS512"}, claims, "");
+  check({"jwe", "encode", "--key-hex", std::string(64, 'a'), "--enc", "A256CBC-HS512"}, claims,
+        "no JWE secret or key for A256CBC-HS512");
   check({"jwe", "encode", "--secret", kSecret, "extra"}, claims, "standard input");
 }
 
