@@ -195,6 +195,12 @@ Result<void> Connection::Exchange(std::span<const Command> commands, std::span<R
     if (!reply) return reply.error();
     replies[i] = std::move(*reply);
   }
+  // Bytes beyond the last reply answer nothing we sent (a push, a reply to
+  // a command of unknown arity): the replies may be out of step, and the
+  // next call would read them as its own. Neither this call nor the
+  // connection can be trusted.
+  const redisReader* reader = context_->reader;
+  if (reader->len > reader->pos) return Break(make_error_code(Errc::kStoreProtocol));
   return {};
 }
 

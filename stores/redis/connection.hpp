@@ -69,7 +69,8 @@ class Connection {
   /// Sends `commands` in one write and reads one reply per command into
   /// `replies` (same size), all before `deadline`. Error replies are replies,
   /// not failures. Fails with kStoreTimeout (deadline), kStoreUnavailable
-  /// (EOF, reset) or kStoreProtocol (unparsable reply); after a failure the
+  /// (EOF, reset) or kStoreProtocol (unparsable reply, or bytes left over
+  /// after the last expected reply); after a failure the
   /// connection is broken(), except when the deadline had passed before
   /// anything was sent.
   Result<void> Exchange(std::span<const Command> commands, std::span<Reply> replies,
