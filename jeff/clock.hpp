@@ -30,8 +30,17 @@ inline std::int64_t ToUnixMillis(TimePoint t) noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-/// The inverse of ToUnixMillis.
+/// The latest Unix time in milliseconds that a TimePoint holds (system_clock
+/// counts nanoseconds in 64 bits: April 2262). Stored times beyond it are
+/// corrupt, token times beyond it are refused.
+inline constexpr std::int64_t kMaxUnixMillis =
+    std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::max().time_since_epoch()).count();
+
+/// The inverse of ToUnixMillis, saturating: a time outside ±kMaxUnixMillis
+/// gives the nearest representable one instead of wrapping around.
 inline TimePoint FromUnixMillis(std::int64_t ms) noexcept {
+  if (ms > kMaxUnixMillis) ms = kMaxUnixMillis;
+  if (ms < -kMaxUnixMillis) ms = -kMaxUnixMillis;
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
 }
 

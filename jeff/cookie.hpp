@@ -14,6 +14,11 @@
 
 namespace jeff {
 
+/// The longest lifetime a cookie can have: browsers cap Max-Age and Expires
+/// at 400 days (RFC 6265bis, "Cookie Lifetime Limits"). Session lifetimes
+/// (Options::max_age and the like) are bounded by it.
+inline constexpr std::chrono::seconds kMaxCookieLifetime = std::chrono::hours(24 * 400);
+
 /// The SameSite attribute. kNone forces Secure (browsers drop it otherwise).
 enum class SameSite { kLax, kStrict, kNone };
 

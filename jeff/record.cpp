@@ -1,5 +1,7 @@
 #include <jeff/record.hpp>
 
+#include <jeff/clock.hpp>
+
 #include <msgpack/pack.hpp>
 
 #include <bit>
@@ -168,6 +170,12 @@ template <int N>
   }
 }
 
+// A time jeff could have written: from 1970 up to the last instant a
+// TimePoint holds. Anything else (INT64_MIN, year 300000) is corruption, and
+// keeping times in this range is what makes `now - last_seen` and
+// `expires - now` safe from signed overflow everywhere.
+constexpr bool IsStoredTime(std::int64_t ms) noexcept { return ms >= 0 && ms <= kMaxUnixMillis; }
+
 }  // namespace
 
 std::string EncodeRecord(const Record& record) {
@@ -225,7 +233,8 @@ std::optional<SessionView> RecordReader::Next() noexcept {
       !ReadBinOfSize(at_, end_, kSessionIdBytes, id) ||
       !ReadBinOfSize(at_, end_, kTokenHashBytes, hash) || !ReadInt(at_, end_, created_ms) ||
       !ReadInt(at_, end_, expires_ms) || !ReadInt(at_, end_, last_seen_ms) ||
-      !ReadBin(at_, end_, meta, meta_size)) {
+      !ReadBin(at_, end_, meta, meta_size) || !IsStoredTime(created_ms) ||
+      !IsStoredTime(expires_ms) || !IsStoredTime(last_seen_ms)) {
     failed_ = true;
     return std::nullopt;
   }

@@ -79,7 +79,7 @@ class JEFF_API RecordReader {
   /// After Next() returned std::nullopt: the record's key (a view into the bytes)
   /// when every byte was a valid v1 record, else Errc::kStoreCorrupt (a
   /// truncation, trailing bytes, wrong types or lengths, an unknown version,
-  /// or a session count the bytes cannot hold).
+  /// a session count the bytes cannot hold, or a time outside 0 ... kMaxUnixMillis).
   Result<std::string_view> Finish() const noexcept;
 
   /// The number of sessions the record's header declares (0 when the
@@ -107,7 +107,8 @@ Result<std::string_view> VisitRecord(std::string_view bytes, Visit&& visit) {
   return reader.Finish();
 }
 
-/// Decodes `bytes` into an owning Record; Errc::kStoreCorrupt on any deviation.
+/// Decodes `bytes` into an owning Record; Errc::kStoreCorrupt on any deviation
+/// (including a time outside 0 ... kMaxUnixMillis).
 JEFF_API Result<Record> DecodeRecord(std::string_view bytes);
 
 }  // namespace jeff

@@ -37,6 +37,13 @@ Options Validate(Options o) {
           "cookie.secure is off; set Options::insecure for plain-HTTP development");
   ValidateCookieOptions(o.cookie);
   Require(o.max_age.count() >= 0, "max_age must not be negative");
+  // Browsers keep no cookie longer than 400 days, and beyond that a session
+  // would outlive any cookie that carries it; the bound also keeps every
+  // computed time far inside what a TimePoint holds.
+  Require(o.max_age <= kMaxCookieLifetime && o.session_cookie_lifetime <= kMaxCookieLifetime &&
+              o.idle_timeout <= kMaxCookieLifetime && o.touch_interval <= kMaxCookieLifetime,
+          "max_age, session_cookie_lifetime, idle_timeout and touch_interval must be at most 400 days "
+          "(jeff::kMaxCookieLifetime, the cap browsers apply to cookies)");
   Require(o.max_age.count() > 0 || o.session_cookie_lifetime.count() > 0,
           "session_cookie_lifetime must be positive when max_age is 0");
   Require(o.idle_timeout.count() >= 0 && o.touch_interval.count() >= 0,
@@ -107,7 +114,7 @@ Result<std::vector<Session>> Sessions::SessionsForKey(std::string_view key) {
   return strategy_->SessionsForKey(key);
 }
 
-Result<Issued> Sessions::Rotate(const Session& current) { return strategy_->Rotate(current); }
+Result<Issued> Sessions::Rotate(std::string_view cookie_header) { return strategy_->Rotate(cookie_header); }
 
 const Options& Sessions::options() const noexcept { return strategy_->options(); }
 

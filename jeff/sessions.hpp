@@ -41,7 +41,8 @@ struct Options {
   CookieOptions cookie;
   /// Absolute lifetime of a session, and the cookie's Max-Age. 0: the cookie
   /// is a browser-session cookie (no Max-Age/Expires) and the server still
-  /// ends the session after `session_cookie_lifetime`.
+  /// ends the session after `session_cookie_lifetime`. At most
+  /// kMaxCookieLifetime (400 days), like the other durations below.
   std::chrono::seconds max_age = std::chrono::hours(24 * 30);
   /// Server-side lifetime of browser-session cookies (used when max_age is 0).
   std::chrono::seconds session_cookie_lifetime = std::chrono::hours(12);
@@ -57,7 +58,9 @@ struct Options {
   /// at most 200 bytes.
   std::string key_prefix = "jeff:";
   /// Secret mixed into the key id (HMAC-SHA-256) so that store keys and
-  /// cookies cannot be linked to a known key. Empty: plain SHA-256.
+  /// cookies cannot be linked to a known key. Empty: plain SHA-256, and
+  /// anyone who knows or guesses a key (an email address) can compute its
+  /// key id. Recommended: a server-side secret of 32 random bytes or more.
   std::string pepper;
   /// Development only: allow the cookie without Secure (plain HTTP). Logs a
   /// warning once, at construction.
@@ -194,10 +197,15 @@ class JEFF_API Sessions {
   /// An unknown key gives an empty list.
   Result<std::vector<Session>> SessionsForKey(std::string_view key);
 
-  /// Gives `current` (a session from Check) a new token, making the old
-  /// cookie useless (session-fixation defence, e.g. after a privilege
-  /// change). Errc::kSessionNotFound when it no longer exists.
-  Result<Issued> Rotate(const Session& current);
+  /// Gives the session of `cookie_header` (the request's Cookie header, the
+  /// one Check verified) a new token and returns its Set-Cookie value; the
+  /// old cookie stops working (session-fixation defence, e.g. after a
+  /// privilege change). The session is matched by its current token, inside
+  /// one compare-and-swap: Errc::kSessionNotFound when the cookie names no
+  /// live session, including when it was already rotated (so of two
+  /// concurrent Rotates with one cookie exactly one succeeds).
+  /// Errc::kUnsupported in stateless mode.
+  Result<Issued> Rotate(std::string_view cookie_header);
 
   /// The options in force (after defaults were applied).
   const Options& options() const noexcept;

@@ -18,6 +18,10 @@ std::minstd_rand& JitterRng() {
   return rng;
 }
 
+// `t` as a stored time: records hold 0 ... kMaxUnixMillis (anything else
+// decodes as corrupt), so a clock outside that range is clamped into it.
+std::int64_t StoredMillis(TimePoint t) noexcept { return std::clamp<std::int64_t>(ToUnixMillis(t), 0, kMaxUnixMillis); }
+
 Session ToSession(std::string_view key, const StoredSession& s) {
   return Session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
                  FromUnixMillis(s.last_seen_ms), s.meta};
@@ -44,22 +48,25 @@ class StatefulStrategy final : public Strategy {
     session.id[8] = static_cast<std::uint8_t>((session.id[8] & 0x3f) | 0x80);  // RFC 4122 variant
     session.token_hash = HashToken(token);
     const TimePoint now = options_.clock();
-    session.created_ms = session.last_seen_ms = ToUnixMillis(now);
-    session.expires_ms = session.created_ms + std::chrono::duration_cast<milliseconds>(Lifetime()).count();
+    session.created_ms = session.last_seen_ms = StoredMillis(now);
+    session.expires_ms = std::min(session.created_ms + std::chrono::duration_cast<milliseconds>(Lifetime()).count(),
+                                  kMaxUnixMillis);
     session.meta.assign(meta);
 
     const std::string kid = KeyId(key, options_.pepper);
-    auto written = Mutate(kid, key, std::nullopt, [&](Record& record) -> Result<void> {
+    auto written = Mutate(kid, key, std::nullopt, [&](Record& record) -> Result<bool> {
       record.sessions.push_back(session);
+      // Evict by position: a record lists sessions in the order they were
+      // written, whatever the clocks of the servers that wrote them said
+      // (sorting by created_ms let a server whose clock runs ahead make a
+      // new login evict itself). The new session is last and max >= 1, so
+      // it is never evicted, and the cookie below names a written session.
       const std::size_t max = options_.max_sessions_per_key;
       if (max != 0 && record.sessions.size() > max) {
-        // Oldest first: sessions are kept in creation order.
-        std::stable_sort(record.sessions.begin(), record.sessions.end(),
-                         [](const auto& a, const auto& b) { return a.created_ms < b.created_ms; });
         record.sessions.erase(record.sessions.begin(),
                               record.sessions.end() - static_cast<std::ptrdiff_t>(max));
       }
-      return {};
+      return true;
     });
     if (!written) return written.error();
 
@@ -92,11 +99,12 @@ class StatefulStrategy final : public Strategy {
       auto cookie = ParseSessionCookie(value);
       if (!cookie) continue;
       const TokenHash hash = HashToken(cookie->token);
-      auto cleared = Mutate(cookie->kid, {}, std::nullopt, [&](Record& record) -> Result<void> {
-        std::erase_if(record.sessions, [&](const StoredSession& s) {
-          return ConstantTimeEqual(s.token_hash, hash);
-        });
-        return {};
+      // No write unless a session matched: a forged cookie naming someone's
+      // kid must not touch (and so race with) that key's record.
+      auto cleared = Mutate(cookie->kid, {}, std::nullopt, [&](Record& record) -> Result<bool> {
+        return std::erase_if(record.sessions, [&](const StoredSession& s) {
+                 return ConstantTimeEqual(s.token_hash, hash);
+               }) != 0;
       });
       if (!cleared) return cleared.error();
     }
@@ -110,7 +118,7 @@ class StatefulStrategy final : public Strategy {
     if (!fetched) return fetched.error();
     std::size_t live = 0;
     if (fetched->has_value()) {
-      const std::int64_t now_ms = ToUnixMillis(options_.clock());
+      const std::int64_t now_ms = StoredMillis(options_.clock());
       auto visited = VisitRecord((*fetched)->value, [&](const SessionView& s) {
         if (IsLive(s.expires_ms, s.last_seen_ms, now_ms)) ++live;
       });
@@ -127,13 +135,11 @@ class StatefulStrategy final : public Strategy {
   Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) override {
     if (key.empty()) return Errc::kInvalidArgument;
     std::size_t removed = 0;
-    auto done = Mutate(KeyId(key, options_.pepper), key, std::nullopt, [&](Record& record) -> Result<void> {
-      const std::size_t before = record.sessions.size();
-      std::erase_if(record.sessions, [&](const StoredSession& s) {
+    auto done = Mutate(KeyId(key, options_.pepper), {}, std::nullopt, [&](Record& record) -> Result<bool> {
+      removed = std::erase_if(record.sessions, [&](const StoredSession& s) {
         return std::find(ids.begin(), ids.end(), s.id) != ids.end();
       });
-      removed = before - record.sessions.size();
-      return {};
+      return removed != 0;
     });
     if (!done) return done.error();
     return removed;
@@ -147,42 +153,49 @@ class StatefulStrategy final : public Strategy {
     if (!fetched->has_value()) return out;
     auto record = DecodeRecord((*fetched)->value);
     if (!record) return record.error();
-    const std::int64_t now_ms = ToUnixMillis(options_.clock());
+    const std::int64_t now_ms = StoredMillis(options_.clock());
     for (const StoredSession& s : record->sessions) {
       if (IsLive(s.expires_ms, s.last_seen_ms, now_ms)) out.push_back(ToSession(record->key, s));
     }
     return out;
   }
 
-  Result<Issued> Rotate(const Session& current) override {
-    if (current.key.empty()) return Errc::kInvalidArgument;
+  Result<Issued> Rotate(std::string_view cookie_header) override {
     Token token{};
     RandomBytes(token);
-    const TokenHash hash = HashToken(token);
-    const std::string kid = KeyId(current.key, options_.pepper);
+    const TokenHash fresh = HashToken(token);
     const TimePoint now = options_.clock();
-    std::optional<StoredSession> rotated;
-    auto done = Mutate(kid, current.key, std::nullopt, [&](Record& record) -> Result<void> {
-      for (StoredSession& s : record.sessions) {
-        if (s.id == current.id) {
-          s.token_hash = hash;
-          s.last_seen_ms = ToUnixMillis(now);
-          rotated = s;
-          return {};
+    for (std::string_view value : FindCookies(cookie_header, options_.cookie.name, kMaxCandidates)) {
+      auto cookie = ParseSessionCookie(value);
+      if (!cookie) continue;
+      const TokenHash current = HashToken(cookie->token);
+      // The session is found by its current token, inside the
+      // compare-and-swap: of two concurrent Rotates with one cookie, the
+      // second no longer finds that token and fails, so the cookie the first
+      // one returned stays valid.
+      std::optional<Session> rotated;
+      auto done = Mutate(cookie->kid, {}, std::nullopt, [&](Record& record) -> Result<bool> {
+        rotated.reset();
+        for (StoredSession& s : record.sessions) {
+          if (!ConstantTimeEqual(s.token_hash, current)) continue;
+          s.token_hash = fresh;
+          s.last_seen_ms = std::max(s.last_seen_ms, StoredMillis(now));
+          rotated = ToSession(record.key, s);
+          return true;
         }
-      }
-      rotated.reset();
-      return Errc::kSessionNotFound;
-    });
-    if (!done) return done.error();
-    Issued issued;
-    issued.session = ToSession(current.key, *rotated);
-    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(
-        FromUnixMillis(rotated->expires_ms) - now);
-    issued.set_cookie.push_back(BuildSetCookie(
-        options_.cookie, options_.cookie.name, FormatSessionCookie(kid, token),
-        options_.max_age.count() == 0 ? options_.max_age : remaining, now));
-    return issued;
+        return false;
+      });
+      if (!done) return done.error();
+      if (!rotated) continue;
+      Issued issued;
+      issued.session = std::move(*rotated);
+      const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(issued.session.expires - now);
+      issued.set_cookie.push_back(BuildSetCookie(
+          options_.cookie, options_.cookie.name, FormatSessionCookie(cookie->kid, token),
+          options_.max_age.count() == 0 ? options_.max_age : std::max(remaining, std::chrono::seconds(1)), now));
+      return issued;
+    }
+    return Errc::kSessionNotFound;
   }
 
  private:
@@ -197,6 +210,8 @@ class StatefulStrategy final : public Strategy {
     return options_.max_age.count() > 0 ? options_.max_age : options_.session_cookie_lifetime;
   }
 
+  // Times are stored times (0 ... kMaxUnixMillis, checked on decode), so the
+  // differences below cannot overflow.
   bool IsLive(std::int64_t expires_ms, std::int64_t last_seen_ms, std::int64_t now_ms) const {
     if (now_ms >= expires_ms) return false;
     const std::int64_t idle_ms = std::chrono::duration_cast<milliseconds>(options_.idle_timeout).count();
@@ -259,7 +274,7 @@ class StatefulStrategy final : public Strategy {
       return result;
     }
     const TimePoint now = options_.clock();
-    const std::int64_t now_ms = ToUnixMillis(now);
+    const std::int64_t now_ms = StoredMillis(now);
     if (!IsLive(match->expires_ms, match->last_seen_ms, now_ms)) {
       result.status = CheckStatus::kExpired;
       return result;
@@ -279,11 +294,15 @@ class StatefulStrategy final : public Strategy {
       // Best effort: the read already proved the session; a failed touch
       // only delays the idle clock and is retried on a later request.
       const SessionId id = s.id;
-      auto touched = Mutate(cookie->kid, {}, Versioned{record, **version}, [&](Record& r) -> Result<void> {
+      auto touched = Mutate(cookie->kid, {}, Versioned{record, **version}, [&](Record& r) -> Result<bool> {
+        bool found = false;
         for (StoredSession& stored : r.sessions) {
-          if (stored.id == id) stored.last_seen_ms = std::max(stored.last_seen_ms, now_ms);
+          if (stored.id == id) {
+            stored.last_seen_ms = std::max(stored.last_seen_ms, now_ms);
+            found = true;
+          }
         }
-        return {};
+        return found;
       });
       if (touched) s.last_seen = now;
     }
@@ -293,8 +312,10 @@ class StatefulStrategy final : public Strategy {
   // Read-modify-compare-and-swap of the record under `kid`, retried with
   // jittered exponential back-off. `key` names the application key for a
   // record that does not exist yet (empty: do not create one). `snapshot`
-  // is an already-fetched value to try first. Expired sessions are pruned
-  // on every write; the record's TTL is its latest session expiry.
+  // is an already-fetched value to try first. `change` returns whether it
+  // changed the record: false writes nothing (so a call that matched no
+  // session causes no store write). Expired sessions are pruned on every
+  // write; the record's TTL is its latest session expiry.
   template <typename Change>
   Result<void> Mutate(std::string_view kid, std::string_view key, std::optional<Versioned> snapshot,
                       Change&& change) {
@@ -324,13 +345,13 @@ class StatefulStrategy final : public Strategy {
         if (key.empty()) return {};  // nothing to change
         record.key.assign(key);
       }
-      const std::int64_t now_ms = ToUnixMillis(options_.clock());
+      const std::int64_t now_ms = StoredMillis(options_.clock());
       std::erase_if(record.sessions, [&](const StoredSession& s) {
         return !IsLive(s.expires_ms, s.last_seen_ms, now_ms);
       });
       auto changed = change(record);
       if (!changed) return changed.error();
-      if (!exists && record.sessions.empty()) return {};
+      if (!*changed || (!exists && record.sessions.empty())) return {};
 
       std::int64_t latest_ms = 0;
       for (const StoredSession& s : record.sessions) latest_ms = std::max(latest_ms, s.expires_ms);

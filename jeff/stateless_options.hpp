@@ -59,7 +59,9 @@ using SessionCallback = std::function<void(const Session& session, nlohmann::jso
 /// max_age is 0; shortened to Options::idle_timeout when that is set and
 /// shorter), slid forward by a refresh at most once per
 /// Options::touch_interval, as Auth.js's maxAge / updateAge. Session::created
-/// and last_seen are the token's `iat`.
+/// and last_seen are the token's `iat`. A token without `sid` (Auth.js
+/// writes none) is identified by its `jti`, and a refresh carries that value
+/// on as the new token's `sid`, so that revoking any copy revokes them all.
 struct StatelessOptions {
   /// Secrets, newest first, each at least 32 bytes (e.g. `openssl rand
   /// -base64 33`): keys are derived from them as Auth.js v5 does (so that a
@@ -98,6 +100,13 @@ struct StatelessOptions {
   /// read per Check. Empty: a token stays valid until its `exp`, whatever
   /// happens (Clear only asks the browser to drop the cookie).
   std::shared_ptr<Store> denylist;
+  /// With a denylist: the longest a token may still be valid (`exp` - now),
+  /// whoever issued it (Auth.js's default maxAge is 30 days). A denylist
+  /// entry lives this long plus `skew`, so that no token of a revoked
+  /// session outlives its entry; a token claiming more is refused. Raised
+  /// to this server's own token lifetime when shorter; at most
+  /// kMaxCookieLifetime (400 days). Unused without a denylist.
+  std::chrono::seconds max_token_lifetime = std::chrono::hours(24 * 30);
 };
 
 }  // namespace jeff

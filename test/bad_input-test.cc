@@ -98,7 +98,7 @@ TEST_CASE("catalogue: stored records are corrupt, never sessions") {
   jeff::Record valid;
   valid.key = "victim";
   valid.sessions.resize(1);
-  valid.sessions[0].expires_ms = INT64_MAX;
+  valid.sessions[0].expires_ms = jeff::kMaxUnixMillis;
   const std::string good = jeff::EncodeRecord(valid);
   std::vector<std::string> records = {
       "",
@@ -241,6 +241,11 @@ TEST_CASE("catalogue: option values") {
       [](jeff::Options& o) { o.cas_attempts = -3; },
       [](jeff::Options& o) { o.cas_backoff = -1ms; },
       [](jeff::Options& o) { o.max_key_bytes = 0; },
+      [](jeff::Options& o) { o.max_age = std::chrono::hours(24 * 365 * 300); },
+      [](jeff::Options& o) { o.max_age = jeff::kMaxCookieLifetime + 1s; },
+      [](jeff::Options& o) { o.session_cookie_lifetime = std::chrono::seconds::max(); },
+      [](jeff::Options& o) { o.idle_timeout = std::chrono::seconds::max(); },
+      [](jeff::Options& o) { o.touch_interval = std::chrono::seconds::max(); },
   };
   for (std::size_t i = 0; i < edits.size(); ++i) {
     CAPTURE(i);
@@ -267,9 +272,9 @@ TEST_CASE("catalogue: API arguments") {
       {[&] { return sessions.Delete("").error(); }, jeff::Errc::kInvalidArgument},
       {[&] { return sessions.Delete("", {}).error(); }, jeff::Errc::kInvalidArgument},
       {[&] { return sessions.SessionsForKey("").error(); }, jeff::Errc::kInvalidArgument},
-      {[&] { return sessions.Rotate(jeff::Session{}).error(); }, jeff::Errc::kInvalidArgument},
-      {[&] { return sessions.Rotate(jeff::Session{"nobody", {}, {}, {}, {}, {}}).error(); },
-       jeff::Errc::kSessionNotFound},
+      {[&] { return sessions.Rotate("").error(); }, jeff::Errc::kSessionNotFound},
+      {[&] { return sessions.Rotate("jeff_session=" + kValid).error(); }, jeff::Errc::kSessionNotFound},
+      {[&] { return sessions.Rotate("jeff_session=garbage").error(); }, jeff::Errc::kSessionNotFound},
   };
   for (const ArgCase& c : cases) {
     CHECK(c.call() == c.expected);

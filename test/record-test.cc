@@ -139,13 +139,13 @@ TEST_CASE("records round-trip") {
     Record r;
     r.key = std::string("\0key\xff with nul", 14);
     StoredSession s = MakeSession(1);
-    s.created_ms = std::numeric_limits<std::int64_t>::min();
-    s.expires_ms = std::numeric_limits<std::int64_t>::max();
+    s.created_ms = 0;
+    s.expires_ms = jeff::kMaxUnixMillis;
     s.last_seen_ms = 0;
     s.meta = std::string(70000, '\0');  // bin 32
     r.sessions.push_back(s);
     s.meta = std::string(300, 'x');  // bin 16
-    s.created_ms = -129;
+    s.created_ms = 70000;  // uint 32
     r.sessions.push_back(s);
     const auto decoded = jeff::DecodeRecord(jeff::EncodeRecord(r));
     REQUIRE(decoded.ok());
@@ -200,13 +200,13 @@ TEST_CASE("accepted encodings of valid values") {
   SUBCASE("integers in any msgpack integer format") {
     Msgpack m;
     m.Array(3).Raw({0xcf}).Be(1, 8).Bin("k").Array(1);
-    m.Array(6).Bin(16, 'i').Bin(32, 'h').Raw({0xd0, 0x05}).Raw({0xcd, 0x01, 0x00}).Raw({0xe0});
+    m.Array(6).Bin(16, 'i').Bin(32, 'h').Raw({0xd0, 0x05}).Raw({0xcd, 0x01, 0x00}).Raw({0xd3}).Be(32, 8);
     m.Bin("");
     const auto r = jeff::DecodeRecord(m.bytes);
     REQUIRE(r.ok());
     CHECK(r->sessions[0].created_ms == 5);
     CHECK(r->sessions[0].expires_ms == 256);
-    CHECK(r->sessions[0].last_seen_ms == -32);
+    CHECK(r->sessions[0].last_seen_ms == 32);
   }
   SUBCASE("array 32 and bin 32 headers for small sizes") {
     Msgpack m;
@@ -275,6 +275,11 @@ TEST_CASE("structural deviations are corrupt") {
       {"time as float", S().IdAndHash().Raw({0xcb}).Be(0, 8).Int(2).Int(3).Bin("")},
       {"time as nil", S().IdAndHash().Int(1).Raw({0xc0}).Int(3).Bin("")},
       {"time above int64", S().IdAndHash().Int(1).Int(2).Raw({0xcf}).Be(1ULL << 63, 8).Bin("")},
+      // Review defect 4: times a TimePoint cannot hold are corrupt, not clamped.
+      {"created before 1970", S().IdAndHash().Int(-1).Int(2).Int(3).Bin("")},
+      {"expires at int64 min", S().IdAndHash().Int(1).Int(INT64_MIN).Int(3).Bin("")},
+      {"last seen past 2262", S().IdAndHash().Int(1).Int(2).Int(jeff::kMaxUnixMillis + 1).Bin("")},
+      {"expires at int64 max", S().IdAndHash().Int(1).Int(INT64_MAX).Int(3).Bin("")},
       {"time as bin", S().IdAndHash().Int(1).Int(2).Bin(8, 't').Bin("")},
       {"meta as str", S().IdAndHash().Times().Raw({0xa1, 'm'})},
       {"meta as nil", S().IdAndHash().Times().Raw({0xc0})},

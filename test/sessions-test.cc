@@ -255,7 +255,7 @@ TEST_CASE("Rotate replaces the token and keeps the session") {
   const std::string old_cookie = jeff::test::CookieHeaderOf(issued->set_cookie.front());
   auto current = sessions.Check(old_cookie);
   REQUIRE(current.ok());
-  auto rotated = sessions.Rotate(current.session);
+  auto rotated = sessions.Rotate(old_cookie);
   REQUIRE(rotated.ok());
   CHECK(rotated->session.id == issued->session.id);
   CHECK(sessions.Check(old_cookie).status == CheckStatus::kUnknown);
@@ -265,7 +265,121 @@ TEST_CASE("Rotate replaces the token and keeps the session") {
   CHECK(again.session.meta == "meta");
 
   REQUIRE(sessions.Delete("ivy").ok());
-  CHECK(sessions.Rotate(current.session).error() == jeff::Errc::kSessionNotFound);
+  CHECK(sessions.Rotate(jeff::test::CookieHeaderOf(rotated->set_cookie.front())).error() ==
+        jeff::Errc::kSessionNotFound);
+  CHECK(sessions.Rotate("").error() == jeff::Errc::kSessionNotFound);
+  CHECK(sessions.Rotate("jeff_session=garbage").error() == jeff::Errc::kSessionNotFound);
+}
+
+// Review defect 6: Rotate matched the session by id, so a second Rotate with
+// the same (already rotated) cookie succeeded and killed the first one's.
+TEST_CASE("Rotate needs the current token: of two Rotates with one cookie, one wins") {
+  Fixture f;
+  jeff::Sessions sessions(f.options);
+  const std::string cookie = jeff::test::CookieOf(sessions.Set("ivy", "").value());
+  auto first = sessions.Rotate(cookie);
+  REQUIRE(first.ok());
+  CHECK(sessions.Rotate(cookie).error() == jeff::Errc::kSessionNotFound);
+  const std::string rotated = jeff::test::CookieOf(*first);
+  CHECK(sessions.Check(rotated).ok());
+  // The pre-rotation cookie is dead for Clear too; the rotated one logs out.
+  REQUIRE(sessions.Clear(cookie).ok());
+  CHECK(sessions.Check(rotated).ok());
+  REQUIRE(sessions.Clear(rotated).ok());
+  CHECK(sessions.Check(rotated).status == CheckStatus::kUnknown);
+}
+
+// Review defect 7: Clear with a cookie matching no session rewrote the record
+// of whatever key the cookie's kid named (racing that user's logins).
+TEST_CASE("a cookie that matches no session causes no store write") {
+  Fixture f;
+  f.options.max_age = 1h;
+  jeff::Sessions sessions(f.options);
+  const std::string cookie = jeff::test::CookieOf(sessions.Set("victim", "").value());
+  const std::string store_key = "jeff:" + jeff::KeyId("victim");
+  f.clock.Advance(30min);
+  REQUIRE(sessions.Set("victim", "").ok());
+  f.clock.Advance(31min);  // the first session has expired: a write would prune it
+  const jeff::Version before = f.store->Fetch(store_key).value()->version;
+  const std::string forged = "jeff_session=" + jeff::KeyId("victim") + "." + std::string(43, 'A');
+  REQUIRE(sessions.Clear(forged).ok());
+  CHECK(sessions.Rotate(forged).error() == jeff::Errc::kSessionNotFound);
+  REQUIRE(sessions.Clear(cookie).ok());  // an expired session: nothing to remove either
+  const jeff::SessionId unknown[] = {jeff::NewSessionId()};
+  CHECK(sessions.Delete("victim", unknown).value() == 0);
+  CHECK(f.store->Fetch(store_key).value()->version == before);
+}
+
+// Review defect 3: eviction sorted by created_ms, so a server whose clock is
+// behind another's evicted the session it had just created and still
+// returned its cookie.
+TEST_CASE("max_sessions_per_key never evicts the new session, whatever the clocks") {
+  Fixture ahead;
+  jeff::ManualClock behind_clock(ahead.clock.Now() - 1h);
+  jeff::Options behind = ahead.options;
+  behind.clock = behind_clock.AsClock();
+  for (std::size_t max : {1, 2}) {
+    CAPTURE(max);
+    ahead.options.max_sessions_per_key = behind.max_sessions_per_key = max;
+    jeff::Sessions a(ahead.options);
+    jeff::Sessions b(behind);
+    const std::string key = "skew" + std::to_string(max);
+    std::vector<std::string> cookies;
+    for (int i = 0; i < 3; ++i) cookies.push_back(jeff::test::CookieOf(a.Set(key, "ahead").value()));
+    auto issued = b.Set(key, "behind");
+    REQUIRE(issued.ok());
+    CHECK(b.Check(jeff::test::CookieOf(*issued)).ok());
+    auto list = b.SessionsForKey(key).value();
+    REQUIRE(list.size() == max);
+    CHECK(list.back().meta == "behind");
+    // The oldest in write order went, not the one with the latest clock.
+    CHECK(b.Check(cookies[0]).status == CheckStatus::kUnknown);
+    if (max == 2) CHECK(b.Check(cookies[2]).ok());
+  }
+}
+
+// Review defects 4 and 5: times outside what a TimePoint holds.
+TEST_CASE("absurd stored times are corrupt, and lifetimes are bounded at 400 days") {
+  Fixture f;
+  f.options.idle_timeout = 1h;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("lou", "");
+  REQUIRE(issued.ok());
+  const std::string store_key = "jeff:" + jeff::KeyId("lou");
+  const jeff::Record good = jeff::DecodeRecord(f.store->Fetch(store_key).value()->value).value();
+  for (std::int64_t absurd : {INT64_MIN, std::int64_t{-1}, jeff::kMaxUnixMillis + 1, INT64_MAX}) {
+    for (int field = 0; field < 3; ++field) {
+      CAPTURE(absurd);
+      CAPTURE(field);
+      jeff::Record bad = good;
+      std::int64_t* times[] = {&bad.sessions[0].created_ms, &bad.sessions[0].expires_ms,
+                               &bad.sessions[0].last_seen_ms};
+      *times[field] = absurd;
+      auto current = f.store->Fetch(store_key).value();
+      REQUIRE(f.store->CompareAndSwap(store_key, current->version, jeff::EncodeRecord(bad), 1h).value());
+      auto checked = sessions.Check(jeff::test::CookieOf(*issued));
+      CHECK(checked.status == CheckStatus::kStoreError);
+      CHECK(checked.error == jeff::Errc::kStoreCorrupt);
+    }
+  }
+  auto bad = [&](auto edit) {
+    jeff::Options o = f.options;
+    edit(o);
+    CHECK_THROWS_AS(jeff::Sessions(std::move(o)), std::invalid_argument);
+  };
+  bad([](jeff::Options& o) { o.max_age = std::chrono::hours(24 * 365 * 300); });
+  bad([](jeff::Options& o) { o.max_age = jeff::kMaxCookieLifetime + 1s; });
+  bad([](jeff::Options& o) { o.max_age = 0s; o.session_cookie_lifetime = jeff::kMaxCookieLifetime + 1s; });
+  bad([](jeff::Options& o) { o.idle_timeout = jeff::kMaxCookieLifetime + 1s; });
+  jeff::Options longest = f.options;
+  longest.max_age = jeff::kMaxCookieLifetime;
+  jeff::Sessions lasting(longest);
+  auto issued_long = lasting.Set("lou's twin", "");
+  REQUIRE(issued_long.ok());
+  CHECK(issued_long->session.expires == f.clock.Now() + jeff::kMaxCookieLifetime);
+  auto rotated = lasting.Rotate(jeff::test::CookieOf(*issued_long));
+  REQUIRE(rotated.ok());
+  CHECK(rotated->set_cookie.front().find("; Max-Age=34560000;") != std::string::npos);
 }
 
 TEST_CASE("a stale duplicate cookie does not hide the live one") {

@@ -53,9 +53,18 @@ bool ReadClaims(const simdjson::dom::object& object, TokenClaims& out) {
   return true;
 }
 
-std::int64_t SecondsToMillis(double s) {
-  constexpr double kLimit = 9.0e15;  // far beyond any date, far within int64 ms
-  return static_cast<std::int64_t>(std::clamp(s, -kLimit, kLimit) * 1000.0);
+// A NumericDate in Unix ms, or nullopt when a TimePoint cannot hold it
+// (past April 2262 or before 1678): such a token is refused, not wrapped.
+std::optional<std::int64_t> ToMillis(std::optional<double> seconds_since_epoch) {
+  if (!seconds_since_epoch) return std::nullopt;
+  const double ms = *seconds_since_epoch * 1000.0;
+  if (!(ms >= -static_cast<double>(kMaxUnixMillis) && ms <= static_cast<double>(kMaxUnixMillis))) return std::nullopt;
+  return static_cast<std::int64_t>(ms);
+}
+
+// The token's times are all representable (see ToMillis).
+bool TimesInRange(const TokenClaims& tc) {
+  return (!tc.exp || ToMillis(tc.exp)) && (!tc.iat || ToMillis(tc.iat)) && (!tc.nbf || ToMillis(tc.nbf));
 }
 
 std::int64_t UnixSeconds(TimePoint t) {
@@ -73,9 +82,16 @@ std::shared_ptr<const Claims> MakeClaims(std::string_view json) {
 class StatelessStrategy final : public Strategy {
  public:
   explicit StatelessStrategy(Options options)
-      : options_(std::move(options)), codec_(MakeCodec(options_)), lifetime_(Lifetime(options_)) {
+      : options_(std::move(options)),
+        codec_(MakeCodec(options_)),
+        lifetime_(Lifetime(options_)),
+        max_token_lifetime_(std::max(lifetime_, options_.stateless.max_token_lifetime)) {
     const StatelessOptions& s = options_.stateless;
     if (s.skew.count() < 0) throw std::invalid_argument("jeff::Options: stateless.skew must not be negative");
+    if (s.skew > kMaxCookieLifetime || s.max_token_lifetime.count() <= 0 || s.max_token_lifetime > kMaxCookieLifetime) {
+      throw std::invalid_argument(
+          "jeff::Options: stateless.max_token_lifetime must be positive and, like stateless.skew, at most 400 days");
+    }
     if (s.max_token_chars < 512) {
       throw std::invalid_argument("jeff::Options: stateless.max_token_chars must be at least 512");
     }
@@ -166,7 +182,7 @@ class StatelessStrategy final : public Strategy {
 
   Result<std::vector<Session>> SessionsForKey(std::string_view) override { return Errc::kUnsupported; }
 
-  Result<Issued> Rotate(const Session&) override { return Errc::kUnsupported; }
+  Result<Issued> Rotate(std::string_view) override { return Errc::kUnsupported; }
 
  private:
   enum class Chunks { kNone, kTooLong, kJoined };
@@ -334,29 +350,40 @@ class StatelessStrategy final : public Strategy {
 
     simdjson::dom::object object;
     TokenClaims tc;
-    if (!ParseJsonObject(plaintext, object) || !ReadClaims(object, tc) || tc.sub.empty() || !tc.exp) return result;
+    if (!ParseJsonObject(plaintext, object) || !ReadClaims(object, tc) || tc.sub.empty() || !tc.exp ||
+        !TimesInRange(tc)) {
+      return result;
+    }
     const TimePoint now = options_.clock();
     const std::int64_t now_ms = ToUnixMillis(now);
     const std::int64_t skew_ms = milliseconds(options_.stateless.skew).count();
-    if (SecondsToMillis(*tc.exp) + skew_ms <= now_ms) {
+    const std::int64_t exp_ms = *ToMillis(tc.exp);  // all |values| <= kMaxUnixMillis: no overflow below
+    if (exp_ms + skew_ms <= now_ms) {
       result.status = CheckStatus::kExpired;
       return result;
     }
-    if (tc.nbf && SecondsToMillis(*tc.nbf) - skew_ms > now_ms) return result;  // not yet valid
+    if (tc.nbf && *ToMillis(tc.nbf) - skew_ms > now_ms) return result;  // not yet valid
+    // A token that could outlive a denylist entry made now could come back
+    // after its revocation: refused while revocation is on.
+    if (options_.stateless.denylist && exp_ms - now_ms > milliseconds(max_token_lifetime_ + options_.stateless.skew).count()) {
+      return result;
+    }
 
+    // The session's identity: `sid`, or for a token without one (Auth.js
+    // writes none) its `jti`, which a refresh carries on as `sid`.
+    // Views into the parser end here: callbacks below may parse JSON too.
+    const std::string sid(tc.sid.empty() ? tc.jti : tc.sid);
     Session& session = result.session;
     session.key.assign(tc.sub);
-    session.id = ParseSessionId(tc.sid).value_or(SessionId{});
-    session.created = session.last_seen = FromUnixMillis(tc.iat ? SecondsToMillis(*tc.iat) : 0);
-    session.expires = FromUnixMillis(SecondsToMillis(*tc.exp));
+    session.id = ParseSessionId(sid).value_or(SessionId{});
+    session.created = session.last_seen = FromUnixMillis(tc.iat ? *ToMillis(tc.iat) : 0);
+    session.expires = FromUnixMillis(exp_ms);
     session.meta.assign(tc.meta);
-    // Views into the parser end here: callbacks below may parse JSON too.
-    const std::string deny_id(tc.sid.empty() ? tc.jti : tc.sid);
 
-    if (options_.stateless.denylist && !deny_id.empty()) {
-      auto entry = options_.stateless.denylist->Fetch(DenyKey(deny_id, session.key));
+    if (options_.stateless.denylist && !sid.empty()) {
+      auto entry = options_.stateless.denylist->Fetch(DenyKey(sid, session.key));
       if (!entry) return StoreFailure(entry.error());
-      if (entry->has_value()) return result;
+      if (entry->has_value()) return result;  // revoked: never refreshed either
     }
 
     const seconds touch = options_.touch_interval;
@@ -369,7 +396,6 @@ class StatelessStrategy final : public Strategy {
     nlohmann::json claims = nlohmann::json::parse(plaintext, nullptr, /*allow_exceptions=*/false);
     if (!claims.is_object()) return result;
     if (refresh) {
-      const std::string sid(session.id == SessionId{} ? std::string() : FormatSessionId(session.id));
       if (auto edited = RunJwtCallback(JwtTrigger::kUpdate, session.key, sid, claims); !edited) {
         if (IsStoreError(edited.error())) return StoreFailure(edited.error());
         if (cookie_header) result.set_cookie = ExpiredCookies(*cookie_header);
@@ -405,9 +431,14 @@ class StatelessStrategy final : public Strategy {
   }
 
   // Records that session `id` of `key` is revoked, until every token of it
-  // that may exist has expired.
-  Result<void> Deny(std::string_view id, std::string_view key) const {
-    const milliseconds ttl = lifetime_ + options_.stateless.skew + kDenylistMargin;
+  // that Check would still accept has expired: the longest lifetime a token
+  // may claim, or `exp_ms` (a revoked token's own expiry) when later.
+  Result<void> Deny(std::string_view id, std::string_view key, std::optional<std::int64_t> exp_ms = std::nullopt) const {
+    milliseconds ttl = max_token_lifetime_ + options_.stateless.skew + kDenylistMargin;
+    if (exp_ms) {
+      const std::int64_t left_ms = *exp_ms - ToUnixMillis(options_.clock());
+      ttl = std::max(ttl, milliseconds(left_ms) + options_.stateless.skew + kDenylistMargin);
+    }
     // Already present: someone else revoked it; either way it is revoked.
     auto written = options_.stateless.denylist->CompareAndSwap(DenyKey(id, key), std::nullopt, "1", ttl);
     if (!written) return written.error();
@@ -421,15 +452,18 @@ class StatelessStrategy final : public Strategy {
     TokenClaims tc;
     if (token.size() > options_.stateless.max_token_chars || !codec_.Decrypt(token, plaintext)) return {};
     plaintext.reserve(plaintext.size() + simdjson::SIMDJSON_PADDING);
-    if (!ParseJsonObject(plaintext, object) || !ReadClaims(object, tc) || tc.sub.empty()) return {};
+    if (!ParseJsonObject(plaintext, object) || !ReadClaims(object, tc) || tc.sub.empty() || !TimesInRange(tc)) {
+      return {};
+    }
     const std::string id(tc.sid.empty() ? tc.jti : tc.sid);
     if (id.empty()) return {};
-    return Deny(id, std::string(tc.sub));
+    return Deny(id, std::string(tc.sub), ToMillis(tc.exp));
   }
 
   Options options_;
   JweCodec codec_;
   seconds lifetime_;
+  seconds max_token_lifetime_;  // lifetime_ or stateless.max_token_lifetime, the longer
   std::vector<std::string> chunk_names_;  // `<name>.0` ... one past the most a token needs
 };
 

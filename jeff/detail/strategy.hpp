@@ -17,7 +17,7 @@ class Strategy {
   virtual Result<std::size_t> DeleteAll(std::string_view key) = 0;
   virtual Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) = 0;
   virtual Result<std::vector<Session>> SessionsForKey(std::string_view key) = 0;
-  virtual Result<Issued> Rotate(const Session& current) = 0;
+  virtual Result<Issued> Rotate(std::string_view cookie_header) = 0;
   virtual const Options& options() const noexcept = 0;
 };
 

@@ -410,7 +410,7 @@ TEST_CASE_FIXTURE(Fixture, "revocation: cookie expiry, or a denylist store") {
     CHECK(sessions.Delete("u").error() == jeff::Errc::kUnsupported);
     const jeff::SessionId ids[] = {jeff::SessionId{}};
     CHECK(sessions.Delete("u", ids).error() == jeff::Errc::kUnsupported);
-    CHECK(sessions.Rotate(sessions.Check(header).session).error() == jeff::Errc::kUnsupported);
+    CHECK(sessions.Rotate(header).error() == jeff::Errc::kUnsupported);
     CHECK(sessions.Clear("").ok());
   }
   SUBCASE("with a denylist, Clear and Delete(key, ids) revoke") {
@@ -442,6 +442,103 @@ TEST_CASE_FIXTURE(Fixture, "revocation: cookie expiry, or a denylist store") {
     CHECK(sessions.Check(laptop.Header()).status == CheckStatus::kExpired);
     CHECK_FALSE(store->Fetch(entry)->has_value());
   }
+}
+
+// A token as Auth.js issues it: no `sid`, a random `jti`, `exp` = iat + `life`.
+std::string AuthJsStyleToken(const jeff::ManualClock& clock, std::chrono::seconds life,
+                             const std::string& jti = jeff::FormatSessionId(jeff::NewSessionId())) {
+  jeff::JweOptions jwe;
+  jwe.secrets = {kSecret};
+  jwe.salt = "authjs.session-token";
+  const auto iat = std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
+  const nlohmann::json claims = {{"sub", "u"}, {"name", "U"}, {"iat", iat}, {"exp", iat + life.count()}, {"jti", jti}};
+  return "authjs.session-token=" + jeff::JweCodec(jwe).Encrypt(claims.dump()).value();
+}
+
+// Review defect 1: a token without `sid` was denied by its `jti`, and its
+// refresh carried a new `jti` and still no `sid`: logging out with one copy
+// left the other valid.
+TEST_CASE_FIXTURE(Fixture, "denylist: a token without sid is revoked with every refreshed copy") {
+  options.touch_interval = 1min;
+  options.stateless.denylist = std::make_shared<jeff::MemoryStore>();
+  Sessions sessions(options);
+  for (bool clear_newer : {true, false}) {
+    CAPTURE(clear_newer);
+    const std::string jti = jeff::FormatSessionId(jeff::NewSessionId());
+    const std::string t1 = AuthJsStyleToken(clock, std::chrono::hours(24 * 30), jti);
+    clock.Advance(2min);
+    auto refreshed = sessions.Check(t1);
+    REQUIRE(refreshed.ok());
+    CHECK(jeff::FormatSessionId(refreshed.session.id) == jti);
+    REQUIRE(refreshed.set_cookie.size() == 1);
+    Jar jar;
+    jar.Apply(refreshed.set_cookie);
+    const std::string t2 = jar.Header();
+    CHECK(ClaimsOf(sessions.Check(t2).session)["sid"] == jti);
+    CHECK(ClaimsOf(sessions.Check(t2).session)["jti"] != jti);
+    REQUIRE(sessions.Clear(clear_newer ? t2 : t1).ok());
+    CHECK_FALSE(sessions.Check(t1).ok());
+    CHECK_FALSE(sessions.Check(t2).ok());
+  }
+}
+
+// Review defect 2: the denylist entry lived for this server's token lifetime
+// (here 1 h), not for the revoked token's own (30 days from Auth.js), so the
+// session came back, and was refreshed, an hour after logout.
+TEST_CASE_FIXTURE(Fixture, "denylist: an entry lasts as long as any token of the session") {
+  options.idle_timeout = 1h;
+  options.touch_interval = 1min;
+  jeff::MemoryStoreOptions store_options;
+  store_options.clock = clock.AsClock();
+  options.stateless.denylist = std::make_shared<jeff::MemoryStore>(store_options);
+  Sessions sessions(options);
+  const std::string token = AuthJsStyleToken(clock, std::chrono::hours(24 * 30));
+  REQUIRE(sessions.Check(token).ok());
+  REQUIRE(sessions.Clear(token).ok());
+  for (auto step : {62min, std::chrono::minutes(24 * 60 * 29)}) {
+    clock.Advance(step);
+    auto checked = sessions.Check(token);
+    CHECK_FALSE(checked.ok());
+    CHECK(checked.set_cookie.empty());  // never refreshed
+  }
+  // Revoking by id (no token at hand) covers the longest lifetime accepted.
+  const std::string other = AuthJsStyleToken(clock, std::chrono::hours(24 * 30));
+  auto live = sessions.Check(other);
+  REQUIRE(live.ok());
+  const jeff::SessionId ids[] = {live.session.id};
+  REQUIRE(sessions.Delete("u", ids).ok());
+  clock.Advance(std::chrono::hours(24 * 30) - 1min);
+  CHECK_FALSE(sessions.Check(other).ok());
+  // A token that claims to outlive any entry is refused while revocation is on.
+  CHECK(sessions.Check(AuthJsStyleToken(clock, std::chrono::hours(24 * 31))).status == CheckStatus::kUnknown);
+  options.stateless.max_token_lifetime = std::chrono::hours(24 * 31);
+  CHECK(Sessions(options).Check(AuthJsStyleToken(clock, std::chrono::hours(24 * 31))).ok());
+  options.stateless.max_token_lifetime = jeff::kMaxCookieLifetime + 1s;
+  CHECK_THROWS_AS(Sessions{options}, std::invalid_argument);
+}
+
+// Review defect 5: token times past 2262 wrapped (an `exp` of 1e13 gave an
+// `expires` before `created`).
+TEST_CASE_FIXTURE(Fixture, "token times a TimePoint cannot hold are refused") {
+  jeff::JweOptions jwe;
+  jwe.secrets = {kSecret};
+  jwe.salt = "authjs.session-token";
+  const jeff::JweCodec codec(jwe);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
+  Sessions sessions(options);
+  const auto check = [&](const nlohmann::json& claims) {
+    return sessions.Check("authjs.session-token=" + codec.Encrypt(claims.dump()).value());
+  };
+  CHECK(check({{"sub", "u"}, {"iat", now}, {"exp", now + 3600}}).ok());
+  CHECK(check({{"sub", "u"}, {"iat", now}, {"exp", 1e13}}).status == CheckStatus::kUnknown);
+  CHECK(check({{"sub", "u"}, {"iat", now}, {"exp", 1e300}}).status == CheckStatus::kUnknown);
+  CHECK(check({{"sub", "u"}, {"iat", -1e13}, {"exp", now + 3600}}).status == CheckStatus::kUnknown);
+  CHECK(check({{"sub", "u"}, {"iat", now}, {"exp", now + 3600}, {"nbf", -1e300}}).status == CheckStatus::kUnknown);
+  // The latest instant a TimePoint holds is still a valid exp.
+  const double last = static_cast<double>(jeff::kMaxUnixMillis / 1000);
+  auto far = check({{"sub", "u"}, {"iat", now}, {"exp", last}});
+  REQUIRE(far.ok());
+  CHECK(far.session.expires > far.session.created);
 }
 
 TEST_CASE_FIXTURE(Fixture, "Set refuses bad input") {

@@ -3,6 +3,7 @@
 // unpacker: the tests and the record fuzz target hold jeff's own decoder to it
 // (same verdict on every input, same values when both accept).
 
+#include <jeff/clock.hpp>
 #include <jeff/record.hpp>
 
 #include <msgpack.hpp>
@@ -25,6 +26,11 @@ inline bool OracleInt(const msgpack::object& o, std::int64_t& out) {
     return true;
   }
   return false;
+}
+
+// A stored time: an integer from 0 to the last millisecond a TimePoint holds.
+inline bool OracleTime(const msgpack::object& o, std::int64_t& out) {
+  return OracleInt(o, out) && out >= 0 && out <= jeff::kMaxUnixMillis;
 }
 
 inline bool OracleBin(const msgpack::object& o, std::string_view& out) {
@@ -63,8 +69,8 @@ inline std::optional<jeff::Record> OracleDecode(std::string_view bytes) {
       std::string_view id, hash, meta;
       jeff::StoredSession& out = record.sessions.emplace_back();
       if (!OracleBin(f[0], id) || id.size() != out.id.size() || !OracleBin(f[1], hash) ||
-          hash.size() != out.token_hash.size() || !OracleInt(f[2], out.created_ms) ||
-          !OracleInt(f[3], out.expires_ms) || !OracleInt(f[4], out.last_seen_ms) ||
+          hash.size() != out.token_hash.size() || !OracleTime(f[2], out.created_ms) ||
+          !OracleTime(f[3], out.expires_ms) || !OracleTime(f[4], out.last_seen_ms) ||
           !OracleBin(f[5], meta)) {
         return std::nullopt;
       }
