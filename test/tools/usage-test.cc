@@ -68,7 +68,7 @@ TEST_CASE("sessions commands: key, store and options are checked before any stor
     CheckUsageError({"sessions", command, "", "--store", "memory://"}, "KEY is empty");
     CheckUsageError({"sessions", command, "k"}, "no store");
     CheckUsageError({"sessions", command, "k"}, "no store", "", {{"JEFF_STORE", ""}});
-    CheckUsageError({"sessions", command, "k", "--store", "postgres://db"}, "unknown store URL scheme");
+    CheckUsageError({"sessions", command, "k", "--store", "mysql://db"}, "unknown store URL scheme");
     CheckUsageError({"sessions", command, "k", "--store", "redis://host:99999"}, "invalid store URL");
     CheckUsageError({"sessions", command, "k", "--store", "redis://127.0.0.1:6379?colour=blue"}, "colour");
     CheckUsageError({"sessions", command, "k", "--store", "memory://", "--prefix", "has space"}, "prefix");
