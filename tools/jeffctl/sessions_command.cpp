@@ -124,7 +124,11 @@ ExitCode List(const Args& args) {
   for (const Session& session : *sessions) std::cout << SessionJson(session).dump() << "\n";
   std::cout.flush();
   if (sessions->empty()) {
-    PrintError("no live session for this key");
+    const Options& options = store.sessions.options();
+    PrintError("no live session for this key. If the application has some, jeffctl is looking in "
+               "the wrong place: the store URL, --prefix (here " + options.key_prefix +
+               ") and --pepper (here " + (options.pepper.empty() ? "none" : "given") +
+               ") must be the application's own (Options::key_prefix, Options::pepper)");
     return ExitCode::kFailure;
   }
   return ExitCode::kOk;
