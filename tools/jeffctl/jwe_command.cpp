@@ -52,6 +52,9 @@ constexpr std::string_view kEncodeUsage =
     "\n"
     "  --max-age SECONDS   lifetime of the token (default 2592000, 30 days: Auth.js's)\n";
 
+constexpr std::string_view kDecodeSaltHelp =
+    "                      Default: try jeff's, then Auth.js's two, in that order.\n";
+
 constexpr std::string_view kEncodeSaltHelp =
     "                      Default: jeff's (it says so on standard error).\n";
 
@@ -80,9 +83,6 @@ std::string ReadToken() {
   if (begin == std::string::npos) throw UsageError("no token on standard input");
   return input.substr(begin, input.find_last_not_of(kSpace) + 1 - begin);
 }
-
-constexpr std::string_view kDecodeSaltHelp =
-    "                      Default: try jeff's, then Auth.js's two, in that order.\n";
 
 JweCodec MakeCodec(JweOptions options) {
   try {
