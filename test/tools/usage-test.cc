@@ -45,6 +45,26 @@ TEST_CASE("--help describes every command on stdout and exits 0") {
   }
 }
 
+TEST_CASE("a mistyped command gets the nearest known one suggested") {
+  CheckUsageError({"sesions", "list", "k"}, "unknown command sesions; did you mean 'jeffctl sessions list'?");
+  CheckUsageError({"sessoins"}, "did you mean 'jeffctl sessions'?");  // a swap is one edit
+  CheckUsageError({"jew", "decode"}, "did you mean 'jeffctl jwe decode'?");
+  CheckUsageError({"jwe", "decdoe"}, "unknown command jeffctl jwe decdoe; did you mean 'jeffctl jwe decode'?");
+  CheckUsageError({"jwe", "encod"}, "did you mean 'jeffctl jwe encode'?");
+  CheckUsageError({"sessions", "revok", "k"}, "did you mean 'jeffctl sessions revoke'?");
+  // A command without its group, or under the wrong one.
+  CheckUsageError({"list", "k"}, "unknown command list; did you mean 'jeffctl sessions list'?");
+  CheckUsageError({"inspect"}, "did you mean 'jeffctl jwe inspect'?");
+  CheckUsageError({"jwe", "list"}, "did you mean 'jeffctl sessions list'?");
+  // Nothing near: no guess.
+  for (const std::vector<std::string>& far : {std::vector<std::string>{"frobnicate"}, {"x"}, {"jwe", "decrypt"},
+                                              {"sessions", "delete"}}) {
+    const ProcessOutcome run = Jeffctl(far);
+    CHECK(run.exit_code == kExitUsage);
+    CHECK_MESSAGE(run.err.find("did you mean") == std::string::npos, run.err);
+  }
+}
+
 TEST_CASE("commands and options that do not exist are usage errors") {
   CheckUsageError({}, "no command");
   CheckUsageError({"sesions", "list"}, "unknown command sesions");
