@@ -50,7 +50,8 @@ constexpr std::string_view kStyle =
     "label{display:block;margin:.75rem 0}label.field input{display:block;margin-top:.2rem;width:100%;max-width:20rem}"
     "input{font:inherit;padding:.3rem}label.check{display:flex;gap:.5rem;align-items:baseline}"
     "table+form{margin-top:1rem}small{color:#666}"
-    "button{font:inherit;padding:.3rem .8rem;cursor:pointer}.error{color:#b00020}"
+    "button{font:inherit;padding:.3rem .8rem;cursor:pointer;white-space:nowrap;overflow-wrap:normal}"
+    ".error{color:#b00020}td.when{white-space:nowrap}"
     ".current{font-weight:600}code{background:#f4f4f4;padding:0 .2rem;overflow-wrap:anywhere}"
     "table.list td small{display:none}"
     "@media (max-width:34rem){table.list tr{display:block;border-bottom:1px solid #eee;padding:.4rem 0}"
@@ -281,8 +282,8 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
       body += current ? "<tr class=\"current\">" : "<tr>";
       body += "<td>" + Escape(other.meta.empty() ? "Unknown device" : other.meta) +
               (current ? " (this device)" : "") + "</td>";
-      body += "<td><small>signed in</small> " + When(other.created) +
-              "</td><td><small>last seen</small> " + When(other.last_seen) + "</td><td>";
+      body += "<td class=\"when\"><small>signed in</small> " + When(other.created) +
+              "</td><td class=\"when\"><small>last seen</small> " + When(other.last_seen) + "</td><td>";
       if (!current) {
         body += "<form class=\"inline\" method=\"post\" action=\"/sessions/revoke\">"
                 "<input type=\"hidden\" name=\"id\" value=\"" + jeff::FormatSessionId(other.id) +
