@@ -2,7 +2,7 @@
 # Test of scripts/run-example, on a tiny stand-in project (the real script and
 # scripts/setup copied beside a one-file "example"), so that it runs in seconds:
 #   - a compile error: the compiler's message is printed and the exit status is
-#     not 0;
+#     not 0, with stderr a file and on a terminal (script(1));
 #   - fixed: progress lines on stderr, the program runs with the arguments;
 #   - it builds in build-example/, and leaves a user's build/ alone.
 set -euo pipefail
@@ -38,6 +38,17 @@ cat "$work/err"
 grep -q "not_declared_anywhere.*not declared" "$work/err" || fail "the compiler's error was not printed"
 grep -q "run-example: the build failed" "$work/err" || fail "no line saying the build failed"
 echo "ok: a compile error is printed, exit status $status"
+
+# 1b. The same on a terminal (script(1) gives it one), where the build shows a
+# [done/total] counter in place: the error is still printed in full.
+touch "$work/example/main.cpp"
+status=0
+script -qec "bash '$work/scripts/run-example'" /dev/null >"$work/tty" 2>&1 </dev/null || status=$?
+cat "$work/tty"
+(( status != 0 )) || fail "exit status 0 after a compile error, on a terminal"
+grep -q "not_declared_anywhere.*not declared" "$work/tty" || fail "no compiler error on a terminal"
+grep -q "\[1/2\] compiling" "$work/tty" || fail "no [done/total] counter on a terminal"
+echo "ok: on a terminal too, with a progress counter"
 
 # 2. Fixed: it builds, says so, and runs the program with the arguments.
 cat >"$work/example/main.cpp" <<'CPP'
