@@ -140,6 +140,18 @@ Flags Parse(int argc, char** argv) {
   return f;
 }
 
+// The store URL without its password, for messages.
+std::string Redacted(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto at = url.rfind('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  return url.substr(0, scheme + 3) + "***@" + url.substr(at + 1);
+}
+
+bool IsLoopbackAddress(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "localhost" || address == "::1";
+}
+
 httplib::Server* g_server = nullptr;
 
 void Stop(int) {
@@ -176,7 +188,23 @@ int main(int argc, char** argv) {
     options.unauthorized_redirect = "/login";
     jeff::Sessions sessions(std::move(options));
 
+    // A store that cannot be reached is not fatal (it may come up later), but
+    // it is the first thing to know when every page answers 503.
+    if (!flags.stateless) {
+      const auto probe = sessions.SessionsForKey("jeff-example start-up probe");
+      if (!probe && jeff::IsStoreError(probe.error())) {
+        std::cerr << "jeff-example: WARNING: the store " << Redacted(flags.store)
+                  << " cannot be reached (" << probe.error().message()
+                  << "); pages that need a session answer 503 until it can\n";
+      }
+    }
+    if (!flags.insecure && !IsLoopbackAddress(flags.address)) {
+      std::cerr << "jeff-example: listening on " << flags.address << ". "
+                << example::SecureCookieOverHttpWarning() << "\n";
+    }
+
     example::AppConfig config;
+    config.warn_secure_over_http = !flags.insecure;
     // The app itself serves plain HTTP; behind a TLS proxy, pass --origin https://...
     const std::string scheme = "http://";
     const std::string port = ":" + std::to_string(flags.port);

@@ -91,7 +91,13 @@ Sessions::Sessions(Sessions&&) noexcept = default;
 Sessions& Sessions::operator=(Sessions&&) noexcept = default;
 
 Result<Issued> Sessions::Set(std::string_view key, std::string_view meta) {
-  return strategy_->Set(key, meta);
+  return strategy_->Set(key, meta, std::nullopt);
+}
+
+Result<Issued> Sessions::Set(std::string_view key, std::string_view meta, const SetOptions& set_options) {
+  const std::optional<std::chrono::seconds> max_age = set_options.max_age;
+  if (max_age && (max_age->count() < 0 || *max_age > kMaxCookieLifetime)) return Errc::kInvalidArgument;
+  return strategy_->Set(key, meta, max_age);
 }
 
 CheckResult Sessions::Check(std::string_view cookie_header) { return strategy_->Check(cookie_header); }

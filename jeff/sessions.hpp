@@ -139,6 +139,24 @@ struct CheckResult {
   explicit operator bool() const noexcept { return ok(); }
 };
 
+/// Choices for one login, given to Sessions::Set: e.g. a short session unless
+/// the user ticked "remember me" (scs's RememberMe, express-session's
+/// per-request maxAge).
+struct SetOptions {
+  /// This session's lifetime and its cookie's Max-Age, in place of
+  /// Options::max_age and with the same meaning: 0 makes a browser-session
+  /// cookie (no Max-Age) that the server ends after
+  /// Options::session_cookie_lifetime. From 0 to kMaxCookieLifetime (400
+  /// days), else Set fails with Errc::kInvalidArgument; Options::idle_timeout
+  /// still applies. std::nullopt: Options::max_age. The stateless strategy
+  /// accepts only std::nullopt or Options::max_age itself (else
+  /// Errc::kUnsupported): its token renews itself from Options::max_age when
+  /// it slides forward, and carries no lifetime of its own. Rotate gives a
+  /// rotated session's cookie Max-Age = its remaining lifetime, unless
+  /// Options::max_age is 0.
+  std::optional<std::chrono::seconds> max_age;
+};
+
 /// A session just created (Set) or re-keyed (Rotate).
 struct Issued {
   Session session;  ///< the new session (its id, times and meta)
@@ -170,6 +188,13 @@ class JEFF_API Sessions {
   /// the session; on failure there is no cookie to send. Evicts the oldest
   /// sessions above max_sessions_per_key and prunes expired ones.
   Result<Issued> Set(std::string_view key, std::string_view meta = {});
+
+  /// Set with per-login choices (see SetOptions), e.g. a browser-session
+  /// cookie unless the user ticked "remember me":
+  /// `Set(email, device, {.max_age = std::chrono::seconds(0)})`.
+  /// Errc::kInvalidArgument for a lifetime out of range, Errc::kUnsupported
+  /// for a lifetime of its own in stateless mode.
+  Result<Issued> Set(std::string_view key, std::string_view meta, const SetOptions& set_options);
 
   /// Checks the session cookie in `cookie_header` (the Cookie request
   /// header, may be empty). One store read; at most one throttled write

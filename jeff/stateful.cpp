@@ -33,7 +33,9 @@ class StatefulStrategy final : public Strategy {
 
   const Options& options() const noexcept override { return options_; }
 
-  Result<Issued> Set(std::string_view key, std::string_view meta) override {
+  Result<Issued> Set(std::string_view key, std::string_view meta,
+                     std::optional<std::chrono::seconds> max_age) override {
+    const std::chrono::seconds cookie_max_age = max_age.value_or(options_.max_age);
     if (key.empty() || key.size() > options_.max_key_bytes) return Errc::kInvalidArgument;
     if (meta.size() > options_.max_meta_bytes) return Errc::kInvalidArgument;
 
@@ -49,7 +51,7 @@ class StatefulStrategy final : public Strategy {
     session.token_hash = HashToken(token);
     const TimePoint now = options_.clock();
     session.created_ms = session.last_seen_ms = StoredMillis(now);
-    session.expires_ms = std::min(session.created_ms + std::chrono::duration_cast<milliseconds>(Lifetime()).count(),
+    session.expires_ms = std::min(session.created_ms + std::chrono::duration_cast<milliseconds>(Lifetime(cookie_max_age)).count(),
                                   kMaxUnixMillis);
     session.meta.assign(meta);
 
@@ -74,7 +76,7 @@ class StatefulStrategy final : public Strategy {
     issued.session = ToSession(key, session);
     issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
                                                FormatSessionCookie(kid, token),
-                                               options_.max_age, now));
+                                               cookie_max_age, now));
     return issued;
   }
 
@@ -206,8 +208,9 @@ class StatefulStrategy final : public Strategy {
   // so that the change stays a compare-and-swap; they expire soon after.
   static constexpr milliseconds kEmptyRecordTtl{1000};
 
-  std::chrono::seconds Lifetime() const {
-    return options_.max_age.count() > 0 ? options_.max_age : options_.session_cookie_lifetime;
+  // Server-side lifetime of a session whose cookie has Max-Age `max_age`.
+  std::chrono::seconds Lifetime(std::chrono::seconds max_age) const {
+    return max_age.count() > 0 ? max_age : options_.session_cookie_lifetime;
   }
 
   // Times are stored times (0 ... kMaxUnixMillis, checked on decode), so the

@@ -46,6 +46,10 @@ TEST_CASE("Wrap and Public over real HTTP") {
   });
   jeff::http::HttplibOptions wrap_options;
   wrap_options.retry_after = std::chrono::seconds(7);
+  std::vector<std::string> store_errors;  // written by the server thread, read after the reply
+  wrap_options.on_store_error = [&](const httplib::Request& req, httplib::Response&, std::error_code ec) {
+    store_errors.push_back(req.path + ": " + ec.message());
+  };
   wrap_options.allowed_origins = {"http://app.example"};
   ts.server.Get("/private", jeff::http::Wrap(sessions, [](const auto&, auto& res, const jeff::Session& s) {
     res.set_content("hello " + s.key, "text/plain");
@@ -81,8 +85,13 @@ TEST_CASE("Wrap and Public over real HTTP") {
   SUBCASE("unsafe methods need an allowed origin") {
     httplib::Headers cross = with_cookie;
     cross.emplace("Origin", "https://evil.example");
-    CHECK(client.Post("/private", cross, "", "text/plain")->status == 403);
-    CHECK(client.Post("/private", with_cookie, "", "text/plain")->status == 403);  // no Origin
+    auto foreign = client.Post("/private", cross, "", "text/plain");
+    CHECK(foreign->status == 403);
+    CHECK(foreign->body.find("Cross-site request refused") == 0);
+    auto missing = client.Post("/private", with_cookie, "", "text/plain");  // no Origin
+    CHECK(missing->status == 403);
+    CHECK(missing->body.find("no Origin header") != std::string::npos);
+    CHECK(missing->body.find("Cross-site") == std::string::npos);
     httplib::Headers same = with_cookie;
     same.emplace("Origin", "http://app.example");
     CHECK(client.Post("/private", same, "", "text/plain")->status == 200);
@@ -94,6 +103,8 @@ TEST_CASE("Wrap and Public over real HTTP") {
     REQUIRE(down);
     CHECK(down->status == 503);
     CHECK(down->get_header_value("Retry-After") == "7");
+    REQUIRE(store_errors.size() == 1);
+    CHECK(store_errors.front() == "/private: " + std::error_code(jeff::Errc::kStoreUnavailable).message());
     CHECK(client.Get("/public", with_cookie)->body == "store error");
     store->down = false;
     CHECK(client.Get("/private", with_cookie)->status == 200);

@@ -497,6 +497,76 @@ TEST_CASE("max_age 0 gives a browser-session cookie, still bounded server-side")
   CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued->set_cookie.front())).status == CheckStatus::kUnknown);
 }
 
+TEST_CASE("SetOptions::max_age gives one login its own lifetime (remember me)") {
+  Fixture f;
+  f.options.max_age = 24h * 30;
+  f.options.session_cookie_lifetime = 12h;
+  jeff::Sessions sessions(f.options);
+  const auto cookie_of = [](const jeff::Issued& issued) {
+    return jeff::test::CookieHeaderOf(issued.set_cookie.front());
+  };
+
+  // "Remember me": Options::max_age, as without SetOptions.
+  auto remembered = sessions.Set("pia", "laptop", jeff::SetOptions{});
+  REQUIRE(remembered.ok());
+  CHECK(remembered->set_cookie.front().find("Max-Age=2592000") != std::string::npos);
+  CHECK(remembered->session.expires - remembered->session.created == 24h * 30);
+  // Not ticked: a browser-session cookie, ended by the server after session_cookie_lifetime.
+  auto once = sessions.Set("pia", "kiosk", {.max_age = 0s});
+  REQUIRE(once.ok());
+  CHECK(once->set_cookie.front().find("Max-Age") == std::string::npos);
+  CHECK(once->set_cookie.front().find("Expires") == std::string::npos);
+  CHECK(once->session.expires - once->session.created == 12h);
+  // A lifetime of its own.
+  auto hour = sessions.Set("pia", "phone", {.max_age = 1h});
+  REQUIRE(hour.ok());
+  CHECK(hour->set_cookie.front().find("Max-Age=3600") != std::string::npos);
+  CHECK(hour->session.expires - hour->session.created == 1h);
+
+  f.clock.Advance(1h);
+  CHECK(sessions.Check(cookie_of(*hour)).status == CheckStatus::kExpired);
+  CHECK(sessions.Check(cookie_of(*once)).ok());
+  CHECK(sessions.Check(cookie_of(*remembered)).ok());
+  f.clock.Advance(11h);
+  CHECK(sessions.Check(cookie_of(*once)).status == CheckStatus::kExpired);
+  auto live = sessions.SessionsForKey("pia");
+  REQUIRE(live.ok());
+  REQUIRE(live->size() == 1);
+  CHECK(live->front().meta == "laptop");
+  // The record lives as long as its longest session.
+  f.clock.Advance(24h * 29);
+  CHECK(sessions.Check(cookie_of(*remembered)).ok());
+
+  // Bounds: 0 ... kMaxCookieLifetime, like Options::max_age.
+  CHECK(sessions.Set("pia", "", {.max_age = -1s}).error() == jeff::Errc::kInvalidArgument);
+  CHECK(sessions.Set("pia", "", {.max_age = jeff::kMaxCookieLifetime + 1s}).error() ==
+        jeff::Errc::kInvalidArgument);
+  auto longest = sessions.Set("pia", "", {.max_age = jeff::kMaxCookieLifetime});
+  REQUIRE(longest.ok());
+  CHECK(longest->session.expires - longest->session.created == jeff::kMaxCookieLifetime);
+  // Longer than Options::max_age is allowed: a short default, a long "remember me".
+  f.options.max_age = 0s;
+  jeff::Sessions short_default(f.options);
+  auto week = short_default.Set("quinn", "", {.max_age = 24h * 7});
+  REQUIRE(week.ok());
+  CHECK(week->set_cookie.front().find("Max-Age=604800") != std::string::npos);
+  CHECK(short_default.Set("quinn", "").value().set_cookie.front().find("Max-Age") == std::string::npos);
+}
+
+TEST_CASE("stateless: SetOptions::max_age other than Options::max_age is unsupported") {
+  jeff::ManualClock clock;
+  jeff::Options options;
+  options.clock = clock.AsClock();
+  options.stateless.secrets = {std::string(32, 's')};
+  jeff::Sessions sessions(options);
+  CHECK(sessions.Set("rae", "", {.max_age = 0s}).error() == jeff::Errc::kUnsupported);
+  CHECK(sessions.Set("rae", "", {.max_age = 1h}).error() == jeff::Errc::kUnsupported);
+  CHECK(sessions.Set("rae", "", {.max_age = options.max_age}).ok());
+  CHECK(sessions.Set("rae", "", jeff::SetOptions{}).ok());
+  // Out of range is bad input, whatever the strategy.
+  CHECK(sessions.Set("rae", "", {.max_age = -1s}).error() == jeff::Errc::kInvalidArgument);
+}
+
 TEST_CASE("a pepper changes the key id") {
   Fixture f;
   f.options.pepper = "server secret";

@@ -102,7 +102,11 @@ class StatelessStrategy final : public Strategy {
 
   const Options& options() const noexcept override { return options_; }
 
-  Result<Issued> Set(std::string_view key, std::string_view meta) override {
+  Result<Issued> Set(std::string_view key, std::string_view meta,
+                     std::optional<std::chrono::seconds> max_age) override {
+    // A token carries no lifetime of its own: a refresh renews it from
+    // Options::max_age (see SetOptions).
+    if (max_age && *max_age != options_.max_age) return Errc::kUnsupported;
     if (key.empty() || key.size() > options_.max_key_bytes) return Errc::kInvalidArgument;
     if (meta.size() > options_.max_meta_bytes) return Errc::kInvalidArgument;
     const TimePoint now = options_.clock();

@@ -9,7 +9,9 @@ namespace jeff::detail {
 class Strategy {
  public:
   virtual ~Strategy() = default;
-  virtual Result<Issued> Set(std::string_view key, std::string_view meta) = 0;
+  // `max_age`: SetOptions::max_age, already range-checked.
+  virtual Result<Issued> Set(std::string_view key, std::string_view meta,
+                             std::optional<std::chrono::seconds> max_age) = 0;
   virtual CheckResult Check(std::string_view cookie_header) = 0;
   // Authorization-header check; strategies without bearer tokens find none.
   virtual CheckResult CheckBearer(std::string_view /*authorization_header*/) { return {}; }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct HttplibOptions {
   std::function<void(const httplib::Request&, httplib::Response&)> on_unauthorized;
   /// Retry-After (seconds) of the 503 sent when the store fails.
   std::chrono::seconds retry_after{1};
+  /// Called with the store's error before that 503 is sent (e.g. to log
+  /// it); may write its own response instead of the default one.
+  /// Empty: nothing is called.
+  std::function<void(const httplib::Request&, httplib::Response&, std::error_code)> on_store_error;
   /// Origins (`scheme://host[:port]`) allowed to send unsafe methods (POST,
   /// PUT, ...) to Wrap'ed routes; others get 403. Empty: no check.
   std::vector<std::string> allowed_origins;
@@ -61,8 +66,23 @@ inline void StoreUnavailable(httplib::Response& res, std::chrono::seconds retry_
   res.set_content("Service temporarily unavailable, please retry.\n", "text/plain");
 }
 
-/// Answers 403 when an unsafe request does not come from an allowed origin.
-/// Returns true when the request may go on (always, if `allowed_origins` is empty).
+/// The text of the 403 that AllowOrigin sends for `verdict` (not kAllowed):
+/// a request without Origin (and Sec-Fetch-Site) is told so, since it is
+/// usually a client that does not send the header (curl, an old browser, a
+/// proxy that strips it), not an attack.
+inline std::string OriginRefusal(CsrfVerdict verdict) {
+  if (verdict == CsrfVerdict::kMissingOrigin) {
+    return "Request refused: it has no Origin header (nor Sec-Fetch-Site), so it cannot be "
+           "told apart from a cross-site request. Browsers send one; other clients must "
+           "send Origin: <this site's origin>.\n";
+  }
+  return "Cross-site request refused: its Origin is not one this site accepts.\n";
+}
+
+/// Answers 403 when an unsafe request does not come from an allowed origin,
+/// with a text saying whether the Origin header was missing or foreign
+/// (OriginRefusal). Returns true when the request may go on (always, if
+/// `allowed_origins` is empty).
 inline bool AllowOrigin(const httplib::Request& req, httplib::Response& res,
                         const std::vector<std::string>& allowed_origins) {
   if (allowed_origins.empty()) return true;
@@ -70,13 +90,14 @@ inline bool AllowOrigin(const httplib::Request& req, httplib::Response& res,
                                           req.get_header_value("Sec-Fetch-Site"), allowed_origins);
   if (verdict == CsrfVerdict::kAllowed) return true;
   res.status = 403;
-  res.set_content("Cross-site request refused.\n", "text/plain");
+  res.set_content(OriginRefusal(verdict), "text/plain");
   return false;
 }
 
 /// A cpp-httplib handler that runs `handler` with the request's live session.
 /// No session: options.on_unauthorized (default 302 to the configured
-/// redirect); store failure: 503 with Retry-After; cross-origin unsafe
+/// redirect); store failure: 503 with Retry-After, then
+/// options.on_store_error; cross-origin unsafe
 /// request (when allowed_origins is set): 403. `sessions` must outlive the
 /// server.
 inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
@@ -88,6 +109,7 @@ inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
     AddSetCookies(res, checked.set_cookie);
     if (checked.status == CheckStatus::kStoreError) {
       StoreUnavailable(res, options.retry_after);
+      if (options.on_store_error) options.on_store_error(req, res, checked.error);
       return;
     }
     if (!checked.ok()) {

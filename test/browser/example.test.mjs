@@ -225,6 +225,69 @@ describe('example app in Chromium', { timeout: 540000 }, () => {
     assert.equal(await landing(victim, '/sessions'), '/sessions');
     assert.equal((await sessionRows(victim.page)).length, 2);
   });
+
+  test('"remember me" unticked: the cookie ends with the browser; ticked (the default): 30 days', async () => {
+    const d = await device('Kiosk');
+    await d.page.goto(app.url('/login'));
+    const box = d.page.getByLabel('Remember me');
+    assert.equal(await box.isChecked(), true);
+    await d.page.getByLabel('Email').fill(USERS[3]);
+    await d.page.getByLabel('Password').fill(PASSWORD);
+    await box.uncheck();
+    await d.page.getByRole('button', { name: 'Log in' }).click();
+    await d.page.waitForURL(app.url('/account'));
+    const [once] = await d.context.cookies();
+    assert.equal(once.name, 'jeff_session');
+    assert.equal(once.expires, -1, 'a browser-session cookie has no expiry');
+
+    const r = await device('Home PC');
+    await logIn(r.page, app, USERS[3], PASSWORD);
+    const [kept] = await r.context.cookies();
+    const left = kept.expires - Date.now() / 1000;
+    assert.ok(Math.abs(left - THIRTY_DAYS) < 120, `expires in ${left} s`);
+  });
+
+  test('?next= brings the login back to the page asked for, never to another site', async () => {
+    const d = await device('Bookmark');
+    await d.page.goto(app.url('/sessions'));
+    assert.equal(d.page.url(), app.url('/login?next=/sessions'));
+    await d.page.getByLabel('Email').fill(USERS[4]);
+    await d.page.getByLabel('Password').fill(PASSWORD);
+    await d.page.getByRole('button', { name: 'Log in' }).click();
+    await d.page.waitForURL(app.url('/sessions'));
+    // Signed in, /login goes on at once; a next= naming another host is ignored.
+    for (const next of ['//evil.example/', '/%5Cevil.example/', 'https://evil.example/']) {
+      await d.page.goto(app.url(`/login?next=${next}`));
+      assert.equal(d.page.url(), app.url('/account'), next);
+    }
+  });
+
+  test('a 390 px phone: no page scrolls sideways', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 ' +
+                 '(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1',
+    });
+    devices.push({ context });
+    const page = await context.newPage();
+    // Several devices, so that the sessions list has rows to lay out.
+    for (const name of ['Phone A', 'Phone B']) {
+      const other = await device(name);
+      await logIn(other.page, app, USERS[2], PASSWORD);
+    }
+    const widths = {};
+    await page.goto(app.url('/login'));
+    widths['/login'] = await page.evaluate(() => document.documentElement.scrollWidth);
+    await logIn(page, app, USERS[2], PASSWORD);
+    for (const path of ['/account', '/sessions', '/no-such-page']) {
+      await page.goto(app.url(path));
+      widths[path] = await page.evaluate(() => document.documentElement.scrollWidth);
+    }
+    await page.goto(app.url('/sessions'));
+    await screenshot(page, 'sessions-phone');
+    for (const [path, width] of Object.entries(widths)) assert.ok(width <= 390, `${path}: ${width} px wide`);
+    assert.match(await page.locator('main').innerText(), /Safari on iPhone \(this device\)/);
+  });
 });
 
 describe('example app with a __Host- cookie', { timeout: 240000 }, () => {

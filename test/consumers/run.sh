@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Packaging test: installs jeff into a temporary directory and builds
-# test/consumers/main.cpp against the installed files the three ways the
-# README shows, then runs each program:
-#   pkg-config  c++ main.cpp $(pkg-config --cflags --libs jeff-memory jeff-redis)
-#   meson       jeff in subprojects/jeff, dependency('jeff-memory', fallback: 'jeff')
-#   cmake       find_package(jeff), jeff::jeff jeff::memory jeff::redis; shared,
-#               then static (-DJEFF_USE_STATIC_LIBS=ON)
-# It also checks that the installed shared libraries export no internals.
+# Packaging test: installs jeff into a temporary prefix and uses it as the
+# README says, with no LD_LIBRARY_PATH anywhere:
+#   - the installed jeffctl --help runs; libraries and jeffctl carry an
+#     $ORIGIN run path; the shared libraries export no internals;
+#   - the README's API tour (its ```cpp block, as app.cpp) is built with the
+#     README's own pkg-config lines and its own CMakeLists.txt (shared, then
+#     static), and each program is run and driven over HTTP with curl;
+#   - test/consumers/main.cpp is built the three ways the README shows:
+#     pkg-config  c++ main.cpp $(pkg-config --cflags --libs jeff-memory jeff-redis)
+#     meson       jeff in subprojects/jeff, dependency('jeff-memory', fallback: 'jeff')
+#     cmake       find_package(jeff), jeff::jeff jeff::memory jeff::redis; shared,
+#                 then static (-DJEFF_USE_STATIC_LIBS=ON)
+# The install is staged with DESTDIR; the build must have relocatable .pc
+# files (-Dpkgconfig.relocatable=true, jeff's default), so the staged prefix
+# is used exactly like one installed with --prefix.
 #
 # Usage: test/consumers/run.sh [BUILD_DIR]
 #   BUILD_DIR  a built jeff build directory to install from (meson test passes
@@ -20,7 +27,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 source_root=$(cd "$here/../.." && pwd)
 jobs=${JEFF_CONSUMER_JOBS:-2}
 work=$(mktemp -d "${TMPDIR:-/tmp}/jeff-consumers.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+app_pid=
+cleanup() {
+  [[ -z $app_pid ]] || kill "$app_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+# What the README promises: nothing needs LD_LIBRARY_PATH.
+unset LD_LIBRARY_PATH
 started=$SECONDS
 
 step() {
@@ -46,6 +60,70 @@ new_project() {  # new_project NAME [BUILD DESCRIPTION]: prints its directory
   echo "$work/$1"
 }
 
+# True when PROGRAM loads LIBRARY (libjeff.so, ...) from the installed libdir
+# (the run path may spell it with ../ segments).
+loads_installed() {  # loads_installed PROGRAM LIBRARY
+  local path
+  path=$(ldd "$1" | sed -n "s|^[[:space:]]*$2[^ ]* => \\(/[^ ]*\\) .*|\\1|p" | head -1)
+  [[ -n $path && $(realpath "$(dirname "$path")") == "$(realpath "$installed_libdir")" ]]
+}
+
+readme_block() {  # readme_block MARKER: the README's code block after <!-- ...MARKER... -->
+  python3 "$here/readme_block.py" "$source_root/README.md" "$1" || fail "README block '$1'"
+}
+
+# A project holding the README's API tour as app.cpp.
+tour_project() {  # tour_project NAME: prints its directory
+  mkdir -p "$work/$1"
+  readme_block "as app.cpp" >"$work/$1/app.cpp"
+  echo "$work/$1"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Runs the tour program APP on a free port and drives it as the README says a
+# user would: wrong password, bad input, login, the pages behind the session,
+# logout. Stops it by its PID.
+drive_tour() {  # drive_tour APP
+  local app=$1 port url headers cookie out i
+  port=$(free_port)
+  url=http://127.0.0.1:$port
+  "$app" "$port" >"$work/app.log" 2>&1 &
+  app_pid=$!
+  for ((i = 0; i < 100; i++)); do
+    curl -s -o /dev/null "$url/" && break
+    kill -0 "$app_pid" 2>/dev/null || { cat "$work/app.log"; fail "$app exited at start"; }
+    sleep 0.1
+  done
+  expect_http() {  # expect_http WHAT EXPECTED ACTUAL
+    [[ $3 == "$2" ]] || { cat "$work/app.log"; fail "$app: $1: got '$3', expected '$2'"; }
+    echo "   $app: $1 ok"
+  }
+  expect_http "wrong password is 401" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -d email=alice@example.com -d password=nope "$url/login")"
+  expect_http "an empty key is bad input, 400" 400 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -d email= -d password=correct-horse "$url/login")"
+  headers=$work/login-headers
+  curl -s -o /dev/null -D "$headers" -d email=alice@example.com -d password=correct-horse "$url/login"
+  cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' "$headers" | head -1)
+  [[ -n $cookie ]] || { cat "$headers"; fail "$app: the login set no cookie"; }
+  expect_http "/account with the cookie" "hello alice@example.com" \
+    "$(curl -s -H "Cookie: $cookie" "$url/account")"
+  expect_http "/ with the cookie" "hi alice@example.com" "$(curl -s -H "Cookie: $cookie" "$url/")"
+  out=$(curl -s -H "Cookie: $cookie" "$url/sessions")
+  expect_http "/sessions lists this one" 1 "$(grep -c ' (this one)$' <<<"$out")"
+  expect_http "/sessions/others revokes none" "0 revoked" \
+    "$(curl -s -d "" -H "Cookie: $cookie" "$url/sessions/others")"
+  expect_http "/logout" "bye alice@example.com" "$(curl -s -d "" -H "Cookie: $cookie" "$url/logout")"
+  expect_http "/account after logout redirects" 302 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$url/account")"
+  kill "$app_pid"
+  wait "$app_pid" 2>/dev/null || true
+  app_pid=
+}
+
 # --- install -----------------------------------------------------------------
 build=${1:-}
 if [[ -z $build ]]; then
@@ -69,6 +147,24 @@ done
 [[ ! -e $installed/include/jeff/detail ]] || fail "detail/ headers were installed"
 [[ -f $installed_libdir/libjeff-redis.so || -f $installed_libdir/libjeff-redis.a ]] ||
   fail "the consumers link the Redis store, which was not built (Debian: libhiredis-dev)"
+pkgconfig_dir=$installed_libdir/pkgconfig
+grep -q '^prefix=${pcfiledir}/' "$pkgconfig_dir/jeff.pc" ||
+  fail "jeff.pc is not relocatable: configure $build with -Dpkgconfig.relocatable=true"
+for pc in "$pkgconfig_dir"/jeff*.pc; do echo "   $(basename "$pc"): $(grep '^Requires:' "$pc")"; done
+
+# --- run paths and jeffctl -----------------------------------------------------
+step "run paths; the installed jeffctl runs"
+for f in "$installed_libdir"/libjeff*.so "$installed/bin/jeffctl"; do
+  [[ -e $f ]] || continue
+  runpath=$(readelf -d "$f" | sed -n 's/.*(\(RUNPATH\|RPATH\)).*\[\(.*\)\]/\2/p')
+  [[ $runpath == '$ORIGIN'* ]] || fail "$(basename "$f") has no \$ORIGIN run path ('$runpath')"
+  echo "   $(basename "$f"): $runpath"
+done
+if [[ -f $installed/bin/jeffctl ]]; then
+  "$installed/bin/jeffctl" --help >"$work/jeffctl-help" 2>&1 ||
+    { cat "$work/jeffctl-help"; fail "the installed jeffctl --help"; }
+  echo "   jeffctl --help: $(head -1 "$work/jeffctl-help")"
+fi
 
 # --- exported symbols --------------------------------------------------------
 step "exported symbols of the shared libraries"
@@ -81,43 +177,77 @@ for lib in "$installed_libdir"/libjeff*.so; do
     "$(grep -c 'jeff::' <<<"$exported") in jeff::"
 done
 
-# --- 1. pkg-config -----------------------------------------------------------
-step "pkg-config consumer"
 [[ -f $installed_libdir/libjeff.so ]] ||
   fail "no shared libraries were installed (default_library=static?)"
+export PKG_CONFIG_PATH=$pkgconfig_dir
+export CMAKE_PREFIX_PATH=$installed
+
+# jeff-stores links by itself: OpenStore can return any store that was built.
+stores_libs=$(pkg-config --libs jeff-stores)
+echo "   pkg-config --libs jeff-stores: $stores_libs"
+for lib in "$installed_libdir"/libjeff-*.so; do
+  name=${lib##*/lib}
+  name=${name%.so}
+  [[ $name == jeff-stores ]] || grep -q -- "-l$name\b" <<<"$stores_libs" ||
+    fail "pkg-config --libs jeff-stores does not link $name"
+done
+
+# --- 1. the README's tour with the README's pkg-config lines ------------------
+step "README: the API tour built with the README's pkg-config lines"
+dir=$(tour_project readme-pkg-config)
+readme_block "runs these lines" >"$dir/build.sh"
+grep -q '^c++ .*pkg-config' "$dir/build.sh" || fail "the README's pkg-config block has no c++ line"
+grep -q '^\./app ' "$dir/build.sh" || fail "the README's pkg-config block does not run ./app"
+# Every line as printed, except that ./app runs on a free port, driven by curl.
+(cd "$dir" && bash -euo pipefail <(grep -v '^\./app ' build.sh)) ||
+  fail "the README's pkg-config lines do not build the tour"
+loads_installed "$dir/app" libjeff-stores.so ||
+  fail "the tour does not load the installed libjeff-stores.so"
+drive_tour "$dir/app"
+
+# --- 2. main.cpp with pkg-config -----------------------------------------------
+step "pkg-config consumer"
 dir=$(new_project pkg-config)
-# The files are staged under $work/root: the sysroot maps the .pc files'
-# /usr/local/... onto it, as for any staged install.
-export PKG_CONFIG_SYSROOT_DIR=$work/root
-export PKG_CONFIG_PATH=$installed_libdir/pkgconfig
 # shellcheck disable=SC2046  # pkg-config prints several words on purpose
 c++ -std=c++20 -Wall -Wextra -Wpedantic -Werror "$dir/main.cpp" -o "$dir/consumer" \
   $(pkg-config --cflags --libs jeff-memory jeff-redis)
-unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
-LD_LIBRARY_PATH=$installed_libdir ldd "$dir/consumer" | grep -q "$installed_libdir/libjeff.so" ||
+loads_installed "$dir/consumer" libjeff.so ||
   fail "the pkg-config consumer does not load the installed libjeff.so"
-LD_LIBRARY_PATH=$installed_libdir "$dir/consumer"
+"$dir/consumer"
 
-# --- 2. CMake, shared then static --------------------------------------------
+# --- 3. CMake, shared then static: the README's CMakeLists.txt and main.cpp --
 kinds=()
 [[ ! -f $installed_libdir/libjeff.so ]] || kinds+=(shared)
 [[ ! -f $installed_libdir/libjeff.a ]] || kinds+=(static)
+cmake_build() {  # cmake_build DIR KIND: configure (CMAKE_PREFIX_PATH from the environment) and build
+  cmake -S "$1" -B "$1/build" -DCMAKE_BUILD_TYPE=Release \
+    -DJEFF_USE_STATIC_LIBS="$([[ $2 == static ]] && echo ON || echo OFF)" >"$work/cmake.log" 2>&1 &&
+    cmake --build "$1/build" -j "$jobs" >>"$work/cmake.log" 2>&1 ||
+    { cat "$work/cmake.log"; fail "CMake build of $1 ($2)"; }
+}
+check_loads() {  # check_loads PROGRAM KIND LIBRARY
+  if [[ $2 == shared ]]; then
+    loads_installed "$1" "$3" || fail "$1 does not load the installed $3"
+  elif ldd "$1" | grep -q libjeff; then
+    fail "the static $1 loads a shared jeff library"
+  fi
+}
 for kind in "${kinds[@]}"; do
+  step "README: the API tour built with the README's CMakeLists.txt ($kind)"
+  dir=$(tour_project "readme-cmake-$kind")
+  readme_block "builds this file" >"$dir/CMakeLists.txt"
+  cmake_build "$dir" "$kind"
+  check_loads "$dir/build/app" "$kind" libjeff-stores.so
+  drive_tour "$dir/build/app"
+
   step "CMake consumer ($kind)"
   dir=$(new_project "cmake-$kind" cmake/CMakeLists.txt)
-  cmake -S "$dir" -B "$dir/build" -DCMAKE_PREFIX_PATH="$installed" -DCMAKE_BUILD_TYPE=Release \
-    -DJEFF_USE_STATIC_LIBS="$([[ $kind == static ]] && echo ON || echo OFF)" >/dev/null
-  cmake --build "$dir/build" -j "$jobs" >/dev/null
-  if [[ $kind == shared ]]; then
-    ldd "$dir/build/consumer" | grep -q "$installed_libdir/libjeff.so" ||
-      fail "the CMake consumer does not load the installed libjeff.so"
-  elif ldd "$dir/build/consumer" | grep -q libjeff; then
-    fail "the static CMake consumer loads a shared jeff library"
-  fi
+  cmake_build "$dir" "$kind"
+  check_loads "$dir/build/consumer" "$kind" libjeff.so
   "$dir/build/consumer"
 done
 
-# --- 3. meson subproject -----------------------------------------------------
+# --- 4. meson subproject -----------------------------------------------------
 step "meson subproject consumer (compiles jeff's core, memory and Redis stores)"
 dir=$(new_project meson meson/meson.build)
 mkdir -p "$dir/subprojects"
@@ -129,5 +259,5 @@ meson setup "$dir/build" "$dir" -Dbuildtype=plain --wrap-mode=nodownload \
 ninja -C "$dir/build" -j "$jobs" consumer >/dev/null
 "$dir/build/consumer"
 
-echo "consumers: pkg-config, CMake ($(IFS=/; echo "${kinds[*]}")) and meson subproject" \
-  "builds passed in $((SECONDS - started)) s"
+echo "consumers: the README's tour (pkg-config, CMake $(IFS=/; echo "${kinds[*]}")) and" \
+  "main.cpp (pkg-config, CMake, meson subproject) built and ran in $((SECONDS - started)) s"

@@ -7,7 +7,9 @@
 #include "support/server_process.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <memory>
 #include <regex>
 #include <string>
@@ -44,6 +46,12 @@ class Browser {
     Absorb(res);
     return res;
   }
+  // A POST as curl sends it: no Origin header.
+  httplib::Result PostWithoutOrigin(const std::string& path, const std::string& form) {
+    auto res = client_.Post(path, Headers(false), form, "application/x-www-form-urlencoded");
+    Absorb(res);
+    return res;
+  }
   const std::map<std::string, std::string>& jar() const { return jar_; }
   std::string last_set_cookie;
 
@@ -76,6 +84,15 @@ class Browser {
   std::map<std::string, std::string> jar_;
 };
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+const std::string kForm = "email=ann%40example.com&password=correct+horse";
+
 std::vector<std::string> SessionIds(const std::string& html) {
   std::vector<std::string> ids;
   std::regex id_re("name=\"id\" value=\"([0-9a-f-]{36})\"");
@@ -101,7 +118,7 @@ TEST_CASE("the example app: login, account, sessions, revoke, logout") {
   auto protected_page = laptop.Get("/account");
   REQUIRE(protected_page);
   CHECK(protected_page->status == 302);
-  CHECK(protected_page->get_header_value("Location") == "/login");
+  CHECK(protected_page->get_header_value("Location") == "/login?next=/account");
 
   auto wrong = laptop.Post("/login", "email=ann%40example.com&password=wrong");
   REQUIRE(wrong);
@@ -173,4 +190,108 @@ TEST_CASE("the example app refuses bad flags") {
   CHECK(WEXITSTATUS(std::system(store.c_str())) == 1);
   const std::string help = ExamplePath() + " --help >/dev/null 2>&1";
   CHECK(WEXITSTATUS(std::system(help.c_str())) == 0);
+}
+
+TEST_CASE("the example app: remember me, ?next=, a kept email, its own 404 page") {
+  jeff::test::ServerProcess app(
+      "example", {ExamplePath(), "--port", "{port}", "--user", "ann@example.com:correct horse"});
+  Browser laptop(app.port(),
+                 "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0");
+
+  SUBCASE("the login form has the box; unticked, the cookie ends with the browser") {
+    CHECK(laptop.Get("/login")->body.find("name=\"remember\"") != std::string::npos);
+    REQUIRE(laptop.Post("/login", kForm)->status == 303);
+    CHECK(laptop.last_set_cookie.find("Max-Age") == std::string::npos);
+    CHECK(laptop.last_set_cookie.find("Expires") == std::string::npos);
+  }
+  SUBCASE("ticked, the cookie lasts max_age (30 days)") {
+    REQUIRE(laptop.Post("/login", kForm + "&remember=1")->status == 303);
+    CHECK(laptop.last_set_cookie.find("Max-Age=2592000") != std::string::npos);
+  }
+  SUBCASE("devices are shown by browser and OS") {
+    REQUIRE(laptop.Post("/login", kForm)->status == 303);
+    CHECK(laptop.Get("/account")->body.find("Firefox on Linux") != std::string::npos);
+    CHECK(laptop.Get("/sessions")->body.find("Firefox on Linux (this device)") != std::string::npos);
+  }
+  SUBCASE("a wrong password keeps the email") {
+    auto wrong = laptop.Post("/login", "email=ann%40example.com&password=nope&remember=1");
+    CHECK(wrong->status == 401);
+    CHECK(wrong->body.find("value=\"ann@example.com\"") != std::string::npos);
+    CHECK(wrong->body.find("Wrong email or password.") != std::string::npos);
+  }
+  SUBCASE("back to the page asked for, after logging in") {
+    auto asked = laptop.Get("/sessions");
+    CHECK(asked->status == 302);
+    CHECK(asked->get_header_value("Location") == "/login?next=/sessions");
+    CHECK(laptop.Get("/login?next=/sessions")->body.find(
+              "name=\"next\" value=\"/sessions\"") != std::string::npos);
+    auto in = laptop.Post("/login", kForm + "&next=%2Fsessions");
+    CHECK(in->get_header_value("Location") == "/sessions");
+    // /login while signed in goes on at once.
+    auto again = laptop.Get("/login?next=/sessions");
+    CHECK(again->status == 303);
+    CHECK(again->get_header_value("Location") == "/sessions");
+    CHECK(laptop.Get("/login")->get_header_value("Location") == "/account");
+  }
+  SUBCASE("?next= never leaves the site") {
+    for (const char* attack : {"%2F%2Fevil.com", "%2F%5Cevil.com", "https%3A%2F%2Fevil.com",
+                               "%2F%09%2Fevil.com", "%5C%5Cevil.com"}) {
+      CAPTURE(attack);
+      Browser other(app.port(), "Other/1.0");
+      CHECK(other.Get(std::string("/login?next=") + attack)->body.find("evil") == std::string::npos);
+      auto in = other.Post("/login", kForm + "&next=" + attack);
+      CHECK(in->status == 303);
+      CHECK(in->get_header_value("Location") == "/account");
+      auto signed_in = other.Get(std::string("/login?next=") + attack);
+      CHECK(signed_in->get_header_value("Location") == "/account");
+    }
+  }
+  SUBCASE("a POST without Origin is told that Origin is missing") {
+    auto refused = laptop.PostWithoutOrigin("/login", kForm);
+    CHECK(refused->status == 403);
+    CHECK(refused->body.find("no Origin header") != std::string::npos);
+    CHECK(refused->body.find("Cross-site") == std::string::npos);
+  }
+  SUBCASE("unknown pages get the app's 404 page") {
+    auto missing = laptop.Get("/no/such/page");
+    CHECK(missing->status == 404);
+    CHECK(missing->body.find("<nav>") != std::string::npos);
+    CHECK(missing->body.find("Page not found") != std::string::npos);
+  }
+}
+
+TEST_CASE("the example app: a store that cannot be reached is reported") {
+  // Nothing listens on this port: the store is down from the start.
+  const std::string down = "redis://127.0.0.1:" + std::to_string(jeff::test::FreePort()) +
+                           "?connect_timeout=200ms&timeout=200ms";
+  jeff::test::ServerProcess app("example", {ExamplePath(), "--port", "{port}", "--store", down,
+                                            "--user", "ann@example.com:correct horse"});
+  const std::string log = app.dir() + "/server.log";
+  CHECK(ReadFile(log).find("WARNING: the store redis://127.0.0.1:") != std::string::npos);
+  CHECK(ReadFile(log).find("cannot be reached") != std::string::npos);
+
+  Browser laptop(app.port(), "Laptop/1.0");
+  auto login = laptop.Post("/login", kForm);
+  REQUIRE(login);
+  CHECK(login->status == 503);
+  CHECK(login->get_header_value("Retry-After") == "1");
+  CHECK(login->body.find("<nav>") != std::string::npos);  // the app's page, not plain text
+  CHECK(login->body.find("session store is not answering") != std::string::npos);
+  CHECK(ReadFile(log).find("store error on POST /login:") != std::string::npos);
+
+  // A cookie makes Check read the store: 503 from Wrap, logged too.
+  httplib::Client client("127.0.0.1", app.port());
+  auto account = client.Get("/account", {{"Cookie", "jeff_session=" + std::string(22, 'A') + "." +
+                                                        std::string(43, 'A')}});
+  REQUIRE(account);
+  CHECK(account->status == 503);
+  CHECK(account->body.find("<nav>") != std::string::npos);
+  CHECK(ReadFile(log).find("store error on GET /account:") != std::string::npos);
+}
+
+TEST_CASE("the example app warns when a Secure cookie meets plain HTTP beyond localhost") {
+  jeff::test::ServerProcess app("example", {ExamplePath(), "--port", "{port}", "--address", "0.0.0.0"});
+  CHECK(ReadFile(app.dir() + "/server.log").find("--insecure") != std::string::npos);
+  jeff::test::ServerProcess local("example", {ExamplePath(), "--port", "{port}"});
+  CHECK(ReadFile(local.dir() + "/server.log").find("--insecure") == std::string::npos);
 }
