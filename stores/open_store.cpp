@@ -33,7 +33,7 @@ std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& o
     o.clock = options.clock;
     return std::make_shared<MemoryStore>(std::move(o));
   }
-  if (u.scheme == "redis" || u.scheme == "redis+cluster") {
+  if (u.scheme.starts_with("redis")) {  // redis[s], redis[s]+cluster, redis[s]-sentinel
 #ifdef JEFF_HAVE_REDIS
     return MakeRedisStore(u);
 #else
@@ -48,7 +48,7 @@ std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& o
 #endif
   }
   throw std::invalid_argument("unknown store URL scheme '" + u.scheme +
-                              "' (expected memory, redis, redis+cluster or memcached)");
+                              "' (expected memory, redis[s], redis[s]+cluster, redis[s]-sentinel or memcached)");
 }
 
 }  // namespace jeff

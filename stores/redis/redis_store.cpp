@@ -4,12 +4,14 @@
 #include "compare_and_swap_script.hpp"
 #include "connection.hpp"
 #include "connection_pool.hpp"
+#include "tls.hpp"
 
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -57,6 +59,13 @@ RedisStoreOptions Validated(RedisStoreOptions o) {
   Require(o.max_redirects >= 0, "max_redirects is negative");
   Require(!o.cluster || o.key_prefix.find('{') == std::string::npos,
           "key_prefix contains '{' (a hash tag) on a cluster");
+  const RedisTlsOptions& t = o.tls;
+  Require(t.enabled || (t.ca_file.empty() && t.ca_dir.empty() && t.cert_file.empty() &&
+                        t.key_file.empty() && t.server_name.empty() && !t.insecure_skip_verify),
+          "tls options given with tls.enabled false");
+  if (!o.logger) {
+    o.logger = [](std::string_view line) { std::cerr << line << std::endl; };
+  }
   return o;
 }
 
@@ -67,6 +76,7 @@ redis_detail::PoolOptions PoolOptionsOf(const RedisStoreOptions& o) {
   p.connect.username = o.username;
   p.connect.password = o.password;
   p.connect.db = o.db;
+  if (o.tls.enabled) p.connect.tls = redis_detail::TlsContext::Make(o.tls, o.logger);
   // A call may overrun its deadline by one read slice: a tenth of the
   // shorter timeout, between 1 and 25 ms.
   p.connect.read_slice = std::clamp(std::min(o.command_timeout, o.connect_timeout) / 10,

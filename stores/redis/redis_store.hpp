@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,31 @@
 namespace jeff {
 
 struct StoreUrl;
+
+/// TLS for every connection of a RedisStore (`rediss://`). OpenSSL carries
+/// the bytes; timeouts, pooling and outage semantics are those of plain TCP
+/// (a stalled handshake is a connect timeout). A certificate that fails
+/// verification makes the server unavailable (Errc::kStoreUnavailable).
+struct RedisTlsOptions {
+  /// TLS on. false: plain TCP and the other fields must be left empty.
+  bool enabled = false;
+  /// PEM file of trusted CA certificates. Empty (and `ca_dir` empty): the
+  /// system trust store (what managed Redis services need).
+  std::string ca_file;
+  /// Directory of hashed CA certificates (c_rehash). Empty: none.
+  std::string ca_dir;
+  /// Client certificate chain (PEM) for mutual TLS; set with `key_file`.
+  std::string cert_file;
+  /// Client private key (PEM, unencrypted); set with `cert_file`.
+  std::string key_file;
+  /// Name sent as SNI and required in the server certificate, for every
+  /// node. Empty: each node's host (a name is sent as SNI; an IP literal is
+  /// matched against the certificate's IP addresses and not sent).
+  std::string server_name;
+  /// Skip certificate verification (encryption without authentication).
+  /// Only for tests and debugging; logs a warning once per store.
+  bool insecure_skip_verify = false;
+};
 
 /// Configuration of RedisStore. Validated by the constructor.
 struct RedisStoreOptions {
@@ -84,6 +110,10 @@ struct RedisStoreOptions {
   /// Largest value accepted (Errc::kValueTooLarge beyond). 0: no limit but
   /// Redis' own (512 MB).
   std::size_t max_value_bytes = 1 << 20;
+  /// TLS settings (off by default).
+  RedisTlsOptions tls;
+  /// Receives warnings (insecure_skip_verify). Empty: standard error.
+  std::function<void(std::string_view)> logger;
 };
 
 /// A Store on Redis (hiredis). Thread-safe: every call borrows its own

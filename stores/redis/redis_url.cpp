@@ -1,4 +1,5 @@
-// MakeRedisStore: RedisStoreOptions from a redis:// or redis+cluster:// URL.
+// MakeRedisStore: RedisStoreOptions from a redis://, redis+cluster:// URL
+// (rediss:// and rediss+cluster:// with TLS).
 
 #include <jeff/store_url.hpp>
 #include <jeff/stores/redis/redis_store.hpp>
@@ -20,20 +21,46 @@ int ParseDb(std::string_view path) {
   return db;
 }
 
+bool BoolParam(const StoreUrl& url, std::string_view name) {
+  const auto value = url.Param(name);
+  if (!value) return false;
+  if (*value == "1" || *value == "true" || *value == "yes") return true;
+  if (*value == "0" || *value == "false" || *value == "no") return false;
+  throw std::invalid_argument("store URL option '" + std::string(name) + "' must be true or false");
+}
+
+std::string TextParam(const StoreUrl& url, std::string_view name) {
+  return std::string(url.Param(name).value_or(""));
+}
+
 }  // namespace
 
 std::shared_ptr<Store> MakeRedisStore(const StoreUrl& url) {
   RedisStoreOptions o;
-  if (url.scheme == "redis") {
+  if (url.scheme == "redis" || url.scheme == "rediss") {
     o.cluster = false;
-  } else if (url.scheme == "redis+cluster") {
+  } else if (url.scheme == "redis+cluster" || url.scheme == "rediss+cluster") {
     o.cluster = true;
   } else {
     throw std::invalid_argument("not a Redis URL scheme: '" + url.scheme + "'");
   }
-  url.RequireKnownParams({"connect_timeout", "timeout", "pool_size", "pool_timeout", "keepalive",
-                          "reconnect_min", "reconnect_max", "max_redirects", "max_value_bytes",
-                          "prefix"});
+  o.tls.enabled = url.scheme.starts_with("rediss");
+  if (o.tls.enabled) {
+    url.RequireKnownParams({"connect_timeout", "timeout", "pool_size", "pool_timeout", "keepalive",
+                            "reconnect_min", "reconnect_max", "max_redirects", "max_value_bytes",
+                            "prefix", "ca_file", "ca_dir", "cert_file", "key_file", "server_name",
+                            "insecure_skip_verify"});
+    o.tls.ca_file = TextParam(url, "ca_file");
+    o.tls.ca_dir = TextParam(url, "ca_dir");
+    o.tls.cert_file = TextParam(url, "cert_file");
+    o.tls.key_file = TextParam(url, "key_file");
+    o.tls.server_name = TextParam(url, "server_name");
+    o.tls.insecure_skip_verify = BoolParam(url, "insecure_skip_verify");
+  } else {
+    url.RequireKnownParams({"connect_timeout", "timeout", "pool_size", "pool_timeout", "keepalive",
+                            "reconnect_min", "reconnect_max", "max_redirects", "max_value_bytes",
+                            "prefix"});
+  }
   if (url.hosts.empty()) throw std::invalid_argument(url.scheme + ":// needs a host");
   if (!o.cluster && url.hosts.size() != 1) {
     throw std::invalid_argument("redis:// takes one host; use redis+cluster:// for several");

@@ -74,6 +74,23 @@ TEST_CASE("redis+cluster:// takes several seeds") {
   CHECK(o.max_redirects == 3);
 }
 
+TEST_CASE("rediss:// and rediss+cluster:// turn TLS on, with its options") {
+  RedisStoreOptions o = OptionsOf("rediss://:pw@cache.example.com:6380");
+  CHECK(o.tls.enabled);
+  CHECK(o.tls.ca_file.empty());  // the system trust store
+  CHECK_FALSE(o.tls.insecure_skip_verify);
+  CHECK(o.hosts[0].port == 6380);
+  CHECK_FALSE(OptionsOf("redis://h").tls.enabled);
+
+  o = OptionsOf("rediss+cluster://a:7000,b:7001?ca_dir=/etc/ssl/certs&server_name=redis.internal"
+                "&insecure_skip_verify=true");
+  CHECK(o.cluster);
+  CHECK(o.tls.enabled);
+  CHECK(o.tls.ca_dir == "/etc/ssl/certs");
+  CHECK(o.tls.server_name == "redis.internal");
+  CHECK(o.tls.insecure_skip_verify);
+}
+
 TEST_CASE("misconfigured URLs throw std::invalid_argument at start-up") {
   for (const char* url : {
            "redis://",                              // no host
@@ -90,6 +107,11 @@ TEST_CASE("misconfigured URLs throw std::invalid_argument at start-up") {
            "redis://h?reconnect_min=5s&reconnect_max=1s",
            "redis://alice@h",                       // user without password
            "redis+cluster://h?prefix=%7Bapp%7D:",   // hash tag in a cluster prefix
+           "redis://h?ca_file=/etc/ssl/ca.pem",     // TLS option without TLS
+           "rediss://h?ca_file=/nonexistent.pem",   // unreadable CA file
+           "rediss://h?cert_file=/etc/ssl/c.pem",   // certificate without key
+           "rediss://h?insecure_skip_verify=maybe", // not a boolean
+           "redis+sentinal://h/m",                  // unknown scheme
        }) {
     INFO(url);
     CHECK_THROWS_AS(OpenStore(url), std::invalid_argument);
