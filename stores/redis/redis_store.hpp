@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// The Redis session store (library jeff-redis, hiredis underneath): one
-/// Redis server or a Redis Cluster, through a pool of connections.
+/// Redis server, a Redis Cluster or a master found through Redis Sentinel,
+/// through a pool of connections, over TCP or TLS.
 ///
 /// On the wire, the value under a key is `<version><value>`: an 8-byte
 /// big-endian version (random, changed by every write) followed by the
@@ -60,7 +61,7 @@ struct RedisStoreOptions {
     std::uint16_t port = 6379;       ///< 0: 6379
   };
   /// The server, or with `cluster` the seed nodes (any reachable one tells
-  /// the others). Empty: throws.
+  /// the others), or with `sentinel_master` the Sentinels. Empty: throws.
   std::vector<Host> hosts = {Host{}};
   /// Hosts are seeds of a Redis Cluster: keys are routed by hash slot and
   /// MOVED/ASK redirections are followed. false: exactly one host.
@@ -100,6 +101,30 @@ struct RedisStoreOptions {
   /// Upper bound of the reconnect back-off (>= the minimum). 0: only
   /// allowed with a minimum of 0.
   std::chrono::milliseconds reconnect_backoff_max{2000};
+  /// Redis Sentinel: non-empty, `hosts` are Sentinels (port 0: 26379) and
+  /// the store talks to the master they name under this master name. It is
+  /// asked for with `SENTINEL get-master-addr-by-name` (sentinels in order,
+  /// the first one that answers with a server that confirms with `ROLE` that
+  /// it is a master wins) and asked again, at most every 100 ms, after a
+  /// call to the master failed to connect or timed out, or was answered
+  /// `-READONLY` (a demoted master). Calls in between fail with the master's
+  /// error (kStoreUnavailable / kStoreTimeout): a failover is an outage of
+  /// roughly `down-after-milliseconds` plus the election, never a wrong
+  /// answer. Not with `cluster`.
+  std::string sentinel_master;
+  /// ACL user for AUTH on the Sentinels (data nodes use `username`).
+  std::string sentinel_username;
+  /// Password for AUTH on the Sentinels. Empty: no AUTH on them.
+  std::string sentinel_password;
+  /// After every write (SET, the compare-and-swap script, DEL), `WAIT` for
+  /// this many replicas to acknowledge it, pipelined with the write. Fewer
+  /// acknowledgements within `wait_timeout` fail the write with
+  /// kStoreUnavailable (it may or may not survive a failover). Redis
+  /// replication is asynchronous: without this, a write acknowledged just
+  /// before the master dies can be lost. 0: no WAIT.
+  int wait_replicas = 0;
+  /// Longest WAIT (> 0 and below `command_timeout` when `wait_replicas` > 0).
+  std::chrono::milliseconds wait_timeout{200};
   /// MOVED/ASK redirections followed by one call before it fails with
   /// kStoreUnavailable (cluster only). 0: redirections are failures.
   int max_redirects = 5;
@@ -165,15 +190,22 @@ class JEFF_API RedisStore final : public Store {
   std::unique_ptr<Impl> impl_;
 };
 
-/// The store for a `redis://` or `redis+cluster://` URL (see OpenStore):
+/// The store for a Redis URL (see OpenStore):
 ///  - `redis://[[username]:password@]host[:port][/db]`
 ///  - `redis+cluster://[[username]:password@]host[:port][,host[:port]...]`
+///  - `redis-sentinel://[[username]:password@]sentinel[:port][,...]/master[/db]`
+///    (credentials are the data nodes'; `sentinel_username` and
+///    `sentinel_password` query options are the Sentinels')
+///  - `rediss://`, `rediss+cluster://`, `rediss-sentinel://`: the same over
+///    TLS, with options `ca_file`, `ca_dir`, `cert_file`, `key_file`,
+///    `server_name`, `insecure_skip_verify` (true/false)
 /// with query options `connect_timeout`, `timeout`, `pool_timeout`,
-/// `reconnect_min`, `reconnect_max` (durations: `250ms`, `2s`, a bare number
-/// is milliseconds), `keepalive` (seconds), `pool_size`, `max_redirects`,
-/// `max_value_bytes` (integers) and `prefix`. Throws std::invalid_argument
-/// for another scheme, a missing or extra host, a bad db, an unknown option
-/// or a value out of range. Does not connect.
+/// `reconnect_min`, `reconnect_max`, `wait_timeout` (durations: `250ms`,
+/// `2s`, a bare number is milliseconds), `keepalive` (seconds), `pool_size`,
+/// `max_redirects`, `max_value_bytes`, `wait_replicas` (integers) and
+/// `prefix`. Throws std::invalid_argument for another scheme, a missing or
+/// extra host, a bad db, an unknown option or a value out of range. Does not
+/// connect.
 JEFF_API std::shared_ptr<Store> MakeRedisStore(const StoreUrl& url);
 
 }  // namespace jeff
