@@ -18,31 +18,38 @@
 namespace jeff::redis_detail {
 namespace {
 
-// A socket BIO whose reads and writes never block (MSG_DONTWAIT: the fd
-// itself stays blocking, as the plain transport wants it) and whose writes to
-// a closed peer fail with EPIPE instead of raising SIGPIPE (MSG_NOSIGNAL).
-int SocketOf(BIO* bio) noexcept {
-  return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
-}
-
 bool Retryable(int error) noexcept {
   return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
 }
 
-int BioWrite(BIO* bio, const char* data, int size) {
-  BIO_clear_retry_flags(bio);
-  const ssize_t n = ::send(SocketOf(bio), data, static_cast<std::size_t>(size),
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (n < 0 && Retryable(errno)) BIO_set_retry_write(bio);
-  return static_cast<int>(n);
-}
+}  // namespace
 
-int BioRead(BIO* bio, char* data, int size) {
-  BIO_clear_retry_flags(bio);
-  const ssize_t n = ::recv(SocketOf(bio), data, static_cast<std::size_t>(size), MSG_DONTWAIT);
-  if (n < 0 && Retryable(errno)) BIO_set_retry_read(bio);
-  return static_cast<int>(n);
-}
+// The BIO under every TlsStream: writes with send(MSG_NOSIGNAL|MSG_DONTWAIT)
+// (a closed peer is EPIPE, not SIGPIPE; a full buffer is a retry that
+// Drive polls for), reads with a recv that blocks for at most one read slice
+// (SO_RCVTIMEO), or not at all when the stream says so.
+struct TlsBio {
+  static TlsStream& StreamOf(BIO* bio) noexcept { return *static_cast<TlsStream*>(BIO_get_data(bio)); }
+
+  static int Write(BIO* bio, const char* data, int size) {
+    BIO_clear_retry_flags(bio);
+    const ssize_t n = ::send(StreamOf(bio).fd_, data, static_cast<std::size_t>(size),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && Retryable(errno)) BIO_set_retry_write(bio);
+    return static_cast<int>(n);
+  }
+
+  static int Read(BIO* bio, char* data, int size) {
+    BIO_clear_retry_flags(bio);
+    const TlsStream& stream = StreamOf(bio);
+    const ssize_t n = ::recv(stream.fd_, data, static_cast<std::size_t>(size),
+                             stream.nonblocking_reads_ ? MSG_DONTWAIT : 0);
+    if (n < 0 && Retryable(errno)) BIO_set_retry_read(bio);
+    return static_cast<int>(n);
+  }
+};
+
+namespace {
 
 long BioCtrl(BIO*, int command, long, void*) {
   return command == BIO_CTRL_FLUSH ? 1 : 0;
@@ -56,7 +63,8 @@ int BioCreate(BIO* bio) {
 BIO_METHOD* SocketMethod() {
   static BIO_METHOD* const method = [] {
     BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "jeff-redis-socket");
-    if (m == nullptr || BIO_meth_set_write(m, BioWrite) != 1 || BIO_meth_set_read(m, BioRead) != 1 ||
+    if (m == nullptr || BIO_meth_set_write(m, TlsBio::Write) != 1 ||
+        BIO_meth_set_read(m, TlsBio::Read) != 1 ||
         BIO_meth_set_ctrl(m, BioCtrl) != 1 || BIO_meth_set_create(m, BioCreate) != 1) {
       return static_cast<BIO_METHOD*>(nullptr);
     }
@@ -86,33 +94,6 @@ Step StepAfter(SSL* ssl, int rc) noexcept {
   }
 }
 
-// Runs `op` (an SSL_* call returning > 0 on success) until it succeeds,
-// fails, or the socket is not ready in time. `try_first`: call before any
-// poll (the data may already be buffered).
-template <typename Op>
-Result<int> Drive(SSL* ssl, int fd, Deadline deadline, bool try_first, Op op) {
-  short events = POLLIN;
-  for (;;) {
-    if (!try_first && !WaitReady(fd, events, deadline)) return Errc::kStoreTimeout;
-    try_first = false;
-    ERR_clear_error();
-    const int rc = op();
-    switch (StepAfter(ssl, rc)) {
-      case Step::kDone:
-        return rc;
-      case Step::kWaitRead:
-        events = POLLIN;
-        break;
-      case Step::kWaitWrite:
-        events = POLLOUT;
-        break;
-      case Step::kFailed:
-        ERR_clear_error();
-        return Errc::kStoreUnavailable;
-    }
-  }
-}
-
 [[noreturn]] void Fail(const std::string& what) {
   ERR_clear_error();
   throw std::invalid_argument("RedisStoreOptions: tls: " + what);
@@ -128,6 +109,9 @@ std::shared_ptr<const TlsContext> TlsContext::Make(
                                                          options.server_name));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read what the socket holds in one recv instead of a record header and
+  // then its body in two.
+  SSL_CTX_set_read_ahead(ctx, 1);
   if (options.insecure_skip_verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     warn("WARNING: jeff RedisStore: tls insecure_skip_verify is on: the Redis server's "
@@ -170,7 +154,7 @@ Result<std::unique_ptr<TlsStream>> TlsStream::Handshake(const TlsContext& contex
   std::unique_ptr<TlsStream> stream(new TlsStream(ssl, fd));
   BIO* bio = BIO_new(method);
   if (bio == nullptr) return Errc::kStoreUnavailable;
-  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
+  BIO_set_data(bio, stream.get());
   SSL_set_bio(ssl, bio, bio);  // the SSL owns the BIO
 
   const std::string& name = context.server_name().empty() ? host : context.server_name();
@@ -181,18 +165,44 @@ Result<std::unique_ptr<TlsStream>> TlsStream::Handshake(const TlsContext& contex
                       : SSL_set1_host(ssl, name.c_str());
     if (ok != 1) return Errc::kStoreUnavailable;
   }
-  auto done = Drive(ssl, fd, deadline, true, [ssl] { return SSL_connect(ssl); });
+  auto done = stream->Drive(deadline, [ssl] { return SSL_connect(ssl); });
   if (!done) return done.error();
   return stream;
 }
 
 TlsStream::~TlsStream() { SSL_free(ssl_); }
 
+// Runs `op` (an SSL_* call returning > 0 on success) until it succeeds or
+// fails. A read that found nothing within its slice is tried again until
+// the deadline, then once more without waiting (a reply that has arrived is
+// still taken); a full send buffer is waited for with poll.
+template <typename Op>
+Result<int> TlsStream::Drive(Deadline deadline, Op op) {
+  nonblocking_reads_ = false;
+  for (;;) {
+    ERR_clear_error();
+    const int rc = op();
+    switch (StepAfter(ssl_, rc)) {
+      case Step::kDone:
+        return rc;
+      case Step::kWaitRead:
+        if (nonblocking_reads_) return Errc::kStoreTimeout;  // the last try found nothing
+        if (SteadyClock::now() >= deadline) nonblocking_reads_ = true;
+        break;
+      case Step::kWaitWrite:
+        if (!WaitReady(fd_, POLLOUT, deadline)) return Errc::kStoreTimeout;
+        break;
+      case Step::kFailed:
+        ERR_clear_error();
+        return Errc::kStoreUnavailable;
+    }
+  }
+}
+
 Result<void> TlsStream::WriteAll(std::string_view bytes, Deadline deadline) {
   while (!bytes.empty()) {
     const int size = static_cast<int>(std::min<std::size_t>(bytes.size(), INT_MAX));
-    auto n = Drive(ssl_, fd_, deadline, true,
-                   [this, bytes, size] { return SSL_write(ssl_, bytes.data(), size); });
+    auto n = Drive(deadline, [this, bytes, size] { return SSL_write(ssl_, bytes.data(), size); });
     if (!n) return n.error();
     bytes.remove_prefix(static_cast<std::size_t>(*n));
   }
@@ -201,26 +211,25 @@ Result<void> TlsStream::WriteAll(std::string_view bytes, Deadline deadline) {
 
 Result<std::size_t> TlsStream::ReadSome(std::span<char> buffer, Deadline deadline) {
   const int size = static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX));
-  // A reply is rarely there the moment the request left: poll first unless
-  // OpenSSL already holds bytes.
-  auto n = Drive(ssl_, fd_, deadline, SSL_has_pending(ssl_) == 1,
-                 [this, buffer, size] { return SSL_read(ssl_, buffer.data(), size); });
+  auto n = Drive(deadline, [this, buffer, size] { return SSL_read(ssl_, buffer.data(), size); });
   if (!n) return n.error();
   return static_cast<std::size_t>(*n);
 }
 
-bool TlsStream::HasUnreadData() const noexcept { return SSL_pending(ssl_) > 0; }
+bool TlsStream::HasUnreadData() const noexcept { return SSL_has_pending(ssl_) == 1; }
 
 bool TlsStream::IdleAndOpen() noexcept {
-  if (SSL_pending(ssl_) > 0) return false;
+  if (SSL_has_pending(ssl_) == 1) return false;
   if (NothingToRead(fd_)) return true;
   // Readable: session tickets (harmless), or EOF / a reset / stray data.
   char byte;
+  nonblocking_reads_ = true;
   ERR_clear_error();
   const int rc = SSL_peek(ssl_, &byte, 1);
   const Step step = StepAfter(ssl_, rc);
   ERR_clear_error();
-  return step == Step::kWaitRead;
+  nonblocking_reads_ = false;
+  return step == Step::kWaitRead && SSL_has_pending(ssl_) == 0;
 }
 
 }  // namespace jeff::redis_detail

@@ -1,9 +1,12 @@
 #pragma once
 // Internal to jeff-redis (never installed): TLS as a transport beside plain
-// TCP. OpenSSL does all I/O on the connection's socket (through a BIO that
-// never blocks and never raises SIGPIPE), hiredis only formats commands and
-// parses replies. Every wait is a poll(2) against the caller's deadline, so
-// a stalled handshake, read or write is kStoreTimeout, never a hang.
+// TCP. OpenSSL does all I/O on the connection's socket through our BIO, and
+// hiredis only formats commands and parses replies. As for plain TCP, reads
+// are blocking recv(2) calls that give up after one read slice (the
+// socket's SO_RCVTIMEO, set by Connection) with the deadline looked at
+// between slices; writes never block (MSG_DONTWAIT, then poll(2) against
+// the deadline) and never raise SIGPIPE. So a stalled handshake, read or
+// write is kStoreTimeout, never a hang.
 
 #include "socket_wait.hpp"
 
@@ -70,7 +73,7 @@ class TlsStream {
   /// taking bytes that are already there after it). kStoreTimeout, or
   /// kStoreUnavailable on EOF, close_notify, reset or a TLS error.
   Result<std::size_t> ReadSome(std::span<char> buffer, Deadline deadline);
-  /// Decrypted bytes received and not read yet.
+  /// Bytes received and not read yet (decrypted, or buffered by read-ahead).
   bool HasUnreadData() const noexcept;
   /// False when the server closed the session or sent application data while
   /// it sat idle. Post-handshake messages (TLS 1.3 session tickets) are
@@ -79,8 +82,12 @@ class TlsStream {
 
  private:
   TlsStream(ssl_st* ssl, int fd) noexcept : ssl_(ssl), fd_(fd) {}
+  template <typename Op>
+  Result<int> Drive(Deadline deadline, Op op);
+  friend struct TlsBio;
   ssl_st* ssl_;
   int fd_;
+  bool nonblocking_reads_ = false;  // reads take only what is there (past the deadline, idle check)
 };
 
 }  // namespace jeff::redis_detail
