@@ -4,7 +4,8 @@
 // answers kStoreError, never "logged out"), mutual TLS required and met, a
 // stalled handshake bounded by connect_timeout, and the connection rules of
 // plain TCP (stray bytes break a connection; a restarted server is
-// reconnected to; an idle pooled connection is reused, not replaced).
+// reconnected to; an idle pooled connection is reused, not replaced), and a
+// Redis Cluster with tls-cluster reached through rediss+cluster://.
 
 #include "redis_test_support.hpp"
 #include "stores/redis/connection.hpp"
@@ -18,12 +19,14 @@
 #include <jeff/stores/open_store.hpp>
 
 #include <array>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
 namespace jeff::test {
 namespace {
 
+using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 Options SessionOptions(std::shared_ptr<Store> store, const std::string& prefix) {
@@ -222,6 +225,57 @@ TEST_CASE("TLS: pooled connections are reused while idle and replaced after a re
   server->Restart();
   std::this_thread::sleep_for(milliseconds(50));
   CHECK(store.Fetch("k").ok());  // the dead pooled connection is noticed and replaced
+}
+
+TEST_CASE("TLS: rediss+cluster:// on a 3-node Redis Cluster with tls-cluster") {
+  const TestPki& pki = Pki();
+  // Each node: TLS for clients and the cluster bus, plus a plain port for
+  // the test's own inspection. With tls-cluster, TLS clients are told the
+  // nodes' TLS ports in CLUSTER SLOTS and MOVED.
+  std::vector<std::unique_ptr<ServerProcess>> nodes;
+  std::vector<std::uint16_t> plain_ports;
+  while (nodes.size() < 3) {
+    const std::uint16_t plain = FreePort();
+    const std::uint16_t tls = FreePort();
+    if (plain > 55535 || tls > 55535 || plain == tls) continue;  // bus ports are +10000
+    plain_ports.push_back(plain);
+    nodes.push_back(StartRedisTls(pki, {"--port", std::to_string(plain), "--tls-cluster", "yes",
+                                        "--cluster-enabled", "yes", "--cluster-config-file",
+                                        "{dir}/nodes.conf"}));
+  }
+  std::string command = "redis-cli --tls --cacert " + pki.ca() + " --cluster create";
+  std::string url = "rediss+cluster://";
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    command += " " + nodes[i]->address();
+    url += (i ? "," : "") + nodes[i]->address();
+  }
+  command += " --cluster-replicas 0 --cluster-yes > " + nodes[0]->dir() + "/create.log 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (bool ok = false; !ok;) {
+    ok = true;
+    for (std::uint16_t port : plain_ports) {
+      ok = ok && RawRedis(port).Text({"CLUSTER", "INFO"}).find("cluster_state:ok") != std::string::npos;
+    }
+    REQUIRE(Clock::now() < deadline);
+    if (!ok) std::this_thread::sleep_for(milliseconds(100));
+  }
+
+  auto store = OpenStore(url + "?ca_file=" + pki.ca());
+  for (int i = 0; i < 30; ++i) {
+    const std::string key = "key" + std::to_string(i);
+    REQUIRE(store->CompareAndSwap(key, std::nullopt, "v" + key, milliseconds(60000)).ok());
+  }
+  std::size_t keys_seen = 0;
+  for (std::uint16_t port : plain_ports) keys_seen += static_cast<std::size_t>(RawRedis(port).Int({"DBSIZE"}));
+  CHECK(keys_seen == 30);
+  for (int i = 0; i < 30; ++i) {
+    const std::string key = "key" + std::to_string(i);
+    auto fetched = store->Fetch(key);
+    REQUIRE(fetched.ok());
+    REQUIRE(fetched->has_value());
+    CHECK((*fetched)->value == "v" + key);
+  }
 }
 
 }  // namespace
