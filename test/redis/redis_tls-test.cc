@@ -20,6 +20,8 @@
 
 #include <array>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -241,7 +243,8 @@ TEST_CASE("TLS: rediss+cluster:// on a 3-node Redis Cluster with tls-cluster") {
     plain_ports.push_back(plain);
     nodes.push_back(StartRedisTls(pki, {"--port", std::to_string(plain), "--tls-cluster", "yes",
                                         "--cluster-enabled", "yes", "--cluster-config-file",
-                                        "{dir}/nodes.conf"}));
+                                        "{dir}/nodes.conf"},
+                                  false, tls));
   }
   std::string command = "redis-cli --tls --cacert " + pki.ca() + " --cluster create";
   std::string url = "rediss+cluster://";
@@ -250,7 +253,11 @@ TEST_CASE("TLS: rediss+cluster:// on a 3-node Redis Cluster with tls-cluster") {
     url += (i ? "," : "") + nodes[i]->address();
   }
   command += " --cluster-replicas 0 --cluster-yes > " + nodes[0]->dir() + "/create.log 2>&1";
-  REQUIRE(std::system(command.c_str()) == 0);
+  if (std::system(command.c_str()) != 0) {
+    std::ifstream log(nodes[0]->dir() + "/create.log");
+    FAIL("redis-cli --cluster create failed: "
+         << std::string(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()));
+  }
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   for (bool ok = false; !ok;) {
     ok = true;

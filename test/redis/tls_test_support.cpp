@@ -57,7 +57,7 @@ void TestPki::Run(const std::string& command) const {
 }
 
 std::unique_ptr<ServerProcess> StartRedisTls(const TestPki& pki, std::vector<std::string> extra_args,
-                                             bool expired) {
+                                             bool expired, std::uint16_t port) {
   std::vector<std::string> argv = {
       "redis-server",  "--port",          "0",
       "--tls-port",    "{port}",          "--tls-cert-file",
@@ -69,7 +69,7 @@ std::unique_ptr<ServerProcess> StartRedisTls(const TestPki& pki, std::vector<std
       "--dir",         "{dir}",           "--daemonize",
       "no",            "--protected-mode", "no"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  return std::make_unique<ServerProcess>("redis-tls", std::move(argv));
+  return std::make_unique<ServerProcess>("redis-tls", std::move(argv), port);
 }
 
 RedisStoreOptions LocalTlsOptions(const TestPki& pki, std::uint16_t port) {

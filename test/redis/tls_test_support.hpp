@@ -41,10 +41,10 @@ class TestPki {
 /// redis-server with TLS only (`--port 0 --tls-port <free>`), the server
 /// certificate of `pki` (the expired one when `expired`), trusting `pki`'s
 /// CA for client certificates, not requiring them unless `extra_args` says
-/// `--tls-auth-clients yes`.
+/// `--tls-auth-clients yes`. TLS port `port` (0: a free one).
 std::unique_ptr<ServerProcess> StartRedisTls(const TestPki& pki,
                                              std::vector<std::string> extra_args = {},
-                                             bool expired = false);
+                                             bool expired = false, std::uint16_t port = 0);
 
 /// LocalOptions(port) with TLS on and `pki`'s CA as the only trust anchor.
 RedisStoreOptions LocalTlsOptions(const TestPki& pki, std::uint16_t port);
