@@ -9,12 +9,14 @@
 #include "redis_test_support.hpp"
 #include "sentinel_test_support.hpp"
 #include "support/cookies.hpp"
+#include "tls_test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <jeff/sessions.hpp>
 #include <jeff/stores/open_store.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -142,6 +144,35 @@ TEST_CASE("Sentinel: discovery; killing the master is a store error until the fa
   for (const auto& cookie : cookies) CHECK(sessions.Check(cookie).status == CheckStatus::kOk);
   auto issued = sessions.Set("after@example.com", "meta");
   CHECK(issued.ok());
+}
+
+TEST_CASE("Sentinel over TLS: rediss-sentinel:// reaches a TLS sentinel and a TLS master") {
+  TestPki pki;
+  auto master = StartRedisTls(pki, {"--requirepass", SentinelGroup::kDataPassword});
+  const std::string conf = master->dir() + "/sentinel.conf";
+  {
+    std::ofstream out(conf);
+    out << "port 0\n"
+        << "tls-cert-file " << pki.server_cert() << "\ntls-key-file " << pki.server_key() << "\n"
+        << "tls-ca-cert-file " << pki.ca() << "\ntls-auth-clients no\ntls-replication yes\n"
+        << "sentinel monitor mymaster 127.0.0.1 " << master->port() << " 1\n"
+        << "sentinel auth-pass mymaster " << SentinelGroup::kDataPassword << "\n";
+  }
+  ServerProcess sentinel("sentinel-tls", {"redis-server", conf, "--sentinel", "--tls-port", "{port}",
+                                          "--bind", "127.0.0.1", "--dir", "{dir}", "--daemonize",
+                                          "no", "--protected-mode", "no"});
+  Options o;
+  o.store = OpenStore("rediss-sentinel://:" + std::string(SentinelGroup::kDataPassword) + "@" +
+                      sentinel.address() + "/mymaster?ca_file=" + pki.ca());
+  Sessions sessions(o);
+  auto issued = sessions.Set("dave@example.com", "meta");
+  REQUIRE(issued.ok());
+  CHECK(sessions.Check(CookieOf(*issued)).status == CheckStatus::kOk);
+
+  // The sentinel's certificate is checked too.
+  auto wrong_ca = OpenStore("rediss-sentinel://:" + std::string(SentinelGroup::kDataPassword) +
+                            "@" + sentinel.address() + "/mymaster?ca_file=" + pki.other_ca());
+  CHECK(wrong_ca->Fetch("k").error() == Errc::kStoreUnavailable);
 }
 
 }  // namespace
