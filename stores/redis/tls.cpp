@@ -216,12 +216,7 @@ Result<std::size_t> TlsStream::ReadSome(std::span<char> buffer, Deadline deadlin
   return static_cast<std::size_t>(*n);
 }
 
-bool TlsStream::HasUnreadData() const noexcept { return SSL_has_pending(ssl_) == 1; }
-
-bool TlsStream::IdleAndOpen() noexcept {
-  if (SSL_has_pending(ssl_) == 1) return false;
-  if (NothingToRead(fd_)) return true;
-  // Readable: session tickets (harmless), or EOF / a reset / stray data.
+TlsStream::Peeked TlsStream::PeekNow() noexcept {
   char byte;
   nonblocking_reads_ = true;
   ERR_clear_error();
@@ -229,7 +224,22 @@ bool TlsStream::IdleAndOpen() noexcept {
   const Step step = StepAfter(ssl_, rc);
   ERR_clear_error();
   nonblocking_reads_ = false;
-  return step == Step::kWaitRead && SSL_has_pending(ssl_) == 0;
+  if (step == Step::kDone) return Peeked::kData;
+  return step == Step::kWaitRead ? Peeked::kNothing : Peeked::kClosed;
+}
+
+bool TlsStream::HasUnreadData() noexcept {
+  if (SSL_pending(ssl_) > 0) return true;
+  if (SSL_has_pending(ssl_) != 1) return false;  // the common case: nothing buffered
+  return PeekNow() == Peeked::kData;
+}
+
+bool TlsStream::IdleAndOpen() noexcept {
+  if (SSL_has_pending(ssl_) == 1 || !NothingToRead(fd_)) {
+    // Session tickets (harmless), or EOF / a reset / stray data.
+    return PeekNow() == Peeked::kNothing;
+  }
+  return true;
 }
 
 }  // namespace jeff::redis_detail

@@ -73,8 +73,11 @@ class TlsStream {
   /// taking bytes that are already there after it). kStoreTimeout, or
   /// kStoreUnavailable on EOF, close_notify, reset or a TLS error.
   Result<std::size_t> ReadSome(std::span<char> buffer, Deadline deadline);
-  /// Bytes received and not read yet (decrypted, or buffered by read-ahead).
-  bool HasUnreadData() const noexcept;
+  /// Application data received and not read yet. Records that OpenSSL
+  /// buffered (read-ahead) are processed first, without waiting: TLS 1.3
+  /// post-handshake messages do not count, an incomplete record does not
+  /// count (as bytes still in flight do not on plain TCP).
+  bool HasUnreadData() noexcept;
   /// False when the server closed the session or sent application data while
   /// it sat idle. Post-handshake messages (TLS 1.3 session tickets) are
   /// consumed and do not count.
@@ -84,6 +87,9 @@ class TlsStream {
   TlsStream(ssl_st* ssl, int fd) noexcept : ssl_(ssl), fd_(fd) {}
   template <typename Op>
   Result<int> Drive(Deadline deadline, Op op);
+  enum class Peeked { kNothing, kData, kClosed };
+  // SSL_peek without waiting.
+  Peeked PeekNow() noexcept;
   friend struct TlsBio;
   ssl_st* ssl_;
   int fd_;
