@@ -158,7 +158,9 @@ struct RedisStoreOptions {
 /// A call returns within pool_timeout + connect_timeout + command_timeout,
 /// even when the server is stopped (SIGSTOP). On a cluster, a call that
 /// refreshes the slot map (the first call, and the first after a node failed)
-/// may add one command_timeout, plus a connect_timeout per node it tries.
+/// may add one command_timeout, plus a connect_timeout per node it tries;
+/// with Sentinel, so may a call that asks the sentinels for the master (the
+/// first call, and the first after the master failed).
 /// Host names are resolved by the system resolver, which has no timeout of ours.
 class JEFF_API RedisStore final : public Store {
  public:
