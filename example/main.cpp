@@ -30,7 +30,7 @@ A small web app whose logins are kept by jeff.
   --port PORT           listen port (default 8080)
   --store URL           session store (default $JEFF_STORE or memory://):
                         memory://, redis://host:port/db, redis+cluster://h:p,h:p,
-                        memcached://h:p,h:p
+                        memcached://h:p,h:p, postgres://user@host:port/db
   --user EMAIL:PASSWORD demo account (repeatable); default demo@example.com:demo-password
   --origin URL          extra origin allowed to POST (repeatable); the listen
                         address is always allowed

@@ -434,8 +434,12 @@ JweCodec::JweCodec(JweOptions options) {
     throw std::invalid_argument("jeff: JWE secrets need a salt (Auth.js uses the cookie name)");
   }
   for (const std::string& secret : options.secrets) {
-    if (secret.size() < kMinJweSecretBytes) {
-      throw std::invalid_argument("jeff: a JWE secret is shorter than 32 bytes");
+    if (secret.empty()) throw std::invalid_argument("jeff: a JWE secret is empty");
+    if (IsWeakJweSecret(secret) && !options.allow_weak_secrets) {
+      throw std::invalid_argument(
+          "jeff: a JWE secret is shorter than 32 bytes. Use one of 32 random bytes or more "
+          "(openssl rand -base64 33); to read the tokens of an existing app whose secret is short "
+          "until it is rotated, opt in with allow_weak_secrets (Options::stateless, JweOptions)");
     }
     for (const JweEnc enc : {JweEnc::kA256CbcHs512, JweEnc::kA256Gcm}) {
       if (impl->Accepts(enc)) impl->keys.push_back(MakeKey(enc, DeriveAuthJsKey(secret, options.salt, enc)));

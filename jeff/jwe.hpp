@@ -31,8 +31,14 @@ JEFF_API std::string_view ToString(JweEnc enc) noexcept;
 /// Bytes of a content-encryption key for `enc`: 64 or 32.
 JEFF_API std::size_t JweKeyBytes(JweEnc enc) noexcept;
 
-/// Shortest secret accepted for key derivation, in bytes (Auth.js asks for 32).
+/// Shortest secret accepted for key derivation, in bytes (Auth.js asks for 32),
+/// unless JweOptions::allow_weak_secrets (StatelessOptions::allow_weak_secrets).
 inline constexpr std::size_t kMinJweSecretBytes = 32;
+
+/// True when `secret` is shorter than kMinJweSecretBytes.
+inline constexpr bool IsWeakJweSecret(std::string_view secret) noexcept {
+  return secret.size() < kMinJweSecretBytes;
+}
 
 /// The content-encryption key Auth.js v5 derives from `secret` for `enc`:
 /// HKDF-SHA-256(ikm = secret, salt = salt, info = "Auth.js Generated
@@ -50,9 +56,15 @@ JEFF_API std::string JwkThumbprint(std::span<const std::uint8_t> key);
 /// Keys and algorithms of a JweCodec.
 struct JweOptions {
   /// Secrets from which keys are derived as Auth.js does (DeriveAuthJsKey),
-  /// newest first: the first one encrypts, all decrypt. Each at least
-  /// kMinJweSecretBytes long.
+  /// newest first: the first one encrypts, all decrypt. Each non-empty and
+  /// at least kMinJweSecretBytes long, unless `allow_weak_secrets`.
   std::vector<std::string> secrets;
+  /// Accept non-empty secrets shorter than kMinJweSecretBytes, as Auth.js
+  /// does (any non-empty AUTH_SECRET). Only to share or read the tokens of
+  /// an existing app whose secret is short, until it is rotated to a secret
+  /// of 32 random bytes or more: a short secret can be guessed offline from
+  /// any one token. false: such secrets are refused at construction.
+  bool allow_weak_secrets = false;
   /// HKDF salt of `secrets` (Auth.js: the session cookie's name). Required,
   /// non-empty, when `secrets` is not empty.
   std::string salt;
@@ -88,8 +100,10 @@ struct JweOptions {
 class JEFF_API JweCodec {
  public:
   /// Derives the keys. Throws std::invalid_argument when there is no key
-  /// for `options.enc`, a secret is shorter than kMinJweSecretBytes, a
-  /// secret has no salt, or a raw key is neither 32 nor 64 bytes.
+  /// for `options.enc`, a secret is empty, a secret is shorter than
+  /// kMinJweSecretBytes without `options.allow_weak_secrets` (the message
+  /// names that opt-in), a secret has no salt, or a raw key is neither 32
+  /// nor 64 bytes.
   explicit JweCodec(JweOptions options);
   /// Wipes the keys held by the codec (not the per-thread copies, see above).
   ~JweCodec();

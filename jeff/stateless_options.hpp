@@ -64,10 +64,19 @@ using SessionCallback = std::function<void(const Session& session, nlohmann::jso
 /// on as the new token's `sid`, so that revoking any copy revokes them all.
 struct StatelessOptions {
   /// Secrets, newest first, each at least 32 bytes (e.g. `openssl rand
-  /// -base64 33`): keys are derived from them as Auth.js v5 does (so that a
+  /// -base64 33`; shorter ones only with `allow_weak_secrets`): keys are derived from them as Auth.js v5 does (so that a
   /// Next.js app with the same AUTH_SECRET and cookie name reads jeff's
   /// cookie, and the other way round). The first encrypts; all decrypt.
   std::vector<std::string> secrets;
+  /// Accept non-empty `secrets` shorter than 32 bytes, as Auth.js does (it
+  /// takes any non-empty AUTH_SECRET), to share sessions with an existing
+  /// Auth.js app whose secret is short. Logs a warning once, at
+  /// construction, when a secret is short. A short secret can be guessed
+  /// offline from any one token: rotate to one of 32 random bytes or more
+  /// (new secret first, the old one second, until the old tokens expire),
+  /// then drop the old secret and this flag. false: Sessions throws
+  /// std::invalid_argument at construction for a short secret.
+  bool allow_weak_secrets = false;
   /// Raw content-encryption keys: 64 bytes (A256CBC-HS512) or 32 (A256GCM),
   /// tried after the derived keys; used to encrypt when `secrets` is empty.
   std::vector<std::string> keys;

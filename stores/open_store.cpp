@@ -8,6 +8,9 @@
 #ifdef JEFF_HAVE_MEMCACHED
 #include <jeff/stores/memcached/memcached_store.hpp>
 #endif
+#ifdef JEFF_HAVE_POSTGRES
+#include <jeff/stores/postgres/postgres_store.hpp>
+#endif
 
 #include <stdexcept>
 #include <string>
@@ -15,6 +18,15 @@
 namespace jeff {
 
 std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& options) {
+  // libpq's URI syntax (Unix-socket hosts, host-less URIs, its own query
+  // options) is libpq's to parse.
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+#ifdef JEFF_HAVE_POSTGRES
+    return MakePostgresStore(url);
+#else
+    throw std::invalid_argument("this build of jeff has no PostgreSQL store (libpq was not found)");
+#endif
+  }
   auto parsed = ParseStoreUrl(url);
   if (!parsed) {
     throw std::invalid_argument("invalid store URL: " + RedactStoreUrl(url));
@@ -48,7 +60,7 @@ std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& o
 #endif
   }
   throw std::invalid_argument("unknown store URL scheme '" + u.scheme +
-                              "' (expected memory, redis[s], redis[s]+cluster, redis[s]-sentinel or memcached)");
+                              "' (expected memory, redis[s], redis[s]+cluster, redis[s]-sentinel, memcached or postgres)");
 }
 
 }  // namespace jeff

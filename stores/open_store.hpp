@@ -24,6 +24,7 @@ struct OpenStoreOptions {
 ///  - `redis://[[user]:password@]host[:port][/db][?options]`
 ///  - `redis+cluster://host:port,host:port[?options]`
 ///  - `memcached://host:port[,host:port...][?options]`
+///  - `postgres://` or `postgresql://` in libpq's URI syntax (MakePostgresStore)
 /// (see README "Store URLs" for the options). Throws std::invalid_argument for
 /// a malformed URL, an unknown scheme or option, or a backend that was not
 /// built. Does not fail when a server is down: the store reports that on use.

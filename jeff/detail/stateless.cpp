@@ -194,8 +194,18 @@ class StatelessStrategy final : public Strategy {
           "jeff::Options: stateless sessions need stateless.secrets (or stateless.keys), "
           "or give a store for stateful sessions");
     }
+    const auto weak = std::count_if(s.secrets.begin(), s.secrets.end(),
+                                    [](const std::string& secret) { return IsWeakJweSecret(secret); });
+    if (weak > 0 && s.allow_weak_secrets) {
+      options.logger("WARNING: stateless.allow_weak_secrets: " + std::to_string(weak) + " of " +
+                     std::to_string(s.secrets.size()) +
+                     " secrets are shorter than 32 bytes and can be guessed offline from one token. "
+                     "Rotate: a new secret of 32 random bytes or more first, the old one second, "
+                     "until its tokens expire.");
+    }
     JweOptions jwe;
     jwe.secrets = s.secrets;
+    jwe.allow_weak_secrets = s.allow_weak_secrets;
     jwe.keys = s.keys;
     jwe.salt = s.salt.empty() ? options.cookie.name : s.salt;
     jwe.enc = s.enc;

@@ -279,6 +279,78 @@ TEST_CASE("tokens made here -> @auth/core decode and getToken, jose compactDecry
   }
 }
 
+TEST_CASE("short AUTH_SECRET (Auth.js takes any): read and written by explicit opt-in only") {
+  // Hand-written secrets of older Auth.js apps: 6 characters, and a rotated pair.
+  const std::string kShort = "hunter";
+  const std::string kShortOld = "s3cr3t";
+  for (const std::string& salt : kSalts) {
+    CAPTURE(salt);
+    const json requests = json::array({
+        {{"op", "encode"}, {"secret", kShort}, {"salt", salt}, {"token", UnicodeClaims("short-user")}},
+        {{"op", "encode"}, {"secret", kShortOld}, {"salt", salt}, {"token", UnicodeClaims("before-rotation")}},
+        {{"op", "encode"}, {"secret", {kShort, kShortOld}}, {"salt", salt}, {"token", UnicodeClaims("after-rotation")}},
+    });
+    const json encoded = Node(requests);
+    for (const json& e : encoded) REQUIRE_MESSAGE(e.contains("token"), e.dump());
+
+    // Refused without the opt-in, by the codec and by Sessions, naming it.
+    for (const std::vector<std::string>& secrets :
+         {std::vector<std::string>{kShort}, {kShort, kShortOld}, {kNewSecret, kShortOld}}) {
+      jeff::JweOptions jwe;
+      jwe.secrets = secrets;
+      jwe.salt = salt;
+      CHECK_THROWS_WITH_AS(jeff::JweCodec{jwe}, doctest::Contains("allow_weak_secrets"), std::invalid_argument);
+      CHECK_THROWS_WITH_AS(jeff::Sessions{StatelessOptions(salt, secrets)}, doctest::Contains("allow_weak_secrets"),
+                           std::invalid_argument);
+    }
+
+    // With it: each token reads as @auth/core's own decode reads it.
+    jeff::JweOptions jwe;
+    jwe.secrets = {kShort, kShortOld};
+    jwe.salt = salt;
+    jwe.allow_weak_secrets = true;
+    const jeff::JweCodec codec(jwe);
+    auto options = StatelessOptions(salt, {kShort, kShortOld});
+    options.stateless.allow_weak_secrets = true;
+    std::vector<std::string> warnings;
+    options.logger = [&warnings](std::string_view line) { warnings.emplace_back(line); };
+    jeff::Sessions sessions(options);
+    CHECK(warnings.size() == 1);
+    auto new_only = StatelessOptions(salt, {kShort});
+    new_only.stateless.allow_weak_secrets = true;
+    jeff::Sessions short_only(new_only);
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+      CAPTURE(i);
+      const std::string token = encoded[i]["token"];
+      const json authjs = One({{"op", "decode"}, {"secret", {kShort, kShortOld}}, {"salt", salt}, {"token", token}});
+      REQUIRE(authjs["payload"].is_object());
+      const auto plaintext = codec.Decrypt(token);
+      REQUIRE(plaintext);
+      CHECK(json::parse(*plaintext) == authjs["payload"]);
+      const auto checked = sessions.Check(AuthJsCookieHeader(salt, token));
+      REQUIRE_MESSAGE(checked.ok(), jeff::ToString(checked.status));
+      CHECK(checked.session.key == requests[i]["token"]["sub"]);
+      // Before the rotation, the old secret's token needs the old secret.
+      CHECK(short_only.Check(AuthJsCookieHeader(salt, token)).ok() == (i != 1));
+    }
+
+    // And the other way: jeff's token with the short secret reads in @auth/core.
+    auto issued = sessions.Set("cpp-short-user", "");
+    REQUIRE(issued.ok());
+    const std::string cookie = CookieHeader(issued->set_cookie);
+    const std::string token = cookie.substr(cookie.find('=') + 1);
+    const json claims = json::parse(issued->session.claims->json());
+    const json answers = Node(json::array({
+        {{"op", "decode"}, {"secret", kShort}, {"salt", salt}, {"token", token}},
+        {{"op", "getToken"}, {"secret", {kShort, kShortOld}}, {"salt", salt}, {"cookieName", salt}, {"cookie", cookie}},
+        {{"op", "decode"}, {"secret", kShortOld}, {"salt", salt}, {"token", token}},
+    }));
+    CHECK_MESSAGE(answers[0]["payload"] == claims, answers[0].dump());
+    CHECK_MESSAGE(answers[1]["payload"] == claims, answers[1].dump());
+    CHECK_MESSAGE(answers[2].contains("error"), answers[2].dump());  // the first secret encrypts
+  }
+}
+
 TEST_CASE("jose-made A256GCM tokens decode here") {
   const std::string salt = kSalts[0];
   const auto derived = jeff::DeriveAuthJsKey(kNewSecret, salt, JweEnc::kA256Gcm);

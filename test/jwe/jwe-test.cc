@@ -270,6 +270,34 @@ TEST_CASE("construction refuses unusable keys") {
   CHECK_NOTHROW(JweCodec(SecretOptions({std::string(32, 's')})));
 }
 
+TEST_CASE("short secrets only with allow_weak_secrets, which the refusal names; never empty") {
+  for (const std::vector<std::string>& secrets :
+       {std::vector<std::string>{"short"}, {std::string(kSecret), "short"}, {"abc", "def"}}) {
+    JweOptions options = SecretOptions(secrets);
+    try {
+      JweCodec{options};
+      FAIL("a short secret was accepted without the opt-in");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()).find("shorter than 32 bytes") != std::string::npos);
+      CHECK(std::string(e.what()).find("allow_weak_secrets") != std::string::npos);
+    }
+    options.allow_weak_secrets = true;
+    const JweCodec codec(options);
+    const auto token = codec.Encrypt(R"({"sub":"u"})");
+    REQUIRE(token);
+    CHECK(codec.Decrypt(*token) == std::optional<std::string>(R"({"sub":"u"})"));
+    // Keyed by the first secret: another short secret does not open it.
+    JweOptions other = SecretOptions({secrets[0] + "x"});
+    other.allow_weak_secrets = true;
+    CHECK_FALSE(JweCodec(other).Decrypt(*token));
+  }
+  CHECK(jeff::IsWeakJweSecret(std::string(31, 's')));
+  CHECK_FALSE(jeff::IsWeakJweSecret(std::string(32, 's')));
+  JweOptions empty = SecretOptions({""});
+  empty.allow_weak_secrets = true;
+  CHECK_THROWS_AS(JweCodec{empty}, std::invalid_argument);
+}
+
 TEST_CASE("refusals: one opaque outcome, never a crash") {
   const JweCodec codec(SecretOptions());
   const std::string token = *codec.Encrypt(R"({"sub":"u","exp":1})");

@@ -116,6 +116,43 @@ TEST_CASE_FIXTURE(Fixture, "strategy selection and construction errors") {
   }
 }
 
+TEST_CASE_FIXTURE(Fixture, "short secrets: refused naming the opt-in, or accepted with one warning") {
+  std::vector<std::string> logged;
+  options.logger = [&logged](std::string_view line) { logged.emplace_back(line); };
+  options.stateless.secrets = {"six-ch", kSecret};
+  try {
+    Sessions{options};
+    FAIL("a short secret was accepted without the opt-in");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("allow_weak_secrets") != std::string::npos);
+  }
+  CHECK(logged.empty());
+
+  options.stateless.allow_weak_secrets = true;
+  Sessions sessions(options);
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0].find("WARNING: stateless.allow_weak_secrets: 1 of 2 secrets") == 0);
+  CHECK(logged[0].find("Rotate") != std::string::npos);
+  auto issued = sessions.Set("u", "");
+  REQUIRE(issued.ok());
+  Jar jar;
+  jar.Apply(issued->set_cookie);
+  CHECK(sessions.Check(jar.Header()).ok());
+  CHECK(logged.size() == 1);  // once, at construction
+
+  // Rotated to a long secret: the old short one still reads, no warning.
+  logged.clear();
+  options.stateless.secrets = {kSecret};
+  CHECK(Sessions(options).Check(jar.Header()).status == CheckStatus::kUnknown);
+  options.stateless.secrets = {kSecret, "six-ch"};
+  CHECK(Sessions(options).Check(jar.Header()).ok());
+  REQUIRE(logged.size() == 1);
+  options.stateless.secrets = {kSecret};
+  logged.clear();
+  Sessions long_only(options);
+  CHECK(logged.empty());
+}
+
 TEST_CASE_FIXTURE(Fixture, "Set issues a token that Check reads back, with the claims") {
   options.stateless.jwt_callback = [](JwtTrigger trigger, std::string_view key, nlohmann::json& claims) {
     CHECK(trigger == JwtTrigger::kSignIn);

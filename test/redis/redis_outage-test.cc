@@ -26,17 +26,6 @@ namespace {
 using std::chrono::milliseconds;
 const std::chrono::minutes kLongTtl(10);
 
-// Calls the store until it succeeds, or fails the test after `limit`.
-void WaitRecovered(Store& store, milliseconds limit = milliseconds(10000)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  const std::string key = UniqueKey("recovered");
-  while (!store.CompareAndSwap(key, std::nullopt, "ok", kLongTtl).ok()) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  CHECK(store.Fetch(key).value()->value == "ok");
-}
-
 TEST_CASE("a killed server: every failure is a store error, and the same store recovers") {
   auto server = StartRedis();
   RedisStoreOptions o = LocalOptions(server->port());
@@ -138,7 +127,7 @@ TEST_CASE("a stopped server: calls fail by the command timeout, and recover afte
   CHECK(slowest.load() <= 300 + 300 + 300 + 200);
 
   server->Resume();
-  WaitRecovered(store);
+  WaitRecovered(store, milliseconds(10000));
   // The connections that timed out were closed: no late reply is read as the
   // answer to another command.
   for (int i = 0; i < 50; ++i) {
@@ -269,7 +258,7 @@ TEST_CASE("a full pool makes callers wait at most pool_timeout") {
   CHECK(took >= milliseconds(90));
   CHECK(took <= milliseconds(100 + 100));
   server->Resume();
-  WaitRecovered(store);
+  WaitRecovered(store, milliseconds(10000));
 }
 
 TEST_CASE("a connection the server closed while idle is replaced once idle_check_after has passed") {

@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace jeff::test {
 namespace {
@@ -30,6 +33,44 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
     s.replace(at, from.size(), to);
   }
   return s;
+}
+
+// The process `root` and every process below it (from /proc), collected
+// before any is signalled: a killed parent's children are re-parented.
+// PostgreSQL backends call setsid(), so a process-group signal misses them.
+std::vector<pid_t> ProcessTree(pid_t root) {
+  std::vector<std::pair<pid_t, pid_t>> parent_of;  // (pid, ppid)
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    FILE* f = std::fopen((entry.path() / "stat").c_str(), "r");
+    if (f == nullptr) continue;
+    char buf[512];
+    const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const char* close = std::strrchr(buf, ')');
+    int ppid = 0;
+    if (close != nullptr && std::sscanf(close + 1, " %*c %d", &ppid) == 1) {
+      parent_of.emplace_back(static_cast<pid_t>(std::stoi(name)), static_cast<pid_t>(ppid));
+    }
+  }
+  std::vector<pid_t> tree = {root};
+  for (std::size_t i = 0; i < tree.size(); ++i) {
+    for (const auto& [pid, ppid] : parent_of) {
+      if (ppid == tree[i]) tree.push_back(pid);
+    }
+  }
+  return tree;
+}
+
+// Signals the process group of `root` and every process below it.
+void SignalTree(pid_t root, int sig) {
+  const std::vector<pid_t> tree = ProcessTree(root);
+  ::kill(-root, sig);
+  for (pid_t pid : tree) ::kill(pid, sig);
 }
 
 }  // namespace
@@ -73,8 +114,8 @@ ServerProcess::ServerProcess(std::string name, std::vector<std::string> argv, st
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGCONT);
-    ::kill(pid_, SIGTERM);
+    SignalTree(pid_, SIGCONT);
+    ::kill(-pid_, SIGTERM);
     for (int i = 0; i < 200; ++i) {
       if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
         pid_ = -1;
@@ -111,6 +152,7 @@ void ServerProcess::Spawn() {
     std::fprintf(stderr, "exec %s: %s\n", cargs[0], std::strerror(errno));
     ::_exit(127);
   }
+  ::setpgid(pid, pid);  // also here: no signal may reach the group before the child set it
   pid_ = pid;
   auto deadline = std::chrono::steady_clock::now() + startup_timeout_;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -129,7 +171,7 @@ void ServerProcess::Spawn() {
 
 void ServerProcess::Kill() {
   if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
+  SignalTree(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
   // Wait until the port is released so that Restart can bind it again.
@@ -144,11 +186,11 @@ void ServerProcess::Restart() {
 }
 
 void ServerProcess::Pause() {
-  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  if (pid_ > 0) SignalTree(pid_, SIGSTOP);
 }
 
 void ServerProcess::Resume() {
-  if (pid_ > 0) ::kill(pid_, SIGCONT);
+  if (pid_ > 0) SignalTree(pid_, SIGCONT);
 }
 
 std::unique_ptr<ServerProcess> StartRedis(std::vector<std::string> extra_args, std::uint16_t port) {
@@ -168,6 +210,36 @@ std::unique_ptr<ServerProcess> StartMemcached(std::vector<std::string> extra_arg
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return std::make_unique<ServerProcess>("memcached", std::move(argv), port);
+}
+
+std::unique_ptr<ServerProcess> StartPostgres(std::uint16_t port) {
+  // The newest installed server: Debian keeps it outside PATH.
+  std::filesystem::path bin;
+  std::error_code ec;
+  for (const auto& version : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+    const auto candidate = version.path() / "bin";
+    if (std::filesystem::exists(candidate / "postgres") && (bin.empty() || candidate > bin)) {
+      bin = candidate;
+    }
+  }
+  if (bin.empty()) throw std::runtime_error("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/postgres)");
+  // initdb once per folder (a Restart keeps the data), then the server in
+  // the foreground, loopback only. fsync is off (the tests kill processes,
+  // never the machine); synchronous_commit stays on, so that a committed
+  // row is in the WAL before the commit returns and survives a SIGKILL.
+  const std::string script =
+      "[ -d {dir}/data ] || " + (bin / "initdb").string() +
+      " -D {dir}/data -U jeff --auth=trust --no-sync -E UTF8 --locale=C >/dev/null || exit 1; exec " +
+      (bin / "postgres").string() +
+      " -D {dir}/data -p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+      " -c full_page_writes=off";
+  std::vector<std::string> argv;
+  if (::geteuid() == 0) {
+    // initdb and postgres refuse to run as root.
+    argv = {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"};
+  }
+  argv.insert(argv.end(), {"sh", "-c", script});
+  return std::make_unique<ServerProcess>("postgres", std::move(argv), port, std::chrono::seconds(60));
 }
 
 }  // namespace jeff::test

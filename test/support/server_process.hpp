@@ -28,11 +28,13 @@ class ServerProcess {
   const std::string& dir() const { return dir_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
-  /// SIGKILL and reap.
+  /// SIGKILL to the process group and every descendant (also those that
+  /// made their own session, like PostgreSQL backends), and reap.
   void Kill();
   /// Start again on the same port (after Kill).
   void Restart();
-  /// SIGSTOP / SIGCONT: a server that accepts nothing and answers nothing.
+  /// SIGSTOP / SIGCONT to the process group and every descendant: a server
+  /// that accepts nothing and answers nothing.
   void Pause();
   void Resume();
 
@@ -59,5 +61,11 @@ std::unique_ptr<ServerProcess> StartRedis(std::vector<std::string> extra_args = 
 /// memcached on a free port (as `nobody` when run as root).
 std::unique_ptr<ServerProcess> StartMemcached(std::vector<std::string> extra_args = {},
                                               std::uint16_t port = 0);
+
+/// PostgreSQL on a free port: a fresh cluster (initdb, user `jeff`, trust
+/// authentication on loopback) in the process's folder, run as `nobody` when
+/// run as root. Its port accepts before the server is ready: wait with
+/// PQping before use. SIGSTOP/SIGKILL reach the backends too (the group).
+std::unique_ptr<ServerProcess> StartPostgres(std::uint16_t port = 0);
 
 }  // namespace jeff::test

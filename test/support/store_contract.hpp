@@ -40,6 +40,18 @@ inline std::string UniqueKey(std::string_view what) {
          std::to_string(counter.fetch_add(1));
 }
 
+/// Calls `store` until a write succeeds (a server back after an outage),
+/// or fails the test after `limit`; then checks that the write is readable.
+inline void WaitRecovered(Store& store, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const std::string key = UniqueKey("recovered");
+  while (!store.CompareAndSwap(key, std::nullopt, "ok", std::chrono::minutes(10)).ok()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(store.Fetch(key).value()->value == "ok");
+}
+
 inline void RunStoreContract(const StoreHarness& h) {
   using std::chrono::milliseconds;
   const milliseconds long_ttl = std::chrono::minutes(10);

@@ -3,6 +3,10 @@
 #include <doctest/doctest.h>
 #include <jeff/stores/open_store.hpp>
 
+#ifdef JEFF_TEST_POSTGRES
+#include "postgres/postgres_support.hpp"
+#endif
+
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -61,8 +65,19 @@ nlohmann::json AuthJsOne(const nlohmann::json& request) {
 const std::vector<std::string>& LiveStoreUrls() {
   static const std::unique_ptr<ServerProcess> redis = StartRedis();
   static const std::unique_ptr<ServerProcess> memcached = StartMemcached();
-  static const std::vector<std::string> urls = {"redis://" + redis->address(),
-                                                "memcached://" + memcached->address()};
+#ifdef JEFF_TEST_POSTGRES
+  static const std::unique_ptr<ServerProcess> postgres = [] {
+    auto server = StartPostgres();
+    WaitPostgresReady(server->port());
+    return server;
+  }();
+#endif
+  static const std::vector<std::string> urls = {
+      "redis://" + redis->address(), "memcached://" + memcached->address(),
+#ifdef JEFF_TEST_POSTGRES
+      PostgresUrl(postgres->port()) + "?create_table=1",
+#endif
+  };
   return urls;
 }
 
@@ -75,6 +90,13 @@ std::vector<OwnServer> StartOwnServers() {
   const std::string memcached_url =
       "memcached://" + memcached->address() + "?connect_timeout=300ms&io_timeout=300ms";
   servers.push_back({std::move(memcached), memcached_url, "memcached"});
+#ifdef JEFF_TEST_POSTGRES
+  auto postgres = StartPostgres();
+  WaitPostgresReady(postgres->port());
+  const std::string postgres_url =
+      PostgresUrl(postgres->port()) + "?create_table=1&connect_timeout=1&timeout=300ms";
+  servers.push_back({std::move(postgres), postgres_url, "postgresql"});
+#endif
   return servers;
 }
 

@@ -49,20 +49,22 @@ nlohmann::json AuthJs(const nlohmann::json& requests);
 /// AuthJs for one request; REQUIREs that it did not answer an error.
 nlohmann::json AuthJsOne(const nlohmann::json& request);
 
-/// URLs of a redis-server and a memcached shared by the tests of this
-/// process, started on first use (failing, never skipping, when they cannot
-/// start) and stopped at exit.
+/// URLs of a redis-server, a memcached and (when that store is built) a
+/// PostgreSQL shared by the tests of this process, in that order, started on
+/// first use (failing, never skipping, when they cannot start) and stopped at
+/// exit.
 const std::vector<std::string>& LiveStoreUrls();
 
 /// A server of its own for a test that stops it, and its store URL with
 /// short timeouts (so that a stopped server fails calls quickly).
 struct OwnServer {
   std::unique_ptr<ServerProcess> process;
-  std::string url;  ///< "redis://..." or "memcached://..."
-  std::string scheme;  ///< "redis" or "memcached"
+  std::string url;  ///< "redis://...", "memcached://..." or "postgresql://..."
+  std::string scheme;  ///< "redis", "memcached" or "postgresql"
 };
 
-/// A fresh redis-server and a fresh memcached.
+/// A fresh redis-server and a fresh memcached (and a fresh PostgreSQL when
+/// that store is built).
 std::vector<OwnServer> StartOwnServers();
 
 /// Sessions on the store at `url` with `options` otherwise (its store is

@@ -5,6 +5,8 @@
 
 #include "tools/jeffctl_support.hpp"
 
+#include <jeff/cookie.hpp>
+#include <jeff/sessions.hpp>
 #include <jeff/token.hpp>
 
 #include <string>
@@ -42,7 +44,7 @@ json Header(const std::string& token) {
 
 TEST_CASE("encode makes a token @auth/core decodes, with iat, exp (30 days) and jti") {
   const std::int64_t before = UnixNow();
-  const std::string token = Encode({"--secret", kSecret});
+  const std::string token = Encode({"--secret", kSecret, "--salt", kAuthJsSalt});
   const json decoded = AuthJsDecode(kSecret, kAuthJsSalt, token);
   REQUIRE_MESSAGE(decoded.contains("payload"), decoded.dump());
   const json& payload = decoded["payload"];
@@ -63,13 +65,13 @@ TEST_CASE("encode stamps iat, exp and jti itself; --max-age sets the lifetime") 
   claims["iat"] = 1;
   claims["exp"] = 2;
   claims["jti"] = "chosen";
-  const std::string token = Encode({"--secret", kSecret, "--max-age", "120"}, claims);
+  const std::string token = Encode({"--secret", kSecret, "--max-age", "120", "--salt", kAuthJsSalt}, claims);
   const json payload = AuthJsDecode(kSecret, kAuthJsSalt, token)["payload"];
   CHECK(payload["exp"].get<std::int64_t>() - payload["iat"].get<std::int64_t>() == 120);
   CHECK(payload["iat"].get<std::int64_t>() > 1);
   CHECK(payload["jti"] != "chosen");
   // Two tokens of the same claims differ (fresh IV and jti).
-  CHECK(Encode({"--secret", kSecret}) != Encode({"--secret", kSecret}));
+  CHECK(Encode({"--secret", kSecret, "--salt", kAuthJsSalt}) != Encode({"--secret", kSecret, "--salt", kAuthJsSalt}));
 }
 
 TEST_CASE("encode encrypts with the first secret; --salt; JEFF_SECRET") {
@@ -79,7 +81,7 @@ TEST_CASE("encode encrypts with the first secret; --salt; JEFF_SECRET") {
   CHECK(AuthJsDecode(kOldSecret, secure_salt, token).contains("error"));
   CHECK(AuthJsDecode(kSecret, kAuthJsSalt, token).contains("error"));
 
-  token = Encode({}, kClaims, {{"JEFF_SECRET", kOldSecret + "," + kSecret}});
+  token = Encode({"--salt", kAuthJsSalt}, kClaims, {{"JEFF_SECRET", kOldSecret + "," + kSecret}});
   CHECK(AuthJsDecode(kOldSecret, kAuthJsSalt, token)["payload"]["sub"] == "user-7");
   CHECK(AuthJsDecode(kSecret, kAuthJsSalt, token).contains("error"));
 
@@ -89,8 +91,48 @@ TEST_CASE("encode encrypts with the first secret; --salt; JEFF_SECRET") {
   CHECK(json::parse(run.out)["sub"] == "user-7");
 }
 
+TEST_CASE("encode without --salt derives with jeff's default cookie name, and says so") {
+  const ProcessOutcome run = Jeffctl({"jwe", "encode", "--secret", kSecret}, kClaims.dump());
+  REQUIRE(run.exit_code == kExitOk);
+  const std::string jeff_salt = CookieOptions{}.name;
+  CHECK(run.err == "jeffctl: salt " + jeff_salt +
+                       " (jeff's default cookie name); for an Auth.js app pass --salt authjs.session-token "
+                       "(or __Secure-authjs.session-token over HTTPS)\n");
+  const std::string token = run.out.substr(0, run.out.size() - 1);
+  CHECK(AuthJsDecode(kSecret, jeff_salt, token)["payload"]["sub"] == "user-7");
+  CHECK(AuthJsDecode(kSecret, kAuthJsSalt, token).contains("error"));
+  // An app on jeff's defaults reads it as its own cookie.
+  Options options;
+  options.stateless.secrets = {kSecret};
+  options.logger = [](std::string_view) {};
+  Sessions sessions(options);
+  const CheckResult checked = sessions.Check(jeff_salt + "=" + token);
+  REQUIRE(checked.ok());
+  CHECK(checked.session.key == "user-7");
+}
+
+TEST_CASE("encode with a short secret, by opt-in: @auth/core decodes the token") {
+  const std::string short_secret = "hunter";
+  CheckFails(Jeffctl({"jwe", "encode", "--secret", short_secret, "--salt", kAuthJsSalt}, kClaims.dump()), kExitUsage,
+             "pass --allow-weak-secret");
+  for (const std::string& salt : {kAuthJsSalt, std::string("__Secure-authjs.session-token")}) {
+    CAPTURE(salt);
+    const ProcessOutcome run = Jeffctl(
+        {"jwe", "encode", "--secret", short_secret, "--secret", "s3cr3t", "--allow-weak-secret", "--salt", salt},
+        kClaims.dump());
+    REQUIRE_MESSAGE(run.exit_code == kExitOk, run.err);
+    CHECK(run.err.find("jeffctl: warning: 2 of 2 secrets are shorter than 32 bytes") == 0);
+    const std::string token = run.out.substr(0, run.out.size() - 1);
+    CHECK(AuthJsDecode(short_secret, salt, token)["payload"]["sub"] == "user-7");
+    const json rotated = AuthJs(json::array(
+        {{{"op", "decode"}, {"secret", {"s3cr3t", short_secret}}, {"salt", salt}, {"token", token}}}))[0];
+    CHECK(rotated["payload"]["sub"] == "user-7");
+    CHECK(AuthJsDecode("s3cr3t", salt, token).contains("error"));  // the first secret encrypts
+  }
+}
+
 TEST_CASE("encode --enc A256GCM, and raw keys, open with @auth/core and jose") {
-  std::string token = Encode({"--secret", kSecret, "--enc", "A256GCM"});
+  std::string token = Encode({"--secret", kSecret, "--enc", "A256GCM", "--salt", kAuthJsSalt});
   CHECK(Header(token)["enc"] == "A256GCM");
   CHECK(AuthJsDecode(kSecret, kAuthJsSalt, token)["payload"]["sub"] == "user-7");
 

@@ -122,11 +122,15 @@ TEST_CASE("list finds keys under the application's prefix and pepper only") {
     const std::string key = "list-peppered@example.com";
     const Issued issued = sessions.Set(key, "peppered").value();
 
-    CHECK(Jeffctl({"sessions", "list", key, "--store", url}).exit_code == kExitFailure);
-    CHECK(Jeffctl({"sessions", "list", key, "--store", url, "--prefix", "shop:sess:"}).exit_code ==
-          kExitFailure);
-    CHECK(Jeffctl({"sessions", "list", key, "--store", url, "--pepper", "pepper-of-the-app"})
-              .exit_code == kExitFailure);
+    // Finding nothing, jeffctl says where it looked: the prefix, and whether a pepper was given.
+    CheckFails(Jeffctl({"sessions", "list", key, "--store", url}), kExitFailure,
+               "--prefix (here jeff:) and --pepper (here none) must be the application's own");
+    CheckFails(Jeffctl({"sessions", "list", key, "--store", url, "--prefix", "shop:sess:"}), kExitFailure,
+               "--prefix (here shop:sess:) and --pepper (here none)");
+    const ProcessOutcome unpeppered =
+        Jeffctl({"sessions", "list", key, "--store", url, "--pepper", "pepper-of-the-app"});
+    CheckFails(unpeppered, kExitFailure, "--prefix (here jeff:) and --pepper (here given)");
+    CHECK(unpeppered.err.find("pepper-of-the-app") == std::string::npos);  // never echoes the secret
 
     ProcessOutcome run = Jeffctl(
         {"sessions", "list", key, "--store", url, "--prefix", "shop:sess:", "--pepper", "pepper-of-the-app"});

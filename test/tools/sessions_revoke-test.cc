@@ -38,7 +38,9 @@ TEST_CASE("revoke without ids ends every session of the key, and only that key's
     const ProcessOutcome again = Jeffctl({"sessions", "revoke", key, "--store", url});
     CHECK(again.exit_code == kExitFailure);
     CHECK(JsonLines(again.out) == std::vector<json>{json{{"revoked", 0}}});
-    CHECK(again.err.find("no live session") != std::string::npos);
+    CHECK(again.err.find("no live session to revoke. If the application has some, jeffctl is looking in the "
+                         "wrong place: the store URL, --prefix (here jeff:) and --pepper (here none)") !=
+          std::string::npos);
   }
 }
 

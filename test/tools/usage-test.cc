@@ -45,6 +45,26 @@ TEST_CASE("--help describes every command on stdout and exits 0") {
   }
 }
 
+TEST_CASE("a mistyped command gets the nearest known one suggested") {
+  CheckUsageError({"sesions", "list", "k"}, "unknown command sesions; did you mean 'jeffctl sessions list'?");
+  CheckUsageError({"sessoins"}, "did you mean 'jeffctl sessions'?");  // a swap is one edit
+  CheckUsageError({"jew", "decode"}, "did you mean 'jeffctl jwe decode'?");
+  CheckUsageError({"jwe", "decdoe"}, "unknown command jeffctl jwe decdoe; did you mean 'jeffctl jwe decode'?");
+  CheckUsageError({"jwe", "encod"}, "did you mean 'jeffctl jwe encode'?");
+  CheckUsageError({"sessions", "revok", "k"}, "did you mean 'jeffctl sessions revoke'?");
+  // A command without its group, or under the wrong one.
+  CheckUsageError({"list", "k"}, "unknown command list; did you mean 'jeffctl sessions list'?");
+  CheckUsageError({"inspect"}, "did you mean 'jeffctl jwe inspect'?");
+  CheckUsageError({"jwe", "list"}, "did you mean 'jeffctl sessions list'?");
+  // Nothing near: no guess.
+  for (const std::vector<std::string>& far : {std::vector<std::string>{"frobnicate"}, {"x"}, {"jwe", "decrypt"},
+                                              {"sessions", "delete"}}) {
+    const ProcessOutcome run = Jeffctl(far);
+    CHECK(run.exit_code == kExitUsage);
+    CHECK_MESSAGE(run.err.find("did you mean") == std::string::npos, run.err);
+  }
+}
+
 TEST_CASE("commands and options that do not exist are usage errors") {
   CheckUsageError({}, "no command");
   CheckUsageError({"sesions", "list"}, "unknown command sesions");
@@ -68,7 +88,7 @@ TEST_CASE("sessions commands: key, store and options are checked before any stor
     CheckUsageError({"sessions", command, "", "--store", "memory://"}, "KEY is empty");
     CheckUsageError({"sessions", command, "k"}, "no store");
     CheckUsageError({"sessions", command, "k"}, "no store", "", {{"JEFF_STORE", ""}});
-    CheckUsageError({"sessions", command, "k", "--store", "postgres://db"}, "unknown store URL scheme");
+    CheckUsageError({"sessions", command, "k", "--store", "mysql://db"}, "unknown store URL scheme");
     CheckUsageError({"sessions", command, "k", "--store", "redis://host:99999"}, "invalid store URL");
     CheckUsageError({"sessions", command, "k", "--store", "redis://127.0.0.1:6379?colour=blue"}, "colour");
     CheckUsageError({"sessions", command, "k", "--store", "memory://", "--prefix", "has space"}, "prefix");

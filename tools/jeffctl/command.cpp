@@ -1,5 +1,7 @@
 #include "command.hpp"
 
+#include "suggest.hpp"
+
 #include <algorithm>
 #include <exception>
 #include <iostream>
@@ -35,6 +37,47 @@ ExitCode Usage(std::string_view message, std::string_view help_hint) {
   return ExitCode::kUsage;
 }
 
+// " Did you mean '<suggestion>'?" when one is near `typed`, else "".
+std::string DidYouMean(std::string_view typed, const std::vector<Candidate>& candidates) {
+  const std::optional<std::string> nearest = Nearest(typed, candidates);
+  return nearest ? "; did you mean '" + *nearest + "'?" : "";
+}
+
+// Appends each command of `group`, suggested in full ("jeffctl jwe decode").
+void AddCommands(const CommandGroup& group, std::vector<Candidate>& candidates) {
+  for (const Command& command : group.commands) {
+    candidates.push_back({std::string(command.name),
+                          "jeffctl " + std::string(group.name) + " " + std::string(command.name)});
+  }
+}
+
+// Candidates for a mistyped group name: the groups, then every command
+// (`jeffctl list` means `jeffctl sessions list`). `next` is the word after
+// it, kept in a group's suggestion when it names one of that group's commands.
+std::vector<Candidate> GroupCandidates(std::span<const CommandGroup> groups, std::string_view next) {
+  std::vector<Candidate> candidates;
+  for (const CommandGroup& group : groups) {
+    std::string suggestion = "jeffctl " + std::string(group.name);
+    for (const Command& command : group.commands) {
+      if (command.name == next) suggestion += " " + std::string(next);
+    }
+    candidates.push_back({std::string(group.name), suggestion});
+  }
+  for (const CommandGroup& group : groups) AddCommands(group, candidates);
+  return candidates;
+}
+
+// Candidates for a mistyped command of `group`: its commands, then those of
+// the other groups.
+std::vector<Candidate> CommandCandidates(std::span<const CommandGroup> groups, const CommandGroup& group) {
+  std::vector<Candidate> candidates;
+  AddCommands(group, candidates);
+  for (const CommandGroup& other : groups) {
+    if (&other != &group) AddCommands(other, candidates);
+  }
+  return candidates;
+}
+
 }  // namespace
 
 void PrintError(std::string_view message) { std::cerr << "jeffctl: " << message << std::endl; }
@@ -48,7 +91,12 @@ ExitCode RunCommandLine(std::span<const CommandGroup> groups,
   }
   const auto group = std::find_if(groups.begin(), groups.end(),
                                   [&](const CommandGroup& g) { return g.name == argv[0]; });
-  if (group == groups.end()) return Usage("unknown command " + std::string(argv[0]), "jeffctl");
+  if (group == groups.end()) {
+    const std::string_view next = argv.size() > 1 ? argv[1] : std::string_view();
+    return Usage("unknown command " + std::string(argv[0]) +
+                     DidYouMean(argv[0], GroupCandidates(groups, next)),
+                 "jeffctl");
+  }
   const std::string group_hint = "jeffctl " + std::string(group->name);
   if (argv.size() < 2) return Usage("'" + group_hint + "' needs a command", group_hint);
   if (argv[1] == "--help" || argv[1] == "-h") {
@@ -58,7 +106,9 @@ ExitCode RunCommandLine(std::span<const CommandGroup> groups,
   const auto command = std::find_if(group->commands.begin(), group->commands.end(),
                                     [&](const Command& c) { return c.name == argv[1]; });
   if (command == group->commands.end()) {
-    return Usage("unknown command " + group_hint + " " + std::string(argv[1]), group_hint);
+    return Usage("unknown command " + group_hint + " " + std::string(argv[1]) +
+                     DidYouMean(argv[1], CommandCandidates(groups, *group)),
+                 group_hint);
   }
   const std::span<const std::string_view> rest = argv.subspan(2);
   if (WantsHelp(rest)) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -28,26 +29,34 @@ constexpr std::chrono::seconds kSkew{15};
 constexpr std::chrono::seconds kDefaultMaxAge = std::chrono::hours(24 * 30);
 
 constexpr std::string_view kDecodeUsage =
-    "usage: jeffctl jwe decode [--secret S ...] [--salt NAME] [--key-hex HEX ...]\n"
-    "                          [--enc ENC] [--allow-expired] < token\n"
+    "usage: jeffctl jwe decode [--secret S ...] [--allow-weak-secret] [--salt NAME]\n"
+    "                          [--key-hex HEX ...] [--enc ENC] [--allow-expired] < token\n"
     "\n"
     "Decrypts the compact JWE on standard input (a session cookie's value, or an\n"
     "Authorization: Bearer token; chunked cookies joined first) and prints its claims as\n"
     "JSON. Exits 1 when the token is not intact, no key opens it, its payload is not a\n"
     "JSON object, or it is expired (exp) or not yet valid (nbf), with Auth.js's 15 s\n"
-    "tolerance. With --enc, tokens of the other enc are refused.\n"
+    "tolerance. With --enc, tokens of the other enc are refused. Without --salt, says\n"
+    "on standard error which salt opened the token.\n"
     "\n"
     "  --allow-expired     print the claims of an expired or not yet valid token too\n";
 
 constexpr std::string_view kEncodeUsage =
-    "usage: jeffctl jwe encode [--secret S ...] [--salt NAME] [--key-hex HEX ...]\n"
-    "                          [--enc ENC] [--max-age SECONDS] < claims.json\n"
+    "usage: jeffctl jwe encode [--secret S ...] [--allow-weak-secret] [--salt NAME]\n"
+    "                          [--key-hex HEX ...] [--enc ENC] [--max-age SECONDS]\n"
+    "                          < claims.json\n"
     "\n"
     "Reads one JSON object of claims on standard input, sets iat (now), exp (now +\n"
     "max age) and jti (a random UUID) as Auth.js's encode does, and prints the compact\n"
     "JWE, encrypted with the first secret (else the first raw key).\n"
     "\n"
     "  --max-age SECONDS   lifetime of the token (default 2592000, 30 days: Auth.js's)\n";
+
+constexpr std::string_view kDecodeSaltHelp =
+    "                      Default: try jeff's, then Auth.js's two, in that order.\n";
+
+constexpr std::string_view kEncodeSaltHelp =
+    "                      Default: jeff's (it says so on standard error).\n";
 
 constexpr std::string_view kInspectUsage =
     "usage: jeffctl jwe inspect < token\n"
@@ -75,13 +84,50 @@ std::string ReadToken() {
   return input.substr(begin, input.find_last_not_of(kSpace) + 1 - begin);
 }
 
-JweCodec MakeCodec(const Args& args, bool enc_only) {
-  JweOptions options = JweOptionsFromArgs(args, enc_only);
+JweCodec MakeCodec(JweOptions options) {
   try {
     return JweCodec(std::move(options));
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+}
+
+// A codec to try on a token, and the salt its secrets' keys were derived
+// with (empty: raw keys only, or the salt the operator gave).
+struct Attempt {
+  std::string salt;
+  JweCodec codec;
+};
+
+// What decode tries, in order. With --salt, or without secrets, one codec
+// with every key. Otherwise the secrets under each default salt, then the
+// raw keys alone, so that the salt that opened a token is known.
+std::vector<Attempt> DecodeAttempts(const Args& args) {
+  const bool enc_only = args.Has("enc");
+  JweOptions options = JweOptionsFromArgs(args, enc_only);
+  std::vector<Attempt> attempts;
+  if (!options.salt.empty() || options.secrets.empty()) {
+    attempts.push_back({"", MakeCodec(std::move(options))});
+    return attempts;
+  }
+  for (const std::string& salt : DefaultDecodeSalts()) {
+    JweOptions derived = options;
+    derived.keys.clear();
+    derived.salt = salt;
+    attempts.push_back({salt, MakeCodec(std::move(derived))});
+  }
+  JweOptions raw = options;
+  raw.secrets.clear();
+  const auto fits = [&](JweEnc enc) {
+    return std::any_of(raw.keys.begin(), raw.keys.end(),
+                       [&](const std::string& key) { return key.size() == JweKeyBytes(enc); });
+  };
+  if (!fits(raw.enc) && !enc_only) {
+    raw.enc = raw.enc == JweEnc::kA256Gcm ? JweEnc::kA256CbcHs512 : JweEnc::kA256Gcm;
+  }
+  // With --enc, raw keys of the other enc could open nothing anyway.
+  if (fits(raw.enc)) attempts.push_back({"", MakeCodec(std::move(raw))});
+  return attempts;
 }
 
 ExitCode Invalid(std::string_view why) {
@@ -111,9 +157,25 @@ std::string TimeProblem(const ordered_json& claims) {
 
 ExitCode Decode(const Args& args) {
   if (!args.positional().empty()) throw UsageError("the token is read from standard input");
-  const JweCodec codec = MakeCodec(args, args.Has("enc"));
-  const std::optional<std::string> plaintext = codec.Decrypt(ReadToken());
-  if (!plaintext) return Invalid("not a JWE this key opens (wrong key, salt or enc, or damaged)");
+  const std::vector<Attempt> attempts = DecodeAttempts(args);
+  const std::string token = ReadToken();
+  std::optional<std::string> plaintext;
+  const Attempt* opened = nullptr;
+  for (const Attempt& attempt : attempts) {
+    plaintext = attempt.codec.Decrypt(token);
+    if (plaintext) {
+      opened = &attempt;
+      break;
+    }
+  }
+  if (!plaintext) {
+    std::string tried;
+    for (const Attempt& attempt : attempts) {
+      if (!attempt.salt.empty()) tried += (tried.empty() ? "; tried salts " : ", ") + attempt.salt;
+    }
+    return Invalid("not a JWE this key opens (wrong key, salt or enc, or damaged)" + tried);
+  }
+  if (!opened->salt.empty()) PrintError("opened with salt " + opened->salt);
   const ordered_json claims = ordered_json::parse(*plaintext, nullptr, false);
   if (!claims.is_object()) return Invalid("the payload is not a JSON object");
   const std::string problem = TimeProblem(claims);
@@ -125,7 +187,13 @@ ExitCode Decode(const Args& args) {
 
 ExitCode Encode(const Args& args) {
   if (!args.positional().empty()) throw UsageError("the claims are read from standard input");
-  const JweCodec codec = MakeCodec(args, false);
+  JweOptions options = JweOptionsFromArgs(args, false);
+  if (options.salt.empty() && !options.secrets.empty()) {
+    options.salt = JeffDefaultSalt();
+    PrintError("salt " + options.salt + " (jeff's default cookie name); for an Auth.js app pass "
+               "--salt authjs.session-token (or __Secure-authjs.session-token over HTTPS)");
+  }
+  const JweCodec codec = MakeCodec(std::move(options));
   const std::chrono::seconds max_age =
       args.Has("max-age") ? ParseSeconds("max-age", *args.Value("max-age"), std::chrono::seconds(1),
                                          std::chrono::hours(24 * 365 * 100))
@@ -177,10 +245,10 @@ CommandGroup JweCommands() {
   return {"jwe",
           {
               {"decode", "decrypt a token (stdin) and print its claims",
-               std::string(kDecodeUsage) + std::string(kJweKeyHelp),
+               std::string(kDecodeUsage) + JweKeyHelp(kDecodeSaltHelp),
                Flags({{"allow-expired", false, false}}, kJweKeyFlags), Decode},
               {"encode", "encrypt claims (stdin) into a token",
-               std::string(kEncodeUsage) + std::string(kJweKeyHelp),
+               std::string(kEncodeUsage) + JweKeyHelp(kEncodeSaltHelp),
                Flags({{"max-age", true, false}}, kJweKeyFlags), Encode},
               {"inspect", "print a token's header and segment lengths, without a key",
                std::string(kInspectUsage), {}, Inspect},

@@ -1,40 +1,45 @@
 #pragma once
 // The key options shared by `jeffctl jwe decode` and `jwe encode`: Auth.js
-// secrets (--secret, or $JEFF_SECRET), their salt, raw keys, and `enc`.
+// secrets (--secret, or $JEFF_SECRET), the opt-in for short ones, their
+// salt, raw keys, and `enc`.
 
 #include "args.hpp"
 
 #include <jeff/jwe.hpp>
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace jeff::ctl {
 
 // The flags read by JweOptionsFromArgs.
 inline constexpr Flag kJweKeyFlags[] = {
     {"secret", true, true},
+    {"allow-weak-secret", false, false},
     {"salt", true, false},
     {"key-hex", true, true},
     {"enc", true, false},
 };
 
-// --help text of kJweKeyFlags.
-inline constexpr std::string_view kJweKeyHelp =
-    "  --secret S          an Auth.js secret (AUTH_SECRET), at least 32 bytes; repeatable\n"
-    "                      for rotation, newest first (the first one encrypts). Default:\n"
-    "                      $JEFF_SECRET, comma-separated, which keeps secrets out of\n"
-    "                      shell history and the process list\n"
-    "  --salt NAME         the HKDF salt of the secrets: Auth.js uses the session cookie's\n"
-    "                      name (default authjs.session-token; over HTTPS Auth.js uses\n"
-    "                      __Secure-authjs.session-token)\n"
-    "  --key-hex HEX       a raw key in hex: 64 bytes for A256CBC-HS512, 32 for A256GCM;\n"
-    "                      repeatable, tried after the secrets\n"
-    "  --enc ENC           A256CBC-HS512 (default; Auth.js) or A256GCM (the default when\n"
-    "                      the only keys are 32-byte raw keys)\n";
+// --help text of kJweKeyFlags; `salt_default` describes what the command
+// does without --salt (lines indented by 22 spaces, ending in "\n").
+std::string JweKeyHelp(std::string_view salt_default);
 
-// JweCodec options from the key flags. `enc_only`: refuse tokens of another
-// `enc` than --enc when that flag is given. Throws UsageError when no key
-// is given or a flag's value is malformed.
+// JweCodec options from the key flags; `salt` is --salt, or empty when it
+// is not given (the command picks its default). `enc_only`: refuse tokens
+// of another `enc` than --enc when that flag is given. Throws UsageError
+// when no key is given, a secret is shorter than 32 bytes without
+// --allow-weak-secret (the message names it), or a flag's value is
+// malformed; warns on stderr when it accepts a short secret.
 JweOptions JweOptionsFromArgs(const Args& args, bool enc_only);
+
+// jeff's own default cookie name (CookieOptions::name), the salt of the
+// tokens an app made with jeff's defaults.
+std::string JeffDefaultSalt();
+
+// The salts `jwe decode` tries without --salt, in order: jeff's default
+// cookie name, then Auth.js's over HTTP and over HTTPS.
+std::vector<std::string> DefaultDecodeSalts();
 
 }  // namespace jeff::ctl

@@ -23,7 +23,7 @@ constexpr std::string_view kStoreOptionsHelp =
     "                      $JEFF_STORE): memory://, redis://[:password@]host:port[/db],\n"
     "                      redis+cluster://h:p,h:p, redis-sentinel://h:p,h:p/master,\n"
     "                      rediss:// (TLS; also rediss+cluster, rediss-sentinel),\n"
-    "                      memcached://h:p[,h:p]\n"
+    "                      memcached://h:p[,h:p], postgres://user@host:port/db\n"
     "  --prefix P          the application's Options::key_prefix (default jeff:)\n"
     "  --pepper P          the application's Options::pepper (default $JEFF_PEPPER; none when\n"
     "                      unset)\n"
@@ -109,6 +109,15 @@ StoreSessions OpenSessions(const Args& args) {
   }
 }
 
+// Why finding nothing may be jeffctl's mistake: where it looked, without
+// the pepper itself.
+std::string WhereJeffctlLooked(const Options& options) {
+  return ". If the application has some, jeffctl is looking in the wrong place: the store URL, "
+         "--prefix (here " + options.key_prefix + ") and --pepper (here " +
+         (options.pepper.empty() ? "none" : "given") +
+         ") must be the application's own (Options::key_prefix, Options::pepper)";
+}
+
 ExitCode Failed(std::error_code error, const std::string& redacted_url) {
   if (IsStoreError(error)) {
     PrintError("store " + redacted_url + ": " + error.message());
@@ -126,7 +135,7 @@ ExitCode List(const Args& args) {
   for (const Session& session : *sessions) std::cout << SessionJson(session).dump() << "\n";
   std::cout.flush();
   if (sessions->empty()) {
-    PrintError("no live session for this key");
+    PrintError("no live session for this key" + WhereJeffctlLooked(store.sessions.options()));
     return ExitCode::kFailure;
   }
   return ExitCode::kOk;
@@ -145,7 +154,7 @@ ExitCode Revoke(const Args& args) {
   if (!revoked) return Failed(revoked.error(), store.redacted_url);
   std::cout << nlohmann::ordered_json{{"revoked", *revoked}}.dump() << std::endl;
   if (*revoked == 0) {
-    PrintError("no live session to revoke");
+    PrintError("no live session to revoke" + WhereJeffctlLooked(store.sessions.options()));
     return ExitCode::kFailure;
   }
   return ExitCode::kOk;
