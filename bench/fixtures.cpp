@@ -90,6 +90,13 @@ std::optional<std::string> RedisUrl() {
   return "redis://127.0.0.1:" + std::to_string(port);
 }
 
+std::optional<std::string> RedisTlsUrl() {
+  const int port = PortFromEnv("JEFF_BENCH_REDIS_TLS_PORT");
+  const char* ca = std::getenv("JEFF_BENCH_REDIS_TLS_CA");
+  if (port == 0 || ca == nullptr || *ca == '\0') return std::nullopt;
+  return "rediss://127.0.0.1:" + std::to_string(port) + "?ca_file=" + ca;
+}
+
 std::optional<std::string> MemcachedUrl() {
   const int port = PortFromEnv("JEFF_BENCH_MEMCACHED_PORT");
   if (port == 0) return std::nullopt;

@@ -23,6 +23,9 @@ inline constexpr std::string_view kJweCookieName = "authjs.session-token";
 
 /// "redis://127.0.0.1:<JEFF_BENCH_REDIS_PORT>", or std::nullopt when unset.
 std::optional<std::string> RedisUrl();
+/// "rediss://127.0.0.1:<JEFF_BENCH_REDIS_TLS_PORT>?ca_file=<JEFF_BENCH_REDIS_TLS_CA>"
+/// (the same redis-server as RedisUrl, its TLS port), or std::nullopt when unset.
+std::optional<std::string> RedisTlsUrl();
 /// "memcached://127.0.0.1:<JEFF_BENCH_MEMCACHED_PORT>", or std::nullopt.
 std::optional<std::string> MemcachedUrl();
 /// The port in environment variable `name`; 0 when unset or invalid.

@@ -110,6 +110,12 @@ void RegisterSessionBenchmarks() {
         ->Threads(1)->UseRealTime();
   }
   if (auto url = RedisUrl()) RegisterRemote("Redis", *url);
+  // Check over TLS, against the same server's TLS port (compared with RedisCheck).
+  if (auto url = RedisTlsUrl()) {
+    benchmark::RegisterBenchmark("RedisTlsCheck/sessions:1",
+                                 [url = *url](benchmark::State& s) { Check(s, url, 1); })
+        ->Threads(1)->Threads(16)->UseRealTime();
+  }
   if (auto url = MemcachedUrl()) RegisterRemote("Memcached", *url);
 }
 

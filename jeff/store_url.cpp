@@ -147,7 +147,7 @@ std::pair<std::size_t, std::size_t> AuthoritySpan(std::string_view url) noexcept
 bool IsSecretParam(std::string_view name) {
   std::string lower(name);
   std::transform(lower.begin(), lower.end(), lower.begin(), AsciiToLower);
-  return lower == "password" || lower == "pass" || lower == "secret" || lower == "token" ||
+  return lower.ends_with("password") || lower == "pass" || lower == "secret" || lower == "token" ||
          lower == "auth";
 }
 

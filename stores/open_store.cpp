@@ -45,7 +45,7 @@ std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& o
     o.clock = options.clock;
     return std::make_shared<MemoryStore>(std::move(o));
   }
-  if (u.scheme == "redis" || u.scheme == "redis+cluster") {
+  if (u.scheme.starts_with("redis")) {  // redis[s], redis[s]+cluster, redis[s]-sentinel
 #ifdef JEFF_HAVE_REDIS
     return MakeRedisStore(u);
 #else
@@ -60,7 +60,7 @@ std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& o
 #endif
   }
   throw std::invalid_argument("unknown store URL scheme '" + u.scheme +
-                              "' (expected memory, redis, redis+cluster, memcached or postgres)");
+                              "' (expected memory, redis[s], redis[s]+cluster, redis[s]-sentinel, memcached or postgres)");
 }
 
 }  // namespace jeff

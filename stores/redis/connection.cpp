@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include "tls.hpp"
+
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,30 +25,6 @@ timeval ToTimeval(std::chrono::milliseconds d) noexcept {
   tv.tv_sec = static_cast<time_t>(d.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
   return tv;
-}
-
-// Milliseconds left until `deadline`, rounded up so that poll never returns
-// a hair early; 0 once it has passed.
-int MillisLeft(Deadline deadline) noexcept {
-  const auto left = deadline - SteadyClock::now();
-  if (left <= SteadyClock::duration::zero()) return 0;
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
-}
-
-// Waits until `fd` is ready for `events` or `deadline` passes. Returns false
-// on timeout. Past the deadline it still polls once without waiting: the
-// deadline bounds waiting for the server, and a reply that has arrived is
-// consumed even when this thread was scheduled late.
-bool WaitReady(int fd, short events, Deadline deadline) noexcept {
-  for (;;) {
-    const int ms = MillisLeft(deadline);
-    pollfd p{fd, events, 0};
-    const int n = ::poll(&p, 1, ms);
-    if (n > 0) return true;  // readiness, or POLLERR/POLLHUP that the next call reports
-    if (n == 0 && ms == 0) return false;
-    if (n < 0 && errno != EINTR) return true;
-  }
 }
 
 struct FormattedDeleter {
@@ -125,6 +103,12 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint,
     }
   }
 
+  if (options.tls) {
+    auto stream = TlsStream::Handshake(*options.tls, raw->fd, endpoint.host, deadline);
+    if (!stream) return stream.error();
+    conn->tls_ = std::move(*stream);
+  }
+
   const std::string db = std::to_string(options.db);
   const std::array<std::string_view, 3> auth_user{"AUTH", options.username, options.password};
   const std::array<std::string_view, 2> auth_default{"AUTH", options.password};
@@ -160,13 +144,9 @@ std::error_code Connection::Break(std::error_code error) noexcept {
 
 bool Connection::IdleAndOpen() const noexcept {
   if (broken_) return false;
-  pollfd p{context_->fd, POLLIN, 0};
-  int n;
-  do {
-    n = ::poll(&p, 1, 0);
-  } while (n < 0 && errno == EINTR);
+  if (tls_) return tls_->IdleAndOpen();
   // Readable while idle means EOF, a reset or unsolicited bytes: all fatal.
-  return n == 0;
+  return NothingToRead(context_->fd);
 }
 
 Result<void> Connection::Exchange(std::span<const Command> commands, std::span<Reply> replies,
@@ -200,11 +180,17 @@ Result<void> Connection::Exchange(std::span<const Command> commands, std::span<R
   // next call would read them as its own. Neither this call nor the
   // connection can be trusted.
   const redisReader* reader = context_->reader;
-  if (reader->len > reader->pos) return Break(make_error_code(Errc::kStoreProtocol));
+  if (reader->len > reader->pos || (tls_ && tls_->HasUnreadData())) {
+    return Break(make_error_code(Errc::kStoreProtocol));
+  }
   return {};
 }
 
 Result<void> Connection::SendAll(std::string_view bytes, Deadline deadline) {
+  if (tls_) {
+    auto sent = tls_->WriteAll(bytes, deadline);
+    return sent ? sent : Break(sent.error());
+  }
   const int fd = context_->fd;
   while (!bytes.empty()) {
     // MSG_NOSIGNAL: a peer that went away must be an error, not SIGPIPE.
@@ -234,6 +220,14 @@ Result<Reply> Connection::ReadReply(Deadline deadline) {
     if (raw != nullptr) {
       last_used_ = SteadyClock::now();
       return Reply(static_cast<redisReply*>(raw));
+    }
+    if (tls_) {
+      auto n = tls_->ReadSome(buffer, deadline);
+      if (!n) return Break(n.error());
+      if (redisReaderFeed(reader, buffer.data(), *n) != REDIS_OK) {
+        return Break(make_error_code(Errc::kStoreProtocol));
+      }
+      continue;
     }
     // A blocking read that gives up after one slice (SO_RCVTIMEO): the
     // deadline is looked at between slices. Once the deadline has passed,

@@ -4,6 +4,8 @@
 // out); after any I/O failure it is broken() and must be discarded, because
 // a reply may still be in flight and would be read as the next command's.
 
+#include "socket_wait.hpp"
+
 #include <jeff/result.hpp>
 
 #include <chrono>
@@ -18,8 +20,8 @@ struct redisReply;
 
 namespace jeff::redis_detail {
 
-using SteadyClock = std::chrono::steady_clock;
-using Deadline = SteadyClock::time_point;
+class TlsContext;
+class TlsStream;
 
 /// Frees a hiredis reply tree.
 struct ReplyDeleter {
@@ -52,14 +54,18 @@ struct ConnectOptions {
   /// this. Replies are read by blocking recv(2) with this timeout instead of
   /// poll(2) + recv(2): one system call per read, not two.
   std::chrono::milliseconds read_slice{25};
+  /// TLS for this connection (handshake within connect_timeout). nullptr:
+  /// plain TCP.
+  std::shared_ptr<const TlsContext> tls;
 };
 
 /// An open connection (RAII over redisContext).
 class Connection {
  public:
-  /// Connects to `endpoint` and sends AUTH / SELECT, all within
-  /// options.connect_timeout. Errors: kStoreUnavailable (refused, reset,
-  /// rejected AUTH/SELECT, LOADING), kStoreTimeout, kStoreProtocol.
+  /// Connects to `endpoint` (and with options.tls runs the TLS handshake)
+  /// and sends AUTH / SELECT, all within options.connect_timeout. Errors:
+  /// kStoreUnavailable (refused, reset, certificate refused, rejected
+  /// AUTH/SELECT, LOADING), kStoreTimeout, kStoreProtocol.
   static Result<std::unique_ptr<Connection>> Open(const Endpoint& endpoint,
                                                   const ConnectOptions& options);
   ~Connection();
@@ -96,6 +102,7 @@ class Connection {
   std::error_code Break(std::error_code error) noexcept;
 
   std::unique_ptr<redisContext, ContextDeleter> context_;
+  std::unique_ptr<TlsStream> tls_;  // on context_'s socket; freed first
   bool broken_ = false;
   SteadyClock::time_point last_used_{};
 };

@@ -4,12 +4,15 @@
 #include "compare_and_swap_script.hpp"
 #include "connection.hpp"
 #include "connection_pool.hpp"
+#include "tls.hpp"
 
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -38,11 +41,21 @@ void Require(bool ok, const char* what) {
 
 RedisStoreOptions Validated(RedisStoreOptions o) {
   Require(!o.hosts.empty(), "hosts is empty");
-  Require(o.cluster || o.hosts.size() == 1, "more than one host without cluster");
+  const bool sentinel = !o.sentinel_master.empty();
+  Require(!(sentinel && o.cluster), "sentinel_master with cluster");
+  Require(o.cluster || sentinel || o.hosts.size() == 1, "more than one host without cluster");
   for (auto& h : o.hosts) {
     Require(!h.host.empty(), "a host name is empty");
-    if (h.port == 0) h.port = 6379;
+    if (h.port == 0) h.port = sentinel ? 26379 : 6379;
   }
+  Require(sentinel || (o.sentinel_username.empty() && o.sentinel_password.empty()),
+          "sentinel credentials without sentinel_master");
+  Require(o.sentinel_username.empty() || !o.sentinel_password.empty(),
+          "sentinel_username without sentinel_password");
+  Require(o.wait_replicas >= 0, "wait_replicas is negative");
+  Require(o.wait_replicas == 0 ||
+              (o.wait_timeout.count() > 0 && o.wait_timeout < o.command_timeout),
+          "wait_timeout must be > 0 and below command_timeout");
   Require(o.db >= 0, "db is negative");
   Require(!o.cluster || o.db == 0, "a cluster has only db 0");
   Require(o.username.empty() || !o.password.empty(), "username without password");
@@ -57,6 +70,13 @@ RedisStoreOptions Validated(RedisStoreOptions o) {
   Require(o.max_redirects >= 0, "max_redirects is negative");
   Require(!o.cluster || o.key_prefix.find('{') == std::string::npos,
           "key_prefix contains '{' (a hash tag) on a cluster");
+  const RedisTlsOptions& t = o.tls;
+  Require(t.enabled || (t.ca_file.empty() && t.ca_dir.empty() && t.cert_file.empty() &&
+                        t.key_file.empty() && t.server_name.empty() && !t.insecure_skip_verify),
+          "tls options given with tls.enabled false");
+  if (!o.logger) {
+    o.logger = [](std::string_view line) { std::cerr << line << std::endl; };
+  }
   return o;
 }
 
@@ -67,6 +87,7 @@ redis_detail::PoolOptions PoolOptionsOf(const RedisStoreOptions& o) {
   p.connect.username = o.username;
   p.connect.password = o.password;
   p.connect.db = o.db;
+  if (o.tls.enabled) p.connect.tls = redis_detail::TlsContext::Make(o.tls, o.logger);
   // A call may overrun its deadline by one read slice: a tenth of the
   // shorter timeout, between 1 and 25 ms.
   p.connect.read_slice = std::clamp(std::min(o.command_timeout, o.connect_timeout) / 10,
@@ -124,8 +145,18 @@ struct RedisStore::Impl {
   explicit Impl(RedisStoreOptions o)
       : options(Validated(std::move(o))),
         pool_options(PoolOptionsOf(options)),
-        sha(redis_detail::ScriptSha1(redis_detail::kCompareAndSwapScript)) {
+        sha(redis_detail::ScriptSha1(redis_detail::kCompareAndSwapScript)),
+        wait_replicas(std::to_string(options.wait_replicas)),
+        wait_millis(std::to_string(options.wait_timeout.count())) {
+    redis_detail::PoolOptions sentinel_options = pool_options;
+    sentinel_options.connect.username = options.sentinel_username;
+    sentinel_options.connect.password = options.sentinel_password;
+    sentinel_options.connect.db = 0;
     for (const auto& h : options.hosts) {
+      if (!options.sentinel_master.empty()) {
+        sentinels.push_back(std::make_unique<Node>(Endpoint{h.host, h.port}, sentinel_options));
+        continue;
+      }
       Node* node = NodeFor(Endpoint{h.host, h.port});
       if (!options.cluster) single = node;
     }
@@ -148,21 +179,27 @@ struct RedisStore::Impl {
     return full;
   }
 
-  // Sends `command` to `node` (after ASKING when `asking`) on one pooled
-  // connection. For the script, a NOSCRIPT answer is followed by SCRIPT LOAD
-  // and the command again, pipelined on the same connection.
-  Result<Reply> CallNode(Node& node, Command command, bool asking, bool script, Budget& budget) {
+  // Sends `command` to `node` (after ASKING when `asking`; followed by WAIT
+  // when `write` and wait_replicas is set) on one pooled connection. For the
+  // script, a NOSCRIPT answer is followed by SCRIPT LOAD and the command
+  // again, pipelined on the same connection.
+  Result<Reply> CallNode(Node& node, Command command, bool asking, bool script, bool write,
+                         Budget& budget) {
     auto lease = node.pool.Acquire();
     if (!lease) return lease.error();
     static constexpr std::array<std::string_view, 1> kAsking{"ASKING"};
     const std::array<std::string_view, 3> load{"SCRIPT", "LOAD", redis_detail::kCompareAndSwapScript};
-    std::array<Command, 3> commands;
-    std::array<Reply, 3> replies;
+    const std::array<std::string_view, 3> wait{"WAIT", wait_replicas, wait_millis};
+    const bool waiting = write && options.wait_replicas > 0;
+    std::array<Command, 4> commands;
+    std::array<Reply, 4> replies;
     for (bool reload : {false, true}) {
       std::size_t n = 0;
       if (reload) commands[n++] = load;
       if (asking) commands[n++] = kAsking;
       commands[n++] = command;
+      const std::size_t main = n - 1;
+      if (waiting) commands[n++] = wait;
       auto sent = (*lease)->Exchange(std::span(commands.data(), n), std::span(replies.data(), n),
                                      budget.deadline());
       if (!sent) return sent.error();
@@ -170,18 +207,106 @@ struct RedisStore::Impl {
         if (replies[0]->type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(*replies[0]);
         if (redis_detail::ReplyText(*replies[0]) != sha) return Errc::kStoreProtocol;
       }
-      if (asking && !IsStatusOk(replies[n - 2])) return Errc::kStoreProtocol;
-      Reply& last = replies[n - 1];
-      if (!script || !redis_detail::IsErrorReply(*last, "NOSCRIPT")) return std::move(last);
+      if (asking && !IsStatusOk(replies[main - 1])) return Errc::kStoreProtocol;
+      Reply& reply = replies[main];
+      if (script && redis_detail::IsErrorReply(*reply, "NOSCRIPT")) continue;
+      if (waiting && reply->type != REDIS_REPLY_ERROR) {
+        const redisReply& acks = *replies[n - 1];
+        if (acks.type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(acks);
+        if (acks.type != REDIS_REPLY_INTEGER) return Errc::kStoreProtocol;
+        // Written on the master, not (yet) on enough replicas: a failover
+        // now could lose it, so it is not reported as done.
+        if (acks.integer < options.wait_replicas) return Errc::kStoreUnavailable;
+      }
+      return std::move(reply);
     }
     return Errc::kStoreProtocol;  // NOSCRIPT right after SCRIPT LOAD
   }
 
+  // Sentinel: `command` to the current master, found again after a failure.
+  Result<Reply> CallMaster(Command command, bool script, bool write, Budget& budget) {
+    Node* node = master.load(std::memory_order_acquire);
+    if (node == nullptr || rediscover.load(std::memory_order_relaxed)) {
+      if (auto found = DiscoverMaster(); !found) return found.error();
+      node = master.load(std::memory_order_acquire);
+    }
+    auto reply = CallNode(*node, command, false, script, write, budget);
+    // A dead or unreachable master, or one that was demoted to a replica:
+    // ask the sentinels again (the caller still gets this call's failure).
+    if (!reply || redis_detail::IsErrorReply(**reply, "READONLY")) {
+      rediscover.store(true, std::memory_order_relaxed);
+    }
+    return reply;
+  }
+
+  // Asks the sentinels in order for the master and keeps the first answer
+  // that the named server confirms with ROLE. Returns the previous outcome
+  // when a discovery finished very recently.
+  Result<void> DiscoverMaster() {
+    std::lock_guard lock(refresh_mu);
+    if (refreshed_at && SteadyClock::now() - *refreshed_at < kRefreshInterval) {
+      return refresh_error;
+    }
+    const std::array<std::string_view, 3> ask{"SENTINEL", "get-master-addr-by-name",
+                                              options.sentinel_master};
+    static constexpr std::array<std::string_view, 1> kRole{"ROLE"};
+    Budget budget(options.command_timeout);
+    std::error_code error = make_error_code(Errc::kStoreUnavailable);
+    for (const auto& sentinel : sentinels) {
+      auto reply = CallNode(*sentinel, ask, false, false, false, budget);
+      if (!reply) {
+        error = reply.error();
+        continue;
+      }
+      auto endpoint = MasterAddress(**reply);
+      if (!endpoint) {
+        error = endpoint.error();
+        continue;
+      }
+      Node* node = NodeFor(*endpoint);
+      auto role = CallNode(*node, kRole, false, false, false, budget);
+      if (!role) {
+        error = role.error();
+        continue;
+      }
+      const redisReply& r = **role;
+      if (r.type == REDIS_REPLY_ARRAY && r.elements > 0 &&
+          redis_detail::ReplyText(*r.element[0]) == "master") {
+        master.store(node, std::memory_order_release);
+        rediscover.store(false, std::memory_order_relaxed);
+        error.clear();
+        break;
+      }
+      // This sentinel's view is stale (a failover is under way): next one.
+      error = r.type == REDIS_REPLY_ERROR ? redis_detail::ErrorFromReply(r)
+                                          : make_error_code(Errc::kStoreUnavailable);
+    }
+    refreshed_at = SteadyClock::now();
+    refresh_error = error;
+    return error;
+  }
+
+  // The [ip, port] answer to SENTINEL get-master-addr-by-name.
+  static Result<Endpoint> MasterAddress(const redisReply& r) {
+    if (r.type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(r);
+    if (r.type == REDIS_REPLY_NIL) return Errc::kStoreUnavailable;  // no such master (yet)
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 2) return Errc::kStoreProtocol;
+    const std::string_view host = redis_detail::ReplyText(*r.element[0]);
+    const std::string_view port_text = redis_detail::ReplyText(*r.element[1]);
+    std::uint16_t port = 0;
+    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (host.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port == 0) {
+      return Errc::kStoreProtocol;
+    }
+    return Endpoint{std::string(host), port};
+  }
+
   // Sends `command` about `key` to the server that holds the key, following
   // cluster redirections.
-  Result<Reply> Call(std::string_view key, Command command, bool script) {
+  Result<Reply> Call(std::string_view key, Command command, bool script, bool write) {
     Budget budget(options.command_timeout);
-    if (!options.cluster) return CallNode(*single, command, false, script, budget);
+    if (!sentinels.empty()) return CallMaster(command, script, write, budget);
+    if (!options.cluster) return CallNode(*single, command, false, script, write, budget);
 
     if (refresh_wanted.load(std::memory_order_relaxed) && refresh_wanted.exchange(false)) {
       (void)RefreshSlots();
@@ -195,7 +320,7 @@ struct RedisStore::Impl {
     }
     bool asking = false;
     for (int redirects = 0;; ++redirects) {
-      auto reply = CallNode(*node, command, asking, script, budget);
+      auto reply = CallNode(*node, command, asking, script, write, budget);
       if (!reply) {
         // The node may have failed over or left: learn the map again soon.
         refresh_wanted.store(true, std::memory_order_relaxed);
@@ -228,7 +353,7 @@ struct RedisStore::Impl {
     Budget budget(options.command_timeout);
     std::error_code error = make_error_code(Errc::kStoreUnavailable);
     for (Node* candidate : candidates) {
-      auto reply = CallNode(*candidate, kClusterSlotsCommand, false, false, budget);
+      auto reply = CallNode(*candidate, kClusterSlotsCommand, false, false, false, budget);
       if (!reply) {
         error = reply.error();
         continue;
@@ -259,10 +384,18 @@ struct RedisStore::Impl {
   const RedisStoreOptions options;
   const redis_detail::PoolOptions pool_options;
   const std::string sha;
+  const std::string wait_replicas;  // WAIT's arguments
+  const std::string wait_millis;
 
   std::mutex nodes_mu;
   std::unordered_map<std::string, std::unique_ptr<Node>> nodes;  // by "host:port"
   Node* single = nullptr;                                         // without cluster
+
+  // Sentinel: the sentinels, and the master they named last (a node of
+  // `nodes`); discovery shares refresh_mu, refreshed_at and refresh_error.
+  std::vector<std::unique_ptr<Node>> sentinels;
+  std::atomic<Node*> master{nullptr};
+  std::atomic<bool> rediscover{false};
 
   // Cluster: the master of every slot (nullptr: unknown), patched by MOVED.
   std::array<std::atomic<Node*>, redis_detail::kClusterSlots> slots{};
@@ -286,7 +419,7 @@ Result<std::optional<Versioned>> RedisStore::Fetch(std::string_view key) {
 Result<std::optional<Version>> RedisStore::FetchInto(std::string_view key, std::string& value) {
   const std::string full = impl_->FullKey(key);
   const std::array<std::string_view, 2> argv{"GET", full};
-  auto reply = impl_->Call(full, argv, false);
+  auto reply = impl_->Call(full, argv, false, false);
   if (!reply) return reply.error();
   const redisReply& r = **reply;
   switch (r.type) {
@@ -323,7 +456,7 @@ Result<bool> RedisStore::CompareAndSwap(std::string_view key, std::optional<Vers
     // "Only if absent" is a plain SET NX: a native command costs the server
     // less than a script (a first login is one GET and one SET).
     const std::array<std::string_view, 6> argv{"SET", full, stored, "PX", ttl_ms, "NX"};
-    auto reply = impl_->Call(full, argv, false);
+    auto reply = impl_->Call(full, argv, false, true);
     if (!reply) return reply.error();
     const redisReply& r = **reply;
     if (r.type == REDIS_REPLY_NIL) return false;
@@ -333,7 +466,7 @@ Result<bool> RedisStore::CompareAndSwap(std::string_view key, std::optional<Vers
   }
   const std::array<std::string_view, 7> argv{"EVALSHA", impl_->sha, "1", full,
                                              expected_bytes, stored, ttl_ms};
-  auto reply = impl_->Call(full, argv, true);
+  auto reply = impl_->Call(full, argv, true, true);
   if (!reply) return reply.error();
   const redisReply& r = **reply;
   if (r.type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(r);
@@ -353,7 +486,7 @@ Result<bool> RedisStore::CompareAndSwap(std::string_view key, std::optional<Vers
 Result<void> RedisStore::Erase(std::string_view key) {
   const std::string full = impl_->FullKey(key);
   const std::array<std::string_view, 2> argv{"DEL", full};
-  auto reply = impl_->Call(full, argv, false);
+  auto reply = impl_->Call(full, argv, false, true);
   if (!reply) return reply.error();
   if ((*reply)->type == REDIS_REPLY_INTEGER) return {};
   if ((*reply)->type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(**reply);

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// The Redis session store (library jeff-redis, hiredis underneath): one
-/// Redis server or a Redis Cluster, through a pool of connections.
+/// Redis server, a Redis Cluster or a master found through Redis Sentinel,
+/// through a pool of connections, over TCP or TLS.
 ///
 /// On the wire, the value under a key is `<version><value>`: an 8-byte
 /// big-endian version (random, changed by every write) followed by the
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +27,31 @@
 namespace jeff {
 
 struct StoreUrl;
+
+/// TLS for every connection of a RedisStore (`rediss://`). OpenSSL carries
+/// the bytes; timeouts, pooling and outage semantics are those of plain TCP
+/// (a stalled handshake is a connect timeout). A certificate that fails
+/// verification makes the server unavailable (Errc::kStoreUnavailable).
+struct RedisTlsOptions {
+  /// TLS on. false: plain TCP and the other fields must be left empty.
+  bool enabled = false;
+  /// PEM file of trusted CA certificates. Empty (and `ca_dir` empty): the
+  /// system trust store (what managed Redis services need).
+  std::string ca_file;
+  /// Directory of hashed CA certificates (c_rehash). Empty: none.
+  std::string ca_dir;
+  /// Client certificate chain (PEM) for mutual TLS; set with `key_file`.
+  std::string cert_file;
+  /// Client private key (PEM, unencrypted); set with `cert_file`.
+  std::string key_file;
+  /// Name sent as SNI and required in the server certificate, for every
+  /// node. Empty: each node's host (a name is sent as SNI; an IP literal is
+  /// matched against the certificate's IP addresses and not sent).
+  std::string server_name;
+  /// Skip certificate verification (encryption without authentication).
+  /// Only for tests and debugging; logs a warning once per store.
+  bool insecure_skip_verify = false;
+};
 
 /// Configuration of RedisStore. Validated by the constructor.
 struct RedisStoreOptions {
@@ -34,7 +61,7 @@ struct RedisStoreOptions {
     std::uint16_t port = 6379;       ///< 0: 6379
   };
   /// The server, or with `cluster` the seed nodes (any reachable one tells
-  /// the others). Empty: throws.
+  /// the others), or with `sentinel_master` the Sentinels. Empty: throws.
   std::vector<Host> hosts = {Host{}};
   /// Hosts are seeds of a Redis Cluster: keys are routed by hash slot and
   /// MOVED/ASK redirections are followed. false: exactly one host.
@@ -74,6 +101,30 @@ struct RedisStoreOptions {
   /// Upper bound of the reconnect back-off (>= the minimum). 0: only
   /// allowed with a minimum of 0.
   std::chrono::milliseconds reconnect_backoff_max{2000};
+  /// Redis Sentinel: non-empty, `hosts` are Sentinels (port 0: 26379) and
+  /// the store talks to the master they name under this master name. It is
+  /// asked for with `SENTINEL get-master-addr-by-name` (sentinels in order,
+  /// the first one that answers with a server that confirms with `ROLE` that
+  /// it is a master wins) and asked again, at most every 100 ms, after a
+  /// call to the master failed to connect or timed out, or was answered
+  /// `-READONLY` (a demoted master). Calls in between fail with the master's
+  /// error (kStoreUnavailable / kStoreTimeout): a failover is an outage of
+  /// roughly `down-after-milliseconds` plus the election, never a wrong
+  /// answer. Not with `cluster`.
+  std::string sentinel_master;
+  /// ACL user for AUTH on the Sentinels (data nodes use `username`).
+  std::string sentinel_username;
+  /// Password for AUTH on the Sentinels. Empty: no AUTH on them.
+  std::string sentinel_password;
+  /// After every write (SET, the compare-and-swap script, DEL), `WAIT` for
+  /// this many replicas to acknowledge it, pipelined with the write. Fewer
+  /// acknowledgements within `wait_timeout` fail the write with
+  /// kStoreUnavailable (it may or may not survive a failover). Redis
+  /// replication is asynchronous: without this, a write acknowledged just
+  /// before the master dies can be lost. 0: no WAIT.
+  int wait_replicas = 0;
+  /// Longest WAIT (> 0 and below `command_timeout` when `wait_replicas` > 0).
+  std::chrono::milliseconds wait_timeout{200};
   /// MOVED/ASK redirections followed by one call before it fails with
   /// kStoreUnavailable (cluster only). 0: redirections are failures.
   int max_redirects = 5;
@@ -84,6 +135,10 @@ struct RedisStoreOptions {
   /// Largest value accepted (Errc::kValueTooLarge beyond). 0: no limit but
   /// Redis' own (512 MB).
   std::size_t max_value_bytes = 1 << 20;
+  /// TLS settings (off by default).
+  RedisTlsOptions tls;
+  /// Receives warnings (insecure_skip_verify). Empty: standard error.
+  std::function<void(std::string_view)> logger;
 };
 
 /// A Store on Redis (hiredis). Thread-safe: every call borrows its own
@@ -103,7 +158,9 @@ struct RedisStoreOptions {
 /// A call returns within pool_timeout + connect_timeout + command_timeout,
 /// even when the server is stopped (SIGSTOP). On a cluster, a call that
 /// refreshes the slot map (the first call, and the first after a node failed)
-/// may add one command_timeout, plus a connect_timeout per node it tries.
+/// may add one command_timeout, plus a connect_timeout per node it tries;
+/// with Sentinel, so may a call that asks the sentinels for the master (the
+/// first call, and the first after the master failed).
 /// Host names are resolved by the system resolver, which has no timeout of ours.
 class JEFF_API RedisStore final : public Store {
  public:
@@ -135,15 +192,22 @@ class JEFF_API RedisStore final : public Store {
   std::unique_ptr<Impl> impl_;
 };
 
-/// The store for a `redis://` or `redis+cluster://` URL (see OpenStore):
+/// The store for a Redis URL (see OpenStore):
 ///  - `redis://[[username]:password@]host[:port][/db]`
 ///  - `redis+cluster://[[username]:password@]host[:port][,host[:port]...]`
+///  - `redis-sentinel://[[username]:password@]sentinel[:port][,...]/master[/db]`
+///    (credentials are the data nodes'; `sentinel_username` and
+///    `sentinel_password` query options are the Sentinels')
+///  - `rediss://`, `rediss+cluster://`, `rediss-sentinel://`: the same over
+///    TLS, with options `ca_file`, `ca_dir`, `cert_file`, `key_file`,
+///    `server_name`, `insecure_skip_verify` (true/false)
 /// with query options `connect_timeout`, `timeout`, `pool_timeout`,
-/// `reconnect_min`, `reconnect_max` (durations: `250ms`, `2s`, a bare number
-/// is milliseconds), `keepalive` (seconds), `pool_size`, `max_redirects`,
-/// `max_value_bytes` (integers) and `prefix`. Throws std::invalid_argument
-/// for another scheme, a missing or extra host, a bad db, an unknown option
-/// or a value out of range. Does not connect.
+/// `reconnect_min`, `reconnect_max`, `wait_timeout` (durations: `250ms`,
+/// `2s`, a bare number is milliseconds), `keepalive` (seconds), `pool_size`,
+/// `max_redirects`, `max_value_bytes`, `wait_replicas` (integers) and
+/// `prefix`. Throws std::invalid_argument for another scheme, a missing or
+/// extra host, a bad db, an unknown option or a value out of range. Does not
+/// connect.
 JEFF_API std::shared_ptr<Store> MakeRedisStore(const StoreUrl& url);
 
 }  // namespace jeff

@@ -74,6 +74,51 @@ TEST_CASE("redis+cluster:// takes several seeds") {
   CHECK(o.max_redirects == 3);
 }
 
+TEST_CASE("rediss:// and rediss+cluster:// turn TLS on, with its options") {
+  RedisStoreOptions o = OptionsOf("rediss://:pw@cache.example.com:6380");
+  CHECK(o.tls.enabled);
+  CHECK(o.tls.ca_file.empty());  // the system trust store
+  CHECK_FALSE(o.tls.insecure_skip_verify);
+  CHECK(o.hosts[0].port == 6380);
+  CHECK_FALSE(OptionsOf("redis://h").tls.enabled);
+
+  o = OptionsOf("rediss+cluster://a:7000,b:7001?ca_dir=/etc/ssl/certs&server_name=redis.internal"
+                "&insecure_skip_verify=true");
+  CHECK(o.cluster);
+  CHECK(o.tls.enabled);
+  CHECK(o.tls.ca_dir == "/etc/ssl/certs");
+  CHECK(o.tls.server_name == "redis.internal");
+  CHECK(o.tls.insecure_skip_verify);
+}
+
+TEST_CASE("redis-sentinel:// names sentinels, the master, and two sets of credentials") {
+  RedisStoreOptions o = OptionsOf(
+      "redis-sentinel://app:data-pw@s1,s2:26380,s3/mymaster/2?sentinel_username=watch"
+      "&sentinel_password=sentinel-pw&wait_replicas=1&wait_timeout=150ms");
+  CHECK_FALSE(o.cluster);
+  CHECK_FALSE(o.tls.enabled);
+  CHECK(o.sentinel_master == "mymaster");
+  REQUIRE(o.hosts.size() == 3);
+  CHECK(o.hosts[0].port == 26379);
+  CHECK(o.hosts[1].port == 26380);
+  CHECK(o.db == 2);
+  CHECK(o.username == "app");
+  CHECK(o.password == "data-pw");
+  CHECK(o.sentinel_username == "watch");
+  CHECK(o.sentinel_password == "sentinel-pw");
+  CHECK(o.wait_replicas == 1);
+  CHECK(o.wait_timeout == milliseconds(150));
+
+  o = OptionsOf("rediss-sentinel://s1/cache?ca_file=/etc/ssl/certs/ca-certificates.crt");
+  CHECK(o.tls.enabled);
+  CHECK(o.sentinel_master == "cache");
+  CHECK(o.db == 0);
+  CHECK(o.sentinel_password.empty());
+
+  CHECK(RedactStoreUrl("redis-sentinel://s1/m?sentinel_password=hunter2") ==
+        "redis-sentinel://s1/m?sentinel_password=***");
+}
+
 TEST_CASE("misconfigured URLs throw std::invalid_argument at start-up") {
   for (const char* url : {
            "redis://",                              // no host
@@ -90,6 +135,16 @@ TEST_CASE("misconfigured URLs throw std::invalid_argument at start-up") {
            "redis://h?reconnect_min=5s&reconnect_max=1s",
            "redis://alice@h",                       // user without password
            "redis+cluster://h?prefix=%7Bapp%7D:",   // hash tag in a cluster prefix
+           "redis://h?ca_file=/etc/ssl/ca.pem",     // TLS option without TLS
+           "rediss://h?ca_file=/nonexistent.pem",   // unreadable CA file
+           "rediss://h?cert_file=/etc/ssl/c.pem",   // certificate without key
+           "rediss://h?insecure_skip_verify=maybe", // not a boolean
+           "redis+sentinal://h/m",                  // unknown scheme
+           "redis-sentinel://s1",                   // no master name
+           "redis-sentinel://s1/m/x",               // db not a number
+           "redis://h?sentinel_password=x",         // sentinel credentials without sentinel
+           "redis-sentinel://s1/m?sentinel_username=u",  // user without password
+           "redis://h?wait_replicas=1&wait_timeout=2s",  // WAIT longer than the call
        }) {
     INFO(url);
     CHECK_THROWS_AS(OpenStore(url), std::invalid_argument);

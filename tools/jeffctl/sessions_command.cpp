@@ -21,8 +21,9 @@ namespace {
 constexpr std::string_view kStoreOptionsHelp =
     "  --store URL         the application's store URL, query options included (default\n"
     "                      $JEFF_STORE): memory://, redis://[:password@]host:port[/db],\n"
-    "                      redis+cluster://h:p,h:p, memcached://h:p[,h:p],\n"
-    "                      postgres://user@host:port/db\n"
+    "                      redis+cluster://h:p,h:p, redis-sentinel://h:p,h:p/master,\n"
+    "                      rediss:// (TLS; also rediss+cluster, rediss-sentinel),\n"
+    "                      memcached://h:p[,h:p], postgres://user@host:port/db\n"
     "  --prefix P          the application's Options::key_prefix (default jeff:)\n"
     "  --pepper P          the application's Options::pepper (default $JEFF_PEPPER; none when\n"
     "                      unset)\n"
