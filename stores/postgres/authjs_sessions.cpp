@@ -28,16 +28,6 @@ constexpr std::size_t kMaxIdentifier = 63;  // PostgreSQL's NAMEDATALEN - 1
   throw std::invalid_argument("AuthJsDatabaseOptions: " + what);
 }
 
-bool IsIdentifier(std::string_view part) {
-  if (part.empty() || part.size() > kMaxIdentifier) return false;
-  if (part[0] >= '0' && part[0] <= '9') return false;
-  for (char c : part) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // `name` double-quoted (case kept), after validation; `schema.table` when
 // `dotted`. Quoting is safe because the characters are restricted.
 std::string Quoted(std::string_view field, std::string_view name, bool dotted) {
@@ -45,7 +35,7 @@ std::string Quoted(std::string_view field, std::string_view name, bool dotted) {
   if (dot != std::string_view::npos) {
     return Quoted(field, name.substr(0, dot), false) + "." + Quoted(field, name.substr(dot + 1), false);
   }
-  if (!IsIdentifier(name)) {
+  if (!postgres_detail::IsPlainIdentifier(name, kMaxIdentifier)) {
     Fail(std::string(field) + " must be " + (dotted ? "[schema.]name" : "a name") +
          " of letters, digits and _ (at most 63 each), got '" + std::string(name) + "'");
   }
@@ -54,16 +44,7 @@ std::string Quoted(std::string_view field, std::string_view name, bool dotted) {
 
 void Validate(const AuthJsDatabaseOptions& o) {
   if (o.conninfo.empty()) Fail("conninfo is empty");
-  char* message = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(o.conninfo.c_str(), &message);
-  if (parsed == nullptr) {
-    // libpq's message names the bad part; it never echoes a password.
-    std::string text = message != nullptr ? message : "out of memory";
-    PQfreemem(message);
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    Fail("invalid connection string: " + text);
-  }
-  PQconninfoFree(parsed);
+  if (auto problem = postgres_detail::ConninfoProblem(o.conninfo)) Fail("invalid connection string: " + *problem);
   if (o.cookie_names.empty()) Fail("cookie_names is empty");
   for (const std::string& name : o.cookie_names) {
     CookieOptions cookie;
@@ -83,11 +64,7 @@ void Validate(const AuthJsDatabaseOptions& o) {
   }
 }
 
-std::int64_t GetInt64(const char* p) {
-  std::uint64_t u = 0;
-  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<unsigned char>(p[i]);
-  return static_cast<std::int64_t>(u);
-}
+std::int64_t GetInt64(const char* p) { return static_cast<std::int64_t>(postgres_detail::ReadBigEndian64(p)); }
 
 std::string Text(pg_result* r, int row, int column) {
   return std::string(PQgetvalue(r, row, column), static_cast<std::size_t>(PQgetlength(r, row, column)));
