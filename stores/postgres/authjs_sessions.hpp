@@ -120,9 +120,9 @@ struct AuthJsCheckResult {
 /// Reads and revokes Auth.js database sessions. Thread-safe: every call
 /// borrows its own pooled connection. Expiry is judged by the database
 /// server's clock (`clock_timestamp()`), as one SQL statement per call.
-/// Failures: kStoreUnavailable (refused, authentication, missing table or
-/// column), kStoreTimeout (no answer within command_timeout, no connection
-/// within pool_timeout), kStoreProtocol (anything else).
+/// Failures: kStoreUnavailable (refused, authentication, missing table),
+/// kStoreTimeout (no answer within command_timeout, no connection within
+/// pool_timeout), kStoreProtocol (anything else, e.g. a missing column).
 class JEFF_API AuthJsDatabaseSessions {
  public:
   /// Validates `options` (std::invalid_argument naming the field, never
