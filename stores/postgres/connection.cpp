@@ -179,4 +179,33 @@ std::error_code ErrorFromSqlState(std::string_view sqlstate) noexcept {
   return make_error_code(Errc::kStoreProtocol);
 }
 
+std::optional<std::string> ConninfoProblem(const std::string& conninfo) {
+  char* message = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &message);
+  if (parsed != nullptr) {
+    PQconninfoFree(parsed);
+    return std::nullopt;
+  }
+  std::string text = message != nullptr ? message : "out of memory";
+  PQfreemem(message);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+bool IsPlainIdentifier(std::string_view name, std::size_t max_length) noexcept {
+  if (name.empty() || name.size() > max_length) return false;
+  if (name[0] >= '0' && name[0] <= '9') return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::uint64_t ReadBigEndian64(const char* p) noexcept {
+  std::uint64_t u = 0;
+  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<unsigned char>(p[i]);
+  return u;
+}
+
 }  // namespace jeff::postgres_detail

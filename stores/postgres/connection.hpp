@@ -8,7 +8,10 @@
 #include <jeff/result.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -90,5 +93,16 @@ class Connection {
 /// is kStoreTimeout; a value beyond PostgreSQL's limits kValueTooLarge;
 /// anything else kStoreProtocol.
 std::error_code ErrorFromSqlState(std::string_view sqlstate) noexcept;
+
+/// libpq's complaint about `conninfo` (it never echoes a password), without
+/// the trailing newline; std::nullopt when libpq can parse it.
+std::optional<std::string> ConninfoProblem(const std::string& conninfo);
+
+/// True for 1..`max_length` letters, digits and `_` not starting with a
+/// digit: a name that is safe in SQL text, quoted or not.
+bool IsPlainIdentifier(std::string_view name, std::size_t max_length) noexcept;
+
+/// A big-endian 64-bit integer (PostgreSQL's binary bigint) at `p`.
+std::uint64_t ReadBigEndian64(const char* p) noexcept;
 
 }  // namespace jeff::postgres_detail

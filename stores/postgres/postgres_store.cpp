@@ -27,15 +27,7 @@ using Pool = store_detail::ConnectionPool<Connection>;
 constexpr std::size_t kMaxPartLength = 48;
 constexpr std::size_t kMaxValueLimit = std::size_t{1} << 30;
 
-bool IsIdentifier(std::string_view part) {
-  if (part.empty() || part.size() > kMaxPartLength) return false;
-  if (part[0] >= '0' && part[0] <= '9') return false;
-  for (char c : part) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool IsIdentifier(std::string_view part) { return postgres_detail::IsPlainIdentifier(part, kMaxPartLength); }
 
 // "schema.table" or "table", validated; throws otherwise. The names are
 // used unquoted (folded to lower case, as PostgreSQL does).
@@ -58,25 +50,10 @@ void PutBigEndian(std::int64_t v, std::array<char, 8>& out) {
   for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>(u >> (56 - 8 * i));
 }
 
-std::uint64_t GetBigEndian(const char* p) {
-  std::uint64_t u = 0;
-  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<unsigned char>(p[i]);
-  return u;
-}
-
 void Validate(const PostgresStoreOptions& o) {
   auto fail = [](const std::string& what) { throw std::invalid_argument("PostgresStoreOptions: " + what); };
   if (o.conninfo.empty()) fail("conninfo is empty");
-  char* message = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(o.conninfo.c_str(), &message);
-  if (parsed == nullptr) {
-    // libpq's message names the bad part; it never echoes a password.
-    std::string text = message != nullptr ? message : "out of memory";
-    PQfreemem(message);
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    fail("invalid connection string: " + text);
-  }
-  PQconninfoFree(parsed);
+  if (auto problem = postgres_detail::ConninfoProblem(o.conninfo)) fail("invalid connection string: " + *problem);
   RequireTableName(o.table);
   if (o.connect_timeout.count() <= 0) fail("connect_timeout must be > 0");
   if (o.command_timeout.count() <= 0) fail("command_timeout must be > 0");
@@ -243,7 +220,7 @@ Result<std::optional<Version>> PostgresStore::FetchInto(std::string_view key, st
   if (PQntuples(r) == 0) return std::optional<Version>();
   if (PQntuples(r) != 1 || PQnfields(r) != 2 || PQgetlength(r, 0, 1) != 8) return Errc::kStoreProtocol;
   value.assign(PQgetvalue(r, 0, 0), static_cast<std::size_t>(PQgetlength(r, 0, 0)));
-  return std::optional<Version>(GetBigEndian(PQgetvalue(r, 0, 1)));
+  return std::optional<Version>(postgres_detail::ReadBigEndian64(PQgetvalue(r, 0, 1)));
 }
 
 Result<bool> PostgresStore::CompareAndSwap(std::string_view key, std::optional<Version> expected,
