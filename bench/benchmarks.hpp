@@ -13,6 +13,7 @@ void RegisterSessionBenchmarks();
 void RegisterJweBenchmarks();
 void RegisterRawRedisBenchmarks();      // raw_redis_bench.cpp (built with hiredis)
 void RegisterRawMemcachedBenchmarks();  // raw_memcached_bench.cpp (built with libmemcached)
+void RegisterRawPostgresBenchmarks();   // raw_postgres_bench.cpp (built with libpq)
 
 /// Bytes the stores hold for records with 1 and 10 sessions, per meta
 /// size; null when the server is not configured.

@@ -103,6 +103,12 @@ std::optional<std::string> MemcachedUrl() {
   return "memcached://127.0.0.1:" + std::to_string(port);
 }
 
+std::optional<std::string> PostgresUrl() {
+  const char* url = std::getenv("JEFF_BENCH_POSTGRES_URL");
+  if (url == nullptr || *url == '\0') return std::nullopt;
+  return std::string(url);
+}
+
 jeff::Options StatefulOptions(const std::string& url, std::string_view key_prefix) {
   jeff::Options options;
   options.store = jeff::OpenStore(url);

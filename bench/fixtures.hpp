@@ -28,6 +28,8 @@ std::optional<std::string> RedisUrl();
 std::optional<std::string> RedisTlsUrl();
 /// "memcached://127.0.0.1:<JEFF_BENCH_MEMCACHED_PORT>", or std::nullopt.
 std::optional<std::string> MemcachedUrl();
+/// $JEFF_BENCH_POSTGRES_URL (a libpq URI, set by bench/run), or std::nullopt.
+std::optional<std::string> PostgresUrl();
 /// The port in environment variable `name`; 0 when unset or invalid.
 int PortFromEnv(const char* name);
 /// The positive number in environment variable `name`, else `fallback`.

@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
 #ifdef JEFF_BENCH_MEMCACHED
     jeff_bench::RegisterRawMemcachedBenchmarks();
 #endif
+#ifdef JEFF_BENCH_POSTGRES
+    jeff_bench::RegisterRawPostgresBenchmarks();
+#endif
   } catch (const std::exception& e) {
     std::cerr << "jeff-bench: " << e.what() << "\n";
     return 1;

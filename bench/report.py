@@ -147,6 +147,11 @@ def main():
         "memory_sessions_for_key_ns_10": nanoseconds(rows, "MemorySessionsForKey/sessions:10/real_time/threads:1"),
         "redis_check_per_s": per_second(rows, "RedisCheck/sessions:1/real_time/threads:16"),
         "redis_check_1t_per_s": per_second(rows, "RedisCheck/sessions:1/real_time/threads:1"),
+        "postgres_check_per_s": per_second(rows, "PostgresCheck/sessions:1/real_time/threads:16"),
+        "postgres_check_1t_per_s": per_second(rows, "PostgresCheck/sessions:1/real_time/threads:1"),
+        "postgres_set_per_s": per_second(rows, "PostgresSet/real_time/threads:16"),
+        "postgres_rawselect_per_s": per_second(rows, "PostgresRawSelect/real_time/threads:16"),
+        "postgres_rawselect_1t_per_s": per_second(rows, "PostgresRawSelect/real_time/threads:1"),
         "redis_tls_check_per_s": per_second(rows, "RedisTlsCheck/sessions:1/real_time/threads:16"),
         "redis_tls_check_1t_per_s": per_second(rows, "RedisTlsCheck/sessions:1/real_time/threads:1"),
         "redis_set_per_s": per_second(rows, "RedisSet/real_time/threads:16"),
@@ -186,6 +191,7 @@ def main():
     out["redis_check_vs_get"] = ratio(out["redis_check_per_s"], redis_rawget)
     out["redis_set_vs_get"] = ratio(out["redis_set_per_s"], redis_rawget)
     out["redis_tls_check_vs_tcp"] = ratio(out["redis_tls_check_per_s"], out["redis_check_per_s"])
+    out["postgres_check_vs_select"] = ratio(out["postgres_check_per_s"], out["postgres_rawselect_per_s"])
     out["memcached_check_vs_get"] = ratio(out["memcached_check_per_s"], memcached_rawget)
     out["jwe_vs_authjs"] = ratio(jwe_cbc, out["authjs_decode_per_s"])
     out["jwe_gcm_vs_jose"] = ratio(jwe_gcm, out["jose_gcm_decode_per_s"])
@@ -197,7 +203,7 @@ def main():
         ("memory_check_ns", "<=", 250), ("memory_check_ns_10", "<=", 600),
         ("memory_check_2t_vs_1t", ">=", 1.6), ("redis_check_vs_get", ">=", 0.95),
         ("redis_set_vs_get", ">=", 0.45), ("memcached_check_vs_get", ">=", 0.95),
-        ("redis_tls_check_vs_tcp", ">=", 0.8),
+        ("redis_tls_check_vs_tcp", ">=", 0.8), ("postgres_check_vs_select", ">=", 0.9),
         ("jwe_vs_authjs", ">=", 250), ("jwe_gcm_vs_jose", ">=", 150),
         ("http_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
     ]
@@ -236,6 +242,11 @@ def main():
         ("Redis Check / Set / raw GET, 1 thread",
          " / ".join(fmt(out[k], "/s") for k in ("redis_check_1t_per_s", "redis_set_1t_per_s", "redis_rawget_1t_per_s")), "", None),
         ("redis-benchmark -t get -c 16", fmt(out["redis_benchmark_get_per_s"], "/s"), "", None),
+        ("PostgreSQL Check, 16 threads", fmt(out["postgres_check_per_s"], "/s"),
+         "raw libpq SELECT " + fmt(out["postgres_rawselect_per_s"], "/s"), "postgres_check_vs_select"),
+        ("PostgreSQL Set, 16 threads", fmt(out["postgres_set_per_s"], "/s"), "", None),
+        ("PostgreSQL Check / raw SELECT, 1 thread",
+         " / ".join(fmt(out[k], "/s") for k in ("postgres_check_1t_per_s", "postgres_rawselect_1t_per_s")), "", None),
         ("memcached Check, 16 threads", fmt(out["memcached_check_per_s"], "/s"),
          "raw get " + fmt(memcached_rawget, "/s"), "memcached_check_vs_get"),
         ("memcached Set, 16 threads", fmt(out["memcached_set_per_s"], "/s"), "", None),

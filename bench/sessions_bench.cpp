@@ -117,6 +117,7 @@ void RegisterSessionBenchmarks() {
         ->Threads(1)->Threads(16)->UseRealTime();
   }
   if (auto url = MemcachedUrl()) RegisterRemote("Memcached", *url);
+  if (auto url = PostgresUrl()) RegisterRemote("Postgres", *url + "?create_table=1");
 }
 
 }  // namespace jeff_bench
