@@ -7,6 +7,13 @@
 /// installed headers, never anything in `detail/`. The same attribute is
 /// right when building and when using the library, static or shared, so a
 /// user defines nothing.
+///
+/// Every public header includes this one before any code of its own, so a
+/// program compiled as C++17 or older stops with one clear message first.
+
+#if (defined(_MSVC_LANG) ? _MSVC_LANG : __cplusplus) < 202002L
+#error "jeff needs C++20: compile with -std=c++20 (GCC, Clang) or /std:c++20 (MSVC)"
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 /// Exported from the shared libraries (ELF default visibility).

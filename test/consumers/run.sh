@@ -166,6 +166,17 @@ if [[ -f $installed/bin/jeffctl ]]; then
   echo "   jeffctl --help: $(head -1 "$work/jeffctl-help")"
 fi
 
+# --- a compiler not in C++20 mode --------------------------------------------
+step "including jeff as C++17 stops with one clear #error first"
+printf '#include <jeff/sessions.hpp>\n#include <jeff/stores/open_store.hpp>\nint main() {}\n' >"$work/cxx17.cpp"
+if c++ -std=c++17 -fsyntax-only -I"$installed/include" "$work/cxx17.cpp" >"$work/cxx17.log" 2>&1; then
+  fail "a C++17 build of a jeff include compiled"
+fi
+first_error=$(grep -m1 'error' "$work/cxx17.log")
+[[ $first_error == *'#error'*'-std=c++20'* ]] ||
+  { cat "$work/cxx17.log" | head -20; fail "the first error of a C++17 build is not jeff's #error: $first_error"; }
+echo "   $first_error"
+
 # --- exported symbols --------------------------------------------------------
 step "exported symbols of the shared libraries"
 for lib in "$installed_libdir"/libjeff*.so; do
