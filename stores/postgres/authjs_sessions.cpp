@@ -139,11 +139,8 @@ struct AuthJsDatabaseSessions::Impl {
   }
 
   Result<PgResult> Run(const char* statement, std::string_view param) {
-    const Deadline deadline = SteadyClock::now() + options.command_timeout;
-    auto lease = pool.Acquire();
-    if (!lease) return lease.error();
     const std::array<Param, 1> params{Param(param)};
-    return (*lease)->Execute(statement, params, deadline);
+    return postgres_detail::RunPooled(pool, statement, params, options.command_timeout);
   }
 
   // A token worth looking up: non-empty, not too long, cookie octets only.

@@ -7,6 +7,8 @@
 
 #include <jeff/result.hpp>
 
+#include "stores/detail/connection_pool.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -104,5 +106,15 @@ bool IsPlainIdentifier(std::string_view name, std::size_t max_length) noexcept;
 
 /// A big-endian 64-bit integer (PostgreSQL's binary bigint) at `p`.
 std::uint64_t ReadBigEndian64(const char* p) noexcept;
+
+/// Runs prepared statement `name` on a connection borrowed from `pool`; the
+/// whole call (the wait for a connection included) ends within `timeout`.
+inline Result<PgResult> RunPooled(store_detail::ConnectionPool<Connection>& pool, const char* name,
+                                  std::span<const Param> params, std::chrono::milliseconds timeout) {
+  const Deadline deadline = SteadyClock::now() + timeout;
+  auto lease = pool.Acquire();
+  if (!lease) return lease.error();
+  return (*lease)->Execute(name, params, deadline);
+}
 
 }  // namespace jeff::postgres_detail

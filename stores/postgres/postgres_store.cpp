@@ -155,10 +155,7 @@ struct PostgresStore::Impl {
   }
 
   Result<PgResult> Run(const char* statement, std::span<const Param> params) {
-    const Deadline deadline = SteadyClock::now() + options.command_timeout;
-    auto lease = pool.Acquire();
-    if (!lease) return lease.error();
-    return (*lease)->Execute(statement, params, deadline);
+    return postgres_detail::RunPooled(pool, statement, params, options.command_timeout);
   }
 
   void SweepLoop() {
