@@ -1,0 +1,175 @@
+#pragma once
+/// \file
+/// jeff::AsyncSessions: the Sessions API for event-loop servers (Boost.Asio).
+/// Every call starts the work and returns; the outcome reaches an Asio
+/// completion token: a callback, `boost::asio::use_awaitable` in a C++20
+/// coroutine, `boost::asio::use_future`, ... Store calls never block the
+/// loop, and compare-and-swap back-off waits on an Asio timer.
+///
+///     jeff::AsyncSessions sessions(options, jeff::OpenAsyncStore(url, ioc.get_executor()),
+///                                  ioc.get_executor());
+///     jeff::CheckResult checked = co_await sessions.Check(cookie, boost::asio::use_awaitable);
+
+#include <jeff/async_store.hpp>
+#include <jeff/export.hpp>
+#include <jeff/sessions.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace jeff {
+
+/// The asynchronous session manager: the same operations, rules and results
+/// as Sessions (Check, Set, Clear, Delete, SessionsForKey, Rotate), over an
+/// AsyncStore. Calls are made from the thread that runs `executor` (the
+/// store's loop); each completion runs on the token's associated executor
+/// (by default `executor`). Arguments are copied before a call returns.
+/// The object must outlive every call it started.
+class JEFF_API AsyncSessions {
+ public:
+  /// The executor type of the loop the manager's timers run on.
+  using executor_type = boost::asio::any_io_executor;
+
+  /// Validates `options` like Sessions (std::invalid_argument when
+  /// unusable). `store` holds the sessions (Options::store must be null);
+  /// a null `store` selects the stateless strategy, which needs no I/O (its
+  /// optional denylist is a synchronous Store called on the loop: give it
+  /// a MemoryStore). `executor` runs the back-off timers and, by default,
+  /// the completions.
+  AsyncSessions(Options options, std::shared_ptr<AsyncStore> store, executor_type executor);
+  /// Releases the manager. No call may still be in flight.
+  ~AsyncSessions();
+  AsyncSessions(const AsyncSessions&) = delete;
+  AsyncSessions& operator=(const AsyncSessions&) = delete;
+
+  /// Sessions::Check: completes with `void(CheckResult)`.
+  template <typename CompletionToken>
+  auto Check(std::string_view cookie_header, CompletionToken&& token) {
+    return Initiate<CheckResult>(std::forward<CompletionToken>(token),
+                                 [this, header = std::string(cookie_header)](auto done) mutable {
+                                   StartCheck(std::move(header), std::move(done));
+                                 });
+  }
+
+  /// Sessions::Set: completes with `void(Result<Issued>)`.
+  template <typename CompletionToken>
+  auto Set(std::string_view key, std::string_view meta, const SetOptions& set_options,
+           CompletionToken&& token) {
+    return Initiate<Result<Issued>>(
+        std::forward<CompletionToken>(token),
+        [this, key = std::string(key), meta = std::string(meta), set_options](auto done) mutable {
+          StartSet(std::move(key), std::move(meta), set_options, std::move(done));
+        });
+  }
+
+  /// Set with the default SetOptions: completes with `void(Result<Issued>)`.
+  template <typename CompletionToken>
+  auto Set(std::string_view key, std::string_view meta, CompletionToken&& token) {
+    return Set(key, meta, SetOptions{}, std::forward<CompletionToken>(token));
+  }
+
+  /// Sessions::Clear: completes with `void(Result<std::vector<std::string>>)`.
+  template <typename CompletionToken>
+  auto Clear(std::string_view cookie_header, CompletionToken&& token) {
+    return Initiate<Result<std::vector<std::string>>>(
+        std::forward<CompletionToken>(token),
+        [this, header = std::string(cookie_header)](auto done) mutable {
+          StartClear(std::move(header), std::move(done));
+        });
+  }
+
+  /// Sessions::Delete(key): completes with `void(Result<std::size_t>)`.
+  template <typename CompletionToken>
+  auto Delete(std::string_view key, CompletionToken&& token) {
+    return Initiate<Result<std::size_t>>(std::forward<CompletionToken>(token),
+                                         [this, key = std::string(key)](auto done) mutable {
+                                           StartDeleteAll(std::move(key), std::move(done));
+                                         });
+  }
+
+  /// Sessions::Delete(key, ids): completes with `void(Result<std::size_t>)`.
+  template <typename CompletionToken>
+  auto Delete(std::string_view key, std::span<const SessionId> ids, CompletionToken&& token) {
+    return Initiate<Result<std::size_t>>(
+        std::forward<CompletionToken>(token),
+        [this, key = std::string(key), ids = std::vector<SessionId>(ids.begin(), ids.end())](
+            auto done) mutable { StartDeleteSome(std::move(key), std::move(ids), std::move(done)); });
+  }
+
+  /// Sessions::SessionsForKey: completes with
+  /// `void(Result<std::vector<Session>>)`.
+  template <typename CompletionToken>
+  auto SessionsForKey(std::string_view key, CompletionToken&& token) {
+    return Initiate<Result<std::vector<Session>>>(std::forward<CompletionToken>(token),
+                                                  [this, key = std::string(key)](auto done) mutable {
+                                                    StartSessionsForKey(std::move(key), std::move(done));
+                                                  });
+  }
+
+  /// Sessions::Rotate: completes with `void(Result<Issued>)`.
+  template <typename CompletionToken>
+  auto Rotate(std::string_view cookie_header, CompletionToken&& token) {
+    return Initiate<Result<Issued>>(std::forward<CompletionToken>(token),
+                                    [this, header = std::string(cookie_header)](auto done) mutable {
+                                      StartRotate(std::move(header), std::move(done));
+                                    });
+  }
+
+  /// Sessions::CheckBearer (stateless mode; pure computation, so it
+  /// answers at once).
+  CheckResult CheckBearer(std::string_view authorization_header);
+
+  /// The options in force (after defaults were applied).
+  const Options& options() const noexcept;
+
+  /// The executor given at construction.
+  executor_type get_executor() const noexcept { return executor_; }
+
+ private:
+  template <typename T>
+  using Done = std::function<void(T)>;
+
+  // Adapts an Asio completion token: the handler (often move-only) is kept
+  // behind a shared_ptr so the non-template core can hold a std::function,
+  // and is invoked through its associated executor.
+  template <typename T, typename CompletionToken, typename Start>
+  auto Initiate(CompletionToken&& token, Start start) {
+    return boost::asio::async_initiate<CompletionToken, void(T)>(
+        [this](auto handler, Start start) {
+          auto executor = boost::asio::get_associated_executor(handler, executor_);
+          using Handler = decltype(handler);
+          auto shared = std::make_shared<Handler>(std::move(handler));
+          start(Done<T>([shared, executor](T value) {
+            boost::asio::dispatch(executor, [shared, value = std::move(value)]() mutable {
+              (*shared)(std::move(value));
+            });
+          }));
+        },
+        token, std::move(start));
+  }
+
+  void StartCheck(std::string cookie_header, Done<CheckResult> done);
+  void StartSet(std::string key, std::string meta, SetOptions set_options, Done<Result<Issued>> done);
+  void StartClear(std::string cookie_header, Done<Result<std::vector<std::string>>> done);
+  void StartDeleteAll(std::string key, Done<Result<std::size_t>> done);
+  void StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done);
+  void StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done);
+  void StartRotate(std::string cookie_header, Done<Result<Issued>> done);
+
+  struct JEFF_HIDDEN Impl;
+  std::unique_ptr<Impl> impl_;
+  executor_type executor_;
+};
+
+}  // namespace jeff
