@@ -1,0 +1,33 @@
+#pragma once
+// Internal to jeff-redis-async (never installed): the outcome of each store
+// operation from the server's reply, with RedisStore's meaning (the same
+// value layout and script).
+
+#include <jeff/result.hpp>
+#include <jeff/store.hpp>
+
+#include <optional>
+
+struct redisReply;
+
+namespace jeff::redis_detail {
+
+/// A `GET` reply: std::nullopt for nil; kStoreCorrupt for a value shorter
+/// than the version; the reply's error for an error reply.
+Result<std::optional<Versioned>> FetchOutcome(const redisReply& reply);
+
+/// A `SET ... PX ... NX` reply: true for OK, false for nil.
+Result<bool> SetIfAbsentOutcome(const redisReply& reply);
+
+/// The compare-and-swap script's reply: 1 true, 0 false, -1 kStoreCorrupt.
+Result<bool> ScriptOutcome(const redisReply& reply);
+
+/// A `DEL` reply (any count is success).
+Result<void> EraseOutcome(const redisReply& reply);
+
+/// The `WAIT` after a write: success unless the write itself was an error
+/// reply (left to the write's outcome) or fewer than `replicas` replicas
+/// acknowledged it (kStoreUnavailable: a failover could lose it).
+Result<void> WaitOutcome(const redisReply& write, const redisReply& acks, int replicas);
+
+}  // namespace jeff::redis_detail
