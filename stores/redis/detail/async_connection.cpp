@@ -86,8 +86,9 @@ AsyncConnection::AsyncConnection(asio::any_io_executor executor,
                                  std::shared_ptr<const AsyncConnectOptions> options)
     : executor_(std::move(executor)),
       options_(std::move(options)),
-      greeting_(GreetingOf(*options_, greeting_count_)),
-      timer_(executor_) {}
+      timer_(executor_) {
+  greeting_ = GreetingOf(*options_, greeting_count_);
+}
 
 AsyncConnection::~AsyncConnection() { Close(); }
 
