@@ -3,10 +3,15 @@
 #include "compare_and_swap_script.hpp"
 #include "detail/async_connection.hpp"
 #include "detail/async_replies.hpp"
+#include "tls.hpp"
 
 #include <jeff/store_url.hpp>
 
+#include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
+
 #include <array>
+#include <iostream>
 #include <random>
 #include <stdexcept>
 #include <utility>
@@ -30,11 +35,18 @@ void Unsupported(bool used, const char* what) {
 
 AsyncRedisStoreOptions Validated(AsyncRedisStoreOptions o) {
   // RedisStore's checks and defaults, applied by the constructor of a store
-  // that is never used (it does not connect).
+  // that is never used (it does not connect). Its TLS warning is silenced:
+  // the store's own TLS context warns once.
+  auto logger = std::move(o.redis.logger);
+  o.redis.logger = [](std::string_view) {};
   o.redis = RedisStore(std::move(o.redis)).options();
+  if (logger) {
+    o.redis.logger = std::move(logger);
+  } else {
+    o.redis.logger = [](std::string_view line) { std::cerr << line << std::endl; };
+  }
   Unsupported(o.redis.cluster, "Redis Cluster (cluster)");
   Unsupported(!o.redis.sentinel_master.empty(), "Redis Sentinel (sentinel_master)");
-  Unsupported(o.redis.tls.enabled, "TLS (tls.enabled)");
   if (o.connections == 0) {
     throw std::invalid_argument("AsyncRedisStoreOptions: connections must be >= 1");
   }
@@ -60,6 +72,15 @@ struct AsyncRedisStore::Impl {
     connect->db = r.db;
     connect->backoff_min = r.reconnect_backoff_min;
     connect->backoff_max = r.reconnect_backoff_max;
+    if (r.tls.enabled) {
+      // RedisStore's TLS context (trust anchors, client certificate,
+      // verification mode), shared with Asio's SSL streams.
+      auto context = redis_detail::TlsContext::Make(r.tls, r.logger);
+      SSL_CTX_up_ref(context->native());
+      connect->tls = std::make_shared<boost::asio::ssl::context>(context->native());
+      connect->tls_verify = context->verify();
+      connect->tls_server_name = context->server_name();
+    }
     for (std::size_t i = 0; i < options.connections; ++i) {
       connections.push_back(std::make_shared<AsyncConnection>(executor, connect));
     }
@@ -196,12 +217,10 @@ void AsyncRedisStore::AsyncErase(std::string_view key, EraseHandler done) {
 
 std::shared_ptr<AsyncStore> MakeAsyncRedisStore(const StoreUrl& url,
                                                 boost::asio::any_io_executor executor) {
-  const bool plain = url.scheme == "redis";
   Unsupported(url.scheme == "redis+cluster" || url.scheme == "rediss+cluster",
               "Redis Cluster (redis+cluster://)");
   Unsupported(url.scheme == "redis-sentinel" || url.scheme == "rediss-sentinel",
               "Redis Sentinel (redis-sentinel://)");
-  Unsupported(!plain && url.scheme.starts_with("rediss"), "TLS (rediss://)");
   // MakeRedisStore parses and checks the URL; its store is never used.
   const auto parsed = MakeRedisStore(url);
   AsyncRedisStoreOptions o;

@@ -25,8 +25,9 @@ struct StoreUrl;
 struct AsyncRedisStoreOptions {
   /// The server, credentials, database, timeouts, back-off, key prefix,
   /// value limit and WAIT settings, with RedisStore's meaning and checks.
+  /// TLS (`tls`) as RedisStore, the handshake within `connect_timeout`.
   /// Not supported yet (the constructor throws std::invalid_argument saying
-  /// so): `cluster`, `sentinel_master`, `tls.enabled`. Not used: `pool_size`,
+  /// so): `cluster`, `sentinel_master`. Not used: `pool_size`,
   /// `pool_timeout`, `idle_check_after` (see `connections`).
   RedisStoreOptions redis;
   /// Connections to the server. Calls are spread over them in turn and
@@ -38,7 +39,7 @@ struct AsyncRedisStoreOptions {
 
 /// An AsyncStore on one Redis server, running on an Asio executor.
 ///
-/// Calls are made on the thread that runs the executor (which must not run
+/// Same layout as RedisStore, over TCP or TLS. Calls are made on the thread that runs the executor (which must not run
 /// handlers concurrently: one io_context thread, or a strand); handlers run
 /// there too. Handlers are called inline only for failures known at once
 /// (bad arguments, a server within its reconnect back-off); otherwise from
@@ -46,9 +47,10 @@ struct AsyncRedisStoreOptions {
 /// SELECT, writes and reads are Asio operations on sockets the store owns,
 /// and hiredis only formats commands and parses replies.
 ///
-/// Failures are RedisStore's: a refused, reset or closed connection ->
-/// Errc::kStoreUnavailable; no reply within `command_timeout` (after the
-/// connection was made, within `connect_timeout`) -> Errc::kStoreTimeout;
+/// Failures are RedisStore's: a refused, reset or closed connection, or a
+/// refused certificate -> Errc::kStoreUnavailable; no reply within
+/// `command_timeout` (after the connection was made, within
+/// `connect_timeout`) -> Errc::kStoreTimeout;
 /// a reply of the wrong shape -> Errc::kStoreProtocol; a malformed value ->
 /// Errc::kStoreCorrupt. Replies on a connection come in order, so a call that
 /// times out closes its connection and every call waiting on it fails with
@@ -91,8 +93,8 @@ class JEFF_API AsyncRedisStore final : public AsyncStore {
 /// options), on `executor`. `pool_size`, when given, is the number of
 /// connections (default 1). Throws std::invalid_argument like
 /// MakeRedisStore, and for the schemes AsyncRedisStore does not support yet
-/// (`redis+cluster://`, `redis-sentinel://`, `rediss...://`). Does not
-/// connect.
+/// (`redis+cluster://`, `redis-sentinel://` and their `rediss` forms).
+/// `rediss://` is TLS. Does not connect.
 JEFF_API std::shared_ptr<AsyncStore> MakeAsyncRedisStore(const StoreUrl& url,
                                                          boost::asio::any_io_executor executor);
 

@@ -4,6 +4,7 @@
 // out on time while the loop keeps running; a killed server; garbage).
 
 #include "redis_test_support.hpp"
+#include "tls_test_support.hpp"
 #include "support/store_contract.hpp"
 
 #include <doctest/doctest.h>
@@ -457,6 +458,50 @@ TEST_CASE("AsyncRedisStore: destroyed with calls in flight, their handlers are n
   CHECK(store == nullptr);
 }
 
+TEST_CASE("AsyncRedisStore over TLS: the certificate is checked, and values interoperate") {
+  const TestPki pki;
+  auto server = StartRedisTls(pki, {"--requirepass", "s3cret"});
+  asio::io_context ioc;
+  AsyncRedisStoreOptions o;
+  o.redis = LocalTlsOptions(pki, server->port());
+  o.redis.password = "s3cret";
+  AsyncRedisStore store(o, ioc.get_executor());
+  RedisStore sync(o.redis);
+  const std::string key = UniqueKey("async-tls");
+  REQUIRE(Swap(ioc, store, key, std::nullopt, "over-tls").value());
+  auto seen = sync.Fetch(key).value();
+  REQUIRE(seen.has_value());
+  CHECK(seen->value == "over-tls");
+  CHECK(sync.CompareAndSwap(key, seen->version, "sync-tls", kLongTtl).value());
+  // Many calls in flight: TLS records carry pipelined batches too.
+  int done = 0, wrong = 0;
+  for (int i = 0; i < 200; ++i) {
+    store.AsyncFetch(key, [&](Result<std::optional<Versioned>> r) {
+      ++done;
+      if (!r.ok() || !r->has_value() || (*r)->value != "sync-tls") ++wrong;
+    });
+  }
+  RunUntil(ioc, [&] { return done == 200; });
+  CHECK(wrong == 0);
+
+  AsyncRedisStoreOptions untrusted = o;
+  untrusted.redis.tls.ca_file = pki.other_ca();
+  AsyncRedisStore refused(untrusted, ioc.get_executor());
+  CHECK(Fetch(ioc, refused, key).error() == Errc::kStoreUnavailable);
+
+  AsyncRedisStoreOptions wrong_name = o;
+  wrong_name.redis.tls.server_name = "not-the-server.example";
+  AsyncRedisStore misnamed(wrong_name, ioc.get_executor());
+  CHECK(Fetch(ioc, misnamed, key).error() == Errc::kStoreUnavailable);
+
+  auto by_url = MakeAsyncRedisStore(
+      ParseStoreUrl("rediss://:s3cret@127.0.0.1:" + std::to_string(server->port()) +
+                    "?ca_file=" + pki.ca())
+          .value(),
+      ioc.get_executor());
+  CHECK(Fetch(ioc, *by_url, key).value()->value == "sync-tls");
+}
+
 TEST_CASE("AsyncRedisStore: options and URLs it does not support are refused at construction") {
   asio::io_context ioc;
   AsyncRedisStoreOptions o;
@@ -471,7 +516,8 @@ TEST_CASE("AsyncRedisStore: options and URLs it does not support are refused at 
   CHECK_THROWS_AS(AsyncRedisStore(o, ioc.get_executor()), std::invalid_argument);
 
   for (const char* url : {"redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
-                          "redis-sentinel://127.0.0.1:26379/mymaster", "rediss://127.0.0.1:6380",
+                          "redis-sentinel://127.0.0.1:26379/mymaster",
+                          "rediss+cluster://127.0.0.1:7000,127.0.0.1:7001",
                           "redis://127.0.0.1:6379?no_such_option=1", "memcached://127.0.0.1"}) {
     CAPTURE(url);
     auto parsed = ParseStoreUrl(url);

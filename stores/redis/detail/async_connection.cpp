@@ -2,11 +2,14 @@
 
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <netinet/tcp.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
@@ -68,11 +71,22 @@ Result<void> AppendCommand(Command command, std::string& out) {
 }
 
 struct AsyncConnection::Link {
-  explicit Link(const asio::any_io_executor& executor)
+  Link(const asio::any_io_executor& executor, asio::ssl::context* tls_context)
       : socket(executor), resolver(executor), reader(redisReaderCreate()) {
     if (!reader) throw std::bad_alloc();
+    if (tls_context != nullptr) tls.emplace(socket, *tls_context);
+  }
+  // Runs `op` on the byte stream: the TLS stream, or the plain socket.
+  template <typename Op>
+  void Stream(Op&& op) {
+    if (tls) {
+      op(*tls);
+    } else {
+      op(socket);
+    }
   }
   tcp::socket socket;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls;  // over `socket`
   tcp::resolver resolver;
   std::unique_ptr<redisReader, ReaderDeleter> reader;
   std::string writing;  // the bytes of the write under way
@@ -143,7 +157,7 @@ void AsyncConnection::Submit(std::span<const Command> commands, std::optional<De
 }
 
 void AsyncConnection::Connect(Deadline now) {
-  auto link = std::make_shared<Link>(executor_);
+  auto link = std::make_shared<Link>(executor_, options_->tls.get());
   link_ = link;
   connect_deadline_ = now + options_->connect_timeout;
   ArmTimer(*connect_deadline_);
@@ -209,8 +223,48 @@ void AsyncConnection::OnConnected(const std::shared_ptr<Link>& link,
     Fail(make_error_code(Errc::kStoreUnavailable));
     return;
   }
+  if (!link->tls) {
+    Established(link);
+    return;
+  }
+  // As RedisStore: SNI for a name, and the certificate checked for that
+  // name or IP address.
+  SSL* ssl = link->tls->native_handle();
+  const std::string& name =
+      options_->tls_server_name.empty() ? options_->endpoint.host : options_->tls_server_name;
+  boost::system::error_code not_ip;
+  (void)asio::ip::make_address(name, not_ip);
+  const bool ip = !not_ip;
+  bool configured = ip || SSL_set_tlsext_host_name(ssl, name.c_str()) == 1;
+  if (configured && options_->tls_verify) {
+    configured = (ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str())
+                     : SSL_set1_host(ssl, name.c_str())) == 1;
+  }
+  if (!configured) {
+    Fail(make_error_code(Errc::kStoreUnavailable));
+    return;
+  }
+  link->tls->async_handshake(asio::ssl::stream_base::client,
+                             [self = shared_from_this(), link](const boost::system::error_code& e) {
+                               if (link != self->link_) return;
+                               if (e) {
+                                 // A refused certificate, a handshake failure, a reset.
+                                 self->Fail(make_error_code(Errc::kStoreUnavailable));
+                                 return;
+                               }
+                               self->Established(link);
+                             });
+}
+
+void AsyncConnection::Established(const std::shared_ptr<Link>& link) {
   link->connected = true;
   connect_deadline_.reset();
+  // Calls queued while connecting were given the whole connect timeout on
+  // top of theirs; now that they can be sent, command_timeout from here.
+  const Deadline limit = SteadyClock::now() + options_->command_timeout;
+  for (Pending& call : pending_) {
+    if (call.done && call.got.deadline > limit) call.got.deadline = limit;
+  }
   if (greeting_count_ == 0) {
     link->ready = true;
     backoff_ = std::chrono::milliseconds(0);
@@ -220,11 +274,13 @@ void AsyncConnection::OnConnected(const std::shared_ptr<Link>& link,
 }
 
 void AsyncConnection::StartRead(const std::shared_ptr<Link>& link) {
-  link->socket.async_read_some(
-      asio::buffer(link->buffer),
-      [self = shared_from_this(), link](const boost::system::error_code& ec, std::size_t n) {
-        self->OnRead(link, ec, n);
-      });
+  link->Stream([&](auto& stream) {
+    stream.async_read_some(
+        asio::buffer(link->buffer),
+        [self = shared_from_this(), link](const boost::system::error_code& ec, std::size_t n) {
+          self->OnRead(link, ec, n);
+        });
+  });
 }
 
 void AsyncConnection::OnRead(const std::shared_ptr<Link>& link, const boost::system::error_code& ec,
@@ -307,16 +363,18 @@ void AsyncConnection::Flush() {
   link->writing.clear();
   link->writing.swap(outbox_);
   link->write_active = true;
-  asio::async_write(link->socket, asio::buffer(link->writing),
-                    [self = shared_from_this(), link](const boost::system::error_code& ec, std::size_t) {
-                      link->write_active = false;
-                      if (link != self->link_) return;
-                      if (ec) {
-                        self->Fail(make_error_code(Errc::kStoreUnavailable));
-                        return;
-                      }
-                      self->Flush();
-                    });
+  link->Stream([&](auto& stream) {
+    asio::async_write(stream, asio::buffer(link->writing),
+                      [self = shared_from_this(), link](const boost::system::error_code& ec, std::size_t) {
+                        link->write_active = false;
+                        if (link != self->link_) return;
+                        if (ec) {
+                          self->Fail(make_error_code(Errc::kStoreUnavailable));
+                          return;
+                        }
+                        self->Flush();
+                      });
+  });
 }
 
 void AsyncConnection::ArmTimer(Deadline at) {

@@ -28,6 +28,10 @@
 
 struct redisReader;
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace jeff::redis_detail {
 
 /// How an AsyncConnection connects, greets and times out.
@@ -41,6 +45,13 @@ struct AsyncConnectOptions {
   int db = 0;                                       ///< 0: no SELECT
   std::chrono::milliseconds backoff_min{50};        ///< fail fast this long after a failed connect
   std::chrono::milliseconds backoff_max{2000};      ///< the doubling back-off's ceiling
+  /// TLS (the handshake within connect_timeout); null: plain TCP. Made from
+  /// RedisStore's TLS context (same trust anchors and client certificate).
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  /// With `tls`: the certificate is checked, for this name (empty: the
+  /// endpoint's host; a name is also sent as SNI, an IP literal is not).
+  bool tls_verify = true;
+  std::string tls_server_name;
 };
 
 /// The replies to one call's commands, in order, and the call's deadline
@@ -93,6 +104,8 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
 
   void Connect(Deadline now);
   void OnConnected(const std::shared_ptr<Link>& link, const boost::system::error_code& ec);
+  // TCP (and TLS) are up: writing and reading start.
+  void Established(const std::shared_ptr<Link>& link);
   void StartRead(const std::shared_ptr<Link>& link);
   void OnRead(const std::shared_ptr<Link>& link, const boost::system::error_code& ec,
               std::size_t bytes);
