@@ -124,6 +124,18 @@ TEST_CASE("AsyncRedisStore: fetch, compare-and-swap and erase keep the Store sem
   const std::string list = UniqueKey("async-list");
   raw.Int({"LPUSH", list, "x"});
   CHECK(Fetch(ioc, store, list).error() == Errc::kStoreCorrupt);
+
+  // A host name is resolved off the loop; a key prefix is applied; two
+  // connections share the calls.
+  AsyncRedisStoreOptions named = AsyncOptions(server->port());
+  named.redis.hosts = {{"localhost", server->port()}};
+  named.redis.key_prefix = "async-prefix:";
+  named.connections = 2;
+  AsyncRedisStore by_name(named, ioc.get_executor());
+  const std::string prefixed = UniqueKey("prefixed");
+  CHECK(Swap(ioc, by_name, prefixed, std::nullopt, "p").value());
+  CHECK(Fetch(ioc, by_name, prefixed).value()->value == "p");
+  CHECK(raw.Int({"EXISTS", "async-prefix:" + prefixed}) == 1);
 }
 
 TEST_CASE("AsyncRedisStore: 1000 concurrent calls pipelined on one connection all get their own answer") {
