@@ -1,5 +1,6 @@
 #include <jeff/stores/redis/async_redis_store.hpp>
 
+#include "cluster_slots.hpp"
 #include "compare_and_swap_script.hpp"
 #include "detail/async_connection.hpp"
 #include "detail/async_replies.hpp"
@@ -8,12 +9,14 @@
 #include <jeff/store_url.hpp>
 
 #include <boost/asio/ssl/context.hpp>
+#include <hiredis/hiredis.h>
 #include <openssl/ssl.h>
 
 #include <array>
 #include <iostream>
 #include <random>
 #include <stdexcept>
+#include <unordered_map>
 #include <utility>
 
 namespace jeff {
@@ -21,10 +24,16 @@ namespace jeff {
 using redis_detail::AsyncConnection;
 using redis_detail::Command;
 using redis_detail::Deadline;
+using redis_detail::Endpoint;
+using redis_detail::SteadyClock;
 using redis_detail::Replies;
 using redis_detail::Reply;
 
 namespace {
+
+// A failed slot-map refresh is not repeated sooner than this (RedisStore's
+// interval), so that a dead node does not make every call probe the cluster.
+constexpr std::chrono::milliseconds kRefreshInterval{100};
 
 void Unsupported(bool used, const char* what) {
   if (used) {
@@ -45,7 +54,6 @@ AsyncRedisStoreOptions Validated(AsyncRedisStoreOptions o) {
   } else {
     o.redis.logger = [](std::string_view line) { std::cerr << line << std::endl; };
   }
-  Unsupported(o.redis.cluster, "Redis Cluster (cluster)");
   Unsupported(!o.redis.sentinel_master.empty(), "Redis Sentinel (sentinel_master)");
   if (o.connections == 0) {
     throw std::invalid_argument("AsyncRedisStoreOptions: connections must be >= 1");
@@ -56,38 +64,84 @@ AsyncRedisStoreOptions Validated(AsyncRedisStoreOptions o) {
 }  // namespace
 
 struct AsyncRedisStore::Impl {
-  Impl(AsyncRedisStoreOptions o, boost::asio::any_io_executor executor)
+  // Receives a command's reply (or why there is none) and the call's deadline.
+  using ReplyHandler = std::function<void(Result<Reply>, Deadline)>;
+
+  // One server and the connections to it.
+  struct Node {
+    Endpoint endpoint;
+    std::vector<std::shared_ptr<AsyncConnection>> connections;
+    std::size_t next = 0;  // the connection for the next call
+    AsyncConnection& Pick() {
+      AsyncConnection& c = *connections[next];
+      next = (next + 1) % connections.size();
+      return c;
+    }
+  };
+
+  // A cluster call: its own copy of the command (it outlives the caller's
+  // arguments while the slot map loads or a redirection is followed).
+  struct Routed {
+    std::vector<std::string> args;
+    std::uint16_t slot = 0;
+    bool write = false;
+    std::optional<Deadline> deadline;
+    ReplyHandler done;
+    Node* node = nullptr;  // set by a redirection
+    bool asking = false;   // ASK: send ASKING first
+    int redirects = 0;
+  };
+
+  Impl(AsyncRedisStoreOptions o, boost::asio::any_io_executor ex)
       : options(Validated(std::move(o))),
+        executor(std::move(ex)),
         sha(redis_detail::ScriptSha1(redis_detail::kCompareAndSwapScript)),
         wait_replicas(std::to_string(options.redis.wait_replicas)),
         wait_millis(std::to_string(options.redis.wait_timeout.count())) {
     const RedisStoreOptions& r = options.redis;
-    auto connect = std::make_shared<redis_detail::AsyncConnectOptions>();
-    connect->endpoint = {r.hosts.front().host, r.hosts.front().port};
-    connect->connect_timeout = r.connect_timeout;
-    connect->command_timeout = r.command_timeout;
-    connect->keepalive = r.keepalive;
-    connect->username = r.username;
-    connect->password = r.password;
-    connect->db = r.db;
-    connect->backoff_min = r.reconnect_backoff_min;
-    connect->backoff_max = r.reconnect_backoff_max;
+    auto& c = connect;
+    c.connect_timeout = r.connect_timeout;
+    c.command_timeout = r.command_timeout;
+    c.keepalive = r.keepalive;
+    c.username = r.username;
+    c.password = r.password;
+    c.db = r.db;
+    c.backoff_min = r.reconnect_backoff_min;
+    c.backoff_max = r.reconnect_backoff_max;
     if (r.tls.enabled) {
       // RedisStore's TLS context (trust anchors, client certificate,
       // verification mode), shared with Asio's SSL streams.
       auto context = redis_detail::TlsContext::Make(r.tls, r.logger);
       SSL_CTX_up_ref(context->native());
-      connect->tls = std::make_shared<boost::asio::ssl::context>(context->native());
-      connect->tls_verify = context->verify();
-      connect->tls_server_name = context->server_name();
+      c.tls = std::make_shared<boost::asio::ssl::context>(context->native());
+      c.tls_verify = context->verify();
+      c.tls_server_name = context->server_name();
     }
-    for (std::size_t i = 0; i < options.connections; ++i) {
-      connections.push_back(std::make_shared<AsyncConnection>(executor, connect));
+    for (const auto& h : r.hosts) {
+      Node* node = NodeFor(Endpoint{h.host, h.port});
+      if (!r.cluster) single = node;
     }
   }
 
   ~Impl() {
-    for (auto& c : connections) c->Close();
+    for (auto& [name, node] : nodes) {
+      for (auto& c : node->connections) c->Close();
+    }
+  }
+
+  // The node at `endpoint`, made on first sight; nodes live as long as the store.
+  Node* NodeFor(const Endpoint& endpoint) {
+    auto& node = nodes[endpoint.ToString()];
+    if (!node) {
+      node = std::make_unique<Node>();
+      node->endpoint = endpoint;
+      auto node_options = std::make_shared<redis_detail::AsyncConnectOptions>(connect);
+      node_options->endpoint = endpoint;
+      for (std::size_t i = 0; i < options.connections; ++i) {
+        node->connections.push_back(std::make_shared<AsyncConnection>(executor, node_options));
+      }
+    }
+    return node.get();
   }
 
   std::string FullKey(std::string_view key) const {
@@ -97,26 +151,144 @@ struct AsyncRedisStore::Impl {
     return full;
   }
 
-  // Sends `command` (followed by WAIT when `write` and wait_replicas is
-  // set) on the next connection in turn; `done` gets the command's reply
-  // and the call's deadline.
-  void Call(Command command, bool write, std::optional<Deadline> deadline,
-            std::function<void(Result<Reply>, Deadline)> done) {
-    AsyncConnection& connection = *connections[next];
-    next = (next + 1) % connections.size();
+  // Sends `command` about `key` to the server that holds it (following
+  // cluster redirections); `done` gets the command's reply and the call's
+  // deadline.
+  void Call(std::string_view key, Command command, bool write, std::optional<Deadline> deadline,
+            ReplyHandler done) {
+    if (single != nullptr) return CallNode(*single, command, false, write, deadline, std::move(done));
+    auto routed = std::make_shared<Routed>();
+    routed->args.assign(command.begin(), command.end());
+    routed->slot = redis_detail::KeySlot(key);
+    routed->write = write;
+    routed->deadline = deadline;
+    routed->done = std::move(done);
+    Route(std::move(routed));
+  }
+
+  // Sends `command` to `node` (after ASKING when `asking`; followed by WAIT
+  // when `write` and wait_replicas is set) on its next connection.
+  void CallNode(Node& node, Command command, bool asking, bool write,
+                std::optional<Deadline> deadline, ReplyHandler done) {
+    static constexpr std::array<std::string_view, 1> kAsking{"ASKING"};
     const bool waiting = write && options.redis.wait_replicas > 0;
     const std::array<std::string_view, 3> wait{"WAIT", wait_replicas, wait_millis};
-    const std::array<Command, 2> commands{command, Command(wait)};
-    connection.Submit(std::span(commands.data(), waiting ? 2 : 1), deadline,
-                      [this, waiting, done = std::move(done)](Result<Replies> replies) {
-                        if (!replies) return done(replies.error(), Deadline{});
-                        Result<void> acked =
-                            waiting ? redis_detail::WaitOutcome(*replies->reply[0], *replies->reply[1],
-                                                                options.redis.wait_replicas)
-                                    : Result<void>();
-                        if (!acked) return done(acked.error(), replies->deadline);
-                        done(std::move(replies->reply[0]), replies->deadline);
-                      });
+    std::array<Command, Replies::kMax> commands;
+    std::size_t n = 0;
+    if (asking) commands[n++] = kAsking;
+    commands[n++] = command;
+    if (waiting) commands[n++] = wait;
+    node.Pick().Submit(
+        std::span(commands.data(), n), deadline,
+        [this, asking, waiting, done = std::move(done)](Result<Replies> replies) {
+          if (!replies) return done(replies.error(), Deadline{});
+          const std::size_t main = asking ? 1 : 0;
+          if (asking && !redis_detail::IsOk(*replies->reply[0])) {
+            return done(Errc::kStoreProtocol, replies->deadline);
+          }
+          Result<void> acked =
+              waiting ? redis_detail::WaitOutcome(*replies->reply[main], *replies->reply[main + 1],
+                                                  options.redis.wait_replicas)
+                      : Result<void>();
+          if (!acked) return done(acked.error(), replies->deadline);
+          done(std::move(replies->reply[main]), replies->deadline);
+        });
+  }
+
+  // Cluster: sends a call to the master of its slot (or the node a
+  // redirection named), loading the slot map first when it is unknown.
+  void Route(std::shared_ptr<Routed> call) {
+    if (refresh_wanted && !refreshing) Refresh(nullptr);
+    Node* node = call->node != nullptr ? call->node : slots[call->slot];
+    if (node == nullptr) {
+      Refresh([this, call](std::error_code error) {
+        if (error) return call->done(error, Deadline{});
+        if (slots[call->slot] == nullptr) return call->done(Errc::kStoreUnavailable, Deadline{});
+        Route(call);
+      });
+      return;
+    }
+    const std::vector<std::string_view> argv(call->args.begin(), call->args.end());
+    CallNode(*node, argv, call->asking, call->write, call->deadline,
+             [this, call, node](Result<Reply> reply, Deadline at) {
+               if (!reply) {
+                 // The node may have failed over or left: learn the map again soon.
+                 refresh_wanted = true;
+                 return call->done(reply.error(), at);
+               }
+               std::optional<redis_detail::Redirect> redirect;
+               if ((*reply)->type == REDIS_REPLY_ERROR) {
+                 redirect = redis_detail::ParseRedirect(redis_detail::ReplyText(**reply), node->endpoint);
+               }
+               if (!redirect) return call->done(std::move(reply), at);
+               if (call->redirects >= options.redis.max_redirects) {
+                 return call->done(Errc::kStoreUnavailable, at);
+               }
+               ++call->redirects;
+               call->node = NodeFor(redirect->to);
+               call->asking = redirect->ask;
+               if (!redirect->ask) slots[redirect->slot] = call->node;
+               call->deadline = at;  // one budget for all round trips
+               Route(call);
+             });
+  }
+
+  // Reloads the slot map with CLUSTER SLOTS from the first node that
+  // answers, then calls `then` (if any) with the outcome; calls waiting for
+  // a refresh under way wait for it. Within kRefreshInterval of the last
+  // refresh, `then` gets its outcome at once.
+  void Refresh(std::function<void(std::error_code)> then) {
+    if (then) refresh_waiting.push_back(std::move(then));
+    if (refreshing) return;
+    if (refreshed_at && SteadyClock::now() - *refreshed_at < kRefreshInterval) {
+      return FinishRefresh(refresh_error, false);
+    }
+    refreshing = true;
+    auto candidates = std::make_shared<std::vector<Node*>>();
+    for (auto& [name, node] : nodes) candidates->push_back(node.get());
+    TryRefresh(std::move(candidates), 0, make_error_code(Errc::kStoreUnavailable));
+  }
+
+  void TryRefresh(std::shared_ptr<std::vector<Node*>> candidates, std::size_t i,
+                  std::error_code error) {
+    if (i == candidates->size()) return FinishRefresh(error, true);
+    static constexpr std::array<std::string_view, 2> kClusterSlots{"CLUSTER", "SLOTS"};
+    Node* node = (*candidates)[i];
+    CallNode(*node, kClusterSlots, false, false, std::nullopt,
+             [this, candidates, i, node](Result<Reply> reply, Deadline) {
+               if (!reply) return TryRefresh(candidates, i + 1, reply.error());
+               if ((*reply)->type == REDIS_REPLY_ERROR) {
+                 return TryRefresh(candidates, i + 1, redis_detail::ErrorFromReply(**reply));
+               }
+               auto ranges = redis_detail::ParseClusterSlots(**reply, node->endpoint);
+               if (!ranges || ranges->empty()) {
+                 return TryRefresh(candidates, i + 1,
+                                   ranges ? make_error_code(Errc::kStoreUnavailable) : ranges.error());
+               }
+               slots.fill(nullptr);
+               for (const auto& range : *ranges) {
+                 Node* master = NodeFor(range.master);
+                 for (unsigned s = range.first; s <= range.last; ++s) slots[s] = master;
+               }
+               FinishRefresh({}, true);
+             });
+  }
+
+  void FinishRefresh(std::error_code error, bool refreshed) {
+    if (refreshed) {
+      refreshing = false;
+      refreshed_at = SteadyClock::now();
+      refresh_error = error;
+      if (!error) refresh_wanted = false;
+    }
+    // A handler may destroy the store: the rest are then dropped.
+    std::weak_ptr<void> guard = alive;
+    auto waiting = std::move(refresh_waiting);
+    refresh_waiting.clear();
+    for (auto& then : waiting) {
+      if (guard.expired()) return;
+      then(error);
+    }
   }
 
   // The compare-and-swap script by its SHA-1, or (`eval`) in full after the
@@ -126,7 +298,7 @@ struct AsyncRedisStore::Impl {
     const std::string_view code = eval ? redis_detail::kCompareAndSwapScript : std::string_view(sha);
     const std::array<std::string_view, 7> argv{eval ? "EVAL" : "EVALSHA", code, "1", full,
                                                expected, stored, ttl_ms};
-    Call(argv, true, deadline,
+    Call(full, argv, true, deadline,
          [this, full, expected, stored, ttl_ms, eval, done = std::move(done)](
              Result<Reply> reply, Deadline at) mutable {
            if (!reply) return done(reply.error());
@@ -148,11 +320,21 @@ struct AsyncRedisStore::Impl {
   }
 
   const AsyncRedisStoreOptions options;
+  const boost::asio::any_io_executor executor;
   const std::string sha;
   const std::string wait_replicas;  // WAIT's arguments
   const std::string wait_millis;
-  std::vector<std::shared_ptr<AsyncConnection>> connections;
-  std::size_t next = 0;  // the connection for the next call
+  redis_detail::AsyncConnectOptions connect;  // for every node, with its endpoint
+  std::unordered_map<std::string, std::unique_ptr<Node>> nodes;  // by "host:port"
+  Node* single = nullptr;                                         // without cluster
+  // Cluster: the master of every slot (nullptr: unknown), patched by MOVED.
+  std::array<Node*, redis_detail::kClusterSlots> slots{};
+  bool refresh_wanted = false;
+  bool refreshing = false;
+  std::vector<std::function<void(std::error_code)>> refresh_waiting;
+  std::optional<SteadyClock::time_point> refreshed_at;
+  std::error_code refresh_error;
+  const std::shared_ptr<int> alive = std::make_shared<int>(0);  // expires with the store
   // Versions are random rather than counted, as RedisStore's: a key erased
   // and added again never repeats a version an old reader may hold.
   std::mt19937_64 rng{[] {
@@ -172,7 +354,7 @@ const AsyncRedisStoreOptions& AsyncRedisStore::options() const noexcept { return
 void AsyncRedisStore::AsyncFetch(std::string_view key, FetchHandler done) {
   const std::string full = impl_->FullKey(key);
   const std::array<std::string_view, 2> argv{"GET", full};
-  impl_->Call(argv, false, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
+  impl_->Call(full, argv, false, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
     if (!reply) return done(reply.error());
     done(redis_detail::FetchOutcome(**reply));
   });
@@ -194,7 +376,7 @@ void AsyncRedisStore::AsyncCompareAndSwap(std::string_view key, std::optional<Ve
   if (!expected) {
     // "Only if absent" is a plain SET NX, as RedisStore sends it.
     const std::array<std::string_view, 6> argv{"SET", full, stored, "PX", ttl_ms, "NX"};
-    impl_->Call(argv, true, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
+    impl_->Call(full, argv, true, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
       if (!reply) return done(reply.error());
       done(redis_detail::SetIfAbsentOutcome(**reply));
     });
@@ -209,7 +391,7 @@ void AsyncRedisStore::AsyncCompareAndSwap(std::string_view key, std::optional<Ve
 void AsyncRedisStore::AsyncErase(std::string_view key, EraseHandler done) {
   const std::string full = impl_->FullKey(key);
   const std::array<std::string_view, 2> argv{"DEL", full};
-  impl_->Call(argv, true, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
+  impl_->Call(full, argv, true, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
     if (!reply) return done(reply.error());
     done(redis_detail::EraseOutcome(**reply));
   });
@@ -217,8 +399,6 @@ void AsyncRedisStore::AsyncErase(std::string_view key, EraseHandler done) {
 
 std::shared_ptr<AsyncStore> MakeAsyncRedisStore(const StoreUrl& url,
                                                 boost::asio::any_io_executor executor) {
-  Unsupported(url.scheme == "redis+cluster" || url.scheme == "rediss+cluster",
-              "Redis Cluster (redis+cluster://)");
   Unsupported(url.scheme == "redis-sentinel" || url.scheme == "rediss-sentinel",
               "Redis Sentinel (redis-sentinel://)");
   // MakeRedisStore parses and checks the URL; its store is never used.

@@ -26,18 +26,22 @@ struct AsyncRedisStoreOptions {
   /// The server, credentials, database, timeouts, back-off, key prefix,
   /// value limit and WAIT settings, with RedisStore's meaning and checks.
   /// TLS (`tls`) as RedisStore, the handshake within `connect_timeout`.
+  /// A Redis Cluster (`cluster`) as RedisStore: keys routed by slot, MOVED
+  /// and ASK followed within the call's timeout; a slot-map load (CLUSTER
+  /// SLOTS, node by node) gives each node it asks its own command_timeout.
   /// Not supported yet (the constructor throws std::invalid_argument saying
-  /// so): `cluster`, `sentinel_master`. Not used: `pool_size`,
-  /// `pool_timeout`, `idle_check_after` (see `connections`).
+  /// so): `sentinel_master`. Not used: `pool_size`, `pool_timeout`,
+  /// `idle_check_after` (see `connections`).
   RedisStoreOptions redis;
-  /// Connections to the server. Calls are spread over them in turn and
+  /// Connections to the server (to each node of a cluster). Calls are spread over them in turn and
   /// pipelined: every command queued while a connection's previous write
   /// was under way goes out in its next single write, and replies are
   /// matched in order. Must be >= 1.
   std::size_t connections = 1;
 };
 
-/// An AsyncStore on one Redis server, running on an Asio executor.
+/// An AsyncStore on one Redis server or a Redis Cluster, running on an
+/// Asio executor.
 ///
 /// Same layout as RedisStore, over TCP or TLS. Calls are made on the thread that runs the executor (which must not run
 /// handlers concurrently: one io_context thread, or a strand); handlers run
@@ -92,9 +96,9 @@ class JEFF_API AsyncRedisStore final : public AsyncStore {
 /// The store for a `redis://` URL (see MakeRedisStore for its form and
 /// options), on `executor`. `pool_size`, when given, is the number of
 /// connections (default 1). Throws std::invalid_argument like
-/// MakeRedisStore, and for the schemes AsyncRedisStore does not support yet
-/// (`redis+cluster://`, `redis-sentinel://` and their `rediss` forms).
-/// `rediss://` is TLS. Does not connect.
+/// MakeRedisStore, and for `redis-sentinel://` and `rediss-sentinel://`,
+/// which AsyncRedisStore does not support yet. `redis+cluster://` is a
+/// cluster, `rediss...` TLS. Does not connect.
 JEFF_API std::shared_ptr<AsyncStore> MakeAsyncRedisStore(const StoreUrl& url,
                                                          boost::asio::any_io_executor executor);
 

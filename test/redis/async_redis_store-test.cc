@@ -12,6 +12,8 @@
 #include <jeff/stores/redis/async_redis_store.hpp>
 #include <jeff/stores/redis/redis_store.hpp>
 
+#include "stores/redis/cluster_slots.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -514,22 +516,91 @@ TEST_CASE("AsyncRedisStore over TLS: the certificate is checked, and values inte
   CHECK(Fetch(ioc, *by_url, key).value()->value == "sync-tls");
 }
 
+TEST_CASE("AsyncRedisStore on a 3-node Redis Cluster: routed by slot, MOVED and ASK followed") {
+  RedisCluster cluster;
+  asio::io_context ioc;
+  AsyncRedisStoreOptions o;
+  o.redis = cluster.Options();
+  AsyncRedisStore store(o, ioc.get_executor());
+  RedisStore sync(cluster.Options());
+
+  // Keys on every node, pipelined together; read back by the sync store.
+  constexpr int kKeys = 300;
+  std::vector<std::string> keys;
+  for (int i = 0; i < kKeys; ++i) keys.push_back(UniqueKey("cluster-" + std::to_string(i)));
+  int written = 0, wrong = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    store.AsyncCompareAndSwap(keys[i], std::nullopt, "v" + std::to_string(i), kLongTtl,
+                              [&](Result<bool> r) { ++written; if (!r.ok() || !*r) ++wrong; });
+  }
+  RunUntil(ioc, [&] { return written == kKeys; });
+  CHECK(wrong == 0);
+  std::vector<bool> on_node(3, false);
+  for (int i = 0; i < kKeys; ++i) {
+    CHECK(sync.Fetch(keys[i]).value()->value == "v" + std::to_string(i));
+    on_node[cluster.OwnerOf(redis_detail::KeySlot(keys[i]))] = true;
+  }
+  CHECK(on_node == std::vector<bool>{true, true, true});
+
+  // A slot that migrates from node 0 to node 1: ASK while it moves, MOVED after.
+  std::string key;
+  for (int i = 0; key.empty(); ++i) {
+    const std::string candidate = UniqueKey("migrating-" + std::to_string(i));
+    if (cluster.OwnerOf(redis_detail::KeySlot(candidate)) == 0) key = candidate;
+  }
+  const std::uint16_t slot = redis_detail::KeySlot(key);
+  REQUIRE(Swap(ioc, store, key, std::nullopt, "before").value());
+  cluster.BeginMigration(slot, 0, 1);
+  const std::string asked = "{" + key + "}:asked";
+  REQUIRE(redis_detail::KeySlot(asked) == slot);
+  CHECK_FALSE(Fetch(ioc, store, asked).value().has_value());
+  REQUIRE(Swap(ioc, store, asked, std::nullopt, "on the target").value());
+  CHECK(Fetch(ioc, store, asked).value()->value == "on the target");
+  RawRedis target(cluster.nodes()[1]->port());
+  CHECK(target.Text({"ASKING"}) == "OK");
+  CHECK(target.Int({"EXISTS", asked}) == 1);
+  const Version v = Fetch(ioc, store, key).value()->version;
+  REQUIRE(Swap(ioc, store, key, v, "during").value());
+
+  cluster.MoveKeys(slot, 0, 1);
+  cluster.FinishMigration(slot, 0, 1);
+  auto got = Fetch(ioc, store, key).value();
+  REQUIRE(got.has_value());
+  CHECK(got->value == "during");
+  REQUIRE(Swap(ioc, store, key, got->version, "after").value());  // the script, on the new owner
+  CHECK(target.Text({"GET", key}).substr(8) == "after");
+  CHECK(sync.Fetch(key).value()->value == "after");
+  CHECK(Erase(ioc, store, key).ok());
+  CHECK_FALSE(sync.Fetch(key).value().has_value());
+
+  // No redirections allowed: a redirection is a store error.
+  AsyncRedisStoreOptions strict = o;
+  strict.redis.max_redirects = 0;
+  AsyncRedisStore no_redirects(strict, ioc.get_executor());
+  const std::string moved = keys.front();
+  REQUIRE(Fetch(ioc, no_redirects, moved).ok());  // the map is loaded
+  const std::uint16_t moved_slot = redis_detail::KeySlot(moved);
+  const std::size_t owner = cluster.OwnerOf(moved_slot);
+  cluster.MigrateSlot(moved_slot, owner, (owner + 1) % 3);
+  CHECK(Fetch(ioc, no_redirects, moved).error() == Errc::kStoreUnavailable);
+  CHECK(Fetch(ioc, store, moved).value()->value == "v0");  // followed
+}
+
 TEST_CASE("AsyncRedisStore: options and URLs it does not support are refused at construction") {
   asio::io_context ioc;
   AsyncRedisStoreOptions o;
   o.connections = 0;
   CHECK_THROWS_AS(AsyncRedisStore(o, ioc.get_executor()), std::invalid_argument);
   o.connections = 2;
-  o.redis.cluster = true;
-  o.redis.hosts = {{"127.0.0.1", 7000}, {"127.0.0.1", 7001}};
+  o.redis.sentinel_master = "mymaster";
+  o.redis.hosts = {{"127.0.0.1", 26379}};
   CHECK_THROWS_AS(AsyncRedisStore(o, ioc.get_executor()), std::invalid_argument);
   o = {};
   o.redis.command_timeout = milliseconds(0);  // RedisStore's own checks apply
   CHECK_THROWS_AS(AsyncRedisStore(o, ioc.get_executor()), std::invalid_argument);
 
-  for (const char* url : {"redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
-                          "redis-sentinel://127.0.0.1:26379/mymaster",
-                          "rediss+cluster://127.0.0.1:7000,127.0.0.1:7001",
+  for (const std::string url : {"redis-sentinel://127.0.0.1:26379/mymaster",
+                          "rediss-sentinel://127.0.0.1:26379/mymaster",
                           "redis://127.0.0.1:6379?no_such_option=1", "memcached://127.0.0.1"}) {
     CAPTURE(url);
     auto parsed = ParseStoreUrl(url);

@@ -57,7 +57,7 @@ struct AsyncConnectOptions {
 /// The replies to one call's commands, in order, and the call's deadline
 /// (a follow-up command may share it).
 struct Replies {
-  static constexpr std::size_t kMax = 2;  ///< commands per call at most
+  static constexpr std::size_t kMax = 3;  ///< commands per call at most (ASKING, the command, WAIT)
   std::array<Reply, kMax> reply;
   std::size_t count = 0;
   Deadline deadline{};

@@ -26,7 +26,7 @@ Result<std::optional<Versioned>> FetchOutcome(const redisReply& r) {
 
 Result<bool> SetIfAbsentOutcome(const redisReply& r) {
   if (r.type == REDIS_REPLY_NIL) return false;
-  if (r.type == REDIS_REPLY_STATUS && ReplyText(r) == "OK") return true;
+  if (IsOk(r)) return true;
   if (r.type == REDIS_REPLY_ERROR) return ErrorFromReply(r);
   return Errc::kStoreProtocol;
 }
@@ -44,6 +44,10 @@ Result<bool> ScriptOutcome(const redisReply& r) {
     default:
       return Errc::kStoreProtocol;
   }
+}
+
+bool IsOk(const redisReply& r) noexcept {
+  return r.type == REDIS_REPLY_STATUS && ReplyText(r) == "OK";
 }
 
 Result<void> EraseOutcome(const redisReply& r) {

@@ -22,6 +22,9 @@ Result<bool> SetIfAbsentOutcome(const redisReply& reply);
 /// The compare-and-swap script's reply: 1 true, 0 false, -1 kStoreCorrupt.
 Result<bool> ScriptOutcome(const redisReply& reply);
 
+/// True for the status reply `+OK`.
+bool IsOk(const redisReply& reply) noexcept;
+
 /// A `DEL` reply (any count is success).
 Result<void> EraseOutcome(const redisReply& reply);
 
