@@ -35,13 +35,6 @@ namespace {
 // interval), so that a dead node does not make every call probe the cluster.
 constexpr std::chrono::milliseconds kRefreshInterval{100};
 
-void Unsupported(bool used, const char* what) {
-  if (used) {
-    throw std::invalid_argument(std::string("AsyncRedisStore: ") + what +
-                                " is not supported yet (use RedisStore)");
-  }
-}
-
 AsyncRedisStoreOptions Validated(AsyncRedisStoreOptions o) {
   // RedisStore's checks and defaults, applied by the constructor of a store
   // that is never used (it does not connect). Its TLS warning is silenced:
@@ -54,7 +47,6 @@ AsyncRedisStoreOptions Validated(AsyncRedisStoreOptions o) {
   } else {
     o.redis.logger = [](std::string_view line) { std::cerr << line << std::endl; };
   }
-  Unsupported(!o.redis.sentinel_master.empty(), "Redis Sentinel (sentinel_master)");
   if (o.connections == 0) {
     throw std::invalid_argument("AsyncRedisStoreOptions: connections must be >= 1");
   }
@@ -117,7 +109,15 @@ struct AsyncRedisStore::Impl {
       c.tls_verify = context->verify();
       c.tls_server_name = context->server_name();
     }
+    redis_detail::AsyncConnectOptions sentinel_connect = connect;
+    sentinel_connect.username = r.sentinel_username;
+    sentinel_connect.password = r.sentinel_password;
+    sentinel_connect.db = 0;
     for (const auto& h : r.hosts) {
+      if (!r.sentinel_master.empty()) {
+        sentinels.push_back(MakeNode(Endpoint{h.host, h.port}, sentinel_connect));
+        continue;
+      }
       Node* node = NodeFor(Endpoint{h.host, h.port});
       if (!r.cluster) single = node;
     }
@@ -127,20 +127,28 @@ struct AsyncRedisStore::Impl {
     for (auto& [name, node] : nodes) {
       for (auto& c : node->connections) c->Close();
     }
+    for (auto& node : sentinels) {
+      for (auto& c : node->connections) c->Close();
+    }
   }
 
-  // The node at `endpoint`, made on first sight; nodes live as long as the store.
+  std::unique_ptr<Node> MakeNode(const Endpoint& endpoint,
+                                 const redis_detail::AsyncConnectOptions& how) {
+    auto node = std::make_unique<Node>();
+    node->endpoint = endpoint;
+    auto node_options = std::make_shared<redis_detail::AsyncConnectOptions>(how);
+    node_options->endpoint = endpoint;
+    for (std::size_t i = 0; i < options.connections; ++i) {
+      node->connections.push_back(std::make_shared<AsyncConnection>(executor, node_options));
+    }
+    return node;
+  }
+
+  // The data node at `endpoint`, made on first sight; nodes live as long as
+  // the store.
   Node* NodeFor(const Endpoint& endpoint) {
     auto& node = nodes[endpoint.ToString()];
-    if (!node) {
-      node = std::make_unique<Node>();
-      node->endpoint = endpoint;
-      auto node_options = std::make_shared<redis_detail::AsyncConnectOptions>(connect);
-      node_options->endpoint = endpoint;
-      for (std::size_t i = 0; i < options.connections; ++i) {
-        node->connections.push_back(std::make_shared<AsyncConnection>(executor, node_options));
-      }
-    }
+    if (!node) node = MakeNode(endpoint, connect);
     return node.get();
   }
 
@@ -157,6 +165,14 @@ struct AsyncRedisStore::Impl {
   void Call(std::string_view key, Command command, bool write, std::optional<Deadline> deadline,
             ReplyHandler done) {
     if (single != nullptr) return CallNode(*single, command, false, write, deadline, std::move(done));
+    if (!sentinels.empty()) {
+      auto call = std::make_shared<Routed>();
+      call->args.assign(command.begin(), command.end());
+      call->write = write;
+      call->deadline = deadline;
+      call->done = std::move(done);
+      return CallMaster(std::move(call));
+    }
     auto routed = std::make_shared<Routed>();
     routed->args.assign(command.begin(), command.end());
     routed->slot = redis_detail::KeySlot(key);
@@ -233,8 +249,64 @@ struct AsyncRedisStore::Impl {
              });
   }
 
+  // Sentinel: sends a call to the current master, found (again) first when
+  // unknown or after a failure.
+  void CallMaster(std::shared_ptr<Routed> call) {
+    if (master == nullptr || rediscover) {
+      Refresh([this, call](std::error_code error) {
+        if (error) return call->done(error, Deadline{});
+        if (master == nullptr) return call->done(Errc::kStoreUnavailable, Deadline{});
+        SendToMaster(call);
+      });
+      return;
+    }
+    SendToMaster(std::move(call));
+  }
+
+  void SendToMaster(std::shared_ptr<Routed> call) {
+    const std::vector<std::string_view> argv(call->args.begin(), call->args.end());
+    CallNode(*master, argv, false, call->write, call->deadline,
+             [this, call](Result<Reply> reply, Deadline at) {
+               // A dead or unreachable master, or one demoted to a replica:
+               // ask the sentinels again (this call still fails).
+               if (!reply || redis_detail::IsErrorReply(**reply, "READONLY")) rediscover = true;
+               call->done(std::move(reply), at);
+             });
+  }
+
+  // Sentinel: asks sentinel `i` (and the next ones while they fail) for the
+  // master, and keeps the first answer that the named server confirms with
+  // ROLE.
+  void TryDiscover(std::size_t i, std::error_code error) {
+    if (i == sentinels.size()) return FinishRefresh(error, true);
+    const std::array<std::string_view, 3> ask{"SENTINEL", "get-master-addr-by-name",
+                                              options.redis.sentinel_master};
+    CallNode(*sentinels[i], ask, false, false, std::nullopt,
+             [this, i](Result<Reply> reply, Deadline) {
+               if (!reply) return TryDiscover(i + 1, reply.error());
+               auto endpoint = redis_detail::MasterAddress(**reply);
+               if (!endpoint) return TryDiscover(i + 1, endpoint.error());
+               Node* node = NodeFor(*endpoint);
+               static constexpr std::array<std::string_view, 1> kRole{"ROLE"};
+               CallNode(*node, kRole, false, false, std::nullopt,
+                        [this, i, node](Result<Reply> role, Deadline) {
+                          if (!role) return TryDiscover(i + 1, role.error());
+                          if (redis_detail::IsMasterRole(**role)) {
+                            master = node;
+                            rediscover = false;
+                            return FinishRefresh({}, true);
+                          }
+                          // This sentinel's view is stale (a failover is under way).
+                          TryDiscover(i + 1, (*role)->type == REDIS_REPLY_ERROR
+                                                 ? redis_detail::ErrorFromReply(**role)
+                                                 : make_error_code(Errc::kStoreUnavailable));
+                        });
+             });
+  }
+
   // Reloads the slot map with CLUSTER SLOTS from the first node that
-  // answers, then calls `then` (if any) with the outcome; calls waiting for
+  // answers (Sentinel: finds the master), then calls `then` (if any) with
+  // the outcome; calls waiting for
   // a refresh under way wait for it. Within kRefreshInterval of the last
   // refresh, `then` gets its outcome at once.
   void Refresh(std::function<void(std::error_code)> then) {
@@ -244,6 +316,7 @@ struct AsyncRedisStore::Impl {
       return FinishRefresh(refresh_error, false);
     }
     refreshing = true;
+    if (!sentinels.empty()) return TryDiscover(0, make_error_code(Errc::kStoreUnavailable));
     auto candidates = std::make_shared<std::vector<Node*>>();
     for (auto& [name, node] : nodes) candidates->push_back(node.get());
     TryRefresh(std::move(candidates), 0, make_error_code(Errc::kStoreUnavailable));
@@ -329,6 +402,11 @@ struct AsyncRedisStore::Impl {
   Node* single = nullptr;                                         // without cluster
   // Cluster: the master of every slot (nullptr: unknown), patched by MOVED.
   std::array<Node*, redis_detail::kClusterSlots> slots{};
+  // Sentinel: the sentinels, and the master they named last (a node of
+  // `nodes`); discovery shares the refresh state below.
+  std::vector<std::unique_ptr<Node>> sentinels;
+  Node* master = nullptr;
+  bool rediscover = false;
   bool refresh_wanted = false;
   bool refreshing = false;
   std::vector<std::function<void(std::error_code)>> refresh_waiting;
@@ -399,8 +477,6 @@ void AsyncRedisStore::AsyncErase(std::string_view key, EraseHandler done) {
 
 std::shared_ptr<AsyncStore> MakeAsyncRedisStore(const StoreUrl& url,
                                                 boost::asio::any_io_executor executor) {
-  Unsupported(url.scheme == "redis-sentinel" || url.scheme == "rediss-sentinel",
-              "Redis Sentinel (redis-sentinel://)");
   // MakeRedisStore parses and checks the URL; its store is never used.
   const auto parsed = MakeRedisStore(url);
   AsyncRedisStoreOptions o;

@@ -29,8 +29,10 @@ struct AsyncRedisStoreOptions {
   /// A Redis Cluster (`cluster`) as RedisStore: keys routed by slot, MOVED
   /// and ASK followed within the call's timeout; a slot-map load (CLUSTER
   /// SLOTS, node by node) gives each node it asks its own command_timeout.
-  /// Not supported yet (the constructor throws std::invalid_argument saying
-  /// so): `sentinel_master`. Not used: `pool_size`, `pool_timeout`,
+  /// Redis Sentinel (`sentinel_master`) as RedisStore: the master is asked
+  /// for (and confirmed with ROLE) on the first call and again after a call
+  /// to it failed or was answered READONLY; each sentinel asked gets its
+  /// own command_timeout. Not used: `pool_size`, `pool_timeout`,
   /// `idle_check_after` (see `connections`).
   RedisStoreOptions redis;
   /// Connections to the server (to each node of a cluster). Calls are spread over them in turn and
@@ -40,8 +42,8 @@ struct AsyncRedisStoreOptions {
   std::size_t connections = 1;
 };
 
-/// An AsyncStore on one Redis server or a Redis Cluster, running on an
-/// Asio executor.
+/// An AsyncStore on one Redis server, a Redis Cluster or a master found
+/// through Redis Sentinel, running on an Asio executor.
 ///
 /// Same layout as RedisStore, over TCP or TLS. Calls are made on the thread that runs the executor (which must not run
 /// handlers concurrently: one io_context thread, or a strand); handlers run
@@ -94,11 +96,9 @@ class JEFF_API AsyncRedisStore final : public AsyncStore {
 };
 
 /// The store for a `redis://` URL (see MakeRedisStore for its form and
-/// options), on `executor`. `pool_size`, when given, is the number of
-/// connections (default 1). Throws std::invalid_argument like
-/// MakeRedisStore, and for `redis-sentinel://` and `rediss-sentinel://`,
-/// which AsyncRedisStore does not support yet. `redis+cluster://` is a
-/// cluster, `rediss...` TLS. Does not connect.
+/// options), on `executor`: every scheme of MakeRedisStore. `pool_size`,
+/// when given, is the number of connections per server (default 1).
+/// Throws std::invalid_argument like MakeRedisStore. Does not connect.
 JEFF_API std::shared_ptr<AsyncStore> MakeAsyncRedisStore(const StoreUrl& url,
                                                          boost::asio::any_io_executor executor);
 

@@ -5,6 +5,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
+
 namespace jeff::redis_detail {
 
 Result<std::optional<Versioned>> FetchOutcome(const redisReply& r) {
@@ -62,6 +64,24 @@ Result<void> WaitOutcome(const redisReply& write, const redisReply& acks, int re
   if (acks.type != REDIS_REPLY_INTEGER) return Errc::kStoreProtocol;
   if (acks.integer < replicas) return Errc::kStoreUnavailable;
   return {};
+}
+
+Result<Endpoint> MasterAddress(const redisReply& r) {
+  if (r.type == REDIS_REPLY_ERROR) return ErrorFromReply(r);
+  if (r.type == REDIS_REPLY_NIL) return Errc::kStoreUnavailable;
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != 2) return Errc::kStoreProtocol;
+  const std::string_view host = ReplyText(*r.element[0]);
+  const std::string_view port_text = ReplyText(*r.element[1]);
+  std::uint16_t port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port == 0) {
+    return Errc::kStoreProtocol;
+  }
+  return Endpoint{std::string(host), port};
+}
+
+bool IsMasterRole(const redisReply& r) noexcept {
+  return r.type == REDIS_REPLY_ARRAY && r.elements > 0 && ReplyText(*r.element[0]) == "master";
 }
 
 }  // namespace jeff::redis_detail

@@ -3,6 +3,8 @@
 // operation from the server's reply, with RedisStore's meaning (the same
 // value layout and script).
 
+#include "../connection.hpp"
+
 #include <jeff/result.hpp>
 #include <jeff/store.hpp>
 
@@ -32,5 +34,13 @@ Result<void> EraseOutcome(const redisReply& reply);
 /// reply (left to the write's outcome) or fewer than `replicas` replicas
 /// acknowledged it (kStoreUnavailable: a failover could lose it).
 Result<void> WaitOutcome(const redisReply& write, const redisReply& acks, int replicas);
+
+/// The `[ip, port]` reply to `SENTINEL get-master-addr-by-name`:
+/// kStoreUnavailable for nil (no such master yet), kStoreProtocol for
+/// another shape, the reply's error for an error reply.
+Result<Endpoint> MasterAddress(const redisReply& reply);
+
+/// True when a `ROLE` reply says "master".
+bool IsMasterRole(const redisReply& reply) noexcept;
 
 }  // namespace jeff::redis_detail
