@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -226,6 +227,73 @@ TEST_CASE("AsyncRedisStore and RedisStore share a server: values and versions in
 
   CHECK(Erase(ioc, async, key).ok());
   CHECK_FALSE(sync.Fetch(key).value().has_value());
+}
+
+TEST_CASE("AsyncRedisStore and RedisStore race on one key: compare-and-swap loses no increment") {
+  auto server = StartRedis();
+  asio::io_context ioc;
+  AsyncRedisStoreOptions o = AsyncOptions(server->port());
+  o.connections = 2;  // the async workers' calls interleave over two connections
+  AsyncRedisStore async(o, ioc.get_executor());
+  RedisStore sync(LocalOptions(server->port()));
+  const std::string key = UniqueKey("race");
+  REQUIRE(sync.CompareAndSwap(key, std::nullopt, "0", kLongTtl).value());
+
+  constexpr int kAsyncWorkers = 8, kSyncThreads = 4, kIncrements = 100;
+  // An async worker: read, add one, CAS; on a lost race read again.
+  int finished = 0, async_errors = 0;
+  long async_lost = 0;
+  std::function<void(int)> increment = [&](int left) {
+    if (left == 0) {
+      ++finished;
+      return;
+    }
+    async.AsyncFetch(key, [&, left](Result<std::optional<Versioned>> got) {
+      if (!got.ok() || !got->has_value()) {
+        ++async_errors;
+        ++finished;
+        return;
+      }
+      const std::string next = std::to_string(std::stol((*got)->value) + 1);
+      async.AsyncCompareAndSwap(key, (*got)->version, next, kLongTtl, [&, left](Result<bool> r) {
+        if (!r.ok()) {
+          ++async_errors;
+          ++finished;
+          return;
+        }
+        if (!*r) ++async_lost;
+        increment(*r ? left - 1 : left);
+      });
+    });
+  };
+  std::atomic<long> sync_errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kSyncThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int done = 0; done < kIncrements;) {
+        auto got = sync.Fetch(key);
+        if (!got.ok() || !got->has_value()) {
+          sync_errors.fetch_add(1);
+          return;
+        }
+        const std::string next = std::to_string(std::stol((*got)->value) + 1);
+        auto swapped = sync.CompareAndSwap(key, (*got)->version, next, kLongTtl);
+        if (!swapped.ok()) {
+          sync_errors.fetch_add(1);
+          return;
+        }
+        if (*swapped) ++done;
+      }
+    });
+  }
+  for (int w = 0; w < kAsyncWorkers; ++w) increment(kIncrements);
+  RunUntil(ioc, [&] { return finished == kAsyncWorkers; }, milliseconds(60000));
+  for (auto& t : threads) t.join();
+  MESSAGE("async lost races (retried): " << async_lost);
+  CHECK(async_errors == 0);
+  CHECK(sync_errors.load() == 0);
+  CHECK(sync.Fetch(key).value()->value ==
+        std::to_string((kAsyncWorkers + kSyncThreads) * kIncrements));
 }
 
 TEST_CASE("AsyncRedisStore: a flushed script cache is reloaded (NOSCRIPT, then EVAL)") {
