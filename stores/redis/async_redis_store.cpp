@@ -25,9 +25,9 @@ using redis_detail::AsyncConnection;
 using redis_detail::Command;
 using redis_detail::Deadline;
 using redis_detail::Endpoint;
-using redis_detail::SteadyClock;
 using redis_detail::Replies;
 using redis_detail::Reply;
+using redis_detail::SteadyClock;
 
 namespace {
 
@@ -71,8 +71,9 @@ struct AsyncRedisStore::Impl {
     }
   };
 
-  // A cluster call: its own copy of the command (it outlives the caller's
-  // arguments while the slot map loads or a redirection is followed).
+  // A cluster or Sentinel call: its own copy of the command (it outlives
+  // the caller's arguments while the slot map or the master is looked up,
+  // or a redirection is followed).
   struct Routed {
     std::vector<std::string> args;
     std::uint16_t slot = 0;
@@ -164,7 +165,8 @@ struct AsyncRedisStore::Impl {
   // deadline.
   void Call(std::string_view key, Command command, bool write, std::optional<Deadline> deadline,
             ReplyHandler done) {
-    if (single != nullptr) return CallNode(*single, command, false, write, deadline, std::move(done));
+    if (single != nullptr)
+      return CallNode(*single, command, false, write, deadline, std::move(done));
     if (!sentinels.empty()) {
       auto call = std::make_shared<Routed>();
       call->args.assign(command.begin(), command.end());
@@ -194,21 +196,21 @@ struct AsyncRedisStore::Impl {
     if (asking) commands[n++] = kAsking;
     commands[n++] = command;
     if (waiting) commands[n++] = wait;
-    node.Pick().Submit(
-        std::span(commands.data(), n), deadline,
-        [this, asking, waiting, done = std::move(done)](Result<Replies> replies) {
-          if (!replies) return done(replies.error(), Deadline{});
-          const std::size_t main = asking ? 1 : 0;
-          if (asking && !redis_detail::IsOk(*replies->reply[0])) {
-            return done(Errc::kStoreProtocol, replies->deadline);
-          }
-          Result<void> acked =
-              waiting ? redis_detail::WaitOutcome(*replies->reply[main], *replies->reply[main + 1],
-                                                  options.redis.wait_replicas)
-                      : Result<void>();
-          if (!acked) return done(acked.error(), replies->deadline);
-          done(std::move(replies->reply[main]), replies->deadline);
-        });
+    node.Pick().Submit(std::span(commands.data(), n), deadline,
+                       [this, asking, waiting, done = std::move(done)](Result<Replies> replies) {
+                         if (!replies) return done(replies.error(), Deadline{});
+                         const std::size_t main = asking ? 1 : 0;
+                         if (asking && !redis_detail::IsOk(*replies->reply[0])) {
+                           return done(Errc::kStoreProtocol, replies->deadline);
+                         }
+                         Result<void> acked =
+                             waiting ? redis_detail::WaitOutcome(*replies->reply[main],
+                                                                 *replies->reply[main + 1],
+                                                                 options.redis.wait_replicas)
+                                     : Result<void>();
+                         if (!acked) return done(acked.error(), replies->deadline);
+                         done(std::move(replies->reply[main]), replies->deadline);
+                       });
   }
 
   // Cluster: sends a call to the master of its slot (or the node a
@@ -234,7 +236,8 @@ struct AsyncRedisStore::Impl {
                }
                std::optional<redis_detail::Redirect> redirect;
                if ((*reply)->type == REDIS_REPLY_ERROR) {
-                 redirect = redis_detail::ParseRedirect(redis_detail::ReplyText(**reply), node->endpoint);
+                 redirect =
+                     redis_detail::ParseRedirect(redis_detail::ReplyText(**reply), node->endpoint);
                }
                if (!redirect) return call->done(std::move(reply), at);
                if (call->redirects >= options.redis.max_redirects) {
@@ -335,8 +338,9 @@ struct AsyncRedisStore::Impl {
                }
                auto ranges = redis_detail::ParseClusterSlots(**reply, node->endpoint);
                if (!ranges || ranges->empty()) {
-                 return TryRefresh(candidates, i + 1,
-                                   ranges ? make_error_code(Errc::kStoreUnavailable) : ranges.error());
+                 return TryRefresh(
+                     candidates, i + 1,
+                     ranges ? make_error_code(Errc::kStoreUnavailable) : ranges.error());
                }
                slots.fill(nullptr);
                for (const auto& range : *ranges) {
@@ -368,12 +372,13 @@ struct AsyncRedisStore::Impl {
   // server answered NOSCRIPT; `stored` is the new version and value.
   void Script(std::string full, std::string expected, std::string stored, std::string ttl_ms,
               bool eval, std::optional<Deadline> deadline, SwapHandler done) {
-    const std::string_view code = eval ? redis_detail::kCompareAndSwapScript : std::string_view(sha);
-    const std::array<std::string_view, 7> argv{eval ? "EVAL" : "EVALSHA", code, "1", full,
-                                               expected, stored, ttl_ms};
+    const std::string_view code =
+        eval ? redis_detail::kCompareAndSwapScript : std::string_view(sha);
+    const std::array<std::string_view, 7> argv{
+        eval ? "EVAL" : "EVALSHA", code, "1", full, expected, stored, ttl_ms};
     Call(full, argv, true, deadline,
-         [this, full, expected, stored, ttl_ms, eval, done = std::move(done)](
-             Result<Reply> reply, Deadline at) mutable {
+         [this, full, expected, stored, ttl_ms, eval, done = std::move(done)](Result<Reply> reply,
+                                                                              Deadline at) mutable {
            if (!reply) return done(reply.error());
            if (!eval && redis_detail::IsErrorReply(**reply, "NOSCRIPT")) {
              // EVAL runs the script and caches it for the EVALSHAs after.
@@ -399,7 +404,7 @@ struct AsyncRedisStore::Impl {
   const std::string wait_millis;
   redis_detail::AsyncConnectOptions connect;  // for every node, with its endpoint
   std::unordered_map<std::string, std::unique_ptr<Node>> nodes;  // by "host:port"
-  Node* single = nullptr;                                         // without cluster
+  Node* single = nullptr;                                        // without cluster
   // Cluster: the master of every slot (nullptr: unknown), patched by MOVED.
   std::array<Node*, redis_detail::kClusterSlots> slots{};
   // Sentinel: the sentinels, and the master they named last (a node of
@@ -432,10 +437,11 @@ const AsyncRedisStoreOptions& AsyncRedisStore::options() const noexcept { return
 void AsyncRedisStore::AsyncFetch(std::string_view key, FetchHandler done) {
   const std::string full = impl_->FullKey(key);
   const std::array<std::string_view, 2> argv{"GET", full};
-  impl_->Call(full, argv, false, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
-    if (!reply) return done(reply.error());
-    done(redis_detail::FetchOutcome(**reply));
-  });
+  impl_->Call(full, argv, false, std::nullopt,
+              [done = std::move(done)](Result<Reply> reply, Deadline) {
+                if (!reply) return done(reply.error());
+                done(redis_detail::FetchOutcome(**reply));
+              });
 }
 
 void AsyncRedisStore::AsyncCompareAndSwap(std::string_view key, std::optional<Version> expected,
@@ -454,10 +460,11 @@ void AsyncRedisStore::AsyncCompareAndSwap(std::string_view key, std::optional<Ve
   if (!expected) {
     // "Only if absent" is a plain SET NX, as RedisStore sends it.
     const std::array<std::string_view, 6> argv{"SET", full, stored, "PX", ttl_ms, "NX"};
-    impl_->Call(full, argv, true, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
-      if (!reply) return done(reply.error());
-      done(redis_detail::SetIfAbsentOutcome(**reply));
-    });
+    impl_->Call(full, argv, true, std::nullopt,
+                [done = std::move(done)](Result<Reply> reply, Deadline) {
+                  if (!reply) return done(reply.error());
+                  done(redis_detail::SetIfAbsentOutcome(**reply));
+                });
     return;
   }
   std::string expected_bytes;
@@ -469,10 +476,11 @@ void AsyncRedisStore::AsyncCompareAndSwap(std::string_view key, std::optional<Ve
 void AsyncRedisStore::AsyncErase(std::string_view key, EraseHandler done) {
   const std::string full = impl_->FullKey(key);
   const std::array<std::string_view, 2> argv{"DEL", full};
-  impl_->Call(full, argv, true, std::nullopt, [done = std::move(done)](Result<Reply> reply, Deadline) {
-    if (!reply) return done(reply.error());
-    done(redis_detail::EraseOutcome(**reply));
-  });
+  impl_->Call(full, argv, true, std::nullopt,
+              [done = std::move(done)](Result<Reply> reply, Deadline) {
+                if (!reply) return done(reply.error());
+                done(redis_detail::EraseOutcome(**reply));
+              });
 }
 
 std::shared_ptr<AsyncStore> MakeAsyncRedisStore(const StoreUrl& url,

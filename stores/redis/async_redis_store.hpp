@@ -35,32 +35,33 @@ struct AsyncRedisStoreOptions {
   /// own command_timeout. Not used: `pool_size`, `pool_timeout`,
   /// `idle_check_after` (see `connections`).
   RedisStoreOptions redis;
-  /// Connections to the server (to each node of a cluster). Calls are spread over them in turn and
-  /// pipelined: every command queued while a connection's previous write
-  /// was under way goes out in its next single write, and replies are
-  /// matched in order. Must be >= 1.
+  /// Connections to the server (to each node of a cluster, each sentinel).
+  /// Calls are spread over them in turn and pipelined: every command queued
+  /// while a connection's previous write was under way goes out in its next
+  /// single write, and replies are matched in order. Must be >= 1.
   std::size_t connections = 1;
 };
 
 /// An AsyncStore on one Redis server, a Redis Cluster or a master found
 /// through Redis Sentinel, running on an Asio executor.
 ///
-/// Same layout as RedisStore, over TCP or TLS. Calls are made on the thread that runs the executor (which must not run
-/// handlers concurrently: one io_context thread, or a strand); handlers run
-/// there too. Handlers are called inline only for failures known at once
-/// (bad arguments, a server within its reconnect back-off); otherwise from
-/// the loop, after the call returned. Nothing blocks: connecting, AUTH /
+/// Over TCP or TLS. Calls are made on the thread that runs the executor
+/// (which must not run handlers concurrently: one io_context thread, or a
+/// strand); handlers run there too. Handlers are called inline only for
+/// failures known at once (bad arguments, a server within its reconnect
+/// back-off, a slot map or master that just failed to load); otherwise
+/// from the loop, after the call returned. Nothing blocks: connecting, AUTH /
 /// SELECT, writes and reads are Asio operations on sockets the store owns,
 /// and hiredis only formats commands and parses replies.
 ///
 /// Failures are RedisStore's: a refused, reset or closed connection, or a
 /// refused certificate -> Errc::kStoreUnavailable; no reply within
 /// `command_timeout` (after the connection was made, within
-/// `connect_timeout`) -> Errc::kStoreTimeout;
-/// a reply of the wrong shape -> Errc::kStoreProtocol; a malformed value ->
-/// Errc::kStoreCorrupt. Replies on a connection come in order, so a call that
-/// times out closes its connection and every call waiting on it fails with
-/// kStoreTimeout too: a late reply is never read as another call's answer.
+/// `connect_timeout`) -> Errc::kStoreTimeout; a reply of the wrong shape
+/// -> Errc::kStoreProtocol; a malformed value -> Errc::kStoreCorrupt.
+/// Replies on a connection come in order, so a call that times out closes
+/// its connection and every call waiting on it fails with kStoreTimeout
+/// too: a late reply is never read as another call's answer.
 /// The next call connects again. After a failed connect, calls fail at
 /// once with that failure during the back-off (`reconnect_backoff_min`,
 /// doubling up to `reconnect_backoff_max`).

@@ -110,7 +110,8 @@ TEST_CASE("AsyncRedisStore: fetch, compare-and-swap and erase keep the Store sem
   CHECK_FALSE(Fetch(ioc, store, key).value().has_value());
   CHECK(Erase(ioc, store, key).ok());  // already missing: success
 
-  CHECK(Swap(ioc, store, key, std::nullopt, "x", milliseconds(0)).error() == Errc::kInvalidArgument);
+  CHECK(Swap(ioc, store, key, std::nullopt, "x", milliseconds(0)).error() ==
+        Errc::kInvalidArgument);
   CHECK(Swap(ioc, store, key, std::nullopt, std::string((1 << 20) + 1, 'x')).error() ==
         Errc::kValueTooLarge);
 
@@ -143,7 +144,8 @@ TEST_CASE("AsyncRedisStore: fetch, compare-and-swap and erase keep the Store sem
   CHECK(raw.Int({"EXISTS", "async-prefix:" + prefixed}) == 1);
 }
 
-TEST_CASE("AsyncRedisStore: 1000 concurrent calls pipelined on one connection all get their own answer") {
+TEST_CASE(
+    "AsyncRedisStore: 1000 concurrent calls pipelined on one connection all get their own answer") {
   auto server = StartRedis();
   RawRedis raw(server->port());
   const long clients_before = ConnectedClients(raw);
@@ -171,8 +173,10 @@ TEST_CASE("AsyncRedisStore: 1000 concurrent calls pipelined on one connection al
   for (int i = 0; i < kCalls; ++i) {
     store.AsyncFetch(keys[i], [&, i](Result<std::optional<Versioned>> r) {
       ++read;
-      if (!r.ok() || !r->has_value() || (*r)->value != "value-" + std::to_string(i)) ++wrong;
-      else versions[i] = (*r)->version;
+      if (!r.ok() || !r->has_value() || (*r)->value != "value-" + std::to_string(i))
+        ++wrong;
+      else
+        versions[i] = (*r)->version;
     });
   }
   RunUntil(ioc, [&] { return read == kCalls; });
@@ -189,12 +193,18 @@ TEST_CASE("AsyncRedisStore: 1000 concurrent calls pipelined on one connection al
   wrong = 0;
   for (int i = 0; i < kCalls; ++i) {
     store.AsyncCompareAndSwap(keys[i], versions[i], "next-" + std::to_string(i), kLongTtl,
-                              [&](Result<bool> r) { ++done; if (!r.ok() || !*r) ++wrong; });
+                              [&](Result<bool> r) {
+                                ++done;
+                                if (!r.ok() || !*r) ++wrong;
+                              });
     store.AsyncFetch(keys[i], [&, i](Result<std::optional<Versioned>> r) {
       ++done;
       if (!r.ok() || !r->has_value() || (*r)->value != "next-" + std::to_string(i)) ++wrong;
     });
-    store.AsyncErase(keys[i], [&](Result<void> r) { ++done; if (!r.ok()) ++wrong; });
+    store.AsyncErase(keys[i], [&](Result<void> r) {
+      ++done;
+      if (!r.ok()) ++wrong;
+    });
   }
   RunUntil(ioc, [&] { return done == 3 * kCalls; });
   CHECK(wrong == 0);
@@ -287,7 +297,8 @@ TEST_CASE("AsyncRedisStore and RedisStore race on one key: compare-and-swap lose
     });
   }
   for (int w = 0; w < kAsyncWorkers; ++w) increment(kIncrements);
-  RunUntil(ioc, [&] { return finished == kAsyncWorkers; }, milliseconds(60000));
+  RunUntil(
+      ioc, [&] { return finished == kAsyncWorkers; }, milliseconds(60000));
   for (auto& t : threads) t.join();
   MESSAGE("async lost races (retried): " << async_lost);
   CHECK(async_errors == 0);
@@ -330,7 +341,8 @@ TEST_CASE("AsyncRedisStore: AUTH and SELECT on connect; refused credentials are 
   CHECK(Fetch(ioc, refused, key).error() == Errc::kStoreUnavailable);
 }
 
-TEST_CASE("AsyncRedisStore: a stopped server times every pending call out, the loop keeps running") {
+TEST_CASE(
+    "AsyncRedisStore: a stopped server times every pending call out, the loop keeps running") {
   auto server = StartRedis();
   asio::io_context ioc;
   AsyncRedisStoreOptions o = AsyncOptions(server->port());
@@ -359,7 +371,7 @@ TEST_CASE("AsyncRedisStore: a stopped server times every pending call out, the l
       if (lateness > milliseconds(20)) {
         ++late_ticks;
         MESSAGE("tick due at " << std::chrono::duration_cast<milliseconds>(due - first_due).count()
-                << " ms ran " << lateness.count() << " ms late");
+                               << " ms ran " << lateness.count() << " ms late");
       }
       tick(Clock::now() + milliseconds(10));  // one stall makes one late tick
     });
@@ -400,9 +412,10 @@ TEST_CASE("AsyncRedisStore: a stopped server times every pending call out, the l
     ++later;
   }
   MESSAGE(kCalls << " calls with the server stopped: all done between " << fastest.count()
-          << " and " << slowest.count() << " ms for a " << timeout.count()
-          << " ms timeout; 10 ms ticker: " << ticks << " ticks, worst " << worst_lateness.count()
-          << " ms late, " << late_ticks << " more than 20 ms late; " << later << " more calls timed out one by one");
+                 << " and " << slowest.count() << " ms for a " << timeout.count()
+                 << " ms timeout; 10 ms ticker: " << ticks << " ticks, worst "
+                 << worst_lateness.count() << " ms late, " << late_ticks
+                 << " more than 20 ms late; " << later << " more calls timed out one by one");
   CHECK(timeouts == kCalls);
   CHECK(fastest >= timeout - milliseconds(10));
   CHECK(slowest <= timeout + milliseconds(150));
@@ -426,8 +439,10 @@ TEST_CASE("AsyncRedisStore: a stopped server times every pending call out, the l
     int ok = 0;
     for (auto& [k, v] : expect) {
       store.AsyncFetch(k, [&, v](Result<std::optional<Versioned>> r) {
-        if (r.ok() && r->has_value() && (*r)->value == v) ++ok;
-        else ok = -1000;
+        if (r.ok() && r->has_value() && (*r)->value == v)
+          ++ok;
+        else
+          ok = -1000;
       });
     }
     RunUntil(ioc, [&] { return ok != 0 && (ok < 0 || ok == 2); });
@@ -437,7 +452,8 @@ TEST_CASE("AsyncRedisStore: a stopped server times every pending call out, the l
   ticker.cancel();
 }
 
-TEST_CASE("AsyncRedisStore: a killed server is unavailable at once; the store recovers after restart") {
+TEST_CASE(
+    "AsyncRedisStore: a killed server is unavailable at once; the store recovers after restart") {
   auto server = StartRedis();
   asio::io_context ioc;
   AsyncRedisStore store(AsyncOptions(server->port()), ioc.get_executor());
@@ -601,7 +617,10 @@ TEST_CASE("AsyncRedisStore on a 3-node Redis Cluster: routed by slot, MOVED and 
   int written = 0, wrong = 0;
   for (int i = 0; i < kKeys; ++i) {
     store.AsyncCompareAndSwap(keys[i], std::nullopt, "v" + std::to_string(i), kLongTtl,
-                              [&](Result<bool> r) { ++written; if (!r.ok() || !*r) ++wrong; });
+                              [&](Result<bool> r) {
+                                ++written;
+                                if (!r.ok() || !*r) ++wrong;
+                              });
   }
   RunUntil(ioc, [&] { return written == kKeys; });
   CHECK(wrong == 0);
@@ -656,11 +675,14 @@ TEST_CASE("AsyncRedisStore on a 3-node Redis Cluster: routed by slot, MOVED and 
   CHECK(Fetch(ioc, store, moved).value()->value == "v0");  // followed
 }
 
-TEST_CASE("AsyncRedisStore through Redis Sentinel: the master is found, and found again after a failover") {
+TEST_CASE(
+    "AsyncRedisStore through Redis Sentinel: the master is found, and found again after a "
+    "failover") {
   SentinelGroup group(1);
   asio::io_context ioc;
   auto store = MakeAsyncRedisStore(
-      ParseStoreUrl(group.Url("timeout=500ms&connect_timeout=500ms&reconnect_min=20ms&reconnect_max=200ms"))
+      ParseStoreUrl(
+          group.Url("timeout=500ms&connect_timeout=500ms&reconnect_min=20ms&reconnect_max=200ms"))
           .value(),
       ioc.get_executor());
   auto sync = MakeRedisStore(ParseStoreUrl(group.Url()).value());

@@ -62,8 +62,8 @@ Result<void> AppendCommand(Command command, std::string& out) {
     lengths[i] = command[i].size();
   }
   char* raw = nullptr;
-  const int n = redisFormatCommandArgv(&raw, static_cast<int>(command.size()), argv.data(),
-                                       lengths.data());
+  const int n =
+      redisFormatCommandArgv(&raw, static_cast<int>(command.size()), argv.data(), lengths.data());
   const std::unique_ptr<char, FormattedDeleter> formatted(raw);
   if (n < 0 || raw == nullptr) return Errc::kValueTooLarge;  // a length overflowed an int
   out.append(raw, static_cast<std::size_t>(n));
@@ -91,16 +91,14 @@ struct AsyncConnection::Link {
   std::unique_ptr<redisReader, ReaderDeleter> reader;
   std::string writing;  // the bytes of the write under way
   std::array<char, kReadChunk> buffer;
-  bool connected = false;      // TCP connect done: writes may start
-  bool ready = false;          // and the greeting answered: failures are no longer connect failures
+  bool connected = false;  // TCP connect done: writes may start
+  bool ready = false;      // and the greeting answered: failures are no longer connect failures
   bool write_active = false;
 };
 
 AsyncConnection::AsyncConnection(asio::any_io_executor executor,
                                  std::shared_ptr<const AsyncConnectOptions> options)
-    : executor_(std::move(executor)),
-      options_(std::move(options)),
-      timer_(executor_) {
+    : executor_(std::move(executor)), options_(std::move(options)), timer_(executor_) {
   greeting_ = GreetingOf(*options_, greeting_count_);
 }
 
@@ -174,10 +172,9 @@ void AsyncConnection::Connect(Deadline now) {
   boost::system::error_code not_literal;
   const auto address = asio::ip::make_address(endpoint.host, not_literal);
   if (!not_literal) {
-    link->socket.async_connect(tcp::endpoint(address, endpoint.port),
-                               [self, link](const boost::system::error_code& ec) {
-                                 self->OnConnected(link, ec);
-                               });
+    link->socket.async_connect(
+        tcp::endpoint(address, endpoint.port),
+        [self, link](const boost::system::error_code& ec) { self->OnConnected(link, ec); });
     return;
   }
   // A name: the resolver runs getaddrinfo off the loop, bounded by the
@@ -333,7 +330,8 @@ bool AsyncConnection::Greeted(const Replies& replies) {
       // A rejected AUTH or SELECT makes this server unusable with this
       // configuration: the same code as a dead server (as RedisStore).
       const std::error_code e = ErrorFromReply(r);
-      Fail(e == make_error_code(Errc::kStoreProtocol) ? make_error_code(Errc::kStoreUnavailable) : e);
+      Fail(e == make_error_code(Errc::kStoreProtocol) ? make_error_code(Errc::kStoreUnavailable)
+                                                      : e);
       return false;
     }
     if (r.type != REDIS_REPLY_STATUS) {
@@ -364,16 +362,17 @@ void AsyncConnection::Flush() {
   link->writing.swap(outbox_);
   link->write_active = true;
   link->Stream([&](auto& stream) {
-    asio::async_write(stream, asio::buffer(link->writing),
-                      [self = shared_from_this(), link](const boost::system::error_code& ec, std::size_t) {
-                        link->write_active = false;
-                        if (link != self->link_) return;
-                        if (ec) {
-                          self->Fail(make_error_code(Errc::kStoreUnavailable));
-                          return;
-                        }
-                        self->Flush();
-                      });
+    asio::async_write(
+        stream, asio::buffer(link->writing),
+        [self = shared_from_this(), link](const boost::system::error_code& ec, std::size_t) {
+          link->write_active = false;
+          if (link != self->link_) return;
+          if (ec) {
+            self->Fail(make_error_code(Errc::kStoreUnavailable));
+            return;
+          }
+          self->Flush();
+        });
   });
 }
 

@@ -125,15 +125,15 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
   Deadline timer_at_{};
-  std::shared_ptr<Link> link_;  // null: not connected
+  std::shared_ptr<Link> link_;                // null: not connected
   std::optional<Deadline> connect_deadline_;  // set until the TCP connect completes
   std::deque<Pending> pending_;  // sent or queued, in order; the front is answered next
   std::string outbox_;           // queued, not yet written
   bool flush_posted_ = false;
   bool closed_ = false;
-  Deadline retry_at_{};                    // fail fast until then (back-off)
-  std::error_code last_error_;             // the failed connect's error
-  std::chrono::milliseconds backoff_{0};   // the current back-off, 0 after a success
+  Deadline retry_at_{};                   // fail fast until then (back-off)
+  std::error_code last_error_;            // the failed connect's error
+  std::chrono::milliseconds backoff_{0};  // the current back-off, 0 after a success
 };
 
 /// Appends the RESP encoding of `command` (hiredis' binary-safe formatter)

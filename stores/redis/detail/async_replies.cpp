@@ -73,8 +73,10 @@ Result<Endpoint> MasterAddress(const redisReply& r) {
   const std::string_view host = ReplyText(*r.element[0]);
   const std::string_view port_text = ReplyText(*r.element[1]);
   std::uint16_t port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (host.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port == 0) {
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port == 0) {
     return Errc::kStoreProtocol;
   }
   return Endpoint{std::string(host), port};
