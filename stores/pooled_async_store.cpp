@@ -60,6 +60,7 @@ struct PooledAsyncStore::Impl {
         loop(std::move(l)),
         // Saturating: max_queued may be "unlimited" (SIZE_MAX).
         limit(o.max_queued > SIZE_MAX - o.threads ? SIZE_MAX : o.threads + o.max_queued),
+        options(o),
         pool(o.threads) {}
 
   // Runs `op(store)` on the pool and hands its result to `done` on the loop;
@@ -108,6 +109,7 @@ struct PooledAsyncStore::Impl {
   std::shared_ptr<Store> store;
   boost::asio::any_io_executor loop;
   std::size_t limit;  // calls admitted at once: running + waiting
+  PooledAsyncStoreOptions options;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   std::atomic<std::size_t> pending{0};
   // Last: destroyed first, with the jobs it never ran.
@@ -155,6 +157,8 @@ void PooledAsyncStore::AsyncErase(std::string_view key, EraseHandler done) {
 std::size_t PooledAsyncStore::pending() const noexcept {
   return impl_->pending.load(std::memory_order_relaxed);
 }
+
+const PooledAsyncStoreOptions& PooledAsyncStore::options() const noexcept { return impl_->options; }
 
 const std::shared_ptr<Store>& PooledAsyncStore::store() const noexcept { return impl_->store; }
 

@@ -77,6 +77,9 @@ class JEFF_API PooledAsyncStore final : public AsyncStore {
   /// or waiting for a thread); for metrics and tests.
   std::size_t pending() const noexcept;
 
+  /// The options in force.
+  const PooledAsyncStoreOptions& options() const noexcept;
+
   /// The synchronous store underneath.
   const std::shared_ptr<Store>& store() const noexcept;
 
