@@ -76,9 +76,9 @@ TEST_CASE("pooled async store: handlers run on the loop thread, never on a pool 
   // Called from the loop thread: the handler is not run before the call returns.
   std::promise<bool> inline_call;
   boost::asio::post(loop, [&] {
-    bool called = false;
-    store.AsyncFetch(UniqueKey("posted"), [&called](Result<std::optional<Versioned>>) { called = true; });
-    inline_call.set_value(called);
+    auto called = std::make_shared<bool>(false);  // the handler runs after this lambda
+    store.AsyncFetch(UniqueKey("posted"), [called](Result<std::optional<Versioned>>) { *called = true; });
+    inline_call.set_value(*called);
   });
   CHECK_FALSE(inline_call.get_future().get());
 
