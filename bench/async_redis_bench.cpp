@@ -1,15 +1,17 @@
-// jeff-bench-async-redis: Redis Fetch throughput of AsyncRedisStore on ONE
-// event-loop thread (many calls in flight, pipelined on its connections)
-// against the synchronous RedisStore on many threads, on the same server
-// and the same keys (values of a one-session record's size). bench/run
+// jeff-bench-async-redis: Redis Check throughput of AsyncSessions on
+// AsyncRedisStore on ONE event-loop thread (many Checks in flight, pipelined
+// on its connection) against Sessions on the synchronous RedisStore on many
+// threads, on the same server and the same sessions (one per key). bench/run
 // compares both with `redis-benchmark -t get -P 16` in the same run.
 //
-//   jeff-bench-async-redis [seconds per measurement] [calls in flight]
+//   jeff-bench-async-redis [seconds per measurement] [checks in flight]
 //                          [sync threads] [repetitions]
 //
-// Reads JEFF_BENCH_REDIS_PORT and JEFF_BENCH_REDIS_VALUE_BYTES; prints one
-// JSON object: the median rate of each side over the repetitions.
+// Reads JEFF_BENCH_REDIS_PORT; prints one JSON object: the median rate of
+// each side over the repetitions.
 
+#include <jeff/async_sessions.hpp>
+#include <jeff/sessions.hpp>
 #include <jeff/stores/redis/async_redis_store.hpp>
 #include <jeff/stores/redis/redis_store.hpp>
 
@@ -38,29 +40,34 @@ std::size_t EnvNumber(const char* name, std::size_t fallback) {
   return static_cast<std::size_t>(std::stoull(v));
 }
 
-std::string Key(std::size_t i) { return "asyncbench:" + std::to_string(i % kKeys); }
-
-jeff::RedisStoreOptions Options(std::uint16_t port) {
+jeff::RedisStoreOptions StoreOptions(std::uint16_t port) {
   jeff::RedisStoreOptions o;
   o.hosts = {{"127.0.0.1", port}};
   return o;
 }
 
-void Populate(jeff::RedisStore& store, std::size_t value_bytes) {
-  const std::string value(value_bytes, 'v');
-  for (std::size_t i = 0; i < kKeys; ++i) {
-    auto old = store.Fetch(Key(i)).value();
-    std::optional<jeff::Version> expected;
-    if (old) expected = old->version;
-    if (!store.CompareAndSwap(Key(i), expected, value, std::chrono::hours(1)).value()) {
-      throw std::runtime_error("populating " + Key(i) + " lost a race");
-    }
-  }
+// The same settings for both managers (the sync one gets its store here).
+jeff::Options SessionOptions() {
+  jeff::Options o;
+  o.key_prefix = "asyncbench:";
+  return o;
 }
 
-// Fetches per second of `threads` threads each calling Fetch in a loop.
-double SyncRate(jeff::RedisStore& store, int threads, std::chrono::duration<double> length,
-                std::size_t value_bytes) {
+// One session for each of kKeys users; returns their Cookie headers.
+std::vector<std::string> LogIn(jeff::Sessions& sessions) {
+  std::vector<std::string> cookies;
+  for (std::size_t i = 0; i < kKeys; ++i) {
+    auto issued = sessions.Set("user" + std::to_string(i) + "@example.com", "bench device");
+    if (!issued) throw std::runtime_error("Set failed: " + issued.error().message());
+    const std::string& set_cookie = issued->set_cookie.front();
+    cookies.push_back(set_cookie.substr(0, set_cookie.find(';')));
+  }
+  return cookies;
+}
+
+// Checks per second of `threads` threads each calling Check in a loop.
+double SyncRate(jeff::Sessions& sessions, const std::vector<std::string>& cookies, int threads,
+                std::chrono::duration<double> length) {
   std::atomic<bool> stop{false};
   std::atomic<long> done{0}, bad{0};
   std::vector<std::thread> pool;
@@ -68,11 +75,9 @@ double SyncRate(jeff::RedisStore& store, int threads, std::chrono::duration<doub
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       std::size_t i = static_cast<std::size_t>(t) * 7919;
-      std::string value;
       long mine = 0;
       while (!stop.load(std::memory_order_relaxed)) {
-        auto got = store.FetchInto(Key(i++), value);
-        if (!got || !*got || value.size() != value_bytes) bad.fetch_add(1);
+        if (!sessions.Check(cookies[i++ % cookies.size()]).ok()) bad.fetch_add(1);
         ++mine;
       }
       done.fetch_add(mine);
@@ -82,26 +87,27 @@ double SyncRate(jeff::RedisStore& store, int threads, std::chrono::duration<doub
   stop.store(true);
   for (auto& th : pool) th.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (bad.load() != 0) throw std::runtime_error("sync Fetch failed");
+  if (bad.load() != 0) throw std::runtime_error("sync Check failed");
   return static_cast<double>(done.load()) / seconds;
 }
 
-// Fetches per second of one loop thread keeping `in_flight` calls going:
-// each completion starts the next call.
-double AsyncRate(std::uint16_t port, std::size_t in_flight, std::chrono::duration<double> length,
-                 std::size_t value_bytes) {
+// Checks per second of one loop thread keeping `in_flight` Checks going:
+// each completion starts the next one.
+double AsyncRate(std::uint16_t port, const std::vector<std::string>& cookies, std::size_t in_flight,
+                 std::chrono::duration<double> length) {
   boost::asio::io_context ioc(1);
   jeff::AsyncRedisStoreOptions o;
-  o.redis = Options(port);
-  jeff::AsyncRedisStore store(o, ioc.get_executor());
+  o.redis = StoreOptions(port);
+  jeff::AsyncSessions sessions(SessionOptions(), std::make_shared<jeff::AsyncRedisStore>(o, ioc.get_executor()),
+                               ioc.get_executor());
   bool measuring = false, stopping = false;
   long done = 0, bad = 0;
   std::size_t running = 0, next = 0;
   std::function<void()> start_one = [&] {
     ++running;
-    store.AsyncFetch(Key(next++), [&](jeff::Result<std::optional<jeff::Versioned>> got) {
+    sessions.Check(cookies[next++ % cookies.size()], [&](jeff::CheckResult checked) {
       --running;
-      if (!got || !*got || (*got)->value.size() != value_bytes) ++bad;
+      if (!checked.ok()) ++bad;
       if (measuring) ++done;
       if (!stopping) start_one();
     });
@@ -125,7 +131,7 @@ double AsyncRate(std::uint16_t port, std::size_t in_flight, std::chrono::duratio
     ioc.run_one();
     if (stopping && ended == Clock::time_point{}) ended = Clock::now();
   }
-  if (bad != 0) throw std::runtime_error("async Fetch failed");
+  if (bad != 0) throw std::runtime_error("async Check failed");
   return static_cast<double>(done) / std::chrono::duration<double>(ended - began).count();
 }
 
@@ -144,20 +150,21 @@ int main(int argc, char** argv) {
     const int repetitions = argc > 4 ? std::stoi(argv[4]) : 3;
     const auto port = static_cast<std::uint16_t>(EnvNumber("JEFF_BENCH_REDIS_PORT", 0));
     if (port == 0) throw std::runtime_error("JEFF_BENCH_REDIS_PORT is not set");
-    const std::size_t value_bytes = EnvNumber("JEFF_BENCH_REDIS_VALUE_BYTES", 118);
     const std::chrono::duration<double> length(seconds);
 
-    jeff::RedisStore sync(Options(port));
-    Populate(sync, value_bytes);
+    jeff::Options sync_options = SessionOptions();
+    sync_options.store = std::make_shared<jeff::RedisStore>(StoreOptions(port));
+    jeff::Sessions sync(sync_options);
+    const std::vector<std::string> cookies = LogIn(sync);
     std::vector<double> async_rates, sync_rates;
     for (int r = 0; r < repetitions; ++r) {  // interleaved: both see the same machine
-      async_rates.push_back(AsyncRate(port, in_flight, length, value_bytes));
-      sync_rates.push_back(SyncRate(sync, threads, length, value_bytes));
+      async_rates.push_back(AsyncRate(port, cookies, in_flight, length));
+      sync_rates.push_back(SyncRate(sync, cookies, threads, length));
     }
-    std::cout << "{\"async_fetch_per_s\":" << Median(async_rates)
-              << ",\"sync_fetch_per_s\":" << Median(sync_rates) << ",\"in_flight\":" << in_flight
+    std::cout << "{\"async_check_per_s\":" << Median(async_rates)
+              << ",\"sync_check_per_s\":" << Median(sync_rates) << ",\"in_flight\":" << in_flight
               << ",\"async_connections\":1,\"sync_threads\":" << threads
-              << ",\"value_bytes\":" << value_bytes << ",\"repetitions\":" << repetitions << "}\n";
+              << ",\"repetitions\":" << repetitions << "}\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "jeff-bench-async-redis: " << e.what() << "\n";

@@ -188,6 +188,14 @@ def main():
         "memcached_item_bytes_1_meta100": store_bytes("memcached", 100, "item_bytes_1"),
         "memcached_bytes_per_session": marginal("memcached", 0),
     }
+    # AsyncSessions on AsyncRedisStore, one loop thread (jeff-bench-async-redis),
+    # against Sessions on RedisStore with 16 threads, and redis-benchmark
+    # pipelining 16 GETs per connection, on the same server in the same run.
+    async_redis = load_json(path("async-redis.json")) or {}
+    out["redis_async_check_per_s"] = async_redis.get("async_check_per_s")
+    out["redis_async_in_flight"] = async_redis.get("in_flight")
+    out["redis_sync_check_16t_per_s"] = async_redis.get("sync_check_per_s")
+    out["redis_benchmark_get_p16_per_s"] = redis_benchmark_get(path("redis-benchmark-p16.csv"))
     out["redis_check_vs_get"] = ratio(out["redis_check_per_s"], redis_rawget)
     out["redis_set_vs_get"] = ratio(out["redis_set_per_s"], redis_rawget)
     out["redis_tls_check_vs_tcp"] = ratio(out["redis_tls_check_per_s"], out["redis_check_per_s"])
@@ -197,6 +205,9 @@ def main():
     out["jwe_gcm_vs_jose"] = ratio(jwe_gcm, out["jose_gcm_decode_per_s"])
     out["http_wrapped_vs_unwrapped"] = ratio(wrapped, unwrapped)
     out["http_wrapped_vs_unwrapped_close"] = ratio(wrapped_close, unwrapped_close)
+    out["redis_async_check_vs_sync"] = ratio(out["redis_async_check_per_s"], out["redis_sync_check_16t_per_s"])
+    out["redis_async_check_vs_pipelined_get"] = ratio(out["redis_async_check_per_s"],
+                                                      out["redis_benchmark_get_p16_per_s"])
 
     # (field, comparison, bound) from issue 7.
     targets = [
@@ -206,6 +217,7 @@ def main():
         ("redis_tls_check_vs_tcp", ">=", 0.8), ("postgres_check_vs_select", ">=", 0.9),
         ("jwe_vs_authjs", ">=", 250), ("jwe_gcm_vs_jose", ">=", 150),
         ("http_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
+        ("redis_async_check_vs_sync", ">=", 2), ("redis_async_check_vs_pipelined_get", ">=", 0.5),
     ]
     met = {}
     for field, op, bound in targets:
@@ -242,6 +254,10 @@ def main():
         ("Redis Check / Set / raw GET, 1 thread",
          " / ".join(fmt(out[k], "/s") for k in ("redis_check_1t_per_s", "redis_set_1t_per_s", "redis_rawget_1t_per_s")), "", None),
         ("redis-benchmark -t get -c 16", fmt(out["redis_benchmark_get_per_s"], "/s"), "", None),
+        ("Redis async Check, 1 loop thread", fmt(out["redis_async_check_per_s"], "/s"),
+         "sync Check 16 threads " + fmt(out["redis_sync_check_16t_per_s"], "/s"), "redis_async_check_vs_sync"),
+        ("", "", "redis-benchmark get -P 16 " + fmt(out["redis_benchmark_get_p16_per_s"], "/s"),
+         "redis_async_check_vs_pipelined_get"),
         ("PostgreSQL Check, 16 threads", fmt(out["postgres_check_per_s"], "/s"),
          "raw libpq SELECT " + fmt(out["postgres_rawselect_per_s"], "/s"), "postgres_check_vs_select"),
         ("PostgreSQL Set, 16 threads", fmt(out["postgres_set_per_s"], "/s"), "", None),
