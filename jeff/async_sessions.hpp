@@ -17,7 +17,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -33,8 +33,9 @@ namespace jeff {
 /// The asynchronous session manager: the same operations, rules and results
 /// as Sessions (Check, Set, Clear, Delete, SessionsForKey, Rotate), over an
 /// AsyncStore. Calls are made from the thread that runs `executor` (the
-/// store's loop); each completion runs on the token's associated executor
-/// (by default `executor`). Arguments are copied before a call returns.
+/// store's loop); each completion is posted to the token's associated
+/// executor (by default `executor`), never run inside the call that started
+/// it. Arguments are copied before a call returns.
 /// The object must outlive every call it started.
 class JEFF_API AsyncSessions {
  public:
@@ -142,7 +143,7 @@ class JEFF_API AsyncSessions {
 
   // Adapts an Asio completion token: the handler (often move-only) is kept
   // behind a shared_ptr so the non-template core can hold a std::function,
-  // and is invoked through its associated executor.
+  // and is posted to its associated executor.
   template <typename T, typename CompletionToken, typename Start>
   auto Initiate(CompletionToken&& token, Start start) {
     return boost::asio::async_initiate<CompletionToken, void(T)>(
@@ -151,7 +152,7 @@ class JEFF_API AsyncSessions {
           using Handler = decltype(handler);
           auto shared = std::make_shared<Handler>(std::move(handler));
           start(Done<T>([shared, executor](T value) {
-            boost::asio::dispatch(executor, [shared, value = std::move(value)]() mutable {
+            boost::asio::post(executor, [shared, value = std::move(value)]() mutable {
               (*shared)(std::move(value));
             });
           }));

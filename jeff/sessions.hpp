@@ -25,7 +25,7 @@
 
 namespace jeff {
 
-namespace detail {
+namespace engine {
 class Strategy;
 }
 class Claims;
@@ -236,7 +236,7 @@ class JEFF_API Sessions {
   const Options& options() const noexcept;
 
  private:
-  std::unique_ptr<detail::Strategy> strategy_;
+  std::unique_ptr<engine::Strategy> strategy_;
 };
 
 }  // namespace jeff

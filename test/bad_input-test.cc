@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 #include <jeff/jwe.hpp>
-#include <jeff/record.hpp>
+#include <jeff/detail/record.hpp>
 #include <jeff/sessions.hpp>
 #include <jeff/store_url.hpp>
 #include <jeff/stores/memory/memory_store.hpp>

@@ -1,5 +1,5 @@
 #include <doctest/doctest.h>
-#include <jeff/record.hpp>
+#include <jeff/detail/record.hpp>
 #include <jeff/sessions.hpp>
 #include <jeff/stores/memory/memory_store.hpp>
 

@@ -2,7 +2,7 @@
 // kStoreCorrupt; what decodes must re-encode to the same bytes, and the
 // visitor and the owning decoder must agree, and so must msgpack-c's generic
 // unpacker (an independent implementation of the same format).
-#include <jeff/record.hpp>
+#include <jeff/detail/record.hpp>
 
 #include "../support/msgpack_oracle.hpp"
 

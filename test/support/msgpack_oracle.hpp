@@ -4,7 +4,7 @@
 // (same verdict on every input, same values when both accept).
 
 #include <jeff/clock.hpp>
-#include <jeff/record.hpp>
+#include <jeff/detail/record.hpp>
 
 #include <msgpack.hpp>
 

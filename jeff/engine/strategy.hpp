@@ -4,7 +4,7 @@
 
 #include <jeff/sessions.hpp>
 
-namespace jeff::detail {
+namespace jeff::engine {
 
 class Strategy {
  public:
@@ -23,4 +23,4 @@ class Strategy {
   virtual const Options& options() const noexcept = 0;
 };
 
-}  // namespace jeff::detail
+}  // namespace jeff::engine

@@ -1,4 +1,4 @@
-#include <jeff/detail/stateless.hpp>
+#include <jeff/engine/stateless.hpp>
 
 #include <jeff/claims.hpp>
 #include <jeff/detail/json.hpp>
@@ -11,7 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
-namespace jeff::detail {
+namespace jeff::engine {
+using namespace jeff::detail;  // NOLINT: the leaf internals this strategy is built from
 namespace {
 
 using std::chrono::milliseconds;
@@ -487,4 +488,4 @@ std::unique_ptr<Strategy> MakeStatelessStrategy(Options options) {
   return std::make_unique<StatelessStrategy>(std::move(options));
 }
 
-}  // namespace jeff::detail
+}  // namespace jeff::engine

@@ -2,11 +2,11 @@
 // Internal: the stateless strategy (DESIGN "Stateless strategy (JWE)"): the
 // session is a compact JWE in the cookie, as Auth.js v5 writes it.
 
-#include <jeff/detail/strategy.hpp>
+#include <jeff/engine/strategy.hpp>
 
 #include <memory>
 
-namespace jeff::detail {
+namespace jeff::engine {
 
 // Precondition: options validated and defaulted by Sessions. Throws
 // std::invalid_argument when options.stateless gives no usable key (no
@@ -14,4 +14,4 @@ namespace jeff::detail {
 // or a bad stateless setting.
 std::unique_ptr<Strategy> MakeStatelessStrategy(Options options);
 
-}  // namespace jeff::detail
+}  // namespace jeff::engine

@@ -56,7 +56,7 @@ struct SessionView {
 
 /// Encodes `record` as format v1. Throws std::length_error only when the key,
 /// a meta or the session count exceeds msgpack's 2^32-1 limit.
-JEFF_API std::string EncodeRecord(const Record& record);
+std::string EncodeRecord(const Record& record);
 
 /// A pull decoder of a v1 record: validates the bytes as it goes, without
 /// allocating or copying. Read the sessions with Next() until it returns
@@ -66,7 +66,7 @@ JEFF_API std::string EncodeRecord(const Record& record);
 ///   RecordReader reader(bytes);
 ///   while (std::optional<SessionView> s = reader.Next()) { ... }
 ///   Result<std::string_view> key = reader.Finish();
-class JEFF_API RecordReader {
+class RecordReader {
  public:
   /// Starts decoding `bytes`, which must outlive the reader and every view
   /// it hands out. Reads the header (version, key, session count) at once.
@@ -109,6 +109,6 @@ Result<std::string_view> VisitRecord(std::string_view bytes, Visit&& visit) {
 
 /// Decodes `bytes` into an owning Record; Errc::kStoreCorrupt on any deviation
 /// (including a time outside 0 ... kMaxUnixMillis).
-JEFF_API Result<Record> DecodeRecord(std::string_view bytes);
+Result<Record> DecodeRecord(std::string_view bytes);
 
 }  // namespace jeff

@@ -1,4 +1,4 @@
-#include <jeff/record.hpp>
+#include <jeff/detail/record.hpp>
 
 #include <jeff/clock.hpp>
 

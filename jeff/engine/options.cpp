@@ -1,0 +1,63 @@
+#include <jeff/engine/options.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+namespace jeff::engine {
+namespace {
+
+bool IsPrintableNoSpace(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void RequireOption(bool ok, const char* message) {
+  if (!ok) throw std::invalid_argument(std::string("jeff::Options: ") + message);
+}
+
+// Applies defaults and rejects unusable settings, once, at start-up.
+Options ValidateOptions(Options o) {
+  if (!o.clock) o.clock = SystemClock();
+  if (!o.logger) {
+    o.logger = [](std::string_view line) {
+      std::fprintf(stderr, "jeff: %.*s\n", static_cast<int>(line.size()), line.data());
+    };
+  }
+  if (o.insecure) {
+    o.cookie.secure = false;
+    o.logger("WARNING: insecure mode: the session cookie is sent without Secure, over plain "
+             "HTTP. Use this for local development only.");
+  }
+  RequireOption(o.cookie.secure || o.insecure,
+          "cookie.secure is off; set Options::insecure for plain-HTTP development");
+  ValidateCookieOptions(o.cookie);
+  RequireOption(o.max_age.count() >= 0, "max_age must not be negative");
+  // Browsers keep no cookie longer than 400 days, and beyond that a session
+  // would outlive any cookie that carries it; the bound also keeps every
+  // computed time far inside what a TimePoint holds.
+  RequireOption(o.max_age <= kMaxCookieLifetime && o.session_cookie_lifetime <= kMaxCookieLifetime &&
+              o.idle_timeout <= kMaxCookieLifetime && o.touch_interval <= kMaxCookieLifetime,
+          "max_age, session_cookie_lifetime, idle_timeout and touch_interval must be at most 400 days "
+          "(jeff::kMaxCookieLifetime, the cap browsers apply to cookies)");
+  RequireOption(o.max_age.count() > 0 || o.session_cookie_lifetime.count() > 0,
+          "session_cookie_lifetime must be positive when max_age is 0");
+  RequireOption(o.idle_timeout.count() >= 0 && o.touch_interval.count() >= 0,
+          "idle_timeout and touch_interval must not be negative");
+  RequireOption(o.idle_timeout.count() == 0 || o.touch_interval < o.idle_timeout,
+          "touch_interval must be shorter than idle_timeout");
+  RequireOption(o.idle_timeout.count() == 0 || o.touch_interval.count() > 0,
+          "an idle_timeout needs a touch_interval (activity must be recorded)");
+  RequireOption(!o.key_prefix.empty() && o.key_prefix.size() <= 200 && IsPrintableNoSpace(o.key_prefix),
+          "key_prefix must be 1-200 printable characters without whitespace");
+  RequireOption(o.cas_attempts >= 1, "cas_attempts must be at least 1");
+  RequireOption(o.cas_backoff.count() >= 0, "cas_backoff must not be negative");
+  RequireOption(o.max_key_bytes >= 1, "max_key_bytes must be positive");
+  return o;
+}
+
+}  // namespace jeff::engine

@@ -1,0 +1,115 @@
+#include <jeff/engine/stateful.hpp>
+
+#include <jeff/engine/stateful_ops.hpp>
+
+#include <thread>
+
+namespace jeff::engine {
+namespace {
+
+// The synchronous driver: performs each Step of `op` on `store`, blocking
+// the calling thread (and sleeping through back-offs), until it is done.
+template <typename Op>
+void Drive(Op& op, Store& store, const Clock& clock) {
+  Step step = op.Start();
+  while (!step.done()) {
+    switch (step.kind) {
+      case Step::Kind::kFetch: {
+        auto version = store.FetchInto(step.key, op.buffer());
+        step = op.OnFetched(std::move(version), clock());
+        break;
+      }
+      case Step::Kind::kSwap:
+        step = op.OnSwapped(store.CompareAndSwap(step.key, step.expected, step.value, step.ttl));
+        break;
+      case Step::Kind::kErase:
+        step = op.OnErased(store.Erase(step.key));
+        break;
+      case Step::Kind::kWait:
+        std::this_thread::sleep_for(step.wait);
+        step = op.OnWaited();
+        break;
+      case Step::Kind::kDone:
+        break;
+    }
+  }
+}
+
+class StatefulStrategy final : public Strategy {
+ public:
+  explicit StatefulStrategy(Options options) : options_(std::move(options)) {}
+
+  const Options& options() const noexcept override { return options_; }
+
+  Result<Issued> Set(std::string_view key, std::string_view meta,
+                     std::optional<std::chrono::seconds> max_age) override {
+    SetOp op(options_, key, meta, max_age, options_.clock());
+    Drive(op, *options_.store, options_.clock);
+    return std::move(op.result());
+  }
+
+  CheckResult Check(std::string_view cookie_header) override {
+    // Reused per thread: the hot path builds the store key and reads the
+    // record without allocating. A buffer grown by an unusually large record
+    // is given back instead of being kept by the thread.
+    // (One thread_local object: each one costs a __tls_get_addr call here.)
+    struct Buffers {
+      std::string store_key;
+      std::string record;
+    };
+    thread_local Buffers buffers;
+    struct Trim {
+      std::string& record;
+      ~Trim() {
+        if (record.capacity() > kKeptRecordBuffer) std::string().swap(record);
+      }
+    } trim{buffers.record};
+    CheckOp op(options_, cookie_header, buffers.record, buffers.store_key);
+    Drive(op, *options_.store, options_.clock);
+    return std::move(op.result());
+  }
+
+  Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kClear, cookie_header, options_.clock());
+    Drive(op, *options_.store, options_.clock);
+    return std::move(op.cleared());
+  }
+
+  Result<std::size_t> DeleteAll(std::string_view key) override {
+    DeleteAllOp op(options_, key);
+    Drive(op, *options_.store, options_.clock);
+    return std::move(op.result());
+  }
+
+  Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) override {
+    DeleteSomeOp op(options_, key, std::vector<SessionId>(ids.begin(), ids.end()));
+    Drive(op, *options_.store, options_.clock);
+    return std::move(op.result());
+  }
+
+  Result<std::vector<Session>> SessionsForKey(std::string_view key) override {
+    ListOp op(options_, key);
+    Drive(op, *options_.store, options_.clock);
+    return std::move(op.result());
+  }
+
+  Result<Issued> Rotate(std::string_view cookie_header) override {
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kRotate, cookie_header, options_.clock());
+    Drive(op, *options_.store, options_.clock);
+    return std::move(op.rotated());
+  }
+
+ private:
+  // Per-thread record buffers larger than this are released after use.
+  static constexpr std::size_t kKeptRecordBuffer = 64 * 1024;
+
+  Options options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> MakeStatefulStrategy(Options options) {
+  return std::make_unique<StatefulStrategy>(std::move(options));
+}
+
+}  // namespace jeff::engine

@@ -1,0 +1,461 @@
+#include <jeff/engine/stateful_ops.hpp>
+
+#include <jeff/detail/session_cookie.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace jeff::engine {
+namespace {
+
+using std::chrono::milliseconds;
+using detail::FormatSessionCookie;
+using detail::ParseSessionCookie;
+
+// Empty records are written (not erased) when a change leaves no session, so
+// that the change stays a compare-and-swap; they expire soon after.
+constexpr milliseconds kEmptyRecordTtl{1000};
+
+// Per-thread jitter source for CAS back-off; not security relevant.
+std::minstd_rand& JitterRng() {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  return rng;
+}
+
+Session ToSession(std::string_view key, const StoredSession& s) {
+  return Session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
+                 FromUnixMillis(s.last_seen_ms), s.meta};
+}
+
+// Server-side lifetime of a session whose cookie has Max-Age `max_age`.
+std::chrono::seconds Lifetime(const Options& options, std::chrono::seconds max_age) {
+  return max_age.count() > 0 ? max_age : options.session_cookie_lifetime;
+}
+
+Step Swap(std::string_view key, std::optional<Version> expected, std::string_view value,
+          milliseconds ttl) {
+  return {Step::Kind::kSwap, key, expected, value, ttl, {}};
+}
+
+}  // namespace
+
+std::int64_t StoredMillis(TimePoint t) noexcept {
+  return std::clamp<std::int64_t>(ToUnixMillis(t), 0, kMaxUnixMillis);
+}
+
+// Times are stored times (0 ... kMaxUnixMillis, checked on decode), so the
+// differences below cannot overflow.
+bool IsLive(const Options& options, std::int64_t expires_ms, std::int64_t last_seen_ms,
+            std::int64_t now_ms) noexcept {
+  if (now_ms >= expires_ms) return false;
+  const std::int64_t idle_ms = std::chrono::duration_cast<milliseconds>(options.idle_timeout).count();
+  return idle_ms == 0 || now_ms - last_seen_ms < idle_ms;
+}
+
+void AssignStoreKey(const Options& options, std::string_view kid, std::string& out) {
+  out.assign(options.key_prefix).append(kid);
+}
+
+// ---- Mutation ---------------------------------------------------------------
+
+Step Mutation::Begin(std::string_view kid, std::string_view create_key, Change change,
+                     std::optional<Version> snapshot, TimePoint now) {
+  AssignStoreKey(*options_, kid, store_key_);
+  create_key_.assign(create_key);
+  change_ = std::move(change);
+  attempt_ = 0;
+  backoff_ = options_->cas_backoff / 10;
+  result_ = {};
+  if (snapshot) return Decide(snapshot, now);
+  return Step::Fetch(store_key_);
+}
+
+Step Mutation::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+  if (!version) return Finish(version.error());
+  return Decide(*version, now);
+}
+
+Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
+  const bool exists = version.has_value();
+  Record record;
+  if (exists) {
+    auto decoded = DecodeRecord(*buffer_);
+    if (!decoded) return Finish(decoded.error());
+    record = std::move(*decoded);
+  } else {
+    if (create_key_.empty()) return Finish({});  // nothing to change
+    record.key = create_key_;
+  }
+  const std::int64_t now_ms = StoredMillis(now);
+  std::erase_if(record.sessions, [&](const StoredSession& s) {
+    return !IsLive(*options_, s.expires_ms, s.last_seen_ms, now_ms);
+  });
+  auto changed = change_(record);
+  if (!changed) return Finish(changed.error());
+  if (!*changed || (!exists && record.sessions.empty())) return Finish({});
+
+  std::int64_t latest_ms = 0;
+  for (const StoredSession& s : record.sessions) latest_ms = std::max(latest_ms, s.expires_ms);
+  const milliseconds ttl = record.sessions.empty()
+                               ? kEmptyRecordTtl
+                               : std::max(milliseconds(1), milliseconds(latest_ms - now_ms));
+  encoded_ = EncodeRecord(record);
+  return Swap(store_key_, version, encoded_, ttl);
+}
+
+Step Mutation::OnSwapped(Result<bool> swapped) {
+  if (!swapped) return Finish(swapped.error());
+  if (*swapped) return Finish({});
+  if (++attempt_ >= options_->cas_attempts) return Finish(Errc::kConflict);
+  if (backoff_.count() > 0) {
+    std::uniform_int_distribution<long long> jitter(0, backoff_.count());
+    Step wait;
+    wait.kind = Step::Kind::kWait;
+    wait.wait = std::chrono::microseconds(jitter(JitterRng()));
+    backoff_ = std::min(backoff_ * 2, options_->cas_backoff);
+    return wait;
+  }
+  return Step::Fetch(store_key_);
+}
+
+Step Mutation::OnWaited() { return Step::Fetch(store_key_); }
+
+// ---- Check -------------------------------------------------------------------
+
+Step CheckOp::Start() {
+  auto first = FindCookie(header_, options_.cookie.name);
+  if (!first) return Step::Done();  // kAbsent
+  next_ = 1;
+  return TryCandidate(*first);
+}
+
+Step CheckOp::TryCandidate(std::string_view value) {
+  auto cookie = ParseSessionCookie(value);
+  if (!cookie) {
+    result_ = CheckResult{};
+    result_.status = CheckStatus::kMalformed;
+    return Decided();
+  }
+  kid_ = cookie->kid;
+  hash_ = HashToken(cookie->token);
+  AssignStoreKey(options_, kid_, store_key_);
+  return Step::Fetch(store_key_);
+}
+
+// After a candidate's outcome is in result_: done, or on to the next one.
+Step CheckOp::Decided() {
+  if (result_.ok() || result_.status == CheckStatus::kStoreError) return Step::Done();
+  // Browsers send every cookie of that name whose path/domain match, most
+  // specific first; a stale one must not hide a live session. Bounded.
+  if (next_ == 1) {
+    first_ = std::move(result_);
+    candidates_ = FindCookies(header_, options_.cookie.name, kMaxCandidates);
+  }
+  if (next_ < candidates_.size()) return TryCandidate(candidates_[next_++]);
+  result_ = std::move(first_);
+  return Step::Done();
+}
+
+Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+  if (touching_) return AfterTouch(touch_.OnFetched(std::move(version), now));
+  result_ = CheckResult{};
+  if (!version) {
+    result_.status = CheckStatus::kStoreError;
+    result_.error = version.error();
+    return Decided();
+  }
+  if (!version->has_value()) {
+    result_.status = CheckStatus::kUnknown;
+    return Decided();
+  }
+  std::optional<SessionView> match;
+  auto key = VisitRecord(buffer_, [&](const SessionView& s) {
+    if (ConstantTimeEqual(s.token_hash, hash_)) match = s;
+  });
+  if (!key) {
+    result_.status = CheckStatus::kStoreError;
+    result_.error = key.error();
+    return Decided();
+  }
+  if (!match) {
+    result_.status = CheckStatus::kUnknown;
+    return Decided();
+  }
+  const std::int64_t now_ms = StoredMillis(now);
+  if (!IsLive(options_, match->expires_ms, match->last_seen_ms, now_ms)) {
+    result_.status = CheckStatus::kExpired;
+    return Decided();
+  }
+  result_.status = CheckStatus::kOk;
+  Session& s = result_.session;
+  s.key.assign(*key);
+  std::copy(match->id.begin(), match->id.end(), s.id.begin());
+  s.created = FromUnixMillis(match->created_ms);
+  s.expires = FromUnixMillis(match->expires_ms);
+  s.last_seen = FromUnixMillis(match->last_seen_ms);
+  s.meta.assign(match->meta);
+
+  const std::int64_t touch_ms = std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
+  if (touch_ms <= 0 || now_ms - match->last_seen_ms < touch_ms) return Step::Done();
+  // Best effort: the read already proved the session; a failed touch only
+  // delays the idle clock and is retried on a later request.
+  touching_ = true;
+  now_ = now;
+  const SessionId id = s.id;
+  return AfterTouch(touch_.Begin(
+      kid_, {},
+      [id, now_ms](Record& r) -> Result<bool> {
+        bool found = false;
+        for (StoredSession& stored : r.sessions) {
+          if (stored.id == id) {
+            stored.last_seen_ms = std::max(stored.last_seen_ms, now_ms);
+            found = true;
+          }
+        }
+        return found;
+      },
+      **version, now));
+}
+
+Step CheckOp::OnSwapped(Result<bool> swapped) { return AfterTouch(touch_.OnSwapped(std::move(swapped))); }
+
+Step CheckOp::AfterTouch(Step step) {
+  if (!step.done()) return step;
+  if (touch_.result()) result_.session.last_seen = now_;
+  return step;
+}
+
+// ---- Set ---------------------------------------------------------------------
+
+SetOp::SetOp(const Options& options, std::string_view key, std::string_view meta,
+             std::optional<std::chrono::seconds> max_age, TimePoint now)
+    : options_(options), key_(key), cookie_max_age_(max_age.value_or(options.max_age)), now_(now),
+      mutation_(options, buffer_) {
+  session_.meta.assign(meta);
+}
+
+Step SetOp::Start() {
+  if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
+  if (session_.meta.size() > options_.max_meta_bytes) return Step::Done();
+  // One CSPRNG call for token and id: each call is a system call.
+  std::array<std::uint8_t, kTokenBytes + kSessionIdBytes> random{};
+  RandomBytes(random);
+  std::copy_n(random.begin(), kTokenBytes, token_.begin());
+  std::copy_n(random.begin() + kTokenBytes, kSessionIdBytes, session_.id.begin());
+  session_.id[6] = static_cast<std::uint8_t>((session_.id[6] & 0x0f) | 0x40);  // UUID version 4
+  session_.id[8] = static_cast<std::uint8_t>((session_.id[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  session_.token_hash = HashToken(token_);
+  session_.created_ms = session_.last_seen_ms = StoredMillis(now_);
+  session_.expires_ms =
+      std::min(session_.created_ms +
+                   std::chrono::duration_cast<milliseconds>(Lifetime(options_, cookie_max_age_)).count(),
+               kMaxUnixMillis);
+  kid_ = KeyId(key_, options_.pepper);
+  return Next(mutation_.Begin(
+      kid_, key_,
+      [this](Record& record) -> Result<bool> {
+        record.sessions.push_back(session_);
+        // Evict by position: a record lists sessions in the order they were
+        // written, whatever the clocks of the servers that wrote them said
+        // (sorting by created_ms let a server whose clock runs ahead make a
+        // new login evict itself). The new session is last and max >= 1, so
+        // it is never evicted, and the cookie names a written session.
+        const std::size_t max = options_.max_sessions_per_key;
+        if (max != 0 && record.sessions.size() > max) {
+          record.sessions.erase(record.sessions.begin(),
+                                record.sessions.end() - static_cast<std::ptrdiff_t>(max));
+        }
+        return true;
+      },
+      std::nullopt, now_));
+}
+
+Step SetOp::Next(Step step) {
+  if (!step.done()) return step;
+  if (!mutation_.result()) {
+    result_ = mutation_.result().error();
+    return step;
+  }
+  Issued issued;
+  issued.session = ToSession(key_, session_);
+  issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
+                                             FormatSessionCookie(kid_, token_), cookie_max_age_, now_));
+  result_ = std::move(issued);
+  return step;
+}
+
+// ---- Clear and Rotate ----------------------------------------------------------
+
+CookieMutationOp::CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header,
+                                   TimePoint now)
+    : options_(options), kind_(kind), now_(now), mutation_(options, buffer_) {
+  for (std::string_view value : FindCookies(cookie_header, options.cookie.name, kMaxCandidates)) {
+    values_.emplace_back(value);
+  }
+  if (kind_ == Kind::kRotate) {
+    RandomBytes(fresh_token_);
+    fresh_ = HashToken(fresh_token_);
+  }
+}
+
+Step CookieMutationOp::NextCookie() {
+  while (next_ < values_.size()) {
+    auto cookie = ParseSessionCookie(values_[next_++]);
+    if (!cookie) continue;
+    kid_.assign(cookie->kid);
+    current_ = HashToken(cookie->token);
+    Mutation::Change change;
+    if (kind_ == Kind::kClear) {
+      // No write unless a session matched: a forged cookie naming someone's
+      // kid must not touch (and so race with) that key's record.
+      change = [this](Record& record) -> Result<bool> {
+        return std::erase_if(record.sessions, [&](const StoredSession& s) {
+                 return ConstantTimeEqual(s.token_hash, current_);
+               }) != 0;
+      };
+    } else {
+      // The session is found by its current token, inside the
+      // compare-and-swap: of two concurrent Rotates with one cookie, the
+      // second no longer finds that token and fails, so the cookie the first
+      // one returned stays valid.
+      change = [this](Record& record) -> Result<bool> {
+        rotated_session_.reset();
+        for (StoredSession& s : record.sessions) {
+          if (!ConstantTimeEqual(s.token_hash, current_)) continue;
+          s.token_hash = fresh_;
+          s.last_seen_ms = std::max(s.last_seen_ms, StoredMillis(now_));
+          rotated_session_ = ToSession(record.key, s);
+          return true;
+        }
+        return false;
+      };
+    }
+    return Next(mutation_.Begin(kid_, {}, std::move(change), std::nullopt, now_));
+  }
+  if (kind_ == Kind::kClear) {
+    cleared_ = std::vector<std::string>{BuildExpiredCookie(options_.cookie, options_.cookie.name)};
+  }
+  return Step::Done();  // Rotate: kSessionNotFound stays
+}
+
+Step CookieMutationOp::Next(Step step) {
+  if (!step.done()) return step;
+  if (!mutation_.result()) {
+    cleared_ = mutation_.result().error();
+    rotated_ = mutation_.result().error();
+    return step;
+  }
+  if (kind_ == Kind::kRotate && rotated_session_) {
+    Issued issued;
+    issued.session = std::move(*rotated_session_);
+    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(issued.session.expires - now_);
+    issued.set_cookie.push_back(BuildSetCookie(
+        options_.cookie, options_.cookie.name, FormatSessionCookie(kid_, fresh_token_),
+        options_.max_age.count() == 0 ? options_.max_age : std::max(remaining, std::chrono::seconds(1)), now_));
+    rotated_ = std::move(issued);
+    return step;
+  }
+  return NextCookie();
+}
+
+// ---- Delete(key, ids) ------------------------------------------------------------
+
+DeleteSomeOp::DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids)
+    : options_(options), key_(key), ids_(std::move(ids)), mutation_(options, buffer_) {}
+
+Step DeleteSomeOp::Start() {
+  if (key_.empty()) return Step::Done();
+  // The time of a Mutation without snapshot is the one its fetch brings.
+  return Next(mutation_.Begin(
+      KeyId(key_, options_.pepper), {},
+      [this](Record& record) -> Result<bool> {
+        removed_ = std::erase_if(record.sessions, [&](const StoredSession& s) {
+          return std::find(ids_.begin(), ids_.end(), s.id) != ids_.end();
+        });
+        return removed_ != 0;
+      },
+      std::nullopt, TimePoint{}));
+}
+
+Step DeleteSomeOp::Next(Step step) {
+  if (!step.done()) return step;
+  if (!mutation_.result()) {
+    result_ = mutation_.result().error();
+  } else {
+    result_ = removed_;
+  }
+  return step;
+}
+
+// ---- Delete(key) -------------------------------------------------------------------
+
+DeleteAllOp::DeleteAllOp(const Options& options, std::string_view key) : options_(options), key_(key) {}
+
+Step DeleteAllOp::Start() {
+  if (key_.empty()) return Step::Done();
+  AssignStoreKey(options_, KeyId(key_, options_.pepper), store_key_);
+  return Step::Fetch(store_key_);
+}
+
+Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+  if (!version) {
+    result_ = version.error();
+    return Step::Done();
+  }
+  if (version->has_value()) {
+    const std::int64_t now_ms = StoredMillis(now);
+    auto visited = VisitRecord(buffer_, [&](const SessionView& s) {
+      if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) ++live_;
+    });
+    if (!visited) {
+      result_ = visited.error();
+      return Step::Done();
+    }
+  }
+  // Unconditional: a login that commits after this point survives (it
+  // happened after the revoke); none that committed before can come back,
+  // since its writer's next compare-and-swap sees the key gone.
+  return Step::Erase(store_key_);
+}
+
+Step DeleteAllOp::OnErased(Result<void> erased) {
+  if (!erased) {
+    result_ = erased.error();
+  } else {
+    result_ = live_;
+  }
+  return Step::Done();
+}
+
+// ---- SessionsForKey ------------------------------------------------------------------
+
+ListOp::ListOp(const Options& options, std::string_view key) : options_(options), key_(key) {}
+
+Step ListOp::Start() {
+  if (key_.empty()) return Step::Done();
+  AssignStoreKey(options_, KeyId(key_, options_.pepper), store_key_);
+  return Step::Fetch(store_key_);
+}
+
+Step ListOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+  if (!version) {
+    result_ = version.error();
+    return Step::Done();
+  }
+  std::vector<Session> out;
+  if (version->has_value()) {
+    auto record = DecodeRecord(buffer_);
+    if (!record) {
+      result_ = record.error();
+      return Step::Done();
+    }
+    const std::int64_t now_ms = StoredMillis(now);
+    for (const StoredSession& s : record->sessions) {
+      if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) out.push_back(ToSession(record->key, s));
+    }
+  }
+  result_ = std::move(out);
+  return Step::Done();
+}
+
+}  // namespace jeff::engine

@@ -1,0 +1,291 @@
+#pragma once
+// Internal: the stateful strategy's decisions, without I/O (sans-I/O).
+//
+// Each operation (Check, Set, Clear, DeleteAll, DeleteSome, List, Rotate) is
+// a small state machine. It never touches a store, a clock or a timer: it
+// returns a Step (fetch this key, compare-and-swap this value, erase this
+// key, wait this long, or done) and a driver performs it and feeds the
+// outcome back with the time it read. The synchronous driver
+// (engine/stateful.cpp) blocks on a Store; the asynchronous one
+// (async_sessions.cpp) runs on an AsyncStore and Asio timers. The rules
+// (parsing, constant-time matching, pruning, eviction, the CAS retry loop and
+// its back-off) exist only here.
+//
+// Every operation has the same driver interface:
+//   Step Start();
+//   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
+//        (the fetched bytes are in buffer())
+//   Step OnSwapped(Result<bool> swapped);
+//   Step OnErased(Result<void> erased);
+//   Step OnWaited();
+//   std::string& buffer();   // where a fetch delivers the record's bytes
+// and, once a Step of kind kDone was returned, its result in result().
+// The views in a Step stay valid until the next call on the operation.
+
+#include <jeff/detail/record.hpp>
+#include <jeff/sessions.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jeff::engine {
+
+// What an operation needs done next.
+struct Step {
+  enum class Kind : std::uint8_t { kFetch, kSwap, kErase, kWait, kDone };
+  Kind kind = Kind::kDone;
+  std::string_view key;              // kFetch, kSwap, kErase: the store key
+  std::optional<Version> expected;   // kSwap: std::nullopt = only if absent
+  std::string_view value;            // kSwap: the encoded record
+  std::chrono::milliseconds ttl{};   // kSwap
+  std::chrono::microseconds wait{};  // kWait: the back-off before the next attempt
+
+  static Step Fetch(std::string_view key) { return {Kind::kFetch, key, {}, {}, {}, {}}; }
+  static Step Erase(std::string_view key) { return {Kind::kErase, key, {}, {}, {}, {}}; }
+  static Step Done() { return {}; }
+  bool done() const noexcept { return kind == Kind::kDone; }
+};
+
+// `t` as a stored time: records hold 0 ... kMaxUnixMillis, so a clock
+// outside that range is clamped into it.
+std::int64_t StoredMillis(TimePoint t) noexcept;
+
+// Whether a session with these stored times is live at `now_ms` (absolute
+// and idle expiry).
+bool IsLive(const Options& options, std::int64_t expires_ms, std::int64_t last_seen_ms,
+            std::int64_t now_ms) noexcept;
+
+// `<key_prefix><kid>` into `out` (its capacity reused).
+void AssignStoreKey(const Options& options, std::string_view kid, std::string& out);
+
+// One read-modify-compare-and-swap of the record under a kid, retried with
+// jittered exponential back-off up to options.cas_attempts, then
+// Errc::kConflict. Expired sessions are pruned on every write; the record's
+// TTL is its latest session expiry; a change that leaves no session writes
+// an empty record (kEmptyRecordTtl) rather than erasing; a change that
+// changed nothing writes nothing.
+class Mutation {
+ public:
+  // Edits the record; returns whether it changed anything.
+  using Change = std::function<Result<bool>(Record&)>;
+
+  // `buffer` receives fetched bytes (the owner's buffer()).
+  Mutation(const Options& options, std::string& buffer) : options_(&options), buffer_(&buffer) {}
+
+  // Starts a change of the record under `kid`. `create_key`: the
+  // application key for a record that does not exist yet (empty: do not
+  // create one). `snapshot`: buffer already holds the record at this
+  // version (read at `now`), tried first without a fetch.
+  Step Begin(std::string_view kid, std::string_view create_key, Change change,
+             std::optional<Version> snapshot, TimePoint now);
+  Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
+  Step OnSwapped(Result<bool> swapped);
+  Step OnWaited();
+
+  // After kDone.
+  const Result<void>& result() const noexcept { return result_; }
+
+ private:
+  Step Decide(std::optional<Version> version, TimePoint now);
+  Step Finish(Result<void> result) {
+    result_ = result;
+    return Step::Done();
+  }
+
+  const Options* options_;
+  std::string* buffer_;
+  std::string store_key_;
+  std::string create_key_;
+  Change change_;
+  std::string encoded_;
+  int attempt_ = 0;
+  std::chrono::microseconds backoff_{};
+  Result<void> result_;
+};
+
+// Sessions::Check: the session cookie among the request's cookies, read,
+// matched in constant time, and touched when due (best effort).
+class CheckOp {
+ public:
+  // `cookie_header` and `buffer` must outlive the operation.
+  CheckOp(const Options& options, std::string_view cookie_header, std::string& buffer,
+          std::string& store_key)
+      : options_(options), header_(cookie_header), buffer_(buffer), store_key_(store_key),
+        touch_(options, buffer) {}
+  Step Start();
+  Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
+  Step OnSwapped(Result<bool> swapped);
+  Step OnErased(Result<void>) { return Step::Done(); }
+  Step OnWaited() { return touch_.OnWaited(); }
+  std::string& buffer() noexcept { return buffer_; }
+  CheckResult& result() noexcept { return result_; }
+
+ private:
+  static constexpr std::size_t kMaxCandidates = 4;
+  Step TryCandidate(std::string_view value);
+  Step Decided();
+  Step AfterTouch(Step step);
+
+  const Options& options_;
+  std::string_view header_;
+  std::string& buffer_;
+  std::string& store_key_;
+  std::vector<std::string_view> candidates_;  // found only when the first one fails
+  std::size_t next_ = 0;                      // candidates tried so far
+  std::string_view kid_;
+  TokenHash hash_{};
+  bool touching_ = false;
+  TimePoint now_{};
+  CheckResult first_;  // the first candidate's outcome, reported when none is better
+  CheckResult result_;
+  Mutation touch_;
+};
+
+// The operations below are one Mutation, or a few in sequence, plus their
+// own bookkeeping; their constructors copy what they keep.
+
+// Sessions::Set. `max_age`: SetOptions::max_age, range-checked. Fails at
+// once (kDone with an error) for a bad key or meta.
+class SetOp {
+ public:
+  SetOp(const Options& options, std::string_view key, std::string_view meta,
+        std::optional<std::chrono::seconds> max_age, TimePoint now);
+  Step Start();
+  Step OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+    return Next(mutation_.OnFetched(std::move(version), now));
+  }
+  Step OnSwapped(Result<bool> swapped) { return Next(mutation_.OnSwapped(std::move(swapped))); }
+  Step OnErased(Result<void>) { return Step::Done(); }
+  Step OnWaited() { return mutation_.OnWaited(); }
+  std::string& buffer() noexcept { return buffer_; }
+  Result<Issued>& result() noexcept { return result_; }
+
+ private:
+  Step Next(Step step);
+
+  const Options& options_;
+  std::string key_;
+  std::string kid_;
+  std::chrono::seconds cookie_max_age_;
+  TimePoint now_;
+  StoredSession session_;
+  Token token_{};
+  std::string buffer_;
+  Mutation mutation_;
+  Result<Issued> result_ = Errc::kInvalidArgument;
+};
+
+// Sessions::Clear and Sessions::Rotate: one Mutation per session cookie of
+// the request until one matches (Rotate) or all were tried (Clear).
+class CookieMutationOp {
+ public:
+  enum class Kind { kClear, kRotate };
+  CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header, TimePoint now);
+  Step Start() { return NextCookie(); }
+  Step OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+    return Next(mutation_.OnFetched(std::move(version), now));
+  }
+  Step OnSwapped(Result<bool> swapped) { return Next(mutation_.OnSwapped(std::move(swapped))); }
+  Step OnErased(Result<void>) { return Step::Done(); }
+  Step OnWaited() { return mutation_.OnWaited(); }
+  std::string& buffer() noexcept { return buffer_; }
+  // Clear: the expired Set-Cookie values; Rotate: unused.
+  Result<std::vector<std::string>>& cleared() noexcept { return cleared_; }
+  // Rotate: the rotated session and its cookie.
+  Result<Issued>& rotated() noexcept { return rotated_; }
+
+ private:
+  static constexpr std::size_t kMaxCandidates = 4;
+  Step NextCookie();
+  Step Next(Step step);
+
+  const Options& options_;
+  Kind kind_;
+  std::vector<std::string> values_;
+  std::size_t next_ = 0;
+  TimePoint now_;
+  std::string kid_;
+  Token fresh_token_{};
+  TokenHash fresh_{};
+  TokenHash current_{};
+  std::optional<Session> rotated_session_;
+  std::string buffer_;
+  Mutation mutation_;
+  Result<std::vector<std::string>> cleared_ = Errc::kInvalidArgument;
+  Result<Issued> rotated_ = Errc::kSessionNotFound;
+};
+
+// Sessions::Delete(key, ids).
+class DeleteSomeOp {
+ public:
+  DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids);
+  Step Start();
+  Step OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+    return Next(mutation_.OnFetched(std::move(version), now));
+  }
+  Step OnSwapped(Result<bool> swapped) { return Next(mutation_.OnSwapped(std::move(swapped))); }
+  Step OnErased(Result<void>) { return Step::Done(); }
+  Step OnWaited() { return mutation_.OnWaited(); }
+  std::string& buffer() noexcept { return buffer_; }
+  Result<std::size_t>& result() noexcept { return result_; }
+
+ private:
+  Step Next(Step step);
+
+  const Options& options_;
+  std::string key_;
+  std::vector<SessionId> ids_;
+  std::size_t removed_ = 0;
+  std::string buffer_;
+  Mutation mutation_;
+  Result<std::size_t> result_ = Errc::kInvalidArgument;
+};
+
+// Sessions::Delete(key): read (to count the live sessions), then one
+// unconditional erase.
+class DeleteAllOp {
+ public:
+  DeleteAllOp(const Options& options, std::string_view key);
+  Step Start();
+  Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
+  Step OnSwapped(Result<bool>) { return Step::Done(); }
+  Step OnErased(Result<void> erased);
+  Step OnWaited() { return Step::Done(); }
+  std::string& buffer() noexcept { return buffer_; }
+  Result<std::size_t>& result() noexcept { return result_; }
+
+ private:
+  const Options& options_;
+  std::string key_;
+  std::string store_key_;
+  std::size_t live_ = 0;
+  std::string buffer_;
+  Result<std::size_t> result_ = Errc::kInvalidArgument;
+};
+
+// Sessions::SessionsForKey: one read.
+class ListOp {
+ public:
+  ListOp(const Options& options, std::string_view key);
+  Step Start();
+  Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
+  Step OnSwapped(Result<bool>) { return Step::Done(); }
+  Step OnErased(Result<void>) { return Step::Done(); }
+  Step OnWaited() { return Step::Done(); }
+  std::string& buffer() noexcept { return buffer_; }
+  Result<std::vector<Session>>& result() noexcept { return result_; }
+
+ private:
+  const Options& options_;
+  std::string key_;
+  std::string store_key_;
+  std::string buffer_;
+  Result<std::vector<Session>> result_ = Errc::kInvalidArgument;
+};
+
+}  // namespace jeff::engine

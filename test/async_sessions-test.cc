@@ -1,0 +1,212 @@
+// AsyncSessions on the memory store (which completes inline): the same
+// outcomes as Sessions, each completion posted to the token's executor, and
+// every Asio completion style (callback, coroutine, future) works.
+#include <doctest/doctest.h>
+#include <jeff/async_sessions.hpp>
+#include <jeff/stores/memory/memory_store.hpp>
+
+#include "support/async_sessions_race.hpp"
+#include "support/cookies.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <thread>
+
+using namespace std::chrono_literals;
+using boost::asio::awaitable;
+using boost::asio::use_awaitable;
+using jeff::CheckStatus;
+
+namespace {
+
+struct Fixture {
+  jeff::ManualClock clock;
+  std::shared_ptr<jeff::MemoryStore> store;
+  jeff::Options options;  // for both managers; the sync one gets options.store
+  boost::asio::io_context ioc;
+
+  Fixture() {
+    jeff::MemoryStoreOptions mo;
+    mo.clock = clock.AsClock();
+    store = std::make_shared<jeff::MemoryStore>(mo);
+    options.clock = clock.AsClock();
+    options.touch_interval = 60s;
+  }
+  jeff::AsyncSessions Async() { return jeff::AsyncSessions(options, store, ioc.get_executor()); }
+  jeff::Sessions Sync() {
+    jeff::Options o = options;
+    o.store = store;
+    return jeff::Sessions(o);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a completion is posted to the executor, never run inside the call") {
+  Fixture f;
+  jeff::AsyncSessions sessions(f.options, f.store, f.ioc.get_executor());
+  bool completed = false;
+  sessions.Set("alice", "laptop", [&](jeff::Result<jeff::Issued> issued) {
+    CHECK(issued.ok());
+    completed = true;
+  });
+  CHECK_FALSE(completed);  // the memory store answered inline; the completion waits for the loop
+  f.ioc.run();
+  CHECK(completed);
+}
+
+TEST_CASE("async and sync managers share one store and agree") {
+  Fixture f;
+  jeff::AsyncSessions async_sessions(f.options, f.store, f.ioc.get_executor());
+  jeff::Sessions sync = f.Sync();
+  jeff::test::RunCoroutine(f.ioc, [&]() -> awaitable<void> {
+    auto issued = co_await async_sessions.Set("alice", "laptop", use_awaitable);
+    REQUIRE(issued.ok());
+    const std::string cookie = jeff::test::CookieOf(*issued);
+
+    auto checked = co_await async_sessions.Check(cookie, use_awaitable);
+    REQUIRE(checked.ok());
+    CHECK(checked.session.key == "alice");
+    CHECK(checked.session.meta == "laptop");
+    CHECK(checked.session.id == issued->session.id);
+    CHECK(sync.Check(cookie).ok());
+
+    auto other = sync.Set("alice", "phone");
+    REQUIRE(other.ok());
+    auto listed = co_await async_sessions.SessionsForKey("alice", use_awaitable);
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 2);
+    CHECK((*listed)[0].meta == "laptop");
+    CHECK((*listed)[1].meta == "phone");
+
+    // Why there is no session: the same statuses as Sessions::Check.
+    CHECK((co_await async_sessions.Check("", use_awaitable)).status == CheckStatus::kAbsent);
+    CHECK((co_await async_sessions.Check("jeff=nonsense", use_awaitable)).status == CheckStatus::kMalformed);
+    std::string forged = cookie;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    CHECK((co_await async_sessions.Check(forged, use_awaitable)).status == CheckStatus::kUnknown);
+
+    // Rotate: the old cookie stops working, the new one works (for both).
+    auto rotated = co_await async_sessions.Rotate(cookie, use_awaitable);
+    REQUIRE(rotated.ok());
+    CHECK(rotated->session.id == issued->session.id);
+    const std::string rotated_cookie = jeff::test::CookieOf(*rotated);
+    CHECK((co_await async_sessions.Check(cookie, use_awaitable)).status == CheckStatus::kUnknown);
+    CHECK(sync.Check(rotated_cookie).ok());
+    CHECK((co_await async_sessions.Rotate(cookie, use_awaitable)).error() == jeff::Errc::kSessionNotFound);
+
+    // Clear logs out this session only and expires the cookie.
+    auto cleared = co_await async_sessions.Clear(rotated_cookie, use_awaitable);
+    REQUIRE(cleared.ok());
+    REQUIRE(cleared->size() == 1);
+    CHECK((*cleared)[0].find("Max-Age=0") != std::string::npos);
+    CHECK(sync.Check(rotated_cookie).status == CheckStatus::kUnknown);
+    CHECK((co_await async_sessions.Check(jeff::test::CookieOf(*other), use_awaitable)).ok());
+
+    // Delete chosen ids, then all.
+    const std::vector<jeff::SessionId> ids{other->session.id};
+    auto removed = co_await async_sessions.Delete("alice", ids, use_awaitable);
+    REQUIRE(removed.ok());
+    CHECK(*removed == 1);
+    (void)sync.Set("alice", "tablet");
+    (void)sync.Set("alice", "watch");
+    auto deleted = co_await async_sessions.Delete("alice", use_awaitable);
+    REQUIRE(deleted.ok());
+    CHECK(*deleted == 2);
+    auto empty = co_await async_sessions.SessionsForKey("alice", use_awaitable);
+    REQUIRE(empty.ok());
+    CHECK(empty->empty());
+  });
+}
+
+TEST_CASE("Check touches a session once per touch_interval and expiry follows the injected clock") {
+  Fixture f;
+  f.options.idle_timeout = 10min;
+  f.options.max_age = 1h;
+  jeff::AsyncSessions sessions(f.options, f.store, f.ioc.get_executor());
+  jeff::test::RunCoroutine(f.ioc, [&]() -> awaitable<void> {
+    auto issued = co_await sessions.Set("bob", "", use_awaitable);
+    REQUIRE(issued.ok());
+    const std::string cookie = jeff::test::CookieOf(*issued);
+    const jeff::TimePoint created = issued->session.created;
+    f.clock.Advance(9min);
+    auto touched = co_await sessions.Check(cookie, use_awaitable);
+    REQUIRE(touched.ok());
+    CHECK(touched.session.last_seen == created + 9min);  // written back
+    f.clock.Advance(9min);                               // idle 9 min since the touch: alive
+    CHECK((co_await sessions.Check(cookie, use_awaitable)).ok());
+    f.clock.Advance(11min);
+    CHECK((co_await sessions.Check(cookie, use_awaitable)).status == CheckStatus::kExpired);
+  });
+}
+
+TEST_CASE("bad input fails the same way as Sessions, without touching the store") {
+  Fixture f;
+  jeff::AsyncSessions sessions(f.options, f.store, f.ioc.get_executor());
+  jeff::test::RunCoroutine(f.ioc, [&]() -> awaitable<void> {
+    CHECK((co_await sessions.Set("", "", use_awaitable)).error() == jeff::Errc::kInvalidArgument);
+    CHECK((co_await sessions.Set("k", std::string(f.options.max_meta_bytes + 1, 'm'), use_awaitable)).error() ==
+          jeff::Errc::kInvalidArgument);
+    CHECK((co_await sessions.Set("k", "", jeff::SetOptions{.max_age = -1s}, use_awaitable)).error() ==
+          jeff::Errc::kInvalidArgument);
+    CHECK((co_await sessions.Delete("", use_awaitable)).error() == jeff::Errc::kInvalidArgument);
+    CHECK((co_await sessions.SessionsForKey("", use_awaitable)).error() == jeff::Errc::kInvalidArgument);
+    auto cleared = co_await sessions.Clear("", use_awaitable);
+    CHECK(cleared.ok());
+  });
+  CHECK(f.store->size() == 0);
+}
+
+TEST_CASE("a future works as the completion token, with the loop on another thread") {
+  Fixture f;
+  jeff::AsyncSessions sessions(f.options, f.store, f.ioc.get_executor());
+  auto guard = boost::asio::make_work_guard(f.ioc);
+  std::thread loop([&] { f.ioc.run(); });
+  // The memory store may be called from any thread; completions still run on the loop.
+  std::future<jeff::Result<jeff::Issued>> issued = sessions.Set("carol", "", boost::asio::use_future);
+  auto value = issued.get();
+  REQUIRE(value.ok());
+  std::future<jeff::CheckResult> checked = sessions.Check(jeff::test::CookieOf(*value), boost::asio::use_future);
+  CHECK(checked.get().ok());
+  guard.reset();
+  loop.join();
+}
+
+TEST_CASE("options are validated as for Sessions, and the store comes as an AsyncStore") {
+  Fixture f;
+  jeff::Options with_sync_store = f.options;
+  with_sync_store.store = f.store;
+  CHECK_THROWS_AS(jeff::AsyncSessions(with_sync_store, f.store, f.ioc.get_executor()), std::invalid_argument);
+  jeff::Options bad = f.options;
+  bad.cas_attempts = 0;
+  CHECK_THROWS_AS(jeff::AsyncSessions(bad, f.store, f.ioc.get_executor()), std::invalid_argument);
+  jeff::Options no_store = f.options;
+  no_store.strategy = jeff::SessionStrategy::kStateful;
+  CHECK_THROWS_AS(jeff::AsyncSessions(no_store, nullptr, f.ioc.get_executor()), std::invalid_argument);
+}
+
+TEST_CASE("stateless mode needs no store and answers through the same tokens") {
+  Fixture f;
+  f.options.stateless.secrets = {"q3Zt9XkP1vLm8RbW2yNc6HdF0sJa4TgE7uQo5iVx"};
+  jeff::AsyncSessions sessions(f.options, nullptr, f.ioc.get_executor());
+  jeff::test::RunCoroutine(f.ioc, [&]() -> awaitable<void> {
+    auto issued = co_await sessions.Set("dave", "", use_awaitable);
+    REQUIRE(issued.ok());
+    std::string cookie;
+    for (const std::string& c : issued->set_cookie) {
+      if (!cookie.empty()) cookie += "; ";
+      cookie += jeff::test::CookieHeaderOf(c);
+    }
+    auto checked = co_await sessions.Check(cookie, use_awaitable);
+    REQUIRE(checked.ok());
+    CHECK(checked.session.key == "dave");
+    CHECK((co_await sessions.Rotate(cookie, use_awaitable)).error() == jeff::Errc::kUnsupported);
+  });
+}
+
+TEST_CASE("memory store: AsyncSessions races lose nothing and resurrect nothing") {
+  jeff::test::AsyncRaceHarness h;
+  h.make_store = [](boost::asio::io_context&) { return std::make_shared<jeff::MemoryStore>(); };
+  jeff::test::RunAsyncSessionsRaces(h);
+}
