@@ -47,7 +47,7 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
     res.set_redirect(LoginPathFor(req.method == "GET" ? req.path : "/"), 302);
   };
   const std::vector<std::string> origins = config.allowed_origins;
-  const bool stateless = IsStateless(sessions.options());
+  const bool stateless = config.stateless;
   auto warned_plain_http = std::make_shared<std::atomic<bool>>(!config.warn_secure_over_http);
 
   // Called for every answer >= 400; only an empty 404 (no route) gets a page.

@@ -160,6 +160,7 @@ jeff::Options SessionOptions(const Flags& flags) {
 AppConfig MakeAppConfig(const Flags& flags) {
   AppConfig config;
   config.warn_secure_over_http = !flags.insecure;
+  config.stateless = flags.stateless;
   // The app itself serves plain HTTP; behind a TLS proxy, pass --origin https://...
   const std::string scheme = "http://";
   const std::string port = ":" + std::to_string(flags.port);

@@ -49,6 +49,9 @@ struct AppConfig {
   // when a client other than this machine logs in (its browser drops the
   // cookie), naming --insecure.
   bool warn_secure_over_http = false;
+  // Sessions live in an encrypted cookie (--stateless): no "remember me"
+  // box, no device list.
+  bool stateless = false;
 };
 
 // The listen address's origins (and localhost's for 127.0.0.1) plus --origin.

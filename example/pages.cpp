@@ -210,11 +210,6 @@ std::string CannotSignInMessage(std::error_code ec) {
   return "Cannot sign in with this email: " + ec.message() + ".";
 }
 
-bool IsStateless(const jeff::Options& o) {
-  return o.strategy == jeff::SessionStrategy::kStateless ||
-         (o.strategy == jeff::SessionStrategy::kAuto && o.store == nullptr);
-}
-
 bool IsLoopback(std::string_view address) {
   return address.rfind("127.", 0) == 0 || address == "::1" || address.rfind("::ffff:127.", 0) == 0;
 }

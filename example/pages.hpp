@@ -83,9 +83,6 @@ std::string NotFoundPage();
 // The error shown when Set refuses the email itself (not a store failure).
 std::string CannotSignInMessage(std::error_code ec);
 
-// True when `options` keep sessions in a cookie (stateless), not a store.
-bool IsStateless(const jeff::Options& options);
-
 // True for a loopback client address (127.x, ::1, ::ffff:127.x).
 bool IsLoopback(std::string_view address);
 

@@ -66,7 +66,7 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
     res.set(http::field::location, LoginPathFor(req.method() == http::verb::get ? Path(req) : "/"));
   };
   const std::vector<std::string> origins = config.allowed_origins;
-  const bool stateless = IsStateless(sessions.options());
+  const bool stateless = config.stateless;
   // One loop thread: a plain flag is enough.
   auto warned_plain_http = std::make_shared<bool>(!config.warn_secure_over_http);
 
