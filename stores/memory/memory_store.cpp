@@ -283,6 +283,18 @@ Result<void> MemoryStore::Erase(std::string_view key) {
   return {};
 }
 
+// The handler runs after the store's locks are released, so it may call the
+// store again (AsyncSessions' compare-and-swap loop does).
+void MemoryStore::AsyncFetch(std::string_view key, FetchHandler done) { done(Fetch(key)); }
+
+void MemoryStore::AsyncCompareAndSwap(std::string_view key, std::optional<Version> expected,
+                                      std::string_view value, std::chrono::milliseconds ttl,
+                                      SwapHandler done) {
+  done(CompareAndSwap(key, expected, value, ttl));
+}
+
+void MemoryStore::AsyncErase(std::string_view key, EraseHandler done) { done(Erase(key)); }
+
 std::size_t MemoryStore::size() const {
   std::size_t n = 0;
   for (const auto& shard : impl_->shards) {

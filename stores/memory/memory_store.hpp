@@ -1,8 +1,11 @@
 #pragma once
 /// \file
 /// The embedded session store: a sharded in-process map with version counters
-/// and expiry. Sessions vanish with the process; one process only.
+/// and expiry. Sessions vanish with the process; one process only. It is both
+/// a Store and an AsyncStore (completing inline), so the same instance serves
+/// Sessions and AsyncSessions.
 
+#include <jeff/async_store.hpp>
 #include <jeff/clock.hpp>
 #include <jeff/export.hpp>
 #include <jeff/store.hpp>
@@ -10,6 +13,8 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 namespace jeff {
 
@@ -35,7 +40,13 @@ struct MemoryStoreOptions {
 /// A thread-safe in-memory Store. Expired entries are invisible at once and
 /// reclaimed by periodic per-shard sweeps, so memory stays bounded by the
 /// live sessions.
-class JEFF_API MemoryStore final : public Store {
+///
+/// Also an AsyncStore that completes inline: each Async call runs the
+/// synchronous operation (a lock held for a few hundred nanoseconds, never
+/// I/O) and calls its handler on the calling thread before returning. Unlike
+/// other AsyncStores it may be called from any thread, concurrently, and needs
+/// no event loop.
+class JEFF_API MemoryStore final : public Store, public AsyncStore {
  public:
   /// An empty store with `options` (zero fields take the defaults noted on
   /// MemoryStoreOptions). Throws only std::bad_alloc.
@@ -56,6 +67,16 @@ class JEFF_API MemoryStore final : public Store {
                               std::string_view value, std::chrono::milliseconds ttl) override;
   /// Removes `key`; a missing key is success. Never fails.
   Result<void> Erase(std::string_view key) override;
+
+  /// Fetch, then `done` with its outcome, on this thread before returning.
+  void AsyncFetch(std::string_view key, FetchHandler done) override;
+  /// CompareAndSwap, then `done` with its outcome, on this thread before
+  /// returning.
+  void AsyncCompareAndSwap(std::string_view key, std::optional<Version> expected,
+                           std::string_view value, std::chrono::milliseconds ttl,
+                           SwapHandler done) override;
+  /// Erase, then `done` with its outcome, on this thread before returning.
+  void AsyncErase(std::string_view key, EraseHandler done) override;
 
   /// Number of entries held, expired or not (for tests and metrics).
   std::size_t size() const;

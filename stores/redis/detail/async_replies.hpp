@@ -1,0 +1,46 @@
+#pragma once
+// Internal to jeff-redis-async (never installed): the outcome of each store
+// operation from the server's reply, with RedisStore's meaning (the same
+// value layout and script).
+
+#include "../connection.hpp"
+
+#include <jeff/result.hpp>
+#include <jeff/store.hpp>
+
+#include <optional>
+
+struct redisReply;
+
+namespace jeff::redis_detail {
+
+/// A `GET` reply: std::nullopt for nil; kStoreCorrupt for a value shorter
+/// than the version; the reply's error for an error reply.
+Result<std::optional<Versioned>> FetchOutcome(const redisReply& reply);
+
+/// A `SET ... PX ... NX` reply: true for OK, false for nil.
+Result<bool> SetIfAbsentOutcome(const redisReply& reply);
+
+/// The compare-and-swap script's reply: 1 true, 0 false, -1 kStoreCorrupt.
+Result<bool> ScriptOutcome(const redisReply& reply);
+
+/// True for the status reply `+OK`.
+bool IsOk(const redisReply& reply) noexcept;
+
+/// A `DEL` reply (any count is success).
+Result<void> EraseOutcome(const redisReply& reply);
+
+/// The `WAIT` after a write: success unless the write itself was an error
+/// reply (left to the write's outcome) or fewer than `replicas` replicas
+/// acknowledged it (kStoreUnavailable: a failover could lose it).
+Result<void> WaitOutcome(const redisReply& write, const redisReply& acks, int replicas);
+
+/// The `[ip, port]` reply to `SENTINEL get-master-addr-by-name`:
+/// kStoreUnavailable for nil (no such master yet), kStoreProtocol for
+/// another shape, the reply's error for an error reply.
+Result<Endpoint> MasterAddress(const redisReply& reply);
+
+/// True when a `ROLE` reply says "master".
+bool IsMasterRole(const redisReply& reply) noexcept;
+
+}  // namespace jeff::redis_detail
