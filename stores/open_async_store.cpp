@@ -41,7 +41,7 @@ PooledUrl TakePoolOptions(std::string_view url) {
 std::shared_ptr<AsyncStore> OpenAsyncRedisStore([[maybe_unused]] const StoreUrl& url,
                                                 [[maybe_unused]] boost::asio::any_io_executor executor) {
 #if JEFF_HAVE_REDIS_ASYNC
-  return std::make_shared<AsyncRedisStore>(url, std::move(executor));
+  return MakeAsyncRedisStore(url, std::move(executor));
 #else
   throw std::invalid_argument(
       "this build of jeff has no asynchronous Redis store (AsyncRedisStore was not built)");

@@ -5,6 +5,7 @@
 #include <jeff/stores/memory/memory_store.hpp>
 #include <jeff/stores/open_async_store.hpp>
 #include <jeff/stores/open_store.hpp>
+#include <jeff/stores/pooled_async_store.hpp>
 
 #include <boost/asio/io_context.hpp>
 
@@ -67,6 +68,20 @@ TEST_CASE("OpenAsyncStore takes async_threads and async_queue for pooled stores 
         std::string::npos);
   CHECK(OpenAsyncStoreError("memcached://127.0.0.1:1?async_threads=2000").find("async_threads") !=
         std::string::npos);
+}
+
+TEST_CASE("OpenAsyncStore opens redis:// as the non-blocking Redis store when it was built") {
+  boost::asio::io_context loop;
+#if JEFF_HAVE_REDIS_ASYNC
+  auto store = OpenAsyncStore("redis://127.0.0.1:1?timeout=50ms", loop.get_executor());  // no connect yet
+  REQUIRE(store);
+  CHECK(dynamic_cast<PooledAsyncStore*>(store.get()) == nullptr);  // never a blocking client on a pool
+  // No pool to size.
+  CHECK(OpenAsyncStoreError("redis://127.0.0.1:1?async_threads=2")
+            .find("unknown store URL option 'async_threads'") != std::string::npos);
+#else
+  CHECK(OpenAsyncStoreError("redis://127.0.0.1:1").find("asynchronous Redis") != std::string::npos);
+#endif
 }
 
 }  // namespace

@@ -199,7 +199,7 @@ echo "   pkg-config --libs jeff-stores: $stores_libs"
 for lib in "$installed_libdir"/libjeff-*.so; do
   name=${lib##*/lib}
   name=${name%.so}
-  [[ $name == jeff-stores ]] || grep -q -- "-l$name\b" <<<"$stores_libs" ||
+  [[ $name == jeff-stores || $name == *-async ]] || grep -q -- "-l$name\b" <<<"$stores_libs" ||
     fail "pkg-config --libs jeff-stores does not link $name"
 done
 

@@ -13,10 +13,11 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <set>
@@ -33,18 +34,34 @@ struct AsyncRaceHarness {
   int revoke_trials = 20;
 };
 
-// Runs `body` as a coroutine on `ioc` to completion; rethrows its exception.
-inline void RunCoroutine(boost::asio::io_context& ioc, std::function<boost::asio::awaitable<void>()> body) {
+// Runs `bodies` as concurrent coroutines on `ioc` until all have finished
+// (not until the loop runs dry: a store may keep reads pending on idle
+// connections), then rethrows the first exception one of them threw. Fails
+// the test after `limit`.
+inline void RunCoroutines(boost::asio::io_context& ioc,
+                          std::vector<std::function<boost::asio::awaitable<void>()>> bodies,
+                          std::chrono::milliseconds limit = std::chrono::minutes(5)) {
   std::exception_ptr failure;
-  bool finished = false;
-  boost::asio::co_spawn(ioc, std::move(body), [&](std::exception_ptr e) {
-    failure = e;
-    finished = true;
-  });
+  std::size_t running = bodies.size();
+  for (auto& body : bodies) {
+    boost::asio::co_spawn(ioc, std::move(body), [&](std::exception_ptr e) {
+      if (e && !failure) failure = e;
+      --running;
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   ioc.restart();
-  ioc.run();
-  REQUIRE(finished);
+  while (running != 0) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    ioc.run_one_for(std::chrono::milliseconds(50));
+    if (ioc.stopped()) ioc.restart();
+  }
   if (failure) std::rethrow_exception(failure);
+}
+
+// Runs one coroutine to completion (see RunCoroutines).
+inline void RunCoroutine(boost::asio::io_context& ioc, std::function<boost::asio::awaitable<void>()> body) {
+  RunCoroutines(ioc, {std::move(body)});
 }
 
 inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
@@ -57,21 +74,16 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
   SUBCASE("concurrent logins for one key lose no session") {
     const std::string key = "racer@example.com";
     int failures = 0;
-    int running = h.coroutines;
+    std::vector<std::function<awaitable<void>()>> logins;
     for (int c = 0; c < h.coroutines; ++c) {
-      boost::asio::co_spawn(
-          ioc,
-          [&]() -> awaitable<void> {
-            for (int i = 0; i < h.sets_per_coroutine; ++i) {
-              auto issued = co_await sessions.Set(key, "device", use_awaitable);
-              if (!issued.ok()) ++failures;
-            }
-            --running;
-          },
-          boost::asio::detached);
+      logins.push_back([&]() -> awaitable<void> {
+        for (int i = 0; i < h.sets_per_coroutine; ++i) {
+          auto issued = co_await sessions.Set(key, "device", use_awaitable);
+          if (!issued.ok()) ++failures;
+        }
+      });
     }
-    ioc.run();
-    CHECK(running == 0);
+    RunCoroutines(ioc, std::move(logins));
     CHECK(failures == 0);
     RunCoroutine(ioc, [&]() -> awaitable<void> {
       auto list = co_await sessions.SessionsForKey(key, use_awaitable);
@@ -93,24 +105,18 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         REQUIRE(issued.ok());
         victim = std::move(*issued);
       });
+      std::vector<std::function<awaitable<void>()>> racers;
       for (int c = 0; c < 3; ++c) {
-        boost::asio::co_spawn(
-            ioc,
-            [&]() -> awaitable<void> {
-              for (int i = 0; i < 5; ++i) (void)co_await sessions.Set(key, "racer", use_awaitable);
-            },
-            boost::asio::detached);
+        racers.push_back([&]() -> awaitable<void> {
+          for (int i = 0; i < 5; ++i) (void)co_await sessions.Set(key, "racer", use_awaitable);
+        });
       }
-      boost::asio::co_spawn(
-          ioc,
-          [&]() -> awaitable<void> {
-            const std::vector<SessionId> ids{victim->session.id};
-            auto removed = co_await sessions.Delete(key, ids, use_awaitable);
-            CHECK(removed.ok());
-          },
-          boost::asio::detached);
-      ioc.restart();
-      ioc.run();
+      racers.push_back([&]() -> awaitable<void> {
+        const std::vector<SessionId> ids{victim->session.id};
+        auto removed = co_await sessions.Delete(key, ids, use_awaitable);
+        CHECK(removed.ok());
+      });
+      RunCoroutines(ioc, std::move(racers));
       RunCoroutine(ioc, [&]() -> awaitable<void> {
         auto list = co_await sessions.SessionsForKey(key, use_awaitable);
         REQUIRE(list.ok());
@@ -135,21 +141,13 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         cookies.push_back(CookieOf(*issued));
       }
     });
-    boost::asio::co_spawn(
-        ioc,
-        [&]() -> awaitable<void> {
-          for (int i = 0; i < 10; ++i) (void)co_await sessions.Set(key, "new", use_awaitable);
-        },
-        boost::asio::detached);
-    boost::asio::co_spawn(
-        ioc,
-        [&]() -> awaitable<void> {
-          auto deleted = co_await sessions.Delete(key, use_awaitable);
-          CHECK(deleted.ok());
-        },
-        boost::asio::detached);
-    ioc.restart();
-    ioc.run();
+    RunCoroutines(ioc, {[&]() -> awaitable<void> {
+                          for (int i = 0; i < 10; ++i) (void)co_await sessions.Set(key, "new", use_awaitable);
+                        },
+                        [&]() -> awaitable<void> {
+                          auto deleted = co_await sessions.Delete(key, use_awaitable);
+                          CHECK(deleted.ok());
+                        }});
     RunCoroutine(ioc, [&]() -> awaitable<void> {
       for (const std::string& c : cookies) {
         auto checked = co_await sessions.Check(c, use_awaitable);

@@ -1,0 +1,106 @@
+// AsyncSessions on AsyncRedisStore against real redis-server processes: the
+// race suite with coroutines (logins interleave on the wire, so the CAS loop
+// and its timer back-off really run), interoperation with Sessions on the
+// synchronous RedisStore, and a stopped server reported as a store error.
+
+#include "redis_test_support.hpp"
+#include "support/async_sessions_race.hpp"
+
+#include <doctest/doctest.h>
+#include <jeff/stores/redis/async_redis_store.hpp>
+#include <jeff/stores/redis/redis_store.hpp>
+
+#include <signal.h>
+
+namespace jeff::test {
+namespace {
+
+using boost::asio::awaitable;
+using boost::asio::use_awaitable;
+
+std::shared_ptr<AsyncStore> AsyncStoreOn(boost::asio::io_context& ioc, RedisStoreOptions redis,
+                                         std::size_t connections = 2) {
+  AsyncRedisStoreOptions o;
+  o.redis = std::move(redis);
+  o.connections = connections;
+  return std::make_shared<AsyncRedisStore>(std::move(o), ioc.get_executor());
+}
+
+TEST_CASE("AsyncSessions races on a real redis-server") {
+  static std::unique_ptr<ServerProcess> server = StartRedis();
+  AsyncRaceHarness h;
+  h.make_store = [](boost::asio::io_context& ioc) { return AsyncStoreOn(ioc, LocalOptions(server->port())); };
+  RunAsyncSessionsRaces(h);
+}
+
+TEST_CASE("AsyncSessions races on a real 3-node Redis Cluster") {
+  static RedisCluster cluster(3);
+  AsyncRaceHarness h;
+  h.revoke_trials = 5;
+  h.make_store = [](boost::asio::io_context& ioc) { return AsyncStoreOn(ioc, cluster.Options()); };
+  RunAsyncSessionsRaces(h);
+}
+
+TEST_CASE("AsyncSessions and Sessions share sessions on one redis-server") {
+  static std::unique_ptr<ServerProcess> server = StartRedis();
+  boost::asio::io_context ioc;
+  Options options;
+  options.key_prefix = "interop:";
+  AsyncSessions async_sessions(options, AsyncStoreOn(ioc, LocalOptions(server->port())), ioc.get_executor());
+  Options sync_options = options;
+  sync_options.store = std::make_shared<RedisStore>(LocalOptions(server->port()));
+  Sessions sync(sync_options);
+  RunCoroutine(ioc, [&]() -> awaitable<void> {
+    auto issued = co_await async_sessions.Set("erin", "async", use_awaitable);
+    REQUIRE(issued.ok());
+    auto checked = sync.Check(CookieOf(*issued));
+    REQUIRE(checked.ok());
+    CHECK(checked.session.meta == "async");
+    auto other = sync.Set("erin", "sync");
+    REQUIRE(other.ok());
+    auto async_checked = co_await async_sessions.Check(CookieOf(*other), use_awaitable);
+    REQUIRE(async_checked.ok());
+    CHECK(async_checked.session.meta == "sync");
+    auto listed = co_await async_sessions.SessionsForKey("erin", use_awaitable);
+    REQUIRE(listed.ok());
+    CHECK(listed->size() == 2);
+    auto deleted = co_await async_sessions.Delete("erin", use_awaitable);
+    REQUIRE(deleted.ok());
+    CHECK(*deleted == 2);
+    CHECK(sync.Check(CookieOf(*issued)).status == CheckStatus::kUnknown);
+  });
+}
+
+TEST_CASE("a stopped redis-server is a store error within the timeout, then sessions work again") {
+  std::unique_ptr<ServerProcess> server = StartRedis();
+  boost::asio::io_context ioc;
+  RedisStoreOptions redis = LocalOptions(server->port());
+  redis.command_timeout = std::chrono::milliseconds(300);
+  AsyncSessions sessions(Options{}, AsyncStoreOn(ioc, redis, 1), ioc.get_executor());
+  std::string cookie;
+  RunCoroutine(ioc, [&]() -> awaitable<void> {
+    auto issued = co_await sessions.Set("frank", "", use_awaitable);
+    REQUIRE(issued.ok());
+    cookie = CookieOf(*issued);
+  });
+  REQUIRE(::kill(server->pid(), SIGSTOP) == 0);
+  RunCoroutine(ioc, [&]() -> awaitable<void> {
+    const auto start = std::chrono::steady_clock::now();
+    auto checked = co_await sessions.Check(cookie, use_awaitable);
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(checked.status == CheckStatus::kStoreError);
+    CHECK(checked.error == Errc::kStoreTimeout);
+    CHECK(took < std::chrono::milliseconds(1500));
+    auto set = co_await sessions.Set("frank", "", use_awaitable);
+    CHECK(set.error() == Errc::kStoreTimeout);  // no cookie for a login the store did not take
+  });
+  REQUIRE(::kill(server->pid(), SIGCONT) == 0);
+  RunCoroutine(ioc, [&]() -> awaitable<void> {
+    CheckResult checked;
+    for (int i = 0; i < 50 && !checked.ok(); ++i) checked = co_await sessions.Check(cookie, use_awaitable);
+    CHECK(checked.ok());
+  });
+}
+
+}  // namespace
+}  // namespace jeff::test
