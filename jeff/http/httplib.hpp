@@ -2,10 +2,12 @@
 /// \file
 /// cpp-httplib adapter (header-only; the core does not link cpp-httplib):
 /// Wrap puts a handler behind a session check, Public hands it the session if
-/// there is one.
+/// there is one. The rules are jeff/http/policy.hpp's; this file maps
+/// cpp-httplib's types onto them.
 
 #include <httplib.h>
 #include <jeff/csrf.hpp>
+#include <jeff/http/policy.hpp>
 #include <jeff/sessions.hpp>
 
 #include <chrono>
@@ -58,26 +60,39 @@ inline void AddSetCookies(httplib::Response& res, const std::vector<std::string>
   for (const std::string& v : values) res.set_header("Set-Cookie", v);
 }
 
-/// Answers 503 with Retry-After: the store failed, the user is neither in nor out.
-inline void StoreUnavailable(httplib::Response& res, std::chrono::seconds retry_after) {
-  res.status = 503;
-  res.set_header("Retry-After", std::to_string(retry_after.count()));
-  res.set_header("Cache-Control", "no-store");
-  res.set_content("Service temporarily unavailable, please retry.\n", "text/plain");
+/// Writes `reply` (status, Set-Cookie and other headers, body) into `res`.
+inline void ApplyReply(httplib::Response& res, const Reply& reply) {
+  res.status = reply.status;
+  AddSetCookies(res, reply.set_cookie);
+  for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+  if (!reply.body.empty() || !reply.content_type.empty()) {
+    res.set_content(reply.body, reply.content_type);
+  }
 }
 
-/// The text of the 403 that AllowOrigin sends for `verdict` (not kAllowed):
-/// a request without Origin (and Sec-Fetch-Site) is told so, since it is
-/// usually a client that does not send the header (curl, an old browser, a
-/// proxy that strips it), not an attack.
-inline std::string OriginRefusal(CsrfVerdict verdict) {
-  if (verdict == CsrfVerdict::kMissingOrigin) {
-    return "Request refused: it has no Origin header (nor Sec-Fetch-Site), so it cannot be "
-           "told apart from a cross-site request. Browsers send one; other clients must "
-           "send Origin: <this site's origin>.\n";
-  }
-  return "Cross-site request refused: its Origin is not one this site accepts.\n";
+/// Answers 503 with Retry-After: the store failed, the user is neither in nor out.
+inline void StoreUnavailable(httplib::Response& res, std::chrono::seconds retry_after) {
+  ApplyReply(res, StoreUnavailableReply(retry_after));
 }
+
+namespace detail {
+
+// The policy's view of a cpp-httplib request; `cookie` holds the joined
+// Cookie headers the view points into.
+struct HttplibView {
+  explicit HttplibView(const httplib::Request& req)
+      : cookie(CookieHeader(req)),
+        origin(req.get_header_value("Origin")),
+        sec_fetch_site(req.get_header_value("Sec-Fetch-Site")),
+        authorization(req.get_header_value("Authorization")),
+        view{req.method, origin, sec_fetch_site, cookie, authorization} {}
+  HttplibView(const HttplibView&) = delete;  // `view` points into this object
+  HttplibView& operator=(const HttplibView&) = delete;
+  std::string cookie, origin, sec_fetch_site, authorization;
+  RequestView view;
+};
+
+}  // namespace detail
 
 /// Answers 403 when an unsafe request does not come from an allowed origin,
 /// with a text saying whether the Origin header was missing or foreign
@@ -85,13 +100,9 @@ inline std::string OriginRefusal(CsrfVerdict verdict) {
 /// `allowed_origins` is empty).
 inline bool AllowOrigin(const httplib::Request& req, httplib::Response& res,
                         const std::vector<std::string>& allowed_origins) {
-  if (allowed_origins.empty()) return true;
-  const CsrfVerdict verdict = CheckOrigin(req.method, req.get_header_value("Origin"),
-                                          req.get_header_value("Sec-Fetch-Site"), allowed_origins);
-  if (verdict == CsrfVerdict::kAllowed) return true;
-  res.status = 403;
-  res.set_content(OriginRefusal(verdict), "text/plain");
-  return false;
+  const std::optional<Reply> refusal = RefuseOrigin(detail::HttplibView(req).view, allowed_origins);
+  if (refusal) ApplyReply(res, *refusal);
+  return !refusal;
 }
 
 /// A cpp-httplib handler that runs `handler` with the request's live session.
@@ -102,25 +113,27 @@ inline bool AllowOrigin(const httplib::Request& req, httplib::Response& res,
 /// server.
 inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
                                      HttplibOptions options = {}) {
-  return [&sessions, handler = std::move(handler), options = std::move(options)](
-             const httplib::Request& req, httplib::Response& res) {
-    if (!AllowOrigin(req, res, options.allowed_origins)) return;
-    CheckResult checked = sessions.Check(CookieHeader(req));
-    AddSetCookies(res, checked.set_cookie);
-    if (checked.status == CheckStatus::kStoreError) {
-      StoreUnavailable(res, options.retry_after);
-      if (options.on_store_error) options.on_store_error(req, res, checked.error);
-      return;
-    }
-    if (!checked.ok()) {
-      if (options.on_unauthorized) {
-        options.on_unauthorized(req, res);
-      } else {
-        res.set_redirect(sessions.options().unauthorized_redirect, 302);
+  PolicyOptions policy;
+  policy.allowed_origins = std::move(options.allowed_origins);
+  policy.retry_after = options.retry_after;
+  policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
+  return [&sessions, handler = std::move(handler), options = std::move(options),
+          policy = std::move(policy)](const httplib::Request& req, httplib::Response& res) {
+    const detail::HttplibView request(req);
+    const Decision decision = Decide(sessions, request.view, policy, Access::kSession);
+    using Outcome = Decision::Outcome;
+    if (decision.outcome == Outcome::kRunHandler) {
+      AddSetCookies(res, decision.reply.set_cookie);
+      handler(req, res, decision.checked.session);
+    } else if (decision.outcome == Outcome::kUnauthorized && options.on_unauthorized) {
+      AddSetCookies(res, decision.reply.set_cookie);
+      options.on_unauthorized(req, res);
+    } else {
+      ApplyReply(res, decision.reply);
+      if (decision.outcome == Outcome::kStoreError && options.on_store_error) {
+        options.on_store_error(req, res, decision.checked.error);
       }
-      return;
     }
-    handler(req, res, checked.session);
   };
 }
 
@@ -128,11 +141,12 @@ inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
 /// Check found; it never redirects and never answers for the handler.
 /// `sessions` must outlive the server.
 inline httplib::Server::Handler Public(Sessions& sessions, PublicHandler handler) {
-  return [&sessions, handler = std::move(handler)](const httplib::Request& req,
-                                                    httplib::Response& res) {
-    CheckResult checked = sessions.Check(CookieHeader(req));
-    AddSetCookies(res, checked.set_cookie);
-    handler(req, res, checked);
+  return [&sessions, handler = std::move(handler), policy = PolicyOptions{}](
+             const httplib::Request& req, httplib::Response& res) {
+    const detail::HttplibView request(req);
+    const Decision decision = Decide(sessions, request.view, policy, Access::kPublic);
+    AddSetCookies(res, decision.reply.set_cookie);
+    handler(req, res, decision.checked);
   };
 }
 

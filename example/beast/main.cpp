@@ -1,0 +1,102 @@
+// jeff example on Boost.Beast: the same web app as jeff-example, served by
+// C++20 coroutines on ONE io_context thread over jeff::AsyncSessions (store
+// calls never block the loop; Argon2 password checks run on a small pool).
+//   jeff-example-beast [--address A] [--port P] [--store URL] [--user EMAIL:PASSWORD]...
+//                      [--origin URL]... [--max-sessions N] [--cookie-name NAME] [--insecure]
+//                      [--help]
+
+#include "routes.hpp"
+#include "server.hpp"
+
+#include "../accounts.hpp"
+#include "../config.hpp"
+
+#include <jeff/async_sessions.hpp>
+#include <jeff/stores/open_async_store.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+
+namespace {
+
+constexpr std::string_view kProgram = "jeff-example-beast";
+
+// Threads that check password hashes (Argon2, tens of milliseconds each).
+constexpr std::size_t kHashThreads = 2;
+
+// Probes the store, warns, then listens; sets `exit_code` to 1 and stops the
+// loop when the address cannot be bound.
+boost::asio::awaitable<void> Run(boost::asio::io_context& loop, const example::Flags& flags,
+                                 jeff::AsyncSessions& sessions,
+                                 const example::beast::Router& router, int& exit_code) {
+  // A store that cannot be reached is not fatal (it may come up later), but
+  // it is the first thing to know when every page answers 503.
+  std::error_code probe;
+  if (!flags.stateless) {
+    auto found = co_await sessions.SessionsForKey("jeff-example start-up probe",
+                                                  boost::asio::use_awaitable);
+    if (!found) probe = found.error();
+  }
+  example::WarnAtStartUp(flags, kProgram, probe);
+
+  boost::asio::ip::tcp::acceptor acceptor(loop);
+  try {
+    const boost::asio::ip::tcp::endpoint endpoint(
+        boost::asio::ip::make_address(flags.address), static_cast<unsigned short>(flags.port));
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(boost::asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen();
+  } catch (const std::exception& e) {
+    std::cerr << kProgram << ": cannot listen on " << flags.address << ":" << flags.port << " ("
+              << e.what() << ")\n";
+    exit_code = 1;
+    loop.stop();
+    co_return;
+  }
+  std::cerr << example::Banner(flags) << " on Boost.Beast, one loop thread\n";
+  co_await example::beast::Listen(std::move(acceptor), router, example::beast::ServerOptions{});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const example::Flags flags = example::ParseFlags(argc, argv, kProgram);
+  try {
+    const example::Accounts accounts = example::MakeAccounts(flags, kProgram);
+
+    boost::asio::io_context loop(1);
+    boost::asio::thread_pool hash_pool(kHashThreads);
+    std::shared_ptr<jeff::AsyncStore> store;
+    if (!flags.stateless) store = jeff::OpenAsyncStore(flags.store, loop.get_executor());
+    jeff::AsyncSessions sessions(example::SessionOptions(flags), store, loop.get_executor());
+
+    example::beast::Router router;
+    example::beast::MountRoutes(router, sessions, accounts, example::MakeAppConfig(flags),
+                                hash_pool.get_executor());
+
+    boost::asio::signal_set signals(loop, SIGINT, SIGTERM);
+    signals.async_wait([&loop](const boost::system::error_code&, int) { loop.stop(); });
+    int exit_code = 0;
+    boost::asio::co_spawn(loop, Run(loop, flags, sessions, router, exit_code),
+                          [](std::exception_ptr e) {
+                            if (e) std::rethrow_exception(e);
+                          });
+    loop.run();
+    hash_pool.join();
+    return exit_code;
+  } catch (const std::exception& e) {
+    std::cerr << kProgram << ": " << e.what() << "\n";
+    return 1;
+  }
+}

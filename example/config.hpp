@@ -1,0 +1,71 @@
+#pragma once
+// The example apps' command line (the cpp-httplib and the Boost.Beast server
+// take the same flags) and what it configures: accounts, jeff::Options, the
+// app's origins.
+
+#include "accounts.hpp"
+
+#include <jeff/sessions.hpp>
+
+#include <string>
+#include <system_error>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace example {
+
+// The flags, parsed.
+struct Flags {
+  std::string address = "127.0.0.1";
+  int port = 8080;
+  std::string store;
+  std::vector<std::string> users;
+  std::vector<std::string> origins;
+  long max_sessions = 64;
+  std::string cookie_name;  // empty: jeff's default
+  bool insecure = false;
+  bool stateless = false;
+  std::vector<std::string> secrets;
+  std::vector<std::pair<std::string, std::string>> claims;
+};
+
+// Parses the command line of `program` ("jeff-example", ...). --help prints
+// the usage and exits 0; a bad flag prints it with the error and exits 2.
+Flags ParseFlags(int argc, char** argv, std::string_view program);
+
+// The accounts of --user (exits 2 on a malformed one).
+Accounts MakeAccounts(const Flags& flags, std::string_view program);
+
+// jeff::Options for `flags`, without a store (the caller opens --store its
+// way, synchronous or asynchronous; stateless mode needs none).
+jeff::Options SessionOptions(const Flags& flags);
+
+// What the routes need to know beyond the sessions.
+struct AppConfig {
+  // Origins allowed to POST (CSRF check on every state change).
+  std::vector<std::string> allowed_origins;
+  // The session cookie is Secure while the app serves plain HTTP: warn once
+  // when a client other than this machine logs in (its browser drops the
+  // cookie), naming --insecure.
+  bool warn_secure_over_http = false;
+  // Sessions live in an encrypted cookie (--stateless): no "remember me"
+  // box, no device list.
+  bool stateless = false;
+};
+
+// The listen address's origins (and localhost's for 127.0.0.1) plus --origin.
+AppConfig MakeAppConfig(const Flags& flags);
+
+// The store URL without its password, for messages.
+std::string Redacted(const std::string& url);
+
+// Start-up warnings on stderr: a store that cannot be reached (`probe` is
+// what a first read found; not fatal, it may come up later) and a Secure
+// cookie served over plain HTTP beyond this machine.
+void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code probe);
+
+// "jeff example on http://ADDRESS:PORT (store memory://...)", for stderr.
+std::string Banner(const Flags& flags);
+
+}  // namespace example

@@ -1,0 +1,89 @@
+#include <jeff/http/policy.hpp>
+
+#include <jeff/csrf.hpp>
+
+#include <utility>
+
+namespace jeff::http {
+
+std::string OriginRefusal(CsrfVerdict verdict) {
+  if (verdict == CsrfVerdict::kMissingOrigin) {
+    return "Request refused: it has no Origin header (nor Sec-Fetch-Site), so it cannot be "
+           "told apart from a cross-site request. Browsers send one; other clients must "
+           "send Origin: <this site's origin>.\n";
+  }
+  return "Cross-site request refused: its Origin is not one this site accepts.\n";
+}
+
+std::optional<Reply> RefuseOrigin(const RequestView& request,
+                                  const std::vector<std::string>& allowed_origins) {
+  if (allowed_origins.empty()) return std::nullopt;
+  const CsrfVerdict verdict =
+      CheckOrigin(request.method, request.origin, request.sec_fetch_site, allowed_origins);
+  if (verdict == CsrfVerdict::kAllowed) return std::nullopt;
+  Reply reply;
+  reply.status = 403;
+  reply.body = OriginRefusal(verdict);
+  reply.content_type = "text/plain";
+  return reply;
+}
+
+Reply StoreUnavailableReply(std::chrono::seconds retry_after) {
+  Reply reply;
+  reply.status = 503;
+  reply.headers = {{"Retry-After", std::to_string(retry_after.count())},
+                   {"Cache-Control", "no-store"}};
+  reply.body = "Service temporarily unavailable, please retry.\n";
+  reply.content_type = "text/plain";
+  return reply;
+}
+
+std::optional<Decision> BeforeCheck(const RequestView& request, const PolicyOptions& options,
+                                    Access access) {
+  if (access == Access::kPublic) return std::nullopt;
+  std::optional<Reply> refusal = RefuseOrigin(request, options.allowed_origins);
+  if (!refusal) return std::nullopt;
+  Decision decision;
+  decision.outcome = Decision::Outcome::kForbidden;
+  decision.reply = std::move(*refusal);
+  return decision;
+}
+
+bool ChecksBearer(const RequestView& request, const PolicyOptions& options) noexcept {
+  return options.bearer && !request.authorization.empty();
+}
+
+Decision AfterCheck(CheckResult checked, const PolicyOptions& options, Access access) {
+  Decision decision;
+  if (access == Access::kSession && checked.status == CheckStatus::kStoreError) {
+    decision.outcome = Decision::Outcome::kStoreError;
+    decision.reply = StoreUnavailableReply(options.retry_after);
+  } else if (access == Access::kSession && !checked.ok()) {
+    decision.outcome = Decision::Outcome::kUnauthorized;
+    if (options.unauthorized_redirect.empty()) {
+      decision.reply.status = 401;
+      decision.reply.headers = {{"Cache-Control", "no-store"}};
+      decision.reply.body = "Sign-in required.\n";
+      decision.reply.content_type = "text/plain";
+    } else {
+      decision.reply.status = 302;
+      decision.reply.headers = {{"Location", options.unauthorized_redirect}};
+    }
+  }
+  // Copied: a Public handler still sees every field of what Check found.
+  decision.reply.set_cookie = checked.set_cookie;
+  decision.checked = std::move(checked);
+  return decision;
+}
+
+Decision Decide(Sessions& sessions, const RequestView& request, const PolicyOptions& options,
+                Access access) {
+  if (std::optional<Decision> refused = BeforeCheck(request, options, access)) {
+    return std::move(*refused);
+  }
+  CheckResult checked = ChecksBearer(request, options) ? sessions.CheckBearer(request.authorization)
+                                                       : sessions.Check(request.cookie);
+  return AfterCheck(std::move(checked), options, access);
+}
+
+}  // namespace jeff::http

@@ -1,0 +1,127 @@
+#pragma once
+/// \file
+/// The HTTP policy every framework adapter shares, free of any framework:
+/// origin check -> session check -> Set-Cookie -> 503 with Retry-After when
+/// the store fails -> redirect (or 401) without a session. An adapter maps
+/// its request onto a RequestView, runs BeforeCheck, checks the session
+/// (synchronously with Decide, or asynchronously between BeforeCheck and
+/// AfterCheck), and maps the Decision back onto its response type.
+
+#include <jeff/csrf.hpp>
+#include <jeff/export.hpp>
+#include <jeff/sessions.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace jeff::http {
+
+/// The parts of a request the policy reads. The views must outlive the
+/// calls they are given to; empty means the header is absent.
+struct RequestView {
+  std::string_view method;          ///< "GET", "POST", ...
+  std::string_view origin;          ///< the Origin header
+  std::string_view sec_fetch_site;  ///< the Sec-Fetch-Site header
+  /// Every Cookie header, joined with "; " (HTTP/2 may split them).
+  std::string_view cookie;
+  std::string_view authorization;  ///< the Authorization header
+};
+
+/// Who may reach a route.
+enum class Access {
+  /// A live session is required (Wrap): unsafe methods pass the origin
+  /// check first; no session is answered 302/401, a store failure 503.
+  kSession,
+  /// Everyone (Public): the handler always runs and sees what Check found;
+  /// the policy never answers for it.
+  kPublic,
+};
+
+/// How the policy answers the requests it stops.
+struct PolicyOptions {
+  /// Origins (`scheme://host[:port]`) allowed to send unsafe methods (POST,
+  /// PUT, ...) to kSession routes; others get 403. Empty: no check.
+  std::vector<std::string> allowed_origins;
+  /// Retry-After (seconds) of the 503 sent when the store fails.
+  std::chrono::seconds retry_after{1};
+  /// Where a request without a live session is sent (302). Empty: it is
+  /// answered 401 instead.
+  std::string unauthorized_redirect = "/";
+  /// Check `Authorization: Bearer` (Sessions::CheckBearer) instead of the
+  /// cookie when the request has an Authorization header (stateless mode
+  /// with StatelessOptions::bearer). false: the cookie only.
+  bool bearer = false;
+};
+
+/// A response the policy writes, in no framework's types.
+struct Reply {
+  int status = 200;  ///< HTTP status code
+  /// Set-Cookie values, each sent as its own header (always sent, also
+  /// with the handler's own response or an adapter's callback's).
+  std::vector<std::string> set_cookie;
+  /// Other headers (name, value), e.g. Location, Retry-After, Cache-Control.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;          ///< empty: no body
+  std::string content_type;  ///< of `body`; empty when there is none
+};
+
+/// What the adapter does with a request.
+struct Decision {
+  /// Why the policy decided so.
+  enum class Outcome {
+    kRunHandler,    ///< run the route's handler with `checked`
+    kForbidden,     ///< 403: an unsafe request from a foreign or unknown origin
+    kUnauthorized,  ///< no live session on a kSession route (302 or 401)
+    kStoreError,    ///< the store failed (503 with Retry-After)
+  };
+  Outcome outcome = Outcome::kRunHandler;
+  /// What Check found (default, kAbsent, when the request was refused
+  /// before the check).
+  CheckResult checked;
+  /// The answer: only `set_cookie` for kRunHandler (the handler writes the
+  /// rest); the whole response otherwise, which an adapter's own callback
+  /// may replace (keeping `set_cookie`).
+  Reply reply;
+
+  /// True when the handler runs.
+  bool run_handler() const noexcept { return outcome == Outcome::kRunHandler; }
+};
+
+/// The text of the 403 sent for `verdict` (not kAllowed): a request without
+/// Origin (and Sec-Fetch-Site) is told so, since it is usually a client that
+/// does not send the header (curl, an old browser, a proxy that strips it),
+/// not an attack.
+JEFF_API std::string OriginRefusal(CsrfVerdict verdict);
+
+/// The 403 for an unsafe request whose origin is not in `allowed_origins`;
+/// std::nullopt when it may go on (always, when `allowed_origins` is empty).
+JEFF_API std::optional<Reply> RefuseOrigin(const RequestView& request,
+                                           const std::vector<std::string>& allowed_origins);
+
+/// The 503 for a store failure: Retry-After `retry_after`, Cache-Control:
+/// no-store, a short plain-text body.
+JEFF_API Reply StoreUnavailableReply(std::chrono::seconds retry_after);
+
+/// Step 1, before the session check: the 403 Decision when the origin check
+/// refuses the request (kSession routes only); std::nullopt: go on and check.
+JEFF_API std::optional<Decision> BeforeCheck(const RequestView& request,
+                                             const PolicyOptions& options, Access access);
+
+/// True when the session comes from Sessions::CheckBearer(request.authorization)
+/// rather than Check(request.cookie) (PolicyOptions::bearer and an
+/// Authorization header).
+JEFF_API bool ChecksBearer(const RequestView& request, const PolicyOptions& options) noexcept;
+
+/// Step 2, given what the check found: run the handler (with the
+/// Set-Cookie values to send), or the 503 / 302 / 401 answer.
+JEFF_API Decision AfterCheck(CheckResult checked, const PolicyOptions& options, Access access);
+
+/// Both steps around a synchronous check on `sessions`.
+JEFF_API Decision Decide(Sessions& sessions, const RequestView& request,
+                         const PolicyOptions& options, Access access);
+
+}  // namespace jeff::http
