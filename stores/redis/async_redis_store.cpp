@@ -3,7 +3,7 @@
 #include "cluster_slots.hpp"
 #include "compare_and_swap_script.hpp"
 #include "detail/async_connection.hpp"
-#include "detail/async_replies.hpp"
+#include "replies.hpp"
 #include "tls.hpp"
 
 #include <jeff/store_url.hpp>

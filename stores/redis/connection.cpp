@@ -27,13 +27,16 @@ timeval ToTimeval(std::chrono::milliseconds d) noexcept {
   return tv;
 }
 
-struct FormattedDeleter {
-  void operator()(char* p) const noexcept { redisFreeCommand(p); }
-};
-using Formatted = std::unique_ptr<char, FormattedDeleter>;
+bool Contains(std::string_view text, std::string_view word) noexcept {
+  return text.find(word) != std::string_view::npos;
+}
+
+}  // namespace
+
+void FormattedDeleter::operator()(char* p) const noexcept { redisFreeCommand(p); }
 
 // RESP encoding of one command through hiredis' binary-safe argv formatter.
-Result<std::string_view> Format(Command command, Formatted& storage) {
+Result<std::string_view> FormatCommand(Command command, Formatted& storage) {
   if (command.empty() || command.size() > kMaxArgs) return Errc::kInvalidArgument;
   std::array<const char*, kMaxArgs> argv{};
   std::array<std::size_t, kMaxArgs> lengths{};
@@ -48,12 +51,6 @@ Result<std::string_view> Format(Command command, Formatted& storage) {
   if (n < 0 || out == nullptr) return Errc::kValueTooLarge;  // the length overflowed an int
   return std::string_view(out, static_cast<std::size_t>(n));
 }
-
-bool Contains(std::string_view text, std::string_view word) noexcept {
-  return text.find(word) != std::string_view::npos;
-}
-
-}  // namespace
 
 void ReplyDeleter::operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
 
@@ -157,13 +154,13 @@ Result<void> Connection::Exchange(std::span<const Command> commands, std::span<R
   std::string batch;
   std::string_view bytes;
   if (commands.size() == 1) {
-    auto f = Format(commands[0], single);
+    auto f = FormatCommand(commands[0], single);
     if (!f) return f.error();
     bytes = *f;
   } else {
     for (const Command& c : commands) {
       Formatted one;
-      auto f = Format(c, one);
+      auto f = FormatCommand(c, one);
       if (!f) return f.error();
       batch.append(*f);
     }

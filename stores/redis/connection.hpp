@@ -33,6 +33,19 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 /// One command as its arguments, each binary-safe.
 using Command = std::span<const std::string_view>;
 
+/// Frees a command hiredis formatted.
+struct FormattedDeleter {
+  void operator()(char* p) const noexcept;
+};
+/// A command in RESP, owned (hiredis' allocation).
+using Formatted = std::unique_ptr<char, FormattedDeleter>;
+
+/// The RESP encoding of `command` through hiredis' binary-safe argv
+/// formatter, kept alive by `storage`: a view of it. Errc::kInvalidArgument
+/// for no argument or too many (8 at most), Errc::kValueTooLarge when a
+/// length overflows an int.
+Result<std::string_view> FormatCommand(Command command, Formatted& storage);
+
 /// A server address.
 struct Endpoint {
   std::string host;

@@ -4,6 +4,7 @@
 #include "compare_and_swap_script.hpp"
 #include "connection.hpp"
 #include "connection_pool.hpp"
+#include "replies.hpp"
 #include "tls.hpp"
 
 #include <hiredis/hiredis.h>
@@ -468,19 +469,7 @@ Result<bool> RedisStore::CompareAndSwap(std::string_view key, std::optional<Vers
                                              expected_bytes, stored, ttl_ms};
   auto reply = impl_->Call(full, argv, true, true);
   if (!reply) return reply.error();
-  const redisReply& r = **reply;
-  if (r.type == REDIS_REPLY_ERROR) return redis_detail::ErrorFromReply(r);
-  if (r.type != REDIS_REPLY_INTEGER) return Errc::kStoreProtocol;
-  switch (r.integer) {
-    case 1:
-      return true;
-    case 0:
-      return false;
-    case -1:
-      return Errc::kStoreCorrupt;
-    default:
-      return Errc::kStoreProtocol;
-  }
+  return redis_detail::ScriptOutcome(**reply);
 }
 
 Result<void> RedisStore::Erase(std::string_view key) {

@@ -23,12 +23,7 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-constexpr std::size_t kMaxArgs = 8;
 constexpr std::size_t kReadChunk = 64 * 1024;
-
-struct FormattedDeleter {
-  void operator()(char* p) const noexcept { redisFreeCommand(p); }
-};
 
 // Renders the greeting (AUTH, SELECT) once, for every connect.
 std::string GreetingOf(const AsyncConnectOptions& o, std::size_t& count) {
@@ -54,19 +49,10 @@ std::string GreetingOf(const AsyncConnectOptions& o, std::size_t& count) {
 void ReaderDeleter::operator()(redisReader* reader) const noexcept { redisReaderFree(reader); }
 
 Result<void> AppendCommand(Command command, std::string& out) {
-  if (command.empty() || command.size() > kMaxArgs) return Errc::kInvalidArgument;
-  std::array<const char*, kMaxArgs> argv{};
-  std::array<std::size_t, kMaxArgs> lengths{};
-  for (std::size_t i = 0; i < command.size(); ++i) {
-    argv[i] = command[i].data();
-    lengths[i] = command[i].size();
-  }
-  char* raw = nullptr;
-  const int n =
-      redisFormatCommandArgv(&raw, static_cast<int>(command.size()), argv.data(), lengths.data());
-  const std::unique_ptr<char, FormattedDeleter> formatted(raw);
-  if (n < 0 || raw == nullptr) return Errc::kValueTooLarge;  // a length overflowed an int
-  out.append(raw, static_cast<std::size_t>(n));
+  Formatted storage;
+  auto formatted = FormatCommand(command, storage);
+  if (!formatted) return formatted.error();
+  out.append(*formatted);
   return {};
 }
 

@@ -1,9 +1,9 @@
 #pragma once
-// Internal to jeff-redis-async (never installed): the outcome of each store
+// Internal to the Redis stores (never installed): the outcome of each store
 // operation from the server's reply, with RedisStore's meaning (the same
 // value layout and script).
 
-#include "../connection.hpp"
+#include "connection.hpp"
 
 #include <jeff/result.hpp>
 #include <jeff/store.hpp>

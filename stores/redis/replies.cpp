@@ -1,7 +1,7 @@
-#include "async_replies.hpp"
+#include "replies.hpp"
 
-#include "../compare_and_swap_script.hpp"
-#include "../connection.hpp"
+#include "compare_and_swap_script.hpp"
+#include "connection.hpp"
 
 #include <hiredis/hiredis.h>
 
