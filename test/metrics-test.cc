@@ -9,6 +9,12 @@
 
 #include "support/cookies.hpp"
 
+#ifdef JEFF_METRICS_TEST_ASYNC
+#include <jeff/async_sessions.hpp>
+
+#include <boost/asio/io_context.hpp>
+#endif
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -91,6 +97,47 @@ TEST_CASE("counters move under a scripted flow on the memory store") {
   CHECK(fetches.sum_seconds > 0);
   CHECK(f.events.empty());  // nothing notable happened
 }
+
+#ifdef JEFF_METRICS_TEST_ASYNC
+TEST_CASE("AsyncSessions counts in the same layer: the same flow gives the same counters") {
+  Fixture f(true);
+  auto store = std::static_pointer_cast<MemoryStore>(f.options.store);
+  f.options.store = nullptr;
+  boost::asio::io_context ioc;
+  AsyncSessions sessions(f.options, store, ioc.get_executor());
+  std::string cookie;
+  sessions.Set("alice@example.com", "laptop", [&](Result<Issued> issued) {
+    REQUIRE(issued.ok());
+    cookie = CookieOf(*issued);
+  });
+  ioc.run();
+  ioc.restart();
+  for (const std::string& header : {cookie, std::string(), std::string("jeff_session=@@@")}) {
+    sessions.Check(header, [](CheckResult) {});
+  }
+  sessions.Rotate(cookie, [](Result<Issued> rotated) { CHECK(rotated.ok()); });
+  ioc.run();
+  ioc.restart();
+  sessions.Delete("alice@example.com", [](Result<std::size_t> revoked) {
+    REQUIRE(revoked.ok());
+    CHECK(*revoked == 1);
+  });
+  ioc.run();
+  const MetricsSnapshot m = sessions.metrics();
+  CHECK(m.enabled);
+  CHECK(m.sets == 1);
+  CHECK(m.checks.ok == 1);
+  CHECK(m.checks.absent == 1);
+  CHECK(m.checks.malformed == 1);
+  CHECK(m.rotations == 1);
+  CHECK(m.deletes == 1);
+  CHECK(m.cas_attempts == 2);  // Set, Rotate
+  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kCas)].count == 2);
+  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kErase)].count == 1);
+  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kFetch)].count >= 2);
+  CHECK(f.events.empty());
+}
+#endif
 
 TEST_CASE("metrics off: nothing is counted") {
   Fixture f(false);
