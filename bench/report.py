@@ -140,6 +140,7 @@ def main():
         # CPU time too: on a busy machine wall time includes waiting for a core.
         "memory_check_cpu_ns": nanoseconds(rows, check_1t, "cpu_time"),
         "memory_check_cpu_ns_10": nanoseconds(rows, "MemoryCheck/sessions:10/real_time/threads:1", "cpu_time"),
+        "memory_check_metrics_ns": nanoseconds(rows, "MemoryCheckMetrics/sessions:1/real_time/threads:1"),
         "memory_check_2t_vs_1t": ratio(per_second(rows, "MemoryCheck/sessions:1/real_time/threads:2"),
                                        per_second(rows, check_1t)),
         "memory_set_per_s": per_second(rows, "MemorySet/real_time/threads:1"),
@@ -196,6 +197,8 @@ def main():
     out["redis_async_in_flight"] = async_redis.get("in_flight")
     out["redis_sync_check_16t_per_s"] = async_redis.get("sync_check_per_s")
     out["redis_benchmark_get_p16_per_s"] = redis_benchmark_get(path("redis-benchmark-p16.csv"))
+    # Options::metrics on vs off, same run: a time ratio (lower is better).
+    out["memory_check_metrics_vs_off"] = ratio(out["memory_check_metrics_ns"], out["memory_check_ns"])
     out["redis_check_vs_get"] = ratio(out["redis_check_per_s"], redis_rawget)
     out["redis_set_vs_get"] = ratio(out["redis_set_per_s"], redis_rawget)
     out["redis_tls_check_vs_tcp"] = ratio(out["redis_tls_check_per_s"], out["redis_check_per_s"])
@@ -217,7 +220,7 @@ def main():
         ("redis_tls_check_vs_tcp", ">=", 0.8), ("postgres_check_vs_select", ">=", 0.9),
         ("jwe_vs_authjs", ">=", 250), ("jwe_gcm_vs_jose", ">=", 150),
         ("http_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
-        ("redis_async_check_vs_sync", ">=", 2), ("redis_async_check_vs_pipelined_get", ">=", 0.5),
+        ("redis_async_check_vs_sync", ">=", 2), ("memory_check_metrics_vs_off", "<=", 1.05), ("redis_async_check_vs_pipelined_get", ">=", 0.5),
     ]
     met = {}
     for field, op, bound in targets:
@@ -240,6 +243,8 @@ def main():
     table = [
         ("memory Check, 1 session/key, 1 thread", fmt(out["memory_check_ns"], " ns"), "", "memory_check_ns"),
         ("memory Check, 10 sessions/key, 1 thread", fmt(out["memory_check_ns_10"], " ns"), "", "memory_check_ns_10"),
+        ("memory Check, metrics on vs off", fmt(out["memory_check_metrics_vs_off"], "x"), "",
+         "memory_check_metrics_vs_off"),
         ("memory Check, 2 threads vs 1", fmt(out["memory_check_2t_vs_1t"], "x"), "", "memory_check_2t_vs_1t"),
         ("memory Set", fmt(out["memory_set_per_s"], "/s"), "", None),
         ("memory SessionsForKey, 1 / 10 sessions",

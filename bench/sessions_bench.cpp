@@ -14,9 +14,28 @@
 namespace jeff_bench {
 namespace {
 
-void Check(benchmark::State& state, const std::string& url, std::size_t sessions_per_key) {
+// A second manager over `p`'s store and options, with Options::metrics on
+// (the same sessions, cookies and pepper), built once per Populated.
+jeff::Sessions& WithMetrics(Populated& p) {
+  static std::mutex mu;
+  static std::map<const Populated*, std::unique_ptr<jeff::Sessions>> twins;
+  std::lock_guard lock(mu);
+  auto& twin = twins[&p];
+  if (!twin) {
+    jeff::Options o = p.sessions->options();
+    o.metrics = true;
+    twin = std::make_unique<jeff::Sessions>(std::move(o));
+  }
+  return *twin;
+}
+
+// `metrics`: Check through a manager with Options::metrics on (counters
+// and timed store calls), else the default (off).
+void Check(benchmark::State& state, const std::string& url, std::size_t sessions_per_key,
+           bool metrics = false) {
   Guarded(state, [&] {
     Populated& p = PopulatedStore(url, sessions_per_key);
+    jeff::Sessions& sessions = metrics ? WithMetrics(p) : *p.sessions;
     IndexWalk walk(kKeys, static_cast<std::size_t>(state.thread_index()) + 1);
     std::size_t refused = 0;
     std::size_t next = walk.Next();
@@ -28,7 +47,7 @@ void Check(benchmark::State& state, const std::string& url, std::size_t sessions
       const char* ahead = p.Header(next).data();
       __builtin_prefetch(ahead);
       __builtin_prefetch(ahead + 64);
-      jeff::CheckResult r = p.sessions->Check(header);
+      jeff::CheckResult r = sessions.Check(header);
       refused += r.ok() ? 0 : 1;
       benchmark::DoNotOptimize(r);
     }
@@ -102,6 +121,11 @@ void RegisterSessionBenchmarks() {
                                  [memory, n](benchmark::State& s) { Check(s, memory, n); })
         ->Threads(1)->Threads(2)->UseRealTime();
   }
+  // Same run, adjacent rows: Check with the counters on vs the row above
+  // (off); report.py's memory_check_metrics_vs_off.
+  benchmark::RegisterBenchmark("MemoryCheckMetrics/sessions:1",
+                               [memory](benchmark::State& s) { Check(s, memory, 1, /*metrics=*/true); })
+      ->Threads(1)->UseRealTime();
   benchmark::RegisterBenchmark("MemorySet", [memory](benchmark::State& s) { Set(s, memory); })
       ->Threads(1)->UseRealTime();
   for (std::size_t n : {1, 10}) {

@@ -6,6 +6,7 @@
 
 #include <jeff/csrf.hpp>
 #include <jeff/http/httplib.hpp>
+#include <jeff/metrics.hpp>
 
 #include <atomic>
 #include <memory>
@@ -49,6 +50,13 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
   const std::vector<std::string> origins = config.allowed_origins;
   const bool stateless = config.stateless;
   auto warned_plain_http = std::make_shared<std::atomic<bool>>(!config.warn_secure_over_http);
+
+  if (config.metrics) {
+    // The Prometheus text exposition format, version 0.0.4.
+    server.Get("/metrics", [&sessions](const httplib::Request&, httplib::Response& res) {
+      res.set_content(jeff::WritePrometheus(sessions.metrics()), "text/plain; version=0.0.4; charset=utf-8");
+    });
+  }
 
   // Called for every answer >= 400; only an empty 404 (no route) gets a page.
   server.set_error_handler(httplib::Server::HandlerWithResponse(

@@ -34,6 +34,9 @@ A small web app whose logins are kept by jeff.
   --secret SECRET       stateless secret (repeatable, newest first)
   --claim NAME=VALUE    stateless: a claim the JWT callback adds at sign-in
                         (repeatable)
+  --metrics             count sessions' operations and serve them on GET /metrics
+                        (Prometheus text format; unauthenticated: expose the
+                        port to your scraper only)
   --help                this text
 )";
 
@@ -106,6 +109,8 @@ Flags ParseFlags(int argc, char** argv, std::string_view program) {
       f.insecure = true;
     } else if (arg == "--stateless") {
       f.stateless = true;
+    } else if (arg == "--metrics") {
+      f.metrics = true;
     } else if (arg == "--secret") {
       f.secrets.push_back(value());
     } else if (arg == "--claim") {
@@ -151,6 +156,7 @@ jeff::Options SessionOptions(const Flags& flags) {
     };
   }
   options.insecure = flags.insecure;
+  options.metrics = flags.metrics;
   if (!flags.cookie_name.empty()) options.cookie.name = flags.cookie_name;
   options.max_sessions_per_key = static_cast<std::size_t>(flags.max_sessions);
   options.unauthorized_redirect = "/login";
@@ -161,6 +167,7 @@ AppConfig MakeAppConfig(const Flags& flags) {
   AppConfig config;
   config.warn_secure_over_http = !flags.insecure;
   config.stateless = flags.stateless;
+  config.metrics = flags.metrics;
   // The app itself serves plain HTTP; behind a TLS proxy, pass --origin https://...
   const std::string scheme = "http://";
   const std::string port = ":" + std::to_string(flags.port);

@@ -26,6 +26,7 @@ struct Flags {
   std::string cookie_name;  // empty: jeff's default
   bool insecure = false;
   bool stateless = false;
+  bool metrics = false;  // --metrics: count (Options::metrics) and serve /metrics
   std::vector<std::string> secrets;
   std::vector<std::pair<std::string, std::string>> claims;
 };
@@ -52,6 +53,8 @@ struct AppConfig {
   // Sessions live in an encrypted cookie (--stateless): no "remember me"
   // box, no device list.
   bool stateless = false;
+  // Serve jeff's counters on GET /metrics (Prometheus text format).
+  bool metrics = false;
 };
 
 // The listen address's origins (and localhost's for 127.0.0.1) plus --origin.

@@ -1,5 +1,6 @@
 #include <jeff/async_sessions.hpp>
 
+#include <jeff/engine/observer.hpp>
 #include <jeff/engine/options.hpp>
 #include <jeff/engine/stateful_ops.hpp>
 #include <jeff/engine/stateless.hpp>
@@ -12,7 +13,9 @@
 namespace jeff {
 
 struct AsyncSessions::Impl {
+  explicit Impl(Options validated) : options(std::move(validated)), observer(options) {}
   Options options;
+  engine::Observer observer;                         // the stateful strategy's counters
   std::shared_ptr<AsyncStore> store;                 // stateful strategy
   std::unique_ptr<engine::Strategy> stateless;       // or the stateless one (no I/O)
 };
@@ -30,10 +33,10 @@ template <typename Op, typename Finish>
 class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
  public:
   template <typename... Args>
-  Running(const Options& options, AsyncStore& store, boost::asio::any_io_executor executor, Finish finish,
-          Args&&... args)
-      : options_(options), store_(store), executor_(std::move(executor)), finish_(std::move(finish)),
-        op_(std::forward<Args>(args)...) {}
+  Running(const Options& options, engine::Observer& observer, AsyncStore& store,
+          boost::asio::any_io_executor executor, Finish finish, Args&&... args)
+      : options_(options), observer_(observer), store_(store), executor_(std::move(executor)),
+        finish_(std::move(finish)), op_(std::forward<Args>(args)...) {}
 
   void Start() { Continue(op_.Start()); }
 
@@ -42,24 +45,32 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
  private:
   void Continue(Step step) {
     if (step.done()) {
+      observer_.Finished(op_);
       finish_(op_);
       return;
     }
     auto self = this->shared_from_this();
     switch (step.kind) {
       case Step::Kind::kFetch:
+        Begin(step.key);
         store_.AsyncFetch(step.key, [self](Result<std::optional<Versioned>> fetched) {
+          self->End(StoreOp::kFetch, fetched ? std::error_code() : fetched.error());
           self->Fetched(std::move(fetched));
         });
         return;
       case Step::Kind::kSwap:
+        Begin(step.key);
         store_.AsyncCompareAndSwap(step.key, step.expected, step.value, step.ttl,
                                    [self](Result<bool> swapped) {
+                                     self->End(StoreOp::kCas, swapped ? std::error_code() : swapped.error());
+                                     self->observer_.Swapped(swapped.ok(), swapped.ok() && *swapped);
                                      self->Continue(self->op_.OnSwapped(std::move(swapped)));
                                    });
         return;
       case Step::Kind::kErase:
+        Begin(step.key);
         store_.AsyncErase(step.key, [self](Result<void> erased) {
+          self->End(StoreOp::kErase, erased ? std::error_code() : erased.error());
           self->Continue(self->op_.OnErased(std::move(erased)));
         });
         return;
@@ -73,6 +84,14 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
     }
   }
 
+  // A store call on `key` starts; the key is kept for an error event only
+  // when the application asked for keys in events.
+  void Begin(std::string_view key) {
+    call_start_ = observer_.StartCall();
+    if (options_.events_include_key && options_.on_event) call_key_.assign(key);
+  }
+  void End(StoreOp op, std::error_code error) { observer_.EndCall(op, call_start_, error, call_key_); }
+
   void Fetched(Result<std::optional<Versioned>> fetched) {
     if (!fetched) return Continue(op_.OnFetched(fetched.error(), options_.clock()));
     std::optional<Version> version;
@@ -84,6 +103,9 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
   }
 
   const Options& options_;
+  engine::Observer& observer_;
+  engine::Observer::Clock::time_point call_start_{};
+  std::string call_key_;
   AsyncStore& store_;
   boost::asio::any_io_executor executor_;
   Finish finish_;
@@ -99,9 +121,9 @@ struct CheckState {
 };
 
 template <typename Op, typename Finish, typename... Args>
-void Launch(const Options& options, AsyncStore& store, const boost::asio::any_io_executor& executor,
+void Launch(const Options& options, engine::Observer& observer, AsyncStore& store, const boost::asio::any_io_executor& executor,
             Finish finish, Args&&... args) {
-  auto running = std::make_shared<Running<Op, Finish>>(options, store, executor, std::move(finish),
+  auto running = std::make_shared<Running<Op, Finish>>(options, observer, store, executor, std::move(finish),
                                                        std::forward<Args>(args)...);
   running->Start();
 }
@@ -109,24 +131,30 @@ void Launch(const Options& options, AsyncStore& store, const boost::asio::any_io
 }  // namespace
 
 AsyncSessions::AsyncSessions(Options options, std::shared_ptr<AsyncStore> store, executor_type executor)
-    : impl_(std::make_unique<Impl>()), executor_(std::move(executor)) {
+    : executor_(std::move(executor)) {
   engine::RequireOption(options.store == nullptr,
                         "AsyncSessions takes its store as an AsyncStore; Options::store must be null");
   options = engine::ValidateOptions(std::move(options));
   const bool stateless = options.strategy == SessionStrategy::kStateless ||
                          (options.strategy == SessionStrategy::kAuto && store == nullptr);
+  std::unique_ptr<engine::Strategy> stateless_strategy;
   if (stateless) {
-    impl_->stateless = engine::MakeStatelessStrategy(options);
+    stateless_strategy = engine::MakeStatelessStrategy(options);
   } else {
     engine::RequireOption(store != nullptr, "a store is required (e.g. OpenAsyncStore(\"memory://\", ...))");
   }
-  impl_->options = std::move(options);
+  impl_ = std::make_unique<Impl>(std::move(options));
+  if (stateless) impl_->stateless = std::move(stateless_strategy);
   impl_->store = std::move(store);
 }
 
 AsyncSessions::~AsyncSessions() = default;
 
 const Options& AsyncSessions::options() const noexcept { return impl_->options; }
+
+MetricsSnapshot AsyncSessions::metrics() const {
+  return impl_->stateless ? impl_->stateless->metrics() : impl_->observer.Snapshot();
+}
 
 CheckResult AsyncSessions::CheckBearer(std::string_view authorization_header) {
   if (!impl_->stateless) return {};
@@ -141,7 +169,7 @@ void AsyncSessions::StartCheck(std::string cookie_header, Done<CheckResult> done
         : CheckState{std::move(header), {}, {}},
           engine::CheckOp(options, this->header, this->record, this->store_key) {}
   };
-  Launch<Op>(impl_->options, *impl_->store, executor_,
+  Launch<Op>(impl_->options, impl_->observer, *impl_->store, executor_,
              [done = std::move(done)](Op& op) { done(std::move(op.result())); }, impl_->options,
              std::move(cookie_header));
 }
@@ -151,7 +179,7 @@ void AsyncSessions::StartSet(std::string key, std::string meta, SetOptions set_o
   const std::optional<std::chrono::seconds> max_age = set_options.max_age;
   if (max_age && (max_age->count() < 0 || *max_age > kMaxCookieLifetime)) return done(Errc::kInvalidArgument);
   if (impl_->stateless) return done(impl_->stateless->Set(key, meta, max_age));
-  Launch<engine::SetOp>(impl_->options, *impl_->store, executor_,
+  Launch<engine::SetOp>(impl_->options, impl_->observer, *impl_->store, executor_,
                         [done = std::move(done)](engine::SetOp& op) { done(std::move(op.result())); },
                         impl_->options, key, meta, max_age, impl_->options.clock());
 }
@@ -159,28 +187,28 @@ void AsyncSessions::StartSet(std::string key, std::string meta, SetOptions set_o
 void AsyncSessions::StartClear(std::string cookie_header, Done<Result<std::vector<std::string>>> done) {
   if (impl_->stateless) return done(impl_->stateless->Clear(cookie_header));
   using Op = engine::CookieMutationOp;
-  Launch<Op>(impl_->options, *impl_->store, executor_,
+  Launch<Op>(impl_->options, impl_->observer, *impl_->store, executor_,
              [done = std::move(done)](Op& op) { done(std::move(op.cleared())); }, impl_->options,
              Op::Kind::kClear, cookie_header, impl_->options.clock());
 }
 
 void AsyncSessions::StartDeleteAll(std::string key, Done<Result<std::size_t>> done) {
   if (impl_->stateless) return done(impl_->stateless->DeleteAll(key));
-  Launch<engine::DeleteAllOp>(impl_->options, *impl_->store, executor_,
+  Launch<engine::DeleteAllOp>(impl_->options, impl_->observer, *impl_->store, executor_,
                               [done = std::move(done)](engine::DeleteAllOp& op) { done(std::move(op.result())); },
                               impl_->options, key);
 }
 
 void AsyncSessions::StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done) {
   if (impl_->stateless) return done(impl_->stateless->DeleteSome(key, ids));
-  Launch<engine::DeleteSomeOp>(impl_->options, *impl_->store, executor_,
+  Launch<engine::DeleteSomeOp>(impl_->options, impl_->observer, *impl_->store, executor_,
                                [done = std::move(done)](engine::DeleteSomeOp& op) { done(std::move(op.result())); },
                                impl_->options, key, std::move(ids));
 }
 
 void AsyncSessions::StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done) {
   if (impl_->stateless) return done(impl_->stateless->SessionsForKey(key));
-  Launch<engine::ListOp>(impl_->options, *impl_->store, executor_,
+  Launch<engine::ListOp>(impl_->options, impl_->observer, *impl_->store, executor_,
                          [done = std::move(done)](engine::ListOp& op) { done(std::move(op.result())); },
                          impl_->options, key);
 }
@@ -188,7 +216,7 @@ void AsyncSessions::StartSessionsForKey(std::string key, Done<Result<std::vector
 void AsyncSessions::StartRotate(std::string cookie_header, Done<Result<Issued>> done) {
   if (impl_->stateless) return done(impl_->stateless->Rotate(cookie_header));
   using Op = engine::CookieMutationOp;
-  Launch<Op>(impl_->options, *impl_->store, executor_,
+  Launch<Op>(impl_->options, impl_->observer, *impl_->store, executor_,
              [done = std::move(done)](Op& op) { done(std::move(op.rotated())); }, impl_->options,
              Op::Kind::kRotate, cookie_header, impl_->options.clock());
 }

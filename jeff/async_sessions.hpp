@@ -134,6 +134,10 @@ class JEFF_API AsyncSessions {
   /// The options in force (after defaults were applied).
   const Options& options() const noexcept;
 
+  /// A snapshot of the counters (all zero with `enabled` false unless
+  /// Options::metrics is on). Thread-safe; cheap (a few dozen atomic loads).
+  MetricsSnapshot metrics() const;
+
   /// The executor given at construction.
   executor_type get_executor() const noexcept { return executor_; }
 

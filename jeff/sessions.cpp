@@ -72,4 +72,6 @@ Result<Issued> Sessions::Rotate(std::string_view cookie_header) { return strateg
 
 const Options& Sessions::options() const noexcept { return strategy_->options(); }
 
+MetricsSnapshot Sessions::metrics() const { return strategy_->metrics(); }
+
 }  // namespace jeff

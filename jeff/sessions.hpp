@@ -7,6 +7,7 @@
 #include <jeff/clock.hpp>
 #include <jeff/cookie.hpp>
 #include <jeff/export.hpp>
+#include <jeff/metrics.hpp>
 #include <jeff/result.hpp>
 #include <jeff/stateless_options.hpp>
 #include <jeff/store.hpp>
@@ -86,6 +87,17 @@ struct Options {
   SessionStrategy strategy = SessionStrategy::kAuto;
   /// Keys, callbacks and limits of the stateless strategy.
   StatelessOptions stateless;
+  /// Count operations and time store calls, for metrics() (see
+  /// MetricsSnapshot). Off by default: then no counter is touched and no
+  /// clock read; on costs a few relaxed atomic adds per call.
+  bool metrics = false;
+  /// Called for notable events (see Event), on the thread (or loop) that
+  /// ran the operation; must not throw and should be quick. Empty: none.
+  /// Independent of `metrics`.
+  std::function<void(const Event&)> on_event;
+  /// Give on_event the store or application key concerned (Event::key).
+  /// Off: Event::key is always empty (keys may be email addresses).
+  bool events_include_key = false;
 };
 
 /// A live session, as handlers and operators see it.
@@ -234,6 +246,10 @@ class JEFF_API Sessions {
 
   /// The options in force (after defaults were applied).
   const Options& options() const noexcept;
+
+  /// A snapshot of the counters (all zero with `enabled` false unless
+  /// Options::metrics is on). Thread-safe; cheap (a few dozen atomic loads).
+  MetricsSnapshot metrics() const;
 
  private:
   std::unique_ptr<engine::Strategy> strategy_;

@@ -32,6 +32,15 @@ Options ValidateOptions(Options o) {
     o.cookie.secure = false;
     o.logger("WARNING: insecure mode: the session cookie is sent without Secure, over plain "
              "HTTP. Use this for local development only.");
+    if (o.on_event) {
+      Event event;
+      event.kind = Event::Kind::kInsecureMode;
+      try {
+        o.on_event(event);
+      } catch (...) {
+        // The hook is for logging: its failure must not change the outcome.
+      }
+    }
   }
   RequireOption(o.cookie.secure || o.insecure,
           "cookie.secure is off; set Options::insecure for plain-HTTP development");

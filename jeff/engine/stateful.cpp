@@ -1,5 +1,6 @@
 #include <jeff/engine/stateful.hpp>
 
+#include <jeff/engine/observer.hpp>
 #include <jeff/engine/stateful_ops.hpp>
 
 #include <thread>
@@ -8,23 +9,35 @@ namespace jeff::engine {
 namespace {
 
 // The synchronous driver: performs each Step of `op` on `store`, blocking
-// the calling thread (and sleeping through back-offs), until it is done.
+// the calling thread (and sleeping through back-offs), until it is done,
+// timing the store calls and counting the result on `observer`.
 template <typename Op>
-void Drive(Op& op, Store& store, const Clock& clock) {
+void Drive(Op& op, Store& store, const Clock& clock, Observer& observer) {
   Step step = op.Start();
   while (!step.done()) {
     switch (step.kind) {
       case Step::Kind::kFetch: {
+        const auto start = observer.StartCall();
         auto version = store.FetchInto(step.key, op.buffer());
+        observer.EndCall(StoreOp::kFetch, start, version ? std::error_code() : version.error(), step.key);
         step = op.OnFetched(std::move(version), clock());
         break;
       }
-      case Step::Kind::kSwap:
-        step = op.OnSwapped(store.CompareAndSwap(step.key, step.expected, step.value, step.ttl));
+      case Step::Kind::kSwap: {
+        const auto start = observer.StartCall();
+        auto swapped = store.CompareAndSwap(step.key, step.expected, step.value, step.ttl);
+        observer.EndCall(StoreOp::kCas, start, swapped ? std::error_code() : swapped.error(), step.key);
+        observer.Swapped(swapped.ok(), swapped.ok() && *swapped);
+        step = op.OnSwapped(std::move(swapped));
         break;
-      case Step::Kind::kErase:
-        step = op.OnErased(store.Erase(step.key));
+      }
+      case Step::Kind::kErase: {
+        const auto start = observer.StartCall();
+        auto erased = store.Erase(step.key);
+        observer.EndCall(StoreOp::kErase, start, erased ? std::error_code() : erased.error(), step.key);
+        step = op.OnErased(std::move(erased));
         break;
+      }
       case Step::Kind::kWait:
         std::this_thread::sleep_for(step.wait);
         step = op.OnWaited();
@@ -33,18 +46,21 @@ void Drive(Op& op, Store& store, const Clock& clock) {
         break;
     }
   }
+  observer.Finished(op);
 }
 
 class StatefulStrategy final : public Strategy {
  public:
-  explicit StatefulStrategy(Options options) : options_(std::move(options)) {}
+  explicit StatefulStrategy(Options options) : options_(std::move(options)), observer_(options_) {}
 
   const Options& options() const noexcept override { return options_; }
+
+  MetricsSnapshot metrics() const override { return observer_.Snapshot(); }
 
   Result<Issued> Set(std::string_view key, std::string_view meta,
                      std::optional<std::chrono::seconds> max_age) override {
     SetOp op(options_, key, meta, max_age, options_.clock());
-    Drive(op, *options_.store, options_.clock);
+    Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
 
@@ -65,37 +81,37 @@ class StatefulStrategy final : public Strategy {
       }
     } trim{buffers.record};
     CheckOp op(options_, cookie_header, buffers.record, buffers.store_key);
-    Drive(op, *options_.store, options_.clock);
+    Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
 
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
     CookieMutationOp op(options_, CookieMutationOp::Kind::kClear, cookie_header, options_.clock());
-    Drive(op, *options_.store, options_.clock);
+    Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.cleared());
   }
 
   Result<std::size_t> DeleteAll(std::string_view key) override {
     DeleteAllOp op(options_, key);
-    Drive(op, *options_.store, options_.clock);
+    Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
 
   Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) override {
     DeleteSomeOp op(options_, key, std::vector<SessionId>(ids.begin(), ids.end()));
-    Drive(op, *options_.store, options_.clock);
+    Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
 
   Result<std::vector<Session>> SessionsForKey(std::string_view key) override {
     ListOp op(options_, key);
-    Drive(op, *options_.store, options_.clock);
+    Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
 
   Result<Issued> Rotate(std::string_view cookie_header) override {
     CookieMutationOp op(options_, CookieMutationOp::Kind::kRotate, cookie_header, options_.clock());
-    Drive(op, *options_.store, options_.clock);
+    Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.rotated());
   }
 
@@ -104,6 +120,7 @@ class StatefulStrategy final : public Strategy {
   static constexpr std::size_t kKeptRecordBuffer = 64 * 1024;
 
   Options options_;
+  Observer observer_;
 };
 
 }  // namespace

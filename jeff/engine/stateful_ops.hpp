@@ -194,6 +194,8 @@ class CookieMutationOp {
   Step OnErased(Result<void>) { return Step::Done(); }
   Step OnWaited() { return mutation_.OnWaited(); }
   std::string& buffer() noexcept { return buffer_; }
+  // Clear or Rotate.
+  Kind kind() const noexcept { return kind_; }
   // Clear: the expired Set-Cookie values; Rotate: unused.
   Result<std::vector<std::string>>& cleared() noexcept { return cleared_; }
   // Rotate: the rotated session and its cookie.

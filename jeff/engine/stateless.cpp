@@ -1,5 +1,7 @@
 #include <jeff/engine/stateless.hpp>
 
+#include <jeff/engine/observer.hpp>
+
 #include <jeff/claims.hpp>
 #include <jeff/detail/json.hpp>
 #include <jeff/jwe.hpp>
@@ -86,7 +88,8 @@ class StatelessStrategy final : public Strategy {
       : options_(std::move(options)),
         codec_(MakeCodec(options_)),
         lifetime_(Lifetime(options_)),
-        max_token_lifetime_(std::max(lifetime_, options_.stateless.max_token_lifetime)) {
+        max_token_lifetime_(std::max(lifetime_, options_.stateless.max_token_lifetime)),
+        observer_(options_) {
     const StatelessOptions& s = options_.stateless;
     if (s.skew.count() < 0) throw std::invalid_argument("jeff::Options: stateless.skew must not be negative");
     if (s.skew > kMaxCookieLifetime || s.max_token_lifetime.count() <= 0 || s.max_token_lifetime > kMaxCookieLifetime) {
@@ -102,6 +105,8 @@ class StatelessStrategy final : public Strategy {
   }
 
   const Options& options() const noexcept override { return options_; }
+
+  MetricsSnapshot metrics() const override { return observer_.Snapshot(); }
 
   Result<Issued> Set(std::string_view key, std::string_view meta,
                      std::optional<std::chrono::seconds> max_age) override {
@@ -126,6 +131,18 @@ class StatelessStrategy final : public Strategy {
   }
 
   CheckResult Check(std::string_view cookie_header) override {
+    CheckResult result = CheckCookies(cookie_header);
+    observer_.Checked(result.status);
+    return result;
+  }
+
+  CheckResult CheckBearer(std::string_view authorization_header) override {
+    CheckResult result = CheckAuthorization(authorization_header);
+    observer_.Checked(result.status);
+    return result;
+  }
+
+  CheckResult CheckCookies(std::string_view cookie_header) const {
     CheckResult result;
     // A stale cookie (another path, or left over from before chunking) must
     // not hide a live one: every candidate is tried, the first answer kept.
@@ -150,7 +167,7 @@ class StatelessStrategy final : public Strategy {
     return result;
   }
 
-  CheckResult CheckBearer(std::string_view authorization_header) override {
+  CheckResult CheckAuthorization(std::string_view authorization_header) const {
     CheckResult result;
     if (!options_.stateless.bearer) return result;
     std::string_view value = Trim(authorization_header);
@@ -396,9 +413,15 @@ class StatelessStrategy final : public Strategy {
     session.meta.assign(tc.meta);
 
     if (options_.stateless.denylist && !sid.empty()) {
-      auto entry = options_.stateless.denylist->Fetch(DenyKey(sid, session.key));
+      const std::string deny_key = DenyKey(sid, session.key);
+      const auto start = observer_.StartCall();
+      auto entry = options_.stateless.denylist->Fetch(deny_key);
+      observer_.EndCall(StoreOp::kFetch, start, entry ? std::error_code() : entry.error(), deny_key);
       if (!entry) return StoreFailure(entry.error());
-      if (entry->has_value()) return result;  // revoked: never refreshed either
+      if (entry->has_value()) {  // revoked: never refreshed either
+        observer_.Denied(session.key);
+        return result;
+      }
     }
 
     const seconds touch = options_.touch_interval;
@@ -422,6 +445,7 @@ class StatelessStrategy final : public Strategy {
         session.created = session.last_seen = now;
         session.expires = TimePoint(seconds(claims["exp"].get<std::int64_t>()));
         result.set_cookie = TokenCookies(*reissued, cookie_header, now);
+        observer_.TokenRefreshed();
       }
     }
     if (!Shape(session, claims)) return result;
@@ -480,6 +504,7 @@ class StatelessStrategy final : public Strategy {
   seconds lifetime_;
   seconds max_token_lifetime_;  // lifetime_ or stateless.max_token_lifetime, the longer
   std::vector<std::string> chunk_names_;  // `<name>.0` ... one past the most a token needs
+  mutable Observer observer_;  // counts only (atomics): usable from const members
 };
 
 }  // namespace

@@ -21,6 +21,8 @@ class Strategy {
   virtual Result<std::vector<Session>> SessionsForKey(std::string_view key) = 0;
   virtual Result<Issued> Rotate(std::string_view cookie_header) = 0;
   virtual const Options& options() const noexcept = 0;
+  // The counters (Options::metrics).
+  virtual MetricsSnapshot metrics() const = 0;
 };
 
 }  // namespace jeff::engine

@@ -6,6 +6,7 @@
 
 #include "support/server_process.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -181,6 +182,43 @@ TEST_CASE("the example app: login, account, sessions, revoke, logout") {
     CHECK(laptop.Get("/account")->status == 302);
     CHECK(phone.Get("/account")->status == 200);
   }
+}
+
+TEST_CASE("the example app serves /metrics with --metrics, read by prometheus_client's parser") {
+  jeff::test::ServerProcess plain(
+      "example", {ExamplePath(), "--port", "{port}", "--user", "ann@example.com:correct horse"});
+  CHECK(Browser(plain.port(), "Laptop/1.0").Get("/metrics")->status == 404);  // off by default
+
+  jeff::test::ServerProcess app(
+      "example", {ExamplePath(), "--port", "{port}", "--user", "ann@example.com:correct horse", "--metrics"});
+  Browser laptop(app.port(), "Laptop/1.0");
+  CHECK(laptop.Get("/account")->status == 302);  // no cookie: one absent check
+  CHECK(laptop.Get("/account")->status == 302);
+  auto page = laptop.Get("/metrics");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->get_header_value("Content-Type").find("version=0.0.4") != std::string::npos);
+
+  const char* build = std::getenv("JEFF_BUILD_ROOT");
+  const std::string dir = build ? build : ".";
+  const std::string exposition = dir + "/example-metrics.prom";
+  const std::string script = dir + "/example-metrics.py";
+  std::ofstream(exposition, std::ios::binary) << page->body;
+  std::ofstream(script)
+      << "import sys\n"
+         "from prometheus_client.parser import text_string_to_metric_families\n"
+         "fam = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}\n"
+         "absent = [s.value for s in fam['jeff_checks'].samples if s.labels == {'status': 'absent'}]\n"
+         "assert absent and absent[0] >= 2, absent\n"
+         "assert fam['jeff_checks'].type == 'counter'\n"
+         "assert fam['jeff_store_call_seconds'].type == 'histogram'\n"
+         "assert fam['jeff_sets'].samples[0].value == 0\n"
+         "print('parsed', len(fam), 'families')\n";
+  const char* python = std::getenv("JEFF_PYTHON3");
+  const int status = std::system((std::string(python ? python : "python3") + " " + script + " " + exposition).c_str());
+  CHECK(status == 0);
+  std::remove(exposition.c_str());
+  std::remove(script.c_str());
 }
 
 TEST_CASE("the example app refuses bad flags") {

@@ -1,0 +1,106 @@
+#pragma once
+/// \file
+/// Observability of Sessions and AsyncSessions: a snapshot of counters and
+/// store-call latency histograms (Options::metrics), an event hook
+/// (Options::on_event), and the Prometheus text exposition of a snapshot.
+
+#include <jeff/export.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace jeff {
+
+/// Upper bounds (seconds) of the store-call latency histogram buckets, in
+/// increasing order; a final +Inf bucket follows them.
+inline constexpr std::array<double, 14> kStoreCallBuckets = {
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+
+/// The store operations whose calls are timed.
+enum class StoreOp : std::uint8_t {
+  kFetch,  ///< a read of a record (Store::FetchInto, AsyncStore::AsyncFetch)
+  kCas,    ///< a compare-and-swap (Store::CompareAndSwap, AsyncStore::AsyncCompareAndSwap)
+  kErase,  ///< an unconditional erase (Store::Erase, AsyncStore::AsyncErase)
+};
+
+/// Number of StoreOp values (the size of per-operation arrays).
+inline constexpr std::size_t kStoreOpCount = 3;
+
+/// The readable name of a store operation ("fetch", "cas", "erase").
+JEFF_API std::string_view ToString(StoreOp op) noexcept;
+
+/// Latency of one kind of store call, as counted since construction.
+struct LatencyHistogram {
+  /// buckets[i]: calls that took at most kStoreCallBuckets[i] seconds and
+  /// more than the previous bound (not cumulative); the last element counts
+  /// the calls slower than every bound.
+  std::array<std::uint64_t, kStoreCallBuckets.size() + 1> buckets{};
+  double sum_seconds = 0;   ///< total time of the calls counted
+  std::uint64_t count = 0;  ///< calls counted (the sum of buckets)
+};
+
+/// Check outcomes by status (see CheckStatus).
+struct CheckCounts {
+  std::uint64_t ok = 0;           ///< CheckStatus::kOk
+  std::uint64_t absent = 0;       ///< CheckStatus::kAbsent
+  std::uint64_t malformed = 0;    ///< CheckStatus::kMalformed
+  std::uint64_t unknown = 0;      ///< CheckStatus::kUnknown
+  std::uint64_t expired = 0;      ///< CheckStatus::kExpired
+  std::uint64_t store_error = 0;  ///< CheckStatus::kStoreError
+};
+
+/// A copy of a Sessions' (or AsyncSessions') counters at one moment. Each
+/// number is read on its own (relaxed): under load, numbers read a moment
+/// apart may disagree by the operations in flight. All zero when
+/// Options::metrics is off.
+struct MetricsSnapshot {
+  bool enabled = false;  ///< Options::metrics was on: the numbers below move
+  CheckCounts checks;    ///< Check and CheckBearer outcomes
+  std::uint64_t sets = 0;        ///< successful Set calls (sessions created)
+  std::uint64_t clears = 0;      ///< successful Clear calls (logouts)
+  std::uint64_t deletes = 0;     ///< sessions revoked by Delete (the sum of its results)
+  std::uint64_t rotations = 0;   ///< successful Rotate calls
+  std::uint64_t cas_attempts = 0;   ///< compare-and-swap calls made
+  std::uint64_t cas_conflicts = 0;  ///< compare-and-swap calls that lost to a concurrent change
+  std::uint64_t store_errors = 0;   ///< store calls that failed (timeouts, connection loss, ...)
+  std::uint64_t token_refreshes = 0;  ///< stateless tokens re-issued by Check (sliding expiry)
+  std::uint64_t denylist_hits = 0;    ///< stateless tokens refused because they are denylisted
+  /// Store-call latency by operation, indexed by StoreOp (stateful strategy).
+  std::array<LatencyHistogram, kStoreOpCount> store_calls{};
+};
+
+/// A notable event, given to Options::on_event.
+struct Event {
+  /// What happened.
+  enum class Kind : std::uint8_t {
+    kStoreError,         ///< a store call failed; `error` says how, `op` which call
+    kConflictExhausted,  ///< a change gave up after Options::cas_attempts compare-and-swap conflicts
+    kDeniedToken,        ///< a stateless token was refused: its session is denylisted
+    kInsecureMode,       ///< the manager was built with Options::insecure (at construction)
+  };
+  Kind kind = Kind::kStoreError;  ///< what happened
+  std::error_code error;          ///< kStoreError: the store's error; else empty
+  StoreOp op = StoreOp::kFetch;   ///< kStoreError: the failed call
+  /// The store key (kStoreError, kConflictExhausted) or the application key
+  /// (kDeniedToken) concerned, only when Options::events_include_key is
+  /// set; else empty. Valid during the call only. Never a token or cookie.
+  std::string_view key;
+};
+
+/// The readable name of an event kind ("store_error", "conflict_exhausted",
+/// "denied_token", "insecure_mode").
+JEFF_API std::string_view ToString(Event::Kind kind) noexcept;
+
+/// `snapshot` in the Prometheus text exposition format 0.0.4 (which
+/// OpenMetrics parsers accept): a HELP and a TYPE line per family, counters
+/// named `<prefix>..._total` (e.g. `jeff_checks_total{status="ok"}`) and the
+/// `<prefix>store_call_seconds` histogram (`_bucket{op,le}`, `_sum`,
+/// `_count`). `prefix` must be a valid metric-name prefix (letters, digits,
+/// `_`, `:`, not starting with a digit); std::invalid_argument otherwise.
+JEFF_API std::string WritePrometheus(const MetricsSnapshot& snapshot, std::string_view prefix = "jeff_");
+
+}  // namespace jeff
