@@ -7,6 +7,7 @@
 #include "../pages.hpp"
 
 #include <jeff/http/beast.hpp>
+#include <jeff/metrics.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -74,6 +75,15 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
     Html(res, NotFoundPage(), http::status::not_found);
     co_return;
   });
+
+  if (config.metrics) {
+    // The Prometheus text exposition format, version 0.0.4.
+    router.Add(http::verb::get, "/metrics", [&sessions](const Request&, Response& res) -> awaitable<void> {
+      res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = jeff::WritePrometheus(sessions.metrics());
+      co_return;
+    });
+  }
 
   router.Add(http::verb::get, "/",
              jb::Public(sessions, [](const Request& req, Response& res,
