@@ -18,6 +18,11 @@ struct AsyncSessions::Impl {
   engine::Observer observer;                         // the stateful strategy's counters
   std::shared_ptr<AsyncStore> store;                 // stateful strategy
   std::unique_ptr<engine::Strategy> stateless;       // or the stateless one (no I/O)
+
+  // Starts an operation `Op(options, args...)` on the store; `finish(Op&)`
+  // gets it once it is done.
+  template <typename Op, typename Finish, typename... Args>
+  void Launch(const boost::asio::any_io_executor& executor, Finish finish, Args&&... args);
 };
 
 namespace {
@@ -36,11 +41,9 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
   Running(const Options& options, engine::Observer& observer, AsyncStore& store,
           boost::asio::any_io_executor executor, Finish finish, Args&&... args)
       : options_(options), observer_(observer), store_(store), executor_(std::move(executor)),
-        finish_(std::move(finish)), op_(std::forward<Args>(args)...) {}
+        finish_(std::move(finish)), op_(options, std::forward<Args>(args)...) {}
 
   void Start() { Continue(op_.Start()); }
-
-  Op& op() noexcept { return op_; }
 
  private:
   void Continue(Step step) {
@@ -54,7 +57,7 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
       case Step::Kind::kFetch:
         Begin(step.key);
         store_.AsyncFetch(step.key, [self](Result<std::optional<Versioned>> fetched) {
-          self->End(StoreOp::kFetch, fetched ? std::error_code() : fetched.error());
+          self->End(StoreOp::kFetch, fetched.error());
           self->Fetched(std::move(fetched));
         });
         return;
@@ -62,15 +65,14 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
         Begin(step.key);
         store_.AsyncCompareAndSwap(step.key, step.expected, step.value, step.ttl,
                                    [self](Result<bool> swapped) {
-                                     self->End(StoreOp::kCas, swapped ? std::error_code() : swapped.error());
-                                     self->observer_.Swapped(swapped.ok(), swapped.ok() && *swapped);
+                                     self->observer_.EndSwap(self->call_start_, swapped, self->call_key_);
                                      self->Continue(self->op_.OnSwapped(std::move(swapped)));
                                    });
         return;
       case Step::Kind::kErase:
         Begin(step.key);
         store_.AsyncErase(step.key, [self](Result<void> erased) {
-          self->End(StoreOp::kErase, erased ? std::error_code() : erased.error());
+          self->End(StoreOp::kErase, erased.error());
           self->Continue(self->op_.OnErased(std::move(erased)));
         });
         return;
@@ -120,15 +122,14 @@ struct CheckState {
   std::string store_key;
 };
 
-template <typename Op, typename Finish, typename... Args>
-void Launch(const Options& options, engine::Observer& observer, AsyncStore& store, const boost::asio::any_io_executor& executor,
-            Finish finish, Args&&... args) {
-  auto running = std::make_shared<Running<Op, Finish>>(options, observer, store, executor, std::move(finish),
-                                                       std::forward<Args>(args)...);
-  running->Start();
-}
-
 }  // namespace
+
+template <typename Op, typename Finish, typename... Args>
+void AsyncSessions::Impl::Launch(const boost::asio::any_io_executor& executor, Finish finish, Args&&... args) {
+  std::make_shared<Running<Op, Finish>>(options, observer, *store, executor, std::move(finish),
+                                        std::forward<Args>(args)...)
+      ->Start();
+}
 
 AsyncSessions::AsyncSessions(Options options, std::shared_ptr<AsyncStore> store, executor_type executor)
     : executor_(std::move(executor)) {
@@ -169,8 +170,8 @@ void AsyncSessions::StartCheck(std::string cookie_header, Done<CheckResult> done
         : CheckState{std::move(header), {}, {}},
           engine::CheckOp(options, this->header, this->record, this->store_key) {}
   };
-  Launch<Op>(impl_->options, impl_->observer, *impl_->store, executor_,
-             [done = std::move(done)](Op& op) { done(std::move(op.result())); }, impl_->options,
+  impl_->Launch<Op>(executor_,
+             [done = std::move(done)](Op& op) { done(std::move(op.result())); },
              std::move(cookie_header));
 }
 
@@ -179,45 +180,45 @@ void AsyncSessions::StartSet(std::string key, std::string meta, SetOptions set_o
   const std::optional<std::chrono::seconds> max_age = set_options.max_age;
   if (max_age && (max_age->count() < 0 || *max_age > kMaxCookieLifetime)) return done(Errc::kInvalidArgument);
   if (impl_->stateless) return done(impl_->stateless->Set(key, meta, max_age));
-  Launch<engine::SetOp>(impl_->options, impl_->observer, *impl_->store, executor_,
+  impl_->Launch<engine::SetOp>(executor_,
                         [done = std::move(done)](engine::SetOp& op) { done(std::move(op.result())); },
-                        impl_->options, key, meta, max_age, impl_->options.clock());
+                        key, meta, max_age, impl_->options.clock());
 }
 
 void AsyncSessions::StartClear(std::string cookie_header, Done<Result<std::vector<std::string>>> done) {
   if (impl_->stateless) return done(impl_->stateless->Clear(cookie_header));
   using Op = engine::CookieMutationOp;
-  Launch<Op>(impl_->options, impl_->observer, *impl_->store, executor_,
-             [done = std::move(done)](Op& op) { done(std::move(op.cleared())); }, impl_->options,
+  impl_->Launch<Op>(executor_,
+             [done = std::move(done)](Op& op) { done(std::move(op.cleared())); },
              Op::Kind::kClear, cookie_header, impl_->options.clock());
 }
 
 void AsyncSessions::StartDeleteAll(std::string key, Done<Result<std::size_t>> done) {
   if (impl_->stateless) return done(impl_->stateless->DeleteAll(key));
-  Launch<engine::DeleteAllOp>(impl_->options, impl_->observer, *impl_->store, executor_,
+  impl_->Launch<engine::DeleteAllOp>(executor_,
                               [done = std::move(done)](engine::DeleteAllOp& op) { done(std::move(op.result())); },
-                              impl_->options, key);
+                              key);
 }
 
 void AsyncSessions::StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done) {
   if (impl_->stateless) return done(impl_->stateless->DeleteSome(key, ids));
-  Launch<engine::DeleteSomeOp>(impl_->options, impl_->observer, *impl_->store, executor_,
+  impl_->Launch<engine::DeleteSomeOp>(executor_,
                                [done = std::move(done)](engine::DeleteSomeOp& op) { done(std::move(op.result())); },
-                               impl_->options, key, std::move(ids));
+                               key, std::move(ids));
 }
 
 void AsyncSessions::StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done) {
   if (impl_->stateless) return done(impl_->stateless->SessionsForKey(key));
-  Launch<engine::ListOp>(impl_->options, impl_->observer, *impl_->store, executor_,
+  impl_->Launch<engine::ListOp>(executor_,
                          [done = std::move(done)](engine::ListOp& op) { done(std::move(op.result())); },
-                         impl_->options, key);
+                         key);
 }
 
 void AsyncSessions::StartRotate(std::string cookie_header, Done<Result<Issued>> done) {
   if (impl_->stateless) return done(impl_->stateless->Rotate(cookie_header));
   using Op = engine::CookieMutationOp;
-  Launch<Op>(impl_->options, impl_->observer, *impl_->store, executor_,
-             [done = std::move(done)](Op& op) { done(std::move(op.rotated())); }, impl_->options,
+  impl_->Launch<Op>(executor_,
+             [done = std::move(done)](Op& op) { done(std::move(op.rotated())); },
              Op::Kind::kRotate, cookie_header, impl_->options.clock());
 }
 

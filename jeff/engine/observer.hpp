@@ -42,11 +42,13 @@ class Observer {
   // A store call of `op` on `key` started at `start` (StartCall) ended;
   // `error`: its failure, if any.
   void EndCall(StoreOp op, Clock::time_point start, std::error_code error, std::string_view key);
-  // A compare-and-swap answered: `swapped` false is a conflict.
-  void Swapped(bool answered, bool swapped) noexcept {
+  // A compare-and-swap on `key` started at `start` (StartCall) answered
+  // `swapped`: EndCall, and a CAS attempt, a conflict when it lost.
+  void EndSwap(Clock::time_point start, const Result<bool>& swapped, std::string_view key) {
+    EndCall(StoreOp::kCas, start, swapped.error(), key);
     if (!enabled_) return;
     cas_attempts_.Add();
-    if (answered && !swapped) cas_conflicts_.Add();
+    if (swapped.ok() && !*swapped) cas_conflicts_.Add();
   }
 
   void Checked(CheckStatus status) noexcept {

@@ -19,22 +19,21 @@ void Drive(Op& op, Store& store, const Clock& clock, Observer& observer) {
       case Step::Kind::kFetch: {
         const auto start = observer.StartCall();
         auto version = store.FetchInto(step.key, op.buffer());
-        observer.EndCall(StoreOp::kFetch, start, version ? std::error_code() : version.error(), step.key);
+        observer.EndCall(StoreOp::kFetch, start, version.error(), step.key);
         step = op.OnFetched(std::move(version), clock());
         break;
       }
       case Step::Kind::kSwap: {
         const auto start = observer.StartCall();
         auto swapped = store.CompareAndSwap(step.key, step.expected, step.value, step.ttl);
-        observer.EndCall(StoreOp::kCas, start, swapped ? std::error_code() : swapped.error(), step.key);
-        observer.Swapped(swapped.ok(), swapped.ok() && *swapped);
+        observer.EndSwap(start, swapped, step.key);
         step = op.OnSwapped(std::move(swapped));
         break;
       }
       case Step::Kind::kErase: {
         const auto start = observer.StartCall();
         auto erased = store.Erase(step.key);
-        observer.EndCall(StoreOp::kErase, start, erased ? std::error_code() : erased.error(), step.key);
+        observer.EndCall(StoreOp::kErase, start, erased.error(), step.key);
         step = op.OnErased(std::move(erased));
         break;
       }

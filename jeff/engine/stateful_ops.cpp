@@ -229,8 +229,7 @@ Step CheckOp::AfterTouch(Step step) {
 
 SetOp::SetOp(const Options& options, std::string_view key, std::string_view meta,
              std::optional<std::chrono::seconds> max_age, TimePoint now)
-    : options_(options), key_(key), cookie_max_age_(max_age.value_or(options.max_age)), now_(now),
-      mutation_(options, buffer_) {
+    : MutationOp(options), key_(key), cookie_max_age_(max_age.value_or(options.max_age)), now_(now) {
   session_.meta.assign(meta);
 }
 
@@ -288,7 +287,7 @@ Step SetOp::Next(Step step) {
 
 CookieMutationOp::CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header,
                                    TimePoint now)
-    : options_(options), kind_(kind), now_(now), mutation_(options, buffer_) {
+    : MutationOp(options), kind_(kind), now_(now) {
   for (std::string_view value : FindCookies(cookie_header, options.cookie.name, kMaxCandidates)) {
     values_.emplace_back(value);
   }
@@ -361,7 +360,7 @@ Step CookieMutationOp::Next(Step step) {
 // ---- Delete(key, ids) ------------------------------------------------------------
 
 DeleteSomeOp::DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids)
-    : options_(options), key_(key), ids_(std::move(ids)), mutation_(options, buffer_) {}
+    : MutationOp(options), key_(key), ids_(std::move(ids)) {}
 
 Step DeleteSomeOp::Start() {
   if (key_.empty()) return Step::Done();
@@ -387,15 +386,15 @@ Step DeleteSomeOp::Next(Step step) {
   return step;
 }
 
-// ---- Delete(key) -------------------------------------------------------------------
+// ---- Reads of one key ----------------------------------------------------------------
 
-DeleteAllOp::DeleteAllOp(const Options& options, std::string_view key) : options_(options), key_(key) {}
-
-Step DeleteAllOp::Start() {
+Step KeyReadOp::Start() {
   if (key_.empty()) return Step::Done();
   AssignStoreKey(options_, KeyId(key_, options_.pepper), store_key_);
   return Step::Fetch(store_key_);
 }
+
+// ---- Delete(key) -------------------------------------------------------------------
 
 Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   if (!version) {
@@ -428,14 +427,6 @@ Step DeleteAllOp::OnErased(Result<void> erased) {
 }
 
 // ---- SessionsForKey ------------------------------------------------------------------
-
-ListOp::ListOp(const Options& options, std::string_view key) : options_(options), key_(key) {}
-
-Step ListOp::Start() {
-  if (key_.empty()) return Step::Done();
-  AssignStoreKey(options_, KeyId(key_, options_.pepper), store_key_);
-  return Step::Fetch(store_key_);
-}
 
 Step ListOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   if (!version) {

@@ -149,51 +149,63 @@ class CheckOp {
 // The operations below are one Mutation, or a few in sequence, plus their
 // own bookkeeping; their constructors copy what they keep.
 
+// The driver interface of an operation that runs one Mutation at a time:
+// store outcomes go to the Mutation, and each Step it ends with goes through
+// Derived::Next (which may start the next Mutation or finish).
+template <typename Derived>
+class MutationOp {
+ public:
+  MutationOp(const MutationOp&) = delete;
+  MutationOp& operator=(const MutationOp&) = delete;
+
+  Step OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+    return Self().Next(mutation_.OnFetched(std::move(version), now));
+  }
+  Step OnSwapped(Result<bool> swapped) { return Self().Next(mutation_.OnSwapped(std::move(swapped))); }
+  Step OnErased(Result<void>) { return Step::Done(); }  // a Mutation never erases
+  Step OnWaited() { return mutation_.OnWaited(); }
+  std::string& buffer() noexcept { return buffer_; }
+
+ protected:
+  explicit MutationOp(const Options& options) : options_(options), mutation_(options, buffer_) {}
+
+  const Options& options_;
+  std::string buffer_;
+  Mutation mutation_;
+
+ private:
+  Derived& Self() noexcept { return static_cast<Derived&>(*this); }
+};
+
 // Sessions::Set. `max_age`: SetOptions::max_age, range-checked. Fails at
 // once (kDone with an error) for a bad key or meta.
-class SetOp {
+class SetOp : public MutationOp<SetOp> {
  public:
   SetOp(const Options& options, std::string_view key, std::string_view meta,
         std::optional<std::chrono::seconds> max_age, TimePoint now);
   Step Start();
-  Step OnFetched(Result<std::optional<Version>> version, TimePoint now) {
-    return Next(mutation_.OnFetched(std::move(version), now));
-  }
-  Step OnSwapped(Result<bool> swapped) { return Next(mutation_.OnSwapped(std::move(swapped))); }
-  Step OnErased(Result<void>) { return Step::Done(); }
-  Step OnWaited() { return mutation_.OnWaited(); }
-  std::string& buffer() noexcept { return buffer_; }
   Result<Issued>& result() noexcept { return result_; }
 
  private:
+  friend MutationOp;
   Step Next(Step step);
 
-  const Options& options_;
   std::string key_;
   std::string kid_;
   std::chrono::seconds cookie_max_age_;
   TimePoint now_;
   StoredSession session_;
   Token token_{};
-  std::string buffer_;
-  Mutation mutation_;
   Result<Issued> result_ = Errc::kInvalidArgument;
 };
 
 // Sessions::Clear and Sessions::Rotate: one Mutation per session cookie of
 // the request until one matches (Rotate) or all were tried (Clear).
-class CookieMutationOp {
+class CookieMutationOp : public MutationOp<CookieMutationOp> {
  public:
   enum class Kind { kClear, kRotate };
   CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header, TimePoint now);
   Step Start() { return NextCookie(); }
-  Step OnFetched(Result<std::optional<Version>> version, TimePoint now) {
-    return Next(mutation_.OnFetched(std::move(version), now));
-  }
-  Step OnSwapped(Result<bool> swapped) { return Next(mutation_.OnSwapped(std::move(swapped))); }
-  Step OnErased(Result<void>) { return Step::Done(); }
-  Step OnWaited() { return mutation_.OnWaited(); }
-  std::string& buffer() noexcept { return buffer_; }
   // Clear or Rotate.
   Kind kind() const noexcept { return kind_; }
   // Clear: the expired Set-Cookie values; Rotate: unused.
@@ -202,11 +214,11 @@ class CookieMutationOp {
   Result<Issued>& rotated() noexcept { return rotated_; }
 
  private:
+  friend MutationOp;
   static constexpr std::size_t kMaxCandidates = 4;
   Step NextCookie();
   Step Next(Step step);
 
-  const Options& options_;
   Kind kind_;
   std::vector<std::string> values_;
   std::size_t next_ = 0;
@@ -216,77 +228,72 @@ class CookieMutationOp {
   TokenHash fresh_{};
   TokenHash current_{};
   std::optional<Session> rotated_session_;
-  std::string buffer_;
-  Mutation mutation_;
   Result<std::vector<std::string>> cleared_ = Errc::kInvalidArgument;
   Result<Issued> rotated_ = Errc::kSessionNotFound;
 };
 
 // Sessions::Delete(key, ids).
-class DeleteSomeOp {
+class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
  public:
   DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids);
   Step Start();
-  Step OnFetched(Result<std::optional<Version>> version, TimePoint now) {
-    return Next(mutation_.OnFetched(std::move(version), now));
-  }
-  Step OnSwapped(Result<bool> swapped) { return Next(mutation_.OnSwapped(std::move(swapped))); }
-  Step OnErased(Result<void>) { return Step::Done(); }
-  Step OnWaited() { return mutation_.OnWaited(); }
-  std::string& buffer() noexcept { return buffer_; }
   Result<std::size_t>& result() noexcept { return result_; }
 
  private:
+  friend MutationOp;
   Step Next(Step step);
 
-  const Options& options_;
   std::string key_;
   std::vector<SessionId> ids_;
   std::size_t removed_ = 0;
-  std::string buffer_;
-  Mutation mutation_;
   Result<std::size_t> result_ = Errc::kInvalidArgument;
+};
+
+// An operation that starts by reading the record of an application key
+// (Errc::kInvalidArgument, without I/O, for an empty key); the derived
+// operation decides on the bytes in OnFetched.
+class KeyReadOp {
+ public:
+  KeyReadOp(const KeyReadOp&) = delete;
+  KeyReadOp& operator=(const KeyReadOp&) = delete;
+
+  Step Start();
+  Step OnSwapped(Result<bool>) { return Step::Done(); }
+  Step OnErased(Result<void>) { return Step::Done(); }
+  Step OnWaited() { return Step::Done(); }
+  std::string& buffer() noexcept { return buffer_; }
+
+ protected:
+  KeyReadOp(const Options& options, std::string_view key) : options_(options), key_(key) {}
+
+  const Options& options_;
+  std::string key_;
+  std::string store_key_;
+  std::string buffer_;
 };
 
 // Sessions::Delete(key): read (to count the live sessions), then one
 // unconditional erase.
-class DeleteAllOp {
+class DeleteAllOp : public KeyReadOp {
  public:
-  DeleteAllOp(const Options& options, std::string_view key);
-  Step Start();
+  DeleteAllOp(const Options& options, std::string_view key) : KeyReadOp(options, key) {}
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
-  Step OnSwapped(Result<bool>) { return Step::Done(); }
   Step OnErased(Result<void> erased);
-  Step OnWaited() { return Step::Done(); }
-  std::string& buffer() noexcept { return buffer_; }
   Result<std::size_t>& result() noexcept { return result_; }
 
  private:
-  const Options& options_;
-  std::string key_;
-  std::string store_key_;
   std::size_t live_ = 0;
-  std::string buffer_;
   Result<std::size_t> result_ = Errc::kInvalidArgument;
 };
 
 // Sessions::SessionsForKey: one read.
-class ListOp {
+class ListOp : public KeyReadOp {
  public:
-  ListOp(const Options& options, std::string_view key);
-  Step Start();
+  ListOp(const Options& options, std::string_view key) : KeyReadOp(options, key) {}
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
-  Step OnSwapped(Result<bool>) { return Step::Done(); }
-  Step OnErased(Result<void>) { return Step::Done(); }
-  Step OnWaited() { return Step::Done(); }
-  std::string& buffer() noexcept { return buffer_; }
   Result<std::vector<Session>>& result() noexcept { return result_; }
 
  private:
-  const Options& options_;
-  std::string key_;
-  std::string store_key_;
-  std::string buffer_;
   Result<std::vector<Session>> result_ = Errc::kInvalidArgument;
 };
 

@@ -416,7 +416,7 @@ class StatelessStrategy final : public Strategy {
       const std::string deny_key = DenyKey(sid, session.key);
       const auto start = observer_.StartCall();
       auto entry = options_.stateless.denylist->Fetch(deny_key);
-      observer_.EndCall(StoreOp::kFetch, start, entry ? std::error_code() : entry.error(), deny_key);
+      observer_.EndCall(StoreOp::kFetch, start, entry.error(), deny_key);
       if (!entry) return StoreFailure(entry.error());
       if (entry->has_value()) {  // revoked: never refreshed either
         observer_.Denied(session.key);
