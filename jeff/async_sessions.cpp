@@ -55,14 +55,14 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
     auto self = this->shared_from_this();
     switch (step.kind) {
       case Step::Kind::kFetch:
-        Begin(step.key);
+        Begin(StoreOp::kFetch, step.key);
         store_.AsyncFetch(step.key, [self](Result<std::optional<Versioned>> fetched) {
           self->End(StoreOp::kFetch, fetched.error());
           self->Fetched(std::move(fetched));
         });
         return;
       case Step::Kind::kSwap:
-        Begin(step.key);
+        Begin(StoreOp::kCas, step.key);
         store_.AsyncCompareAndSwap(step.key, step.expected, step.value, step.ttl,
                                    [self](Result<bool> swapped) {
                                      self->observer_.EndSwap(self->call_start_, swapped, self->call_key_);
@@ -70,7 +70,7 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
                                    });
         return;
       case Step::Kind::kErase:
-        Begin(step.key);
+        Begin(StoreOp::kErase, step.key);
         store_.AsyncErase(step.key, [self](Result<void> erased) {
           self->End(StoreOp::kErase, erased.error());
           self->Continue(self->op_.OnErased(std::move(erased)));
@@ -86,10 +86,10 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
     }
   }
 
-  // A store call on `key` starts; the key is kept for an error event only
-  // when the application asked for keys in events.
-  void Begin(std::string_view key) {
-    call_start_ = observer_.StartCall();
+  // A store call of `op` on `key` starts; the key is kept for an error
+  // event only when the application asked for keys in events.
+  void Begin(StoreOp op, std::string_view key) {
+    call_start_ = observer_.StartCall(op);
     if (options_.events_include_key && options_.on_event) call_key_.assign(key);
   }
   void End(StoreOp op, std::error_code error) { observer_.EndCall(op, call_start_, error, call_key_); }
@@ -106,7 +106,7 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
 
   const Options& options_;
   engine::Observer& observer_;
-  engine::Observer::Clock::time_point call_start_{};
+  engine::Observer::CallStart call_start_{};
   std::string call_key_;
   AsyncStore& store_;
   boost::asio::any_io_executor executor_;

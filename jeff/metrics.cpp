@@ -116,10 +116,18 @@ std::string WritePrometheus(const MetricsSnapshot& s, std::string_view prefix) {
   w.Counter("store_errors", "Store calls that failed.", s.store_errors);
   w.Counter("token_refreshes", "Stateless tokens re-issued by Check.", s.token_refreshes);
   w.Counter("denylist_hits", "Stateless tokens refused as denylisted.", s.denylist_hits);
-  w.Family("store_call_seconds", "histogram", "Latency of store calls by operation.");
+  const auto op_label = [](std::size_t op) {
+    return "op=\"" + std::string(ToString(static_cast<StoreOp>(op))) + "\"";
+  };
+  w.Family("store_calls_total", "counter", "Store calls by operation.");
+  for (std::size_t op = 0; op < kStoreOpCount; ++op) {
+    w.Sample("store_calls_total", op_label(op), std::to_string(s.store_calls[op].calls));
+  }
+  w.Family("store_call_seconds", "histogram",
+           "Latency of store calls by operation (a random sample of the calls, see store_calls_total).");
   for (std::size_t op = 0; op < kStoreOpCount; ++op) {
     const LatencyHistogram& h = s.store_calls[op];
-    const std::string label = "op=\"" + std::string(ToString(static_cast<StoreOp>(op))) + "\"";
+    const std::string label = op_label(op);
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < h.buckets.size(); ++i) {
       cumulative += h.buckets[i];

@@ -33,14 +33,17 @@ inline constexpr std::size_t kStoreOpCount = 3;
 /// The readable name of a store operation ("fetch", "cas", "erase").
 JEFF_API std::string_view ToString(StoreOp op) noexcept;
 
-/// Latency of one kind of store call, as counted since construction.
+/// Calls of one kind of store operation since construction, and the latency
+/// of those timed: one in Options::metrics_timed_one_in on average, drawn at
+/// random (all of them when it is 1).
 struct LatencyHistogram {
-  /// buckets[i]: calls that took at most kStoreCallBuckets[i] seconds and
-  /// more than the previous bound (not cumulative); the last element counts
-  /// the calls slower than every bound.
+  std::uint64_t calls = 0;  ///< every call made, timed or not
+  /// buckets[i]: timed calls that took at most kStoreCallBuckets[i] seconds
+  /// and more than the previous bound (not cumulative); the last element
+  /// counts the timed calls slower than every bound.
   std::array<std::uint64_t, kStoreCallBuckets.size() + 1> buckets{};
-  double sum_seconds = 0;   ///< total time of the calls counted
-  std::uint64_t count = 0;  ///< calls counted (the sum of buckets)
+  double sum_seconds = 0;   ///< total time of the timed calls
+  std::uint64_t count = 0;  ///< timed calls (the sum of buckets)
 };
 
 /// Check outcomes by status (see CheckStatus).
@@ -97,9 +100,10 @@ JEFF_API std::string_view ToString(Event::Kind kind) noexcept;
 
 /// `snapshot` in the Prometheus text exposition format 0.0.4 (which
 /// OpenMetrics parsers accept): a HELP and a TYPE line per family, counters
-/// named `<prefix>..._total` (e.g. `jeff_checks_total{status="ok"}`) and the
-/// `<prefix>store_call_seconds` histogram (`_bucket{op,le}`, `_sum`,
-/// `_count`). `prefix` must be a valid metric-name prefix (letters, digits,
+/// named `<prefix>..._total` (e.g. `jeff_checks_total{status="ok"}`,
+/// `jeff_store_calls_total{op="fetch"}`) and the
+/// `<prefix>store_call_seconds` histogram of the timed calls
+/// (`_bucket{op,le}`, `_sum`, `_count`). `prefix` must be a valid metric-name prefix (letters, digits,
 /// `_`, `:`, not starting with a digit); std::invalid_argument otherwise.
 JEFF_API std::string WritePrometheus(const MetricsSnapshot& snapshot, std::string_view prefix = "jeff_");
 

@@ -19,7 +19,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
+#include <atomic>
 
 namespace jeff::test {
 namespace {
@@ -42,8 +44,16 @@ struct Fixture {
   }
 };
 
+// Alice's cookie after a login through `sessions`.
+std::string LogIn(Sessions& sessions) {
+  auto issued = sessions.Set("alice@example.com", "");
+  REQUIRE(issued.ok());
+  return CookieOf(*issued);
+}
+
 TEST_CASE("counters move under a scripted flow on the memory store") {
   Fixture f(true);
+  f.options.metrics_timed_one_in = 1;  // every store call timed
   Sessions sessions(f.options);
   CHECK(sessions.metrics().enabled);
 
@@ -88,9 +98,10 @@ TEST_CASE("counters move under a scripted flow on the memory store") {
   const LatencyHistogram& fetches = m.store_calls[static_cast<std::size_t>(StoreOp::kFetch)];
   const LatencyHistogram& cas = m.store_calls[static_cast<std::size_t>(StoreOp::kCas)];
   const LatencyHistogram& erase = m.store_calls[static_cast<std::size_t>(StoreOp::kErase)];
-  CHECK(fetches.count >= 4);  // one per Check that reached the store, at least
-  CHECK(cas.count == m.cas_attempts);
-  CHECK(erase.count == 1);  // Delete(key)
+  CHECK(fetches.calls >= 4);  // one per Check that reached the store, at least
+  CHECK(cas.calls == m.cas_attempts);
+  CHECK(erase.calls == 1);  // Delete(key)
+  for (const LatencyHistogram* h : {&fetches, &cas, &erase}) CHECK(h->count == h->calls);
   std::uint64_t total = 0;
   for (std::uint64_t n : fetches.buckets) total += n;
   CHECK(total == fetches.count);
@@ -132,12 +143,168 @@ TEST_CASE("AsyncSessions counts in the same layer: the same flow gives the same 
   CHECK(m.rotations == 1);
   CHECK(m.deletes == 1);
   CHECK(m.cas_attempts == 2);  // Set, Rotate
-  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kCas)].count == 2);
-  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kErase)].count == 1);
-  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kFetch)].count >= 2);
+  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kCas)].calls == 2);
+  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kErase)].calls == 1);
+  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kFetch)].calls >= 2);
   CHECK(f.events.empty());
 }
 #endif
+
+TEST_CASE("counters are exact across threads, while snapshots are taken, and after threads exit") {
+  Fixture f(true);
+  Sessions sessions(f.options);
+  const std::string cookie = LogIn(sessions);
+  constexpr int kThreads = 8;
+  constexpr int kChecks = 500;
+  std::atomic<bool> done{false};
+  std::uint64_t seen = 0;
+  std::thread reader([&] {  // snapshots never go down while the counts move
+    while (!done.load()) {
+      const std::uint64_t now = sessions.metrics().checks.ok;
+      CHECK(now >= seen);
+      seen = now;
+    }
+  });
+  for (int round = 1; round <= 2; ++round) {  // round 2: new threads, the slots of round 1's
+    std::vector<std::thread> threads;
+    std::atomic<int> refused{0};
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < kChecks; ++i) refused += sessions.Check(cookie).ok() ? 0 : 1;
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    CHECK(refused == 0);
+    const MetricsSnapshot m = sessions.metrics();
+    CHECK(m.checks.ok == static_cast<std::uint64_t>(round) * kThreads * kChecks);
+    CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kFetch)].calls == 1 + m.checks.ok);  // + Set's
+  }
+  done = true;
+  reader.join();
+  CHECK(seen <= 2 * kThreads * kChecks);
+}
+
+TEST_CASE("store calls are all counted and a random sample of them timed") {
+  Fixture f(true);
+  f.options.metrics_timed_one_in = 16;
+  Sessions sessions(f.options);
+  const std::string cookie = LogIn(sessions);
+  const std::uint64_t fetches_before = sessions.metrics().store_calls[static_cast<std::size_t>(StoreOp::kFetch)].calls;
+  constexpr int kChecks = 4000;
+  for (int i = 0; i < kChecks; ++i) REQUIRE(sessions.Check(cookie).ok());
+  const MetricsSnapshot m = sessions.metrics();
+  const LatencyHistogram& fetches = m.store_calls[static_cast<std::size_t>(StoreOp::kFetch)];
+  CHECK(fetches.calls == fetches_before + kChecks);
+  // Gaps drawn uniformly from 1..31: about 250 timed; the bounds are many
+  // standard deviations (about 14) wide.
+  CHECK(fetches.count > 150);
+  CHECK(fetches.count < 400);
+  std::uint64_t total = 0;
+  for (std::uint64_t n : fetches.buckets) total += n;
+  CHECK(total == fetches.count);
+
+  f.options.metrics_timed_one_in = 0;
+  CHECK_THROWS_AS(Sessions{f.options}, std::invalid_argument);
+}
+
+// Fault injection around a real MemoryStore: while `contended` is set, each
+// compare-and-swap first lets a concurrent writer rewrite the record (a real
+// change through the same store, bumping its version), so the caller's
+// swap genuinely loses.
+class ContendedStore final : public Store {
+ public:
+  explicit ContendedStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  bool contended = false;
+
+  Result<std::optional<Versioned>> Fetch(std::string_view key) override { return inner_->Fetch(key); }
+  Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected, std::string_view value,
+                              std::chrono::milliseconds ttl) override {
+    if (contended) {
+      auto current = inner_->Fetch(key);
+      REQUIRE(current.ok());
+      REQUIRE(current->has_value());
+      REQUIRE(*inner_->CompareAndSwap(key, (*current)->version, (*current)->value, ttl));
+    }
+    return inner_->CompareAndSwap(key, expected, value, ttl);
+  }
+  Result<void> Erase(std::string_view key) override { return inner_->Erase(key); }
+
+ private:
+  std::shared_ptr<Store> inner_;
+};
+
+TEST_CASE("a change that loses every compare-and-swap is a conflict_exhausted event") {
+  Fixture f(true);
+  auto store = std::make_shared<ContendedStore>(f.options.store);
+  f.options.store = store;
+  f.options.cas_attempts = 3;
+  f.options.cas_backoff = std::chrono::milliseconds(0);
+  f.options.events_include_key = true;
+  Sessions sessions(f.options);
+  REQUIRE(sessions.Set("alice@example.com", "laptop").ok());
+  const MetricsSnapshot before = sessions.metrics();
+
+  store->contended = true;
+  auto lost = sessions.Set("alice@example.com", "phone");
+  store->contended = false;
+  REQUIRE_FALSE(lost.ok());
+  CHECK(lost.error() == Errc::kConflict);
+
+  const MetricsSnapshot m = sessions.metrics();
+  CHECK(m.sets == before.sets);  // nothing was created
+  CHECK(m.cas_attempts == before.cas_attempts + 3);
+  CHECK(m.cas_conflicts == before.cas_conflicts + 3);
+  REQUIRE(f.events.size() == 1);
+  CHECK(f.events[0] == Event::Kind::kConflictExhausted);
+  CHECK(ToString(f.events[0]) == "conflict_exhausted");
+  // The store key of alice's record (the prefix and a hash, never the key).
+  CHECK(f.event_keys[0].rfind(f.options.key_prefix, 0) == 0);
+  CHECK(f.event_keys[0].find("alice") == std::string::npos);
+  // Without the opt-in, the event carries no key.
+  f.events.clear();
+  f.event_keys.clear();
+  f.options.events_include_key = false;
+  Sessions quiet(f.options);
+  store->contended = true;
+  CHECK(quiet.Set("alice@example.com", "tablet").error() == Errc::kConflict);
+  store->contended = false;
+  REQUIRE(f.events.size() == 1);
+  CHECK(f.event_keys[0].empty());
+}
+
+TEST_CASE("a denylisted stateless token is counted and is a denied_token event") {
+  ManualClock clock;
+  std::vector<Event> events;
+  std::vector<std::string> keys;
+  Options o;
+  o.clock = clock.AsClock();
+  o.stateless.secrets = {"metrics-test-secret-0123456789abcdef"};
+  o.stateless.denylist = std::make_shared<MemoryStore>();
+  o.logger = [](std::string_view) {};
+  o.metrics = true;
+  o.on_event = [&](const Event& e) {
+    events.push_back(e);
+    keys.emplace_back(e.key);
+  };
+  SUBCASE("the application key only on opt-in") {}
+  SUBCASE("with events_include_key") { o.events_include_key = true; }
+  Sessions sessions(o);
+  auto issued = sessions.Set("alice@example.com", "");
+  REQUIRE(issued.ok());
+  const std::string cookie = CookieOf(*issued);
+  REQUIRE(sessions.Check(cookie).ok());
+  REQUIRE(sessions.Clear(cookie).ok());
+  CHECK(sessions.Check(cookie).status == CheckStatus::kUnknown);
+
+  const MetricsSnapshot m = sessions.metrics();
+  CHECK(m.denylist_hits == 1);
+  CHECK(m.checks.ok == 1);
+  CHECK(m.checks.unknown == 1);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == Event::Kind::kDeniedToken);
+  CHECK(ToString(events[0].kind) == "denied_token");
+  CHECK(keys[0] == (o.events_include_key ? "alice@example.com" : ""));
+}
 
 TEST_CASE("metrics off: nothing is counted") {
   Fixture f(false);
@@ -150,6 +317,7 @@ TEST_CASE("metrics off: nothing is counted") {
   CHECK(m.checks.ok == 0);
   CHECK(m.sets == 0);
   CHECK(m.store_calls[0].count == 0);
+  CHECK(m.store_calls[0].calls == 0);
 }
 
 TEST_CASE("insecure mode is an event, given at construction") {
@@ -192,16 +360,17 @@ int ParseWithPrometheusClient(const std::string& text, const std::string& checks
 
 TEST_CASE("the exposition is read back by prometheus_client's parser") {
   Fixture f(true);
+  f.options.metrics_timed_one_in = 1;
   Sessions sessions(f.options);
-  auto a = sessions.Set("alice@example.com", "");
-  REQUIRE(a.ok());
-  CHECK(sessions.Check(CookieOf(*a)).ok());
-  CHECK(sessions.Check(CookieOf(*a)).ok());
+  const std::string cookie = LogIn(sessions);
+  CHECK(sessions.Check(cookie).ok());
+  CHECK(sessions.Check(cookie).ok());
   CHECK(sessions.Check("").status == CheckStatus::kAbsent);
   const MetricsSnapshot m = sessions.metrics();
   const std::string text = WritePrometheus(m);
   const std::string cas = std::to_string(m.cas_attempts);
   const std::string fetches = std::to_string(m.store_calls[0].count);
+  const std::string fetch_calls = std::to_string(m.store_calls[0].calls);
   CHECK(ParseWithPrometheusClient(
             text,
             "assert fam['jeff_checks'].type == 'counter', fam['jeff_checks'].type\n"
@@ -214,6 +383,8 @@ TEST_CASE("the exposition is read back by prometheus_client's parser") {
             "for name in ['clears', 'deletes', 'rotations', 'cas_conflicts', 'store_errors',\n"
             "             'token_refreshes', 'denylist_hits']:\n"
             "  assert fam['jeff_' + name].type == 'counter', name\n"
+            "assert fam['jeff_store_calls'].type == 'counter'\n"
+            "assert val[('jeff_store_calls_total', frozenset({('op', 'fetch')}))] == " + fetch_calls + "\n"
             "h = fam['jeff_store_call_seconds']\n"
             "assert h.type == 'histogram'\n"
             "ops = {s.labels['op'] for s in h.samples}\n"

@@ -4,9 +4,20 @@
 // asynchronous one (async_sessions.cpp) and the stateless strategy, so that
 // each operation is counted once, in one place, whichever driver ran it.
 //
-// Counters are relaxed atomics, each on its own cache line (no false sharing
-// between request threads). Disabled (the default), every call is one
-// predictable branch and the drivers read no clock.
+// Counters are per thread: each thread that runs operations of an Observer
+// gets its own slot of counters (found through a one-entry thread-local
+// cache), which only it writes (relaxed loads and stores, no locked
+// read-modify-write on the hot path, no cache line shared between request
+// threads); Snapshot sums the slots. A slot outlives its thread: when the
+// thread exits, the slot goes to the next new thread, which counts on from
+// its values, so memory stays bounded by the peak number of threads.
+//
+// Every store call is counted; one in Options::metrics_timed_one_in (on
+// average, per thread and operation, at random intervals so that no
+// periodic workload aliases with it) is timed, because two clock reads cost
+// as much as the rest of an in-memory Check's bookkeeping. Disabled (the
+// default), every call is one predictable branch and the drivers read no
+// clock.
 
 #include <jeff/metrics.hpp>
 #include <jeff/sessions.hpp>
@@ -14,7 +25,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <system_error>
+#include <vector>
 
 namespace jeff::engine {
 
@@ -28,34 +42,38 @@ class ListOp;
 class Observer {
  public:
   using Clock = std::chrono::steady_clock;
+  // When a store call started, or time_point{} when it is not timed.
+  using CallStart = Clock::time_point;
 
   // Keeps a reference to `options` (its owner's), which must outlive it.
-  explicit Observer(const Options& options) noexcept
-      : options_(options), enabled_(options.metrics) {}
+  explicit Observer(const Options& options);
+  ~Observer();
   Observer(const Observer&) = delete;
   Observer& operator=(const Observer&) = delete;
 
   bool enabled() const noexcept { return enabled_; }
 
-  // The start of a store call: now, when metrics are on; else no clock read.
-  Clock::time_point StartCall() const noexcept { return enabled_ ? Clock::now() : Clock::time_point{}; }
-  // A store call of `op` on `key` started at `start` (StartCall) ended;
+  // The start of a store call of `op`: now, when metrics are on and this
+  // call is one of those timed; else time_point{} and no clock read.
+  CallStart StartCall(StoreOp op) const noexcept { return enabled_ ? StartEnabled(op) : CallStart{}; }
+  // A store call of `op` on `key` started at `start` (StartCall(op)) ended;
   // `error`: its failure, if any.
-  void EndCall(StoreOp op, Clock::time_point start, std::error_code error, std::string_view key);
-  // A compare-and-swap on `key` started at `start` (StartCall) answered
-  // `swapped`: EndCall, and a CAS attempt, a conflict when it lost.
-  void EndSwap(Clock::time_point start, const Result<bool>& swapped, std::string_view key) {
+  void EndCall(StoreOp op, CallStart start, std::error_code error, std::string_view key);
+  // A compare-and-swap on `key` started at `start` (StartCall(kCas))
+  // answered `swapped`: EndCall, and a CAS attempt, a conflict when it lost.
+  void EndSwap(CallStart start, const Result<bool>& swapped, std::string_view key) {
     EndCall(StoreOp::kCas, start, swapped.error(), key);
     if (!enabled_) return;
-    cas_attempts_.Add();
-    if (swapped.ok() && !*swapped) cas_conflicts_.Add();
+    Slot& slot = Local();
+    slot.Add(kCasAttempts);
+    if (swapped.ok() && !*swapped) slot.Add(kCasConflicts);
   }
 
   void Checked(CheckStatus status) noexcept {
-    if (enabled_) checks_[static_cast<std::size_t>(status)].Add();
+    if (enabled_) Local().Add(kChecks + static_cast<std::size_t>(status));
   }
   void TokenRefreshed() noexcept {
-    if (enabled_) refreshes_.Add();
+    if (enabled_) Local().Add(kRefreshes);
   }
   // A denylisted stateless token of application key `key`.
   void Denied(std::string_view key);
@@ -74,24 +92,59 @@ class Observer {
   MetricsSnapshot Snapshot() const noexcept;
 
  private:
-  struct alignas(64) Counter {
-    std::atomic<std::uint64_t> value{0};
-    void Add(std::uint64_t n = 1) noexcept { value.fetch_add(n, std::memory_order_relaxed); }
-    std::uint64_t Get() const noexcept { return value.load(std::memory_order_relaxed); }
+  // Counter indexes in a Slot: the checks by status, then the others.
+  enum : std::size_t {
+    kChecks = 0,
+    kSets = kChecks + 6,
+    kClears,
+    kDeletes,
+    kRotations,
+    kCasAttempts,
+    kCasConflicts,
+    kStoreErrors,
+    kRefreshes,
+    kDenylistHits,
+    kCounterCount
   };
-  struct alignas(64) Histogram {
-    std::array<std::atomic<std::uint64_t>, kStoreCallBuckets.size() + 1> buckets{};
-    std::atomic<std::uint64_t> sum_ns{0};
+  // One thread's counters. Written only by the thread that holds the slot
+  // (load + store, relaxed), read by Snapshot (relaxed): atomics so that
+  // the concurrent reads are defined, without locked instructions.
+  struct alignas(64) Slot {
+    using Value = std::atomic<std::uint64_t>;
+    std::array<Value, kCounterCount> counters{};
+    struct Calls {
+      Value calls{0};  // every call, timed or not
+      std::array<Value, kStoreCallBuckets.size() + 1> buckets{};
+      Value sum_ns{0};
+    };
+    std::array<Calls, kStoreOpCount> store_calls{};
+
+    static void Bump(Value& value, std::uint64_t n = 1) noexcept {
+      value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    void Add(std::size_t counter, std::uint64_t n = 1) noexcept { Bump(counters[counter], n); }
   };
-  // A change that failed: counts nothing, reports an exhausted CAS loop.
-  void Failed(std::error_code error);
+  friend struct ThreadSlots;
+
+  // This thread's slot (enabled only).
+  Slot& Local() noexcept;
+  // Local's slow path: another Observer used this thread last, or none yet.
+  Slot& LocalSlow();
+  // A thread that held `slot` exited: the slot goes to the next new thread.
+  void Release(Slot* slot);
+  // StartCall when enabled: the sampling decision.
+  CallStart StartEnabled(StoreOp op) const noexcept;
+  // A change of the record under `store_key` failed: counts nothing,
+  // reports an exhausted CAS loop.
+  void Failed(std::error_code error, std::string_view store_key);
 
   const Options& options_;
   const bool enabled_;
-  std::array<Counter, 6> checks_;
-  Counter sets_, clears_, deletes_, rotations_, cas_attempts_, cas_conflicts_, store_errors_, refreshes_,
-      denylist_hits_;
-  std::array<Histogram, kStoreOpCount> calls_;
+  const std::uint32_t timed_one_in_;
+  const std::uint64_t id_;  // unique for the process's life (never reused)
+  mutable std::mutex mutex_;  // guards slots_ and free_
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> free_;  // slots of exited threads
 };
 
 }  // namespace jeff::engine

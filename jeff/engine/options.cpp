@@ -64,6 +64,7 @@ Options ValidateOptions(Options o) {
   RequireOption(!o.key_prefix.empty() && o.key_prefix.size() <= 200 && IsPrintableNoSpace(o.key_prefix),
           "key_prefix must be 1-200 printable characters without whitespace");
   RequireOption(o.cas_attempts >= 1, "cas_attempts must be at least 1");
+  RequireOption(o.metrics_timed_one_in >= 1, "metrics_timed_one_in must be at least 1");
   RequireOption(o.cas_backoff.count() >= 0, "cas_backoff must not be negative");
   RequireOption(o.max_key_bytes >= 1, "max_key_bytes must be positive");
   return o;

@@ -17,21 +17,21 @@ void Drive(Op& op, Store& store, const Clock& clock, Observer& observer) {
   while (!step.done()) {
     switch (step.kind) {
       case Step::Kind::kFetch: {
-        const auto start = observer.StartCall();
+        const auto start = observer.StartCall(StoreOp::kFetch);
         auto version = store.FetchInto(step.key, op.buffer());
         observer.EndCall(StoreOp::kFetch, start, version.error(), step.key);
         step = op.OnFetched(std::move(version), clock());
         break;
       }
       case Step::Kind::kSwap: {
-        const auto start = observer.StartCall();
+        const auto start = observer.StartCall(StoreOp::kCas);
         auto swapped = store.CompareAndSwap(step.key, step.expected, step.value, step.ttl);
         observer.EndSwap(start, swapped, step.key);
         step = op.OnSwapped(std::move(swapped));
         break;
       }
       case Step::Kind::kErase: {
-        const auto start = observer.StartCall();
+        const auto start = observer.StartCall(StoreOp::kErase);
         auto erased = store.Erase(step.key);
         observer.EndCall(StoreOp::kErase, start, erased.error(), step.key);
         step = op.OnErased(std::move(erased));

@@ -89,6 +89,8 @@ class Mutation {
 
   // After kDone.
   const Result<void>& result() const noexcept { return result_; }
+  // The store key of the record being changed (empty before Begin).
+  std::string_view store_key() const noexcept { return store_key_; }
 
  private:
   Step Decide(std::optional<Version> version, TimePoint now);
@@ -165,6 +167,8 @@ class MutationOp {
   Step OnErased(Result<void>) { return Step::Done(); }  // a Mutation never erases
   Step OnWaited() { return mutation_.OnWaited(); }
   std::string& buffer() noexcept { return buffer_; }
+  // The store key of the record changed last (for events).
+  std::string_view store_key() const noexcept { return mutation_.store_key(); }
 
  protected:
   explicit MutationOp(const Options& options) : options_(options), mutation_(options, buffer_) {}
@@ -262,6 +266,8 @@ class KeyReadOp {
   Step OnErased(Result<void>) { return Step::Done(); }
   Step OnWaited() { return Step::Done(); }
   std::string& buffer() noexcept { return buffer_; }
+  // The store key of the key's index (for events).
+  std::string_view store_key() const noexcept { return store_key_; }
 
  protected:
   KeyReadOp(const Options& options, std::string_view key) : options_(options), key_(key) {}

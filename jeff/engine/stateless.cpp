@@ -414,7 +414,7 @@ class StatelessStrategy final : public Strategy {
 
     if (options_.stateless.denylist && !sid.empty()) {
       const std::string deny_key = DenyKey(sid, session.key);
-      const auto start = observer_.StartCall();
+      const auto start = observer_.StartCall(StoreOp::kFetch);
       auto entry = options_.stateless.denylist->Fetch(deny_key);
       observer_.EndCall(StoreOp::kFetch, start, entry.error(), deny_key);
       if (!entry) return StoreFailure(entry.error());
