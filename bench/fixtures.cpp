@@ -133,8 +133,13 @@ Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key) 
   Populated& p = it->second;
   if (!fresh) return p;
   try {
-    p.sessions = std::make_unique<jeff::Sessions>(
-        StatefulOptions(url, "bench" + std::to_string(sessions_per_key) + ":"));
+    // Each (url, sessions_per_key) gets keys of its own: RedisCheck and
+    // RedisTlsCheck reach the same server, and with one prefix the second row
+    // populated would add its sessions to the first one's keys (two sessions
+    // per key, bigger records, read by whichever row runs after it).
+    const bool tls = url.rfind("rediss:", 0) == 0;
+    p.sessions = std::make_unique<jeff::Sessions>(StatefulOptions(
+        url, std::string(tls ? "benchtls" : "bench") + std::to_string(sessions_per_key) + ":"));
     std::vector<std::string> headers(kKeys);
     const bool remote = url.rfind("memory:", 0) != 0;
     ForEachKeyInParallel(remote ? 8 : 1, [&](std::size_t i) {

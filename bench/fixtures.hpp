@@ -55,7 +55,9 @@ struct Populated {
   std::size_t header_chars = 0;
 };
 
-/// Built once per (url, sessions_per_key) and then shared; thread-safe.
+/// Built once per (url, sessions_per_key), under a key prefix of its own
+/// (so every key holds exactly `sessions_per_key` sessions, also when two
+/// urls reach one server), and then shared; thread-safe.
 /// Throws std::runtime_error when the store refuses a Set.
 Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key);
 

@@ -2,7 +2,7 @@
 """Assembles bench/run's outputs into a table and one JSON line (printed last).
 
 Reads from --dir: bench.json (Google Benchmark), bytes.json (jeff-bench
---jeff_bytes), node.json (jwe_peers.mjs), redis-benchmark.csv and the two
+--jeff_bytes), node.json (jwe_peers.mjs), redis-benchmark.csv (-tls.csv over TLS) and the two
 wrk outputs. A figure whose part is missing or failed is null.
 """
 import argparse
@@ -160,6 +160,7 @@ def main():
         "redis_rawget_per_s": redis_rawget,
         "redis_rawget_1t_per_s": per_second(rows, "RedisRawGet/real_time/threads:1"),
         "redis_benchmark_get_per_s": redis_benchmark_get(path("redis-benchmark.csv")),
+        "redis_benchmark_tls_get_per_s": redis_benchmark_get(path("redis-benchmark-tls.csv")),
         "memcached_check_per_s": per_second(rows, "MemcachedCheck/sessions:1/real_time/threads:16"),
         "memcached_check_1t_per_s": per_second(rows, "MemcachedCheck/sessions:1/real_time/threads:1"),
         "memcached_set_per_s": per_second(rows, "MemcachedSet/real_time/threads:16"),
@@ -202,6 +203,10 @@ def main():
     out["redis_check_vs_get"] = ratio(out["redis_check_per_s"], redis_rawget)
     out["redis_set_vs_get"] = ratio(out["redis_set_per_s"], redis_rawget)
     out["redis_tls_check_vs_tcp"] = ratio(out["redis_tls_check_per_s"], out["redis_check_per_s"])
+    # The reference for it: redis-benchmark GET over TLS vs over TCP (same
+    # server, -c 16, back to back): what the server's TLS costs a C client.
+    out["redis_benchmark_tls_vs_tcp"] = ratio(out["redis_benchmark_tls_get_per_s"],
+                                              out["redis_benchmark_get_per_s"])
     out["postgres_check_vs_select"] = ratio(out["postgres_check_per_s"], out["postgres_rawselect_per_s"])
     out["memcached_check_vs_get"] = ratio(out["memcached_check_per_s"], memcached_rawget)
     out["jwe_vs_authjs"] = ratio(jwe_cbc, out["authjs_decode_per_s"])
@@ -256,6 +261,8 @@ def main():
          "TCP Check " + fmt(out["redis_check_per_s"], "/s"), "redis_tls_check_vs_tcp"),
         ("Redis Check over TLS, 1 thread", fmt(out["redis_tls_check_1t_per_s"], "/s"),
          "TCP Check " + fmt(out["redis_check_1t_per_s"], "/s"), None),
+        ("redis-benchmark -t get -c 16 over TLS", fmt(out["redis_benchmark_tls_get_per_s"], "/s"),
+         "over TCP " + fmt(out["redis_benchmark_get_per_s"], "/s"), "redis_benchmark_tls_vs_tcp"),
         ("Redis Check / Set / raw GET, 1 thread",
          " / ".join(fmt(out[k], "/s") for k in ("redis_check_1t_per_s", "redis_set_1t_per_s", "redis_rawget_1t_per_s")), "", None),
         ("redis-benchmark -t get -c 16", fmt(out["redis_benchmark_get_per_s"], "/s"), "", None),
