@@ -9,9 +9,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 namespace jeff {
 
@@ -106,5 +109,24 @@ JEFF_API std::string_view ToString(Event::Kind kind) noexcept;
 /// (`_bucket{op,le}`, `_sum`, `_count`). `prefix` must be a valid metric-name prefix (letters, digits,
 /// `_`, `:`, not starting with a digit); std::invalid_argument otherwise.
 JEFF_API std::string WritePrometheus(const MetricsSnapshot& snapshot, std::string_view prefix = "jeff_");
+
+/// A snapshot and the labels that tell it apart from the others on one page
+/// (e.g. `{{"store", "redis"}}` for a second manager), for the WritePrometheus
+/// overload below. Refers to `snapshot`, which must outlive it.
+struct LabeledSnapshot {
+  const MetricsSnapshot& snapshot;  ///< the numbers
+  /// Label names and values put first on each of its samples. Names as
+  /// Prometheus allows (letters, digits, `_`, not starting with a digit or
+  /// `__`), other than `status`, `op` and `le`; values any text (escaped).
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+/// Several snapshots (e.g. one per Sessions manager of an application) on
+/// one page: each family (HELP and TYPE) once, with every snapshot's samples,
+/// told apart by their labels; otherwise as the single-snapshot overload.
+/// Snapshots must differ in their label sets (a page cannot hold one series
+/// twice). std::invalid_argument for a bad prefix, a bad or repeated label
+/// name, or two snapshots with the same labels.
+JEFF_API std::string WritePrometheus(std::span<const LabeledSnapshot> snapshots, std::string_view prefix = "jeff_");
 
 }  // namespace jeff

@@ -400,5 +400,51 @@ TEST_CASE("the exposition is read back by prometheus_client's parser") {
   CHECK(ParseWithPrometheusClient(text, "assert val[('jeff_sets_total', frozenset())] == 2\n") != 0);
 }
 
+TEST_CASE("several managers on one page, told apart by their labels, as the parser reads them") {
+  Fixture memory_fixture(true);
+  Fixture other_fixture(true);
+  Sessions first(memory_fixture.options);
+  Sessions second(other_fixture.options);
+  const std::string cookie = LogIn(first);
+  CHECK(first.Check(cookie).ok());
+  CHECK(second.Check("").status == CheckStatus::kAbsent);
+  const MetricsSnapshot a = first.metrics();
+  const MetricsSnapshot b = second.metrics();
+  // A value with the characters the format escapes.
+  const LabeledSnapshot page[] = {{a, {{"store", "memory"}, {"app", "web"}}},
+                                  {b, {{"app", "web"}, {"store", "odd \"name\" \\ with\nnewline"}}}};
+  const std::string text = WritePrometheus(page);
+  CHECK(ParseWithPrometheusClient(
+            text,
+            "odd = 'odd \"name\" \\\\ with\\nnewline'\n"
+            "A = (('app', 'web'), ('store', 'memory'))\n"
+            "B = (('app', 'web'), ('store', odd))\n"
+            "def v(name, labels, **more):\n"
+            "  return val[(name, frozenset(labels + tuple(more.items())))]\n"
+            "assert v('jeff_checks_total', A, status='ok') == 1\n"
+            "assert v('jeff_checks_total', B, status='ok') == 0\n"
+            "assert v('jeff_checks_total', B, status='absent') == 1\n"
+            "assert v('jeff_sets_total', A) == 1 and v('jeff_sets_total', B) == 0\n"
+            "assert v('jeff_store_calls_total', A, op='fetch') == " +
+                std::to_string(a.store_calls[0].calls) + "\n"
+            "assert v('jeff_store_call_seconds_count', B, op='cas') == 0\n"
+            "assert len(fam['jeff_checks'].samples) == 12\n"
+            "assert len(fam) == 12, sorted(fam)\n") == 0);
+
+  const LabeledSnapshot same[] = {{a, {{"store", "x"}}}, {b, {{"store", "x"}}}};
+  CHECK_THROWS_AS(WritePrometheus(same), std::invalid_argument);
+  const LabeledSnapshot unlabeled[] = {{a, {}}, {b, {}}};
+  CHECK_THROWS_AS(WritePrometheus(unlabeled), std::invalid_argument);
+  for (const char* bad : {"op", "le", "status", "__name", "9x", "a-b", ""}) {
+    const LabeledSnapshot one[] = {{a, {{bad, "v"}}}};
+    CHECK_THROWS_AS(WritePrometheus(one), std::invalid_argument);
+  }
+  const LabeledSnapshot repeated[] = {{a, {{"store", "x"}, {"store", "y"}}}};
+  CHECK_THROWS_AS(WritePrometheus(repeated), std::invalid_argument);
+  // One unlabeled snapshot is the single-snapshot page.
+  const LabeledSnapshot alone[] = {{a, {}}};
+  CHECK(WritePrometheus(alone) == WritePrometheus(a));
+}
+
 }  // namespace
 }  // namespace jeff::test
