@@ -8,7 +8,9 @@
 //                          [sync threads] [repetitions]
 //
 // Reads JEFF_BENCH_REDIS_PORT; prints one JSON object: the median rate of
-// each side over the repetitions.
+// each side over the repetitions. With JEFF_BENCH_REDIS_TLS_PORT and
+// JEFF_BENCH_REDIS_TLS_CA (the same server's TLS port and its CA), the async
+// Check is also measured over TLS, interleaved with the rest.
 
 #include <jeff/async_sessions.hpp>
 #include <jeff/sessions.hpp>
@@ -40,9 +42,14 @@ std::size_t EnvNumber(const char* name, std::size_t fallback) {
   return static_cast<std::size_t>(std::stoull(v));
 }
 
-jeff::RedisStoreOptions StoreOptions(std::uint16_t port) {
+// `tls_ca`: the CA file of a TLS port; empty: plain TCP.
+jeff::RedisStoreOptions StoreOptions(std::uint16_t port, const std::string& tls_ca = {}) {
   jeff::RedisStoreOptions o;
   o.hosts = {{"127.0.0.1", port}};
+  if (!tls_ca.empty()) {
+    o.tls.enabled = true;
+    o.tls.ca_file = tls_ca;
+  }
   return o;
 }
 
@@ -93,11 +100,11 @@ double SyncRate(jeff::Sessions& sessions, const std::vector<std::string>& cookie
 
 // Checks per second of one loop thread keeping `in_flight` Checks going:
 // each completion starts the next one.
-double AsyncRate(std::uint16_t port, const std::vector<std::string>& cookies, std::size_t in_flight,
-                 std::chrono::duration<double> length) {
+double AsyncRate(const jeff::RedisStoreOptions& store, const std::vector<std::string>& cookies,
+                 std::size_t in_flight, std::chrono::duration<double> length) {
   boost::asio::io_context ioc(1);
   jeff::AsyncRedisStoreOptions o;
-  o.redis = StoreOptions(port);
+  o.redis = store;
   jeff::AsyncSessions sessions(SessionOptions(), std::make_shared<jeff::AsyncRedisStore>(o, ioc.get_executor()),
                                ioc.get_executor());
   bool measuring = false, stopping = false;
@@ -151,18 +158,23 @@ int main(int argc, char** argv) {
     const auto port = static_cast<std::uint16_t>(EnvNumber("JEFF_BENCH_REDIS_PORT", 0));
     if (port == 0) throw std::runtime_error("JEFF_BENCH_REDIS_PORT is not set");
     const std::chrono::duration<double> length(seconds);
+    const auto tls_port = static_cast<std::uint16_t>(EnvNumber("JEFF_BENCH_REDIS_TLS_PORT", 0));
+    const char* tls_ca = std::getenv("JEFF_BENCH_REDIS_TLS_CA");
+    const bool tls = tls_port != 0 && tls_ca != nullptr && *tls_ca != '\0';
 
     jeff::Options sync_options = SessionOptions();
     sync_options.store = std::make_shared<jeff::RedisStore>(StoreOptions(port));
     jeff::Sessions sync(sync_options);
     const std::vector<std::string> cookies = LogIn(sync);
-    std::vector<double> async_rates, sync_rates;
-    for (int r = 0; r < repetitions; ++r) {  // interleaved: both see the same machine
-      async_rates.push_back(AsyncRate(port, cookies, in_flight, length));
+    std::vector<double> async_rates, sync_rates, async_tls_rates;
+    for (int r = 0; r < repetitions; ++r) {  // interleaved: all see the same machine
+      async_rates.push_back(AsyncRate(StoreOptions(port), cookies, in_flight, length));
+      if (tls) async_tls_rates.push_back(AsyncRate(StoreOptions(tls_port, tls_ca), cookies, in_flight, length));
       sync_rates.push_back(SyncRate(sync, cookies, threads, length));
     }
-    std::cout << "{\"async_check_per_s\":" << Median(async_rates)
-              << ",\"sync_check_per_s\":" << Median(sync_rates) << ",\"in_flight\":" << in_flight
+    std::cout << "{\"async_check_per_s\":" << Median(async_rates);
+    if (tls) std::cout << ",\"async_tls_check_per_s\":" << Median(async_tls_rates);
+    std::cout << ",\"sync_check_per_s\":" << Median(sync_rates) << ",\"in_flight\":" << in_flight
               << ",\"async_connections\":1,\"sync_threads\":" << threads
               << ",\"repetitions\":" << repetitions << "}\n";
     return 0;
