@@ -63,15 +63,19 @@ class Writer {
   std::string out_;
 };
 
-bool ValidPrefix(std::string_view prefix) {
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    const char c = prefix[i];
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+// Letters, `_`, digits after the first character, and `:` when `colon`
+// (metric names allow it, label names do not).
+bool IsName(std::string_view name, bool colon) {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
     const bool digit = c >= '0' && c <= '9';
     if (!letter && !(digit && i > 0)) return false;
   }
   return true;
 }
+
+bool ValidPrefix(std::string_view prefix) { return IsName(prefix, /*colon=*/true); }
 
 }  // namespace
 
@@ -97,13 +101,7 @@ std::string_view ToString(Event::Kind kind) noexcept {
 namespace {
 
 bool ValidLabelName(std::string_view name) {
-  if (name.empty() || name.starts_with("__")) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    const bool digit = c >= '0' && c <= '9';
-    if (!letter && !(digit && i > 0)) return false;
-  }
+  if (name.empty() || name.starts_with("__") || !IsName(name, /*colon=*/false)) return false;
   // The writer's own labels.
   return name != "status" && name != "op" && name != "le";
 }

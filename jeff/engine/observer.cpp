@@ -88,10 +88,9 @@ Observer::Slot& Observer::Local() noexcept {
 
 Observer::Slot& Observer::LocalSlow() {
   ThreadSlots& mine = thread_slots;
-  Slot* slot = nullptr;
-  for (const auto& [id, held] : mine.held) {
-    if (id == id_) slot = held;
-  }
+  const auto found = std::find_if(mine.held.begin(), mine.held.end(),
+                                  [this](const auto& entry) { return entry.first == id_; });
+  Slot* slot = found == mine.held.end() ? nullptr : found->second;
   if (slot == nullptr) {
     {
       // First use of this Observer on this thread: forget the slots of
@@ -142,28 +141,43 @@ void Observer::Emit(const Event& event) const noexcept {
   }
 }
 
+Observer::Slot& Observer::CountCall(StoreOp op, CallStart start, std::error_code error) noexcept {
+  Slot& slot = Local();
+  Slot::Calls& h = slot.store_calls[static_cast<std::size_t>(op)];
+  Slot::Bump(h.calls);
+  if (start != CallStart{}) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    const double seconds = static_cast<double>(ns) * 1e-9;
+    const auto bound = std::lower_bound(kStoreCallBuckets.begin(), kStoreCallBuckets.end(), seconds);
+    Slot::Bump(h.buckets[static_cast<std::size_t>(bound - kStoreCallBuckets.begin())]);
+    Slot::Bump(h.sum_ns, static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0)));
+  }
+  if (error) slot.Add(kStoreErrors);
+  return slot;
+}
+
+void Observer::StoreFailed(StoreOp op, std::error_code error, std::string_view key) const noexcept {
+  Event event;
+  event.kind = Event::Kind::kStoreError;
+  event.error = error;
+  event.op = op;
+  if (options_.events_include_key) event.key = key;
+  Emit(event);
+}
+
 void Observer::EndCall(StoreOp op, CallStart start, std::error_code error, std::string_view key) {
+  if (enabled_) CountCall(op, start, error);
+  if (error) StoreFailed(op, error, key);
+}
+
+void Observer::EndSwap(CallStart start, const Result<bool>& swapped, std::string_view key) {
+  const std::error_code error = swapped.error();
   if (enabled_) {
-    Slot& slot = Local();
-    Slot::Calls& h = slot.store_calls[static_cast<std::size_t>(op)];
-    Slot::Bump(h.calls);
-    if (start != CallStart{}) {
-      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-      const double seconds = static_cast<double>(ns) * 1e-9;
-      const auto bound = std::lower_bound(kStoreCallBuckets.begin(), kStoreCallBuckets.end(), seconds);
-      Slot::Bump(h.buckets[static_cast<std::size_t>(bound - kStoreCallBuckets.begin())]);
-      Slot::Bump(h.sum_ns, static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0)));
-    }
-    if (error) slot.Add(kStoreErrors);
+    Slot& slot = CountCall(StoreOp::kCas, start, error);  // one slot lookup for all three counts
+    slot.Add(kCasAttempts);
+    if (swapped.ok() && !*swapped) slot.Add(kCasConflicts);
   }
-  if (error) {
-    Event event;
-    event.kind = Event::Kind::kStoreError;
-    event.error = error;
-    event.op = op;
-    if (options_.events_include_key) event.key = key;
-    Emit(event);
-  }
+  if (error) StoreFailed(StoreOp::kCas, error, key);
 }
 
 void Observer::Denied(std::string_view key) {

@@ -61,13 +61,7 @@ class Observer {
   void EndCall(StoreOp op, CallStart start, std::error_code error, std::string_view key);
   // A compare-and-swap on `key` started at `start` (StartCall(kCas))
   // answered `swapped`: EndCall, and a CAS attempt, a conflict when it lost.
-  void EndSwap(CallStart start, const Result<bool>& swapped, std::string_view key) {
-    EndCall(StoreOp::kCas, start, swapped.error(), key);
-    if (!enabled_) return;
-    Slot& slot = Local();
-    slot.Add(kCasAttempts);
-    if (swapped.ok() && !*swapped) slot.Add(kCasConflicts);
-  }
+  void EndSwap(CallStart start, const Result<bool>& swapped, std::string_view key);
 
   void Checked(CheckStatus status) noexcept {
     if (enabled_) Local().Add(kChecks + static_cast<std::size_t>(status));
@@ -132,6 +126,10 @@ class Observer {
   Slot& LocalSlow();
   // A thread that held `slot` exited: the slot goes to the next new thread.
   void Release(Slot* slot);
+  // EndCall's counting, on this thread's slot (enabled only); returns it.
+  Slot& CountCall(StoreOp op, CallStart start, std::error_code error) noexcept;
+  // EndCall's event: a failed store call of `op` on `key`.
+  void StoreFailed(StoreOp op, std::error_code error, std::string_view key) const noexcept;
   // StartCall when enabled: the sampling decision.
   CallStart StartEnabled(StoreOp op) const noexcept;
   // A change of the record under `store_key` failed: counts nothing,
