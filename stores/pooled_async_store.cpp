@@ -75,8 +75,12 @@ struct PooledAsyncStore::Impl {
       return;
     }
     try {
-      // The tracked executor is the loop's outstanding work until the job
-      // has posted its completion (or is dropped unrun).
+      // The tracked executor is the loop's outstanding work until the
+      // completion has run on the loop (or the job is dropped unrun). It
+      // travels inside the completion, so the loop's work count drops on the
+      // loop's own thread, after the handler: released on the pool thread
+      // instead, a late release could find the count at zero and stop a loop
+      // that the application had already given a new call.
       boost::asio::post(pool, [this, gate = gate, done = std::move(done), op = std::move(op),
                                work = boost::asio::prefer(
                                    loop, boost::asio::execution::outstanding_work.tracked)]() mutable {
@@ -84,8 +88,10 @@ struct PooledAsyncStore::Impl {
         if (!gate->closed.load(std::memory_order_relaxed)) result.emplace(Run<R>(op));
         pending.fetch_sub(1, std::memory_order_relaxed);
         if (!result) return;
-        boost::asio::post(work, [gate = std::move(gate), done = std::move(done),
-                                 result = std::move(*result)]() mutable {
+        // Posted through the untracked executor: no tracked copy may
+        // outlive this post on the pool thread.
+        boost::asio::post(loop, [gate = std::move(gate), done = std::move(done),
+                                 result = std::move(*result), work = std::move(work)]() mutable {
           Deliver(gate, done, std::move(result));
         });
       });

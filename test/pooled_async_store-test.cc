@@ -17,6 +17,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "memcached/memcached_support.hpp"
@@ -185,6 +186,122 @@ TEST_CASE("pooled async store: destruction with calls in flight joins and drops 
   loop.run_for(5s);
   CHECK(loop.stopped());  // ran out of work: none was left behind
   CHECK(called.load() == 0);
+}
+
+// The loop's executor, counting the work its tracked copies hold (besides
+// holding it on the loop) and recording the thread on which the count fell
+// to zero each time.
+struct WorkLedger {
+  std::mutex mu;
+  int live = 0;                                    // guarded by `mu`
+  std::vector<std::thread::id> fell_to_zero_on;    // guarded by `mu`
+
+  int Live() {
+    std::lock_guard lock(mu);
+    return live;
+  }
+};
+
+template <bool Tracked>
+class LedgerExecutor {
+ public:
+  using Inner = boost::asio::io_context::executor_type;
+  LedgerExecutor(Inner inner, WorkLedger* ledger) noexcept : inner_(inner), ledger_(ledger) { Hold(); }
+  LedgerExecutor(const LedgerExecutor& other) noexcept : LedgerExecutor(other.inner_, other.ledger_) {}
+  // Moved from, it holds nothing (as asio's own tracked executors).
+  LedgerExecutor(LedgerExecutor&& other) noexcept
+      : inner_(other.inner_), ledger_(std::exchange(other.ledger_, nullptr)) {}
+  LedgerExecutor& operator=(LedgerExecutor other) noexcept {
+    std::swap(inner_, other.inner_);
+    std::swap(ledger_, other.ledger_);
+    return *this;
+  }
+  ~LedgerExecutor() { Drop(); }
+
+  template <typename F>
+  void execute(F&& f) const {
+    boost::asio::execution::execute(boost::asio::require(inner_, boost::asio::execution::blocking.never),
+                                    std::forward<F>(f));
+  }
+  boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
+    return inner_.context();
+  }
+  static constexpr auto query(boost::asio::execution::blocking_t) noexcept {
+    return boost::asio::execution::blocking.never;
+  }
+  LedgerExecutor require(boost::asio::execution::blocking_t::never_t) const noexcept { return *this; }
+  LedgerExecutor<true> require(boost::asio::execution::outstanding_work_t::tracked_t) const noexcept {
+    return {inner_, ledger_};
+  }
+  LedgerExecutor<false> require(boost::asio::execution::outstanding_work_t::untracked_t) const noexcept {
+    return {inner_, ledger_};
+  }
+  friend bool operator==(const LedgerExecutor& a, const LedgerExecutor& b) noexcept {
+    return a.inner_ == b.inner_ && a.ledger_ == b.ledger_;
+  }
+  friend bool operator!=(const LedgerExecutor& a, const LedgerExecutor& b) noexcept { return !(a == b); }
+
+ private:
+  void Hold() noexcept {
+    if constexpr (Tracked) {
+      if (ledger_ == nullptr) return;
+      inner_.on_work_started();
+      std::lock_guard lock(ledger_->mu);
+      ++ledger_->live;
+    }
+  }
+  void Drop() noexcept {
+    if constexpr (Tracked) {
+      if (ledger_ == nullptr) return;
+      {
+        std::lock_guard lock(ledger_->mu);
+        if (--ledger_->live == 0) ledger_->fell_to_zero_on.push_back(std::this_thread::get_id());
+      }
+      inner_.on_work_finished();
+    }
+  }
+
+  Inner inner_;
+  WorkLedger* ledger_;
+};
+
+TEST_CASE("pooled async store: a call holds the loop's work until its handler ran, then lets go on the loop") {
+  // A loop run only while a call is pending (as a one-shot tool or a test
+  // runs it) stops when its work count falls to zero. Let go of late from a
+  // pool thread, a finished call's hold could reach zero just after the
+  // application started its next call and restarted the loop, and stop it
+  // with that call pending. So the hold ends on the loop's thread, after
+  // the handler.
+  boost::asio::io_context loop;
+  WorkLedger ledger;
+  PooledAsyncStore store(std::make_shared<MemoryStore>(),
+                         LedgerExecutor<false>(loop.get_executor(), &ledger),
+                         PooledAsyncStoreOptions{.threads = 2});
+  const std::string key = UniqueKey("hold");
+  constexpr int kCalls = 200;
+  int held_while_pending = 0;
+  int held_in_handler = 0;
+  int held_after = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    bool done = false;
+    store.AsyncErase(key, [&](Result<void>) {
+      done = true;
+      if (ledger.Live() > 0) ++held_in_handler;
+    });
+    if (ledger.Live() > 0) ++held_while_pending;
+    loop.restart();
+    while (!done && loop.run_one_for(10s) != 0) {
+    }
+    REQUIRE(done);
+    if (ledger.Live() > 0) ++held_after;
+  }
+  CHECK(held_while_pending == kCalls);
+  CHECK(held_in_handler == kCalls);
+  CHECK(held_after == 0);
+  std::lock_guard lock(ledger.mu);
+  CHECK(ledger.fell_to_zero_on.size() == static_cast<std::size_t>(kCalls));
+  CHECK(std::all_of(ledger.fell_to_zero_on.begin(), ledger.fell_to_zero_on.end(),
+                    [](std::thread::id id) { return id == std::this_thread::get_id(); }));
 }
 
 TEST_CASE("pooled async store: a handler may destroy the store") {

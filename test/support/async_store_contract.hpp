@@ -55,8 +55,9 @@ inline void RunLoopUntil(boost::asio::io_context& loop, const std::function<bool
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (loop.run_one_until(deadline) == 0 && !done()) {
-      FAIL((loop.stopped() ? "the loop ran out of work with a call pending"
-                           : "no completion within the limit"));
+      const std::string why = loop.stopped() ? "the loop ran out of work with a call pending"
+                                             : "no completion within the limit";
+      FAIL(why);
     }
   }
   loop.poll();
