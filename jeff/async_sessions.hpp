@@ -17,6 +17,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <cstddef>
@@ -35,7 +36,8 @@ namespace jeff {
 /// AsyncStore. Calls are made from the thread that runs `executor` (the
 /// store's loop); each completion is posted to the token's associated
 /// executor (by default `executor`), never run inside the call that started
-/// it. Arguments are copied before a call returns.
+/// it, and that executor has outstanding work until the completion ran.
+/// Arguments are copied before a call returns.
 /// The object must outlive every call it started.
 class JEFF_API AsyncSessions {
  public:
@@ -147,17 +149,26 @@ class JEFF_API AsyncSessions {
 
   // Adapts an Asio completion token: the handler (often move-only) is kept
   // behind a shared_ptr so the non-template core can hold a std::function,
-  // and is posted to its associated executor.
+  // and is posted to its associated executor. As with Asio's own
+  // operations, that executor has outstanding work until the handler ran
+  // (a loop run only for the handler does not stop while the call is
+  // pending); the hold ends on the handler's thread, after the handler.
   template <typename T, typename CompletionToken, typename Start>
   auto Initiate(CompletionToken&& token, Start start) {
     return boost::asio::async_initiate<CompletionToken, void(T)>(
         [this](auto handler, Start start) {
           auto executor = boost::asio::get_associated_executor(handler, executor_);
           using Handler = decltype(handler);
-          auto shared = std::make_shared<Handler>(std::move(handler));
-          start(Done<T>([shared, executor](T value) {
-            boost::asio::post(executor, [shared, value = std::move(value)]() mutable {
-              (*shared)(std::move(value));
+          struct Pending {
+            Handler handler;
+            boost::asio::executor_work_guard<decltype(executor)> work;
+          };
+          auto pending = std::make_shared<Pending>(
+              Pending{std::move(handler), boost::asio::make_work_guard(executor)});
+          start(Done<T>([pending](T value) {
+            boost::asio::post(pending->work.get_executor(), [pending, value = std::move(value)]() mutable {
+              pending->handler(std::move(value));
+              pending->work.reset();
             });
           }));
         },

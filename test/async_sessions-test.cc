@@ -8,7 +8,9 @@
 #include "support/async_sessions_race.hpp"
 #include "support/cookies.hpp"
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <thread>
@@ -54,6 +56,64 @@ TEST_CASE("a completion is posted to the executor, never run inside the call") {
   CHECK_FALSE(completed);  // the memory store answered inline; the completion waits for the loop
   f.ioc.run();
   CHECK(completed);
+}
+
+namespace {
+
+// The memory store answering later on `loop`, as a networked store does:
+// each completion is posted to `loop` instead of being called inline.
+class AnswersOnLoop final : public jeff::AsyncStore {
+ public:
+  AnswersOnLoop(std::shared_ptr<jeff::AsyncStore> inner, boost::asio::any_io_executor loop)
+      : inner_(std::move(inner)), loop_(std::move(loop)) {}
+  void AsyncFetch(std::string_view key, FetchHandler done) override {
+    inner_->AsyncFetch(key, Later(std::move(done)));
+  }
+  void AsyncCompareAndSwap(std::string_view key, std::optional<jeff::Version> expected,
+                           std::string_view value, std::chrono::milliseconds ttl,
+                           SwapHandler done) override {
+    inner_->AsyncCompareAndSwap(key, expected, value, ttl, Later(std::move(done)));
+  }
+  void AsyncErase(std::string_view key, EraseHandler done) override {
+    inner_->AsyncErase(key, Later(std::move(done)));
+  }
+
+ private:
+  template <typename R>
+  std::function<void(R)> Later(std::function<void(R)> done) {
+    return [loop = loop_, done = std::move(done)](R result) {
+      boost::asio::post(loop, [done, result = std::move(result)]() mutable { done(std::move(result)); });
+    };
+  }
+
+  std::shared_ptr<jeff::AsyncStore> inner_;
+  boost::asio::any_io_executor loop_;
+};
+
+}  // namespace
+
+TEST_CASE("the handler's executor keeps outstanding work until the completion ran") {
+  // The store and the manager on one loop, the handler bound to another: a
+  // loop run only for the handler must not run out of work while the call
+  // is pending (as with Asio's own operations), and must run out of it once
+  // the handler ran.
+  Fixture f;
+  boost::asio::io_context handlers;
+  jeff::AsyncSessions sessions(f.options, std::make_shared<AnswersOnLoop>(f.store, f.ioc.get_executor()),
+                               f.ioc.get_executor());
+  bool completed = false;
+  sessions.Set("dora", "", boost::asio::bind_executor(handlers, [&](jeff::Result<jeff::Issued> issued) {
+                 CHECK(issued.ok());
+                 completed = true;
+               }));
+  handlers.poll();
+  CHECK_FALSE(handlers.stopped());  // the call is pending: work remains
+  CHECK_FALSE(completed);
+  f.ioc.run();  // the store answers; the manager posts the completion to `handlers`
+  CHECK_FALSE(completed);
+  handlers.run();  // returns once the handler ran and its hold ended
+  CHECK(completed);
+  CHECK(handlers.stopped());
 }
 
 TEST_CASE("async and sync managers share one store and agree") {
