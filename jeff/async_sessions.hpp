@@ -23,9 +23,11 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -152,27 +154,41 @@ class JEFF_API AsyncSessions {
   // and is posted to its associated executor. As with Asio's own
   // operations, that executor has outstanding work until the handler ran
   // (a loop run only for the handler does not stop while the call is
-  // pending); the hold ends on the handler's thread, after the handler.
+  // pending); the hold ends on the handler's thread, after the handler. On
+  // the manager's own executor no hold is taken: the store's pending call
+  // keeps that loop busy (the AsyncStore contract), and the completion is
+  // posted from it.
   template <typename T, typename CompletionToken, typename Start>
   auto Initiate(CompletionToken&& token, Start start) {
     return boost::asio::async_initiate<CompletionToken, void(T)>(
         [this](auto handler, Start start) {
-          auto executor = boost::asio::get_associated_executor(handler, executor_);
           using Handler = decltype(handler);
+          using Executor = boost::asio::associated_executor_t<Handler, executor_type>;
           struct Pending {
             Handler handler;
-            boost::asio::executor_work_guard<decltype(executor)> work;
+            Executor executor;
+            std::optional<boost::asio::executor_work_guard<Executor>> work;
           };
-          auto pending = std::make_shared<Pending>(
-              Pending{std::move(handler), boost::asio::make_work_guard(executor)});
+          Executor executor = boost::asio::get_associated_executor(handler, executor_);
+          auto pending = std::make_shared<Pending>(Pending{std::move(handler), std::move(executor), std::nullopt});
+          if (!IsOwnExecutor(pending->executor)) pending->work.emplace(pending->executor);
           start(Done<T>([pending](T value) {
-            boost::asio::post(pending->work.get_executor(), [pending, value = std::move(value)]() mutable {
+            boost::asio::post(pending->executor, [pending, value = std::move(value)]() mutable {
               pending->handler(std::move(value));
               pending->work.reset();
             });
           }));
         },
         token, std::move(start));
+  }
+
+  template <typename Executor>
+  bool IsOwnExecutor(const Executor& executor) const noexcept {
+    if constexpr (std::is_same_v<Executor, executor_type>) {
+      return executor == executor_;
+    } else {
+      return false;
+    }
   }
 
   void StartCheck(std::string cookie_header, Done<CheckResult> done);
