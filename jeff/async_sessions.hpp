@@ -139,7 +139,11 @@ class JEFF_API AsyncSessions {
   const Options& options() const noexcept;
 
   /// A snapshot of the counters (all zero with `enabled` false unless
-  /// Options::metrics is on). Thread-safe; cheap (a few dozen atomic loads).
+  /// Options::metrics is on). Thread-safe: locks the manager's mutex and
+  /// sums the counter slot of every thread that has run an operation (66
+  /// relaxed loads per slot): meant for a scrape, not for every request.
+  /// Operations count without that mutex (a thread takes it only on its
+  /// first operation and when it exits).
   MetricsSnapshot metrics() const;
 
   /// The executor given at construction.

@@ -75,7 +75,9 @@ struct MetricsSnapshot {
   std::uint64_t store_errors = 0;   ///< store calls that failed (timeouts, connection loss, ...)
   std::uint64_t token_refreshes = 0;  ///< stateless tokens re-issued by Check (sliding expiry)
   std::uint64_t denylist_hits = 0;    ///< stateless tokens refused because they are denylisted
-  /// Store-call latency by operation, indexed by StoreOp (stateful strategy).
+  /// Store-call latency by operation, indexed by StoreOp: the calls on
+  /// Options::store, or in stateless mode on the denylist (a fetch per
+  /// Check, an only-if-absent compare-and-swap per session revoked).
   std::array<LatencyHistogram, kStoreOpCount> store_calls{};
 };
 
