@@ -164,12 +164,14 @@ export async function newDevice(browser, name) {
   return { name, context, page };
 }
 
-/// Submits the login form the way a person does; resolves with the response
-/// to the POST (a 303 to /account on success) once the browser has followed it.
-export async function logIn(page, app, email, password) {
+/// Submits the login form the way a person does, ticking "Remember me" when
+/// `remember` (the box starts unticked); resolves with the response to the
+/// POST (a 303 to /account on success) once the browser has followed it.
+export async function logIn(page, app, email, password, { remember = false } = {}) {
   await page.goto(app.url('/login'));
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
+  if (remember) await page.getByLabel('Remember me').check();
   const posted = page.waitForResponse(
     (r) => r.url() === app.url('/login') && r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Log in' }).click();
