@@ -333,3 +333,54 @@ describe('example app with a __Host- cookie', { timeout: 240000 }, () => {
     }
   });
 });
+
+describe('example app on plain HTTP under a host name', { timeout: 240000 }, () => {
+  // myhost.test is 127.0.0.1 to this Chromium, but not a secure context: a
+  // Secure cookie from http://myhost.test is dropped.
+  const HOST = 'myhost.test';
+  let named;
+  let strict;
+  let dev;
+  const on = (app) => ({ url: (p) => `http://${HOST}:${app.port}${p}` });
+  before(async () => {
+    named = await launchChromium([`--host-resolver-rules=MAP ${HOST} 127.0.0.1`]);
+    strict = await startExample(['--user', `${USERS[0]}:${PASSWORD}`]);
+    dev = await startExample((port) => ['--insecure', '--origin', `http://${HOST}:${port}`,
+                                        '--user', `${USERS[0]}:${PASSWORD}`]);
+  });
+  after(async () => {
+    await named?.close();
+    await strict?.stop();
+    await dev?.stop();
+  });
+
+  test('a Secure cookie: the login page says why logging in cannot work and names --insecure', async () => {
+    const d = await newDevice(named, 'Laptop');
+    try {
+      const origin = `http://${HOST}:${strict.port}`;
+      await d.page.goto(on(strict).url('/login'));
+      const notice = `Logging in cannot work at ${origin}`;
+      assert.ok((await d.page.locator('main').innerText()).includes(notice));
+      assert.match(await d.page.locator('main').innerText(), /restart the server with --insecure --origin /);
+      const response = await logIn(d.page, on(strict), USERS[0], PASSWORD);
+      assert.equal(response.status(), 403);
+      assert.ok((await d.page.locator('main').innerText()).includes(notice));
+      assert.deepEqual(await d.context.cookies(), []);
+    } finally {
+      await d.context.close();
+    }
+  });
+
+  test('with --insecure and the host\'s origin, the login sticks', async () => {
+    const d = await newDevice(named, 'Laptop');
+    try {
+      const response = await logIn(d.page, on(dev), USERS[0], PASSWORD);
+      assert.equal(response.status(), 303);
+      assert.equal(new URL(d.page.url()).pathname, '/account');
+      assert.match(await d.page.locator('main').innerText(), /Signed in as ann@example\.com/);
+      assert.doesNotMatch(await d.page.locator('main').innerText(), /cannot work/);
+    } finally {
+      await d.context.close();
+    }
+  });
+});
