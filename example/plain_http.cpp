@@ -6,6 +6,9 @@
 namespace example {
 namespace {
 
+// Longest Origin or Host header looked at (a host name is at most 253 bytes).
+constexpr std::size_t kMaxHeader = 300;
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -27,6 +30,13 @@ bool IsLoopbackIPv4(std::string_view host) {
 
 std::string BrowserOrigin(std::string_view origin_header, std::string_view host_header,
                           const std::vector<std::string>& allowed_origins) {
+  // Both go into a page and a log line: printable ASCII only, and short.
+  for (std::string_view header : {origin_header, host_header}) {
+    if (header.size() > kMaxHeader ||
+        !std::all_of(header.begin(), header.end(), [](char c) { return c > ' ' && c < 0x7f; })) {
+      return {};
+    }
+  }
   if (!origin_header.empty() && origin_header != "null") return Lower(origin_header);
   if (host_header.empty()) return {};
   const std::string https = "https://" + Lower(host_header);

@@ -16,7 +16,8 @@ namespace example {
 // request's Origin header when it has one (every form POST), else its Host
 // header with "https://" when `allowed_origins` lists that origin (the app
 // itself serves plain HTTP; behind a TLS proxy the operator passes --origin
-// https://...), else with "http://". Empty without either header.
+// https://...), else with "http://". Empty without either header, or when
+// one holds anything but printable ASCII or is over 300 bytes.
 std::string BrowserOrigin(std::string_view origin_header, std::string_view host_header,
                           const std::vector<std::string>& allowed_origins);
 

@@ -12,6 +12,10 @@ TEST_CASE("BrowserOrigin: the Origin header, else Host with the scheme --origin 
   CHECK(BrowserOrigin("", "app.example", allowed) == "https://app.example");  // behind TLS
   CHECK(BrowserOrigin("null", "myhost:8080", allowed) == "http://myhost:8080");
   CHECK(BrowserOrigin("", "", allowed).empty());
+  CHECK(BrowserOrigin("", "my\x1b[31mhost", allowed).empty());  // nothing to put in a log line
+  CHECK(BrowserOrigin("http://a b", "myhost", allowed).empty());
+  CHECK(BrowserOrigin("", std::string(301, 'a'), allowed).empty());
+  CHECK(BrowserOrigin("", std::string(300, 'a'), allowed) == "http://" + std::string(300, 'a'));
 }
 
 TEST_CASE("DropsSecureCookie: plain HTTP on a host name, not on a secure context") {
