@@ -276,7 +276,7 @@ if cmake -S "$dir" -B "$dir/build" >"$work/cmake-unknown.log" 2>&1; then
 fi
 grep -q "unknown component no-such-store" "$work/cmake-unknown.log" ||
   { cat "$work/cmake-unknown.log"; fail "CMake does not call no-such-store an unknown component"; }
-echo "   $(grep -o 'unknown component no-such-store[^)]*)' "$work/cmake-unknown.log")"
+echo "   $(grep -m1 -o 'unknown component no-such-store.*' "$work/cmake-unknown.log")"
 
 # --- 4. meson subproject -----------------------------------------------------
 step "README: the wrap file's revision is a commit of jeff"
