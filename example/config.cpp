@@ -1,7 +1,5 @@
 #include "config.hpp"
 
-#include "pages.hpp"
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -27,7 +25,8 @@ A small web app whose logins are kept by jeff.
   --max-sessions N      sessions kept per user (default 64, 0 = no limit)
   --cookie-name NAME    session cookie name (default jeff_session); a __Host-
                         name is checked: Secure, Path=/, no Domain
-  --insecure            send the cookie without Secure (plain-HTTP development)
+  --insecure            send the cookie without Secure (plain-HTTP development:
+                        needed on http:// with a host name other than localhost)
   --stateless           keep sessions in an encrypted cookie (JWE, Auth.js v5
                         format) instead of a store; secrets from --secret or
                         $JEFF_SECRET (comma-separated, newest first, >= 32 bytes)
@@ -71,10 +70,6 @@ long Number(std::string_view program, const std::string& flag, const std::string
   } catch (const std::exception&) {
   }
   Fail(program, flag + " needs a number from " + std::to_string(min) + " to " + std::to_string(max));
-}
-
-bool IsLoopbackAddress(const std::string& address) {
-  return address.rfind("127.", 0) == 0 || address == "localhost" || address == "::1";
 }
 
 }  // namespace
@@ -165,7 +160,6 @@ jeff::Options SessionOptions(const Flags& flags) {
 
 AppConfig MakeAppConfig(const Flags& flags) {
   AppConfig config;
-  config.warn_secure_over_http = !flags.insecure;
   config.stateless = flags.stateless;
   config.metrics = flags.metrics;
   // The app itself serves plain HTTP; behind a TLS proxy, pass --origin https://...
@@ -190,10 +184,6 @@ void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code
     std::cerr << program << ": WARNING: the store " << Redacted(flags.store)
               << " cannot be reached (" << probe.message()
               << "); pages that need a session answer 503 until it can\n";
-  }
-  if (!flags.insecure && !IsLoopbackAddress(flags.address)) {
-    std::cerr << program << ": listening on " << flags.address << ". "
-              << SecureCookieOverHttpWarning() << "\n";
   }
 }
 

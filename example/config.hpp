@@ -46,10 +46,6 @@ jeff::Options SessionOptions(const Flags& flags);
 struct AppConfig {
   // Origins allowed to POST (CSRF check on every state change).
   std::vector<std::string> allowed_origins;
-  // The session cookie is Secure while the app serves plain HTTP: warn once
-  // when a client other than this machine logs in (its browser drops the
-  // cookie), naming --insecure.
-  bool warn_secure_over_http = false;
   // Sessions live in an encrypted cookie (--stateless): no "remember me"
   // box, no device list.
   bool stateless = false;
@@ -63,9 +59,9 @@ AppConfig MakeAppConfig(const Flags& flags);
 // The store URL without its password, for messages.
 std::string Redacted(const std::string& url);
 
-// Start-up warnings on stderr: a store that cannot be reached (`probe` is
-// what a first read found; not fatal, it may come up later) and a Secure
-// cookie served over plain HTTP beyond this machine.
+// Start-up warning on stderr: a store that cannot be reached (`probe` is
+// what a first read found; not fatal, it may come up later). A browser that
+// drops the Secure cookie is told by the login page (PlainHttpNotice).
 void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code probe);
 
 // "jeff example on http://ADDRESS:PORT (store memory://...)", for stderr.

@@ -84,10 +84,10 @@ free_port() {
 }
 
 # Runs the tour program APP on a free port and drives it as the README says a
-# user would: wrong password, bad input, login, the pages behind the session,
-# logout. Stops it by its PID.
+# user would: wrong password, bad input, a POST from another origin, login,
+# the pages behind the session, logout. Stops it by its PID.
 drive_tour() {  # drive_tour APP
-  local app=$1 port url headers cookie out i
+  local app=$1 port url headers cookie out i post
   port=$(free_port)
   url=http://127.0.0.1:$port
   "$app" "$port" >"$work/app.log" 2>&1 &
@@ -101,12 +101,18 @@ drive_tour() {  # drive_tour APP
     [[ $3 == "$2" ]] || { cat "$work/app.log"; fail "$app: $1: got '$3', expected '$2'"; }
     echo "   $app: $1 ok"
   }
+  post=(curl -s -H "Origin: $url")  # a POST as a browser on the app's own page sends it
   expect_http "wrong password is 401" 401 \
-    "$(curl -s -o /dev/null -w '%{http_code}' -d email=alice@example.com -d password=nope "$url/login")"
-  expect_http "an empty key is bad input, 400" 400 \
-    "$(curl -s -o /dev/null -w '%{http_code}' -d email= -d password=correct-horse "$url/login")"
+    "$("${post[@]}" -o /dev/null -w '%{http_code}' -d email=alice@example.com -d password=nope "$url/login")"
+  expect_http "a missing email is 400, said so" "email is required" \
+    "$("${post[@]}" -d email= -d password=correct-horse "$url/login")"
+  expect_http "an over-long User-Agent is 400, said so" "User-Agent is too long" \
+    "$("${post[@]}" -A "$(printf 'x%.0s' {1..5000})" -d email=alice@example.com -d password=correct-horse "$url/login")"
+  expect_http "a POST from another origin is 403" 403 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://evil.example' -d email=alice@example.com \
+      -d password=correct-horse "$url/login")"
   headers=$work/login-headers
-  curl -s -o /dev/null -D "$headers" -d email=alice@example.com -d password=correct-horse "$url/login"
+  "${post[@]}" -o /dev/null -D "$headers" -d email=alice@example.com -d password=correct-horse "$url/login"
   cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' "$headers" | head -1)
   [[ -n $cookie ]] || { cat "$headers"; fail "$app: the login set no cookie"; }
   expect_http "/account with the cookie" "hello alice@example.com" \
@@ -114,9 +120,11 @@ drive_tour() {  # drive_tour APP
   expect_http "/ with the cookie" "hi alice@example.com" "$(curl -s -H "Cookie: $cookie" "$url/")"
   out=$(curl -s -H "Cookie: $cookie" "$url/sessions")
   expect_http "/sessions lists this one" 1 "$(grep -c ' (this one)$' <<<"$out")"
+  expect_http "/sessions/others without Origin is 403" 403 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -d "" -H "Cookie: $cookie" "$url/sessions/others")"
   expect_http "/sessions/others revokes none" "0 revoked" \
-    "$(curl -s -d "" -H "Cookie: $cookie" "$url/sessions/others")"
-  expect_http "/logout" "bye alice@example.com" "$(curl -s -d "" -H "Cookie: $cookie" "$url/logout")"
+    "$("${post[@]}" -d "" -H "Cookie: $cookie" "$url/sessions/others")"
+  expect_http "/logout" "bye alice@example.com" "$("${post[@]}" -d "" -H "Cookie: $cookie" "$url/logout")"
   expect_http "/account after logout redirects" 302 \
     "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$url/account")"
   kill "$app_pid"
@@ -258,7 +266,30 @@ for kind in "${kinds[@]}"; do
   "$dir/build/consumer"
 done
 
+step "CMake: a component jeff does not have fails as an unknown component"
+dir=$work/cmake-unknown-component
+mkdir -p "$dir"
+printf '%s\n' 'cmake_minimum_required(VERSION 3.16)' 'project(unknown LANGUAGES CXX)' \
+  'find_package(jeff REQUIRED COMPONENTS no-such-store)' >"$dir/CMakeLists.txt"
+if cmake -S "$dir" -B "$dir/build" >"$work/cmake-unknown.log" 2>&1; then
+  fail "find_package(jeff COMPONENTS no-such-store) succeeded"
+fi
+grep -q "unknown component no-such-store" "$work/cmake-unknown.log" ||
+  { cat "$work/cmake-unknown.log"; fail "CMake does not call no-such-store an unknown component"; }
+echo "   $(grep -m1 -o 'unknown component no-such-store.*' "$work/cmake-unknown.log")"
+
 # --- 4. meson subproject -----------------------------------------------------
+step "README: the wrap file's revision is a commit of jeff"
+revision=$(readme_block "checks this revision" | sed -n 's/^revision = //p')
+[[ -n $revision ]] || fail "the README's wrap file names no revision"
+if git -C "$source_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git -C "$source_root" cat-file -e "$revision^{commit}" 2>/dev/null ||
+    fail "the README's wrap revision $revision is not a commit of $source_root"
+  echo "   revision = $revision: $(git -C "$source_root" log -1 --format=%cs "$revision")"
+else
+  echo "   $source_root is not a git checkout: revision $revision not looked up"
+fi
+
 step "meson subproject consumer (compiles jeff's core, memory and Redis stores)"
 dir=$(new_project meson meson/meson.build)
 mkdir -p "$dir/subprojects"
@@ -269,6 +300,15 @@ meson setup "$dir/build" "$dir" -Dbuildtype=plain --wrap-mode=nodownload \
   >"$work/meson-setup.log" || { cat "$work/meson-setup.log"; fail "meson setup of the consumer"; }
 ninja -C "$dir/build" -j "$jobs" consumer >/dev/null
 "$dir/build/consumer"
+
+# --- 5. -Dexample=disabled ----------------------------------------------------
+step "-Dexample=disabled defines no example target"
+meson setup "$work/no-example" "$source_root" -Dexample=disabled -Dtests=disabled \
+  --wrap-mode=nofallback >"$work/no-example.log" 2>&1 ||
+  { cat "$work/no-example.log"; fail "meson setup -Dexample=disabled"; }
+examples=$(meson introspect "$work/no-example" --targets |
+  python3 -c 'import json, sys; print(" ".join(t["name"] for t in json.load(sys.stdin) if "example" in t["name"]))')
+[[ -z $examples ]] || fail "-Dexample=disabled still defines: $examples"
 
 echo "consumers: the README's tour (pkg-config, CMake $(IFS=/; echo "${kinds[*]}")) and" \
   "main.cpp (pkg-config, CMake, meson subproject) built and ran in $((SECONDS - started)) s"
