@@ -39,9 +39,13 @@ A small web app whose logins are kept by jeff.
   --help                this text
 )";
 
+// ParseFlags' `more_options`, for the usage text.
+std::string_view more_options_text;
+
 std::string Usage(std::string_view program) {
   std::string text = kUsage;
   text.replace(text.find("PROGRAM"), 7, program);
+  text.insert(text.find("  --help"), more_options_text);
   return text;
 }
 
@@ -74,7 +78,8 @@ long Number(std::string_view program, const std::string& flag, const std::string
 
 }  // namespace
 
-Flags ParseFlags(int argc, char** argv, std::string_view program) {
+Flags ParseFlags(int argc, char** argv, std::string_view program, std::string_view more_options) {
+  more_options_text = more_options;
   Flags f;
   if (const char* env = std::getenv("JEFF_STORE")) f.store = env;
   for (int i = 1; i < argc; ++i) {

@@ -33,7 +33,10 @@ struct Flags {
 
 // Parses the command line of `program` ("jeff-example", ...). --help prints
 // the usage and exits 0; a bad flag prints it with the error and exits 2.
-Flags ParseFlags(int argc, char** argv, std::string_view program);
+// `more_options`: usage lines of flags the program parsed itself (and took
+// out of argv), listed before --help.
+Flags ParseFlags(int argc, char** argv, std::string_view program,
+                 std::string_view more_options = {});
 
 // The accounts of --user (exits 2 on a malformed one).
 Accounts MakeAccounts(const Flags& flags, std::string_view program);
