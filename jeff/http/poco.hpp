@@ -149,24 +149,38 @@ struct PocoView {
   RequestView view;
 };
 
+// Before answering for a handler that will not read the request's body:
+// POCO leaves an unread body on the connection, where it would be parsed as
+// the next request, so the connection closes after this response instead.
+inline void CloseIfBodyUnread(const Request& req, Response& res) {
+  if (req.getChunkedTransferEncoding() || (req.hasContentLength() && req.getContentLength64() > 0)) {
+    res.setKeepAlive(false);
+  }
+}
+
 }  // namespace detail
 
 /// Sends 403 when an unsafe request does not come from an allowed origin,
 /// with a text saying whether the Origin header was missing or foreign
-/// (OriginRefusal). Returns true when the request may go on (always, if
+/// (OriginRefusal), and closes the connection after it when the request has
+/// a body. Returns true when the request may go on (always, if
 /// `allowed_origins` is empty).
 inline bool AllowOrigin(const Request& req, Response& res,
                         const std::vector<std::string>& allowed_origins) {
   const std::optional<Reply> refusal = RefuseOrigin(detail::PocoView(req).view, allowed_origins);
-  if (refusal) ApplyReply(res, *refusal);
+  if (refusal) {
+    detail::CloseIfBodyUnread(req, res);
+    ApplyReply(res, *refusal);
+  }
   return !refusal;
 }
 
 /// A route that runs `handler` with the request's live session. No session:
 /// options.on_unauthorized (default 302 to the configured redirect); store
 /// failure: 503 with Retry-After (options.on_store_error is called first);
-/// cross-origin unsafe request (when allowed_origins is set): 403.
-/// `sessions` must outlive the server.
+/// cross-origin unsafe request (when allowed_origins is set): 403. A
+/// request with a body answered so is the connection's last (its body is
+/// left unread). `sessions` must outlive the server.
 inline Route Wrap(Sessions& sessions, SessionHandler handler, PocoOptions options = {}) {
   PolicyOptions policy;
   policy.allowed_origins = options.allowed_origins;
@@ -182,6 +196,7 @@ inline Route Wrap(Sessions& sessions, SessionHandler handler, PocoOptions option
       handler(req, res, decision.checked.session);
       return;
     }
+    detail::CloseIfBodyUnread(req, res);
     if (decision.outcome == Outcome::kUnauthorized && options.on_unauthorized) {
       AddSetCookies(res, decision.reply.set_cookie);
       options.on_unauthorized(req, res);

@@ -14,6 +14,7 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
 #include <memory>
@@ -82,6 +83,26 @@ Reply Fetch(Poco::UInt16 port, const std::string& method, const std::string& pat
   return reply;
 }
 
+// One response's bytes (head and Content-Length body) from `socket`; what
+// arrived before the peer closed it, if it did.
+std::string ReadResponse(Poco::Net::StreamSocket& socket) {
+  std::string bytes;
+  char buf[4096];
+  std::size_t end = std::string::npos;
+  while (true) {
+    const std::size_t head_end = bytes.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const std::size_t at = bytes.find("Content-Length: ");
+      const std::size_t length = at < head_end ? std::stoul(bytes.substr(at + 16)) : 0;
+      end = head_end + 4 + length;
+      if (bytes.size() >= end) return bytes.substr(0, end);
+    }
+    const int n = socket.receiveBytes(buf, sizeof buf);
+    if (n <= 0) return bytes;
+    bytes.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("Wrap, Public, Set and Clear over a real Poco HTTPServer") {
@@ -143,6 +164,22 @@ TEST_CASE("Wrap, Public, Set and Clear over a real Poco HTTPServer") {
     const Reply same =
         Fetch(ts.port, "POST", "/private", {{"Cookie", cookie}, {"Origin", "http://app.example"}});
     CHECK(same.status == 200);
+  }
+
+  SUBCASE("a refused request's unread body does not become the next request") {
+    // Raw bytes, as a browser sends them: the head, then the body, then the
+    // next request on the same connection.
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", ts.port));
+    const std::string head = "POST /private HTTP/1.1\r\nHost: x\r\nCookie: " + cookie +
+                             "\r\nContent-Length: 13\r\n\r\n";
+    socket.sendBytes(head.data(), static_cast<int>(head.size()));
+    const std::string refused = ReadResponse(socket);
+    CHECK(refused.rfind("HTTP/1.1 403", 0) == 0);
+    const std::string rest = "id=0123456789GET /private HTTP/1.1\r\nHost: x\r\nCookie: " + cookie +
+                             "\r\n\r\n";
+    socket.sendBytes(rest.data(), static_cast<int>(rest.size()));
+    const std::string next = ReadResponse(socket);  // "" when the server closed the connection
+    CHECK(next.rfind("HTTP/1.1 404", 0) != 0);
   }
 
   SUBCASE("Clear adds the clearing Set-Cookie; the session is gone") {
