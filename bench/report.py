@@ -124,6 +124,12 @@ def main():
     # Keep-alive slower than a connection per request: the server stalls
     # (Nagle + delayed ACK), and the ratio says nothing about jeff.
     stalled = None if unwrapped is None or unwrapped_close is None else unwrapped < unwrapped_close
+    # The same on the POCO example (jeff/http/poco.hpp).
+    poco_wrapped = wrk_rate(path("wrk-poco-wrapped-keepalive.txt"))
+    poco_unwrapped = wrk_rate(path("wrk-poco-unwrapped-keepalive.txt"))
+    poco_unwrapped_close = wrk_rate(path("wrk-poco-unwrapped-close.txt"))
+    poco_stalled = (None if poco_unwrapped is None or poco_unwrapped_close is None
+                    else poco_unwrapped < poco_unwrapped_close)
 
     def store_bytes(store, meta, field):
         try:
@@ -223,6 +229,9 @@ def main():
     out["jwe_gcm_vs_jose"] = ratio(jwe_gcm, out["jose_gcm_decode_per_s"])
     out["http_wrapped_vs_unwrapped"] = ratio(wrapped, unwrapped)
     out["http_wrapped_vs_unwrapped_close"] = ratio(wrapped_close, unwrapped_close)
+    out["http_poco_wrapped_per_s"] = poco_wrapped
+    out["http_poco_unwrapped_per_s"] = poco_unwrapped
+    out["http_poco_wrapped_vs_unwrapped"] = ratio(poco_wrapped, poco_unwrapped)
     out["redis_async_tls_check_vs_tcp"] = ratio(out["redis_async_tls_check_per_s"], out["redis_async_check_per_s"])
     out["redis_async_check_vs_sync"] = ratio(out["redis_async_check_per_s"], out["redis_sync_check_16t_per_s"])
     out["redis_async_check_vs_pipelined_get"] = ratio(out["redis_async_check_per_s"],
@@ -236,7 +245,7 @@ def main():
         ("redis_tls_check_vs_tcp", ">=", 0.8), ("redis_async_tls_check_vs_tcp", ">=", 0.8),
         ("postgres_check_vs_select", ">=", 0.9),
         ("jwe_vs_authjs", ">=", 250), ("jwe_gcm_vs_jose", ">=", 150),
-        ("http_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
+        ("http_wrapped_vs_unwrapped", ">=", 0.90), ("http_poco_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
         ("redis_async_check_vs_sync", ">=", 2), ("memory_check_metrics_vs_off", "<=", 1.05), ("redis_async_check_vs_pipelined_get", ">=", 0.5),
     ]
     met = {}
@@ -245,6 +254,8 @@ def main():
         met[field] = None if v is None else (v <= bound if op == "<=" else v >= bound)
     if stalled:
         met["http_wrapped_vs_unwrapped"] = None
+    if poco_stalled:
+        met["http_poco_wrapped_vs_unwrapped"] = None
     out["targets_met"] = met
     out["median_cv"] = median_cv(bench)
     out["quick"] = args.quick == "1"
@@ -299,6 +310,9 @@ def main():
         ("JWE encode CBC / GCM", fmt(out["jwe_cbc_encode_per_s"], "/s") + " / " + fmt(out["jwe_gcm_encode_per_s"], "/s"), "", None),
         ("HTTP /account (wrapped) under wrk", fmt(wrapped, "/s"),
          "/login " + fmt(unwrapped, "/s") + (" (STALLED)" if stalled else ""), "http_wrapped_vs_unwrapped"),
+        ("HTTP /account on POCO (wrapped) under wrk", fmt(poco_wrapped, "/s"),
+         "/login " + fmt(poco_unwrapped, "/s") + (" (STALLED)" if poco_stalled else ""),
+         "http_poco_wrapped_vs_unwrapped"),
         ("HTTP /account, Connection: close", fmt(wrapped_close, "/s"),
          "/login " + fmt(unwrapped_close, "/s"), "http_wrapped_vs_unwrapped_close"),
         ("bytes per session (Redis, no meta / 100 B)",

@@ -313,6 +313,21 @@ loads_installed "$dir/consumer" libjeff.so ||
   fail "the pkg-config consumer does not load the installed libjeff.so"
 "$dir/consumer"
 
+# --- 2b. a POCO consumer: the installed <jeff/http/poco.hpp> ------------------
+# Debian's libpoco-dev ships CMake packages but no .pc file: PocoNet and
+# PocoFoundation are linked by name.
+if [[ -f /usr/include/Poco/Net/HTTPServer.h ]]; then
+  step "POCO consumer (pkg-config jeff-memory, -lPocoNet -lPocoFoundation)"
+  dir="$work/poco"
+  mkdir -p "$dir"
+  cp "$here/poco/main.cpp" "$dir/"
+  # shellcheck disable=SC2046  # pkg-config prints several words on purpose
+  c++ -std=c++20 -Wall -Wextra -Wpedantic -Werror "$dir/main.cpp" -o "$dir/consumer" \
+    $(pkg-config --cflags --libs jeff-memory) -lPocoNet -lPocoFoundation ||
+    fail "the POCO consumer does not build"
+  "$dir/consumer" || fail "the POCO consumer"
+fi
+
 # --- 3. CMake, shared then static: the README's CMakeLists.txt and main.cpp --
 kinds=()
 [[ ! -f $installed_libdir/libjeff.so ]] || kinds+=(shared)

@@ -1,0 +1,80 @@
+// jeff example on POCO: the same web app as jeff-example, served by
+// Poco::Net::HTTPServer's thread pool over a synchronous jeff::Sessions.
+//   jeff-example-poco [--address A] [--port P] [--store URL] [--user EMAIL:PASSWORD]...
+//                     [--origin URL]... [--max-sessions N] [--cookie-name NAME] [--insecure]
+//                     [--help]
+
+#include "routes.hpp"
+
+#include "../accounts.hpp"
+#include "../config.hpp"
+
+#include <jeff/sessions.hpp>
+#include <jeff/stores/open_store.hpp>
+
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/ServerSocket.h>
+
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <pthread.h>
+#include <string>
+
+namespace {
+
+constexpr std::string_view kProgram = "jeff-example-poco";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const example::Flags flags = example::ParseFlags(argc, argv, kProgram);
+  try {
+    const example::Accounts accounts = example::MakeAccounts(flags, kProgram);
+
+    jeff::Options options = example::SessionOptions(flags);
+    if (!flags.stateless) options.store = jeff::OpenStore(flags.store);
+    jeff::Sessions sessions(std::move(options));
+
+    // A store that cannot be reached is not fatal (it may come up later), but
+    // it is the first thing to know when every page answers 503.
+    std::error_code probe;
+    if (!flags.stateless) {
+      const auto found = sessions.SessionsForKey("jeff-example start-up probe");
+      if (!found) probe = found.error();
+    }
+    example::WarnAtStartUp(flags, kProgram, probe);
+
+    // SIGINT and SIGTERM are awaited below; blocked before the server's
+    // threads start, so that none of them takes the signal.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    auto* router = new jeff::http::poco::Router;  // owned by the server
+    example::poco::MountRoutes(*router, sessions, accounts, example::MakeAppConfig(flags));
+    std::unique_ptr<Poco::Net::ServerSocket> socket;
+    try {
+      socket = std::make_unique<Poco::Net::ServerSocket>(
+          Poco::Net::SocketAddress(flags.address, static_cast<Poco::UInt16>(flags.port)));
+    } catch (const std::exception& e) {
+      delete router;
+      std::cerr << kProgram << ": cannot listen on " << flags.address << ":" << flags.port << " ("
+                << e.what() << ")\n";
+      return 1;
+    }
+    Poco::Net::HTTPServer server(router, *socket, new Poco::Net::HTTPServerParams);
+    server.start();
+    std::cerr << example::Banner(flags) << " on POCO\n";
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server.stopAll(true);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << kProgram << ": " << e.what() << "\n";
+    return 1;
+  }
+}
