@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 namespace jeff::test {
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -25,6 +27,12 @@ inline constexpr bool kSanitized = false;
 inline constexpr bool kSanitized = false;
 #endif
 
+// A duration in milliseconds, for messages.
+template <typename Rep, typename Period>
+double Millis(std::chrono::duration<Rep, Period> d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
 }  // namespace jeff::test
 
 // CHECK(took <= bound) for std::chrono durations of one type, in optimised
@@ -32,8 +40,8 @@ inline constexpr bool kSanitized = false;
 #define JEFF_CHECK_WITHIN(took, bound)                                                     \
   do {                                                                                     \
     if constexpr (::jeff::test::kSanitized) {                                              \
-      MESSAGE(#took " = " << (took).count() << " (bound " << (bound).count()               \
-                          << ", not checked under sanitizers)");                          \
+      MESSAGE(#took " = " << ::jeff::test::Millis(took) << " ms (bound "                   \
+                          << ::jeff::test::Millis(bound) << " ms, not checked under sanitizers)"); \
     } else {                                                                               \
       CHECK((took) <= (bound));                                                            \
     }                                                                                      \
