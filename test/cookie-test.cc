@@ -7,6 +7,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace {
 
@@ -264,6 +265,10 @@ TEST_CASE("FormatHttpDate: IMF-fixdate") {
   CHECK(jeff::FormatHttpDate(jeff::FromUnixMillis(-1)) == "Wed, 31 Dec 1969 23:59:59 GMT");
   CHECK(jeff::FormatHttpDate(jeff::TimePoint::max()).size() == 29);
   CHECK(jeff::FormatHttpDate(jeff::TimePoint::min()).size() == 29);
+  if constexpr (std::is_same_v<jeff::TimePoint::duration, std::chrono::nanoseconds>) {
+    CHECK(jeff::FormatHttpDate(jeff::TimePoint::max()) == "Fri, 11 Apr 2262 23:47:16 GMT");
+    CHECK(jeff::FormatHttpDate(jeff::TimePoint::min()) == "Tue, 21 Sep 1677 00:12:43 GMT");
+  }
   // Every day of a leap cycle has the fixed shape.
   for (std::int64_t day = 0; day < 4 * 366; ++day) {
     const std::string s = jeff::FormatHttpDate(At(day * 86400 + 45296));
@@ -309,11 +314,28 @@ TEST_CASE("BuildSetCookie") {
     CHECK(jeff::BuildSetCookie(CookieOptions{}, "jeff_session.1", "", seconds(0), now)
               .starts_with("jeff_session.1=; "));
   }
-  SUBCASE("huge max_age does not overflow") {
-    const std::string s = jeff::BuildSetCookie(CookieOptions{}, "s", "v", seconds::max(), now);
-    CHECK(Contains(s, "Max-Age=" + std::to_string(seconds::max().count())));
-    CHECK(Contains(s, "Expires="));
-    CHECK(Contains(s, " GMT; Secure"));
+  SUBCASE("huge max_age does not overflow: Expires is clamped to the last representable second") {
+    using std::chrono::floor;
+    const seconds last_s = floor<seconds>(jeff::TimePoint::max().time_since_epoch());
+    const std::string last = jeff::FormatHttpDate(jeff::TimePoint(last_s));
+    if constexpr (std::is_same_v<jeff::TimePoint::duration, std::chrono::nanoseconds>) {
+      CHECK(last == "Fri, 11 Apr 2262 23:47:16 GMT");  // libstdc++: int64 nanoseconds
+    }
+    const seconds to_last = last_s - floor<seconds>(now.time_since_epoch());
+    const auto expires = [&](seconds max_age) {
+      const std::string c = jeff::BuildSetCookie(CookieOptions{}, "s", "v", max_age, now);
+      const auto at = c.find("; Expires=");
+      REQUIRE(at != std::string::npos);
+      CHECK(c.starts_with("s=v; Path=/; Max-Age=" + std::to_string(max_age.count()) + "; Expires="));
+      CHECK(c.ends_with(" GMT; Secure; HttpOnly; SameSite=Lax"));
+      return c.substr(at + 10, 29);
+    };
+    CHECK(expires(to_last - seconds(1)) ==
+          jeff::FormatHttpDate(jeff::TimePoint(last_s - seconds(1))));  // exact below the limit
+    CHECK(expires(to_last) == last);
+    CHECK(expires(to_last + seconds(1)) == last);
+    CHECK(expires(seconds::max() / 2) == last);
+    CHECK(expires(seconds::max()) == last);
   }
 }
 

@@ -230,21 +230,56 @@ TEST_CASE("max_sessions_per_key evicts the oldest sessions") {
   CHECK(sessions.Check(jeff::test::CookieHeaderOf(issued[4].set_cookie.front())).ok());
 }
 
-TEST_CASE("expired sessions are pruned on every write and the record TTL follows them") {
-  Fixture f;
-  f.options.max_age = 1h;
-  jeff::Sessions sessions(f.options);
-  REQUIRE(sessions.Set("hank", "old").ok());
-  f.clock.Advance(2h);
-  REQUIRE(sessions.Set("hank", "new").ok());
-  const std::string store_key = "jeff:" + jeff::KeyId("hank");
-  auto record = jeff::DecodeRecord(f.store->Fetch(store_key).value()->value);
+// The metas of the sessions stored under `key`'s record, as the store holds
+// them (expired ones included), in record order.
+namespace {
+std::vector<std::string> StoredMetas(jeff::Store& store, std::string_view key) {
+  std::vector<std::string> metas;
+  auto fetched = store.Fetch("jeff:" + jeff::KeyId(key));
+  REQUIRE(fetched.ok());
+  if (!fetched->has_value()) return metas;
+  auto record = jeff::DecodeRecord((*fetched)->value);
   REQUIRE(record.ok());
-  REQUIRE(record->sessions.size() == 1);
-  CHECK(record->sessions[0].meta == "new");
-  CHECK(record->key == "hank");
-  f.clock.Advance(61min);  // the record itself is gone with its last session
-  CHECK_FALSE(f.store->Fetch(store_key).value().has_value());
+  CHECK(record->key == key);
+  for (const auto& s : record->sessions) metas.push_back(s.meta);
+  return metas;
+}
+}  // namespace
+
+// A record's store TTL is its latest expiry, so a record that also holds a
+// longer session keeps its expired ones until a write prunes them.
+TEST_CASE("expired sessions are pruned on every write and the record TTL follows them") {
+  using Metas = std::vector<std::string>;
+  Fixture f;
+  f.options.max_age = 24h;
+  jeff::Sessions sessions(f.options);
+  REQUIRE(sessions.Set("hank", "hour", {.max_age = 1h}).ok());
+  REQUIRE(sessions.Set("hank", "day").ok());
+  f.clock.Advance(2h);
+  REQUIRE(StoredMetas(*f.store, "hank") == Metas{"hour", "day"});  // expired, still stored
+  REQUIRE(sessions.Set("hank", "new", {.max_age = 1h}).ok());
+  CHECK(StoredMetas(*f.store, "hank") == Metas{"day", "new"});
+  // The record lives as long as its latest session ("day", 24 h).
+  f.clock.Advance(22h - 1min);
+  CHECK(StoredMetas(*f.store, "hank") == Metas{"day", "new"});
+  f.clock.Advance(2min);
+  CHECK(StoredMetas(*f.store, "hank").empty());
+}
+
+TEST_CASE("Delete(key) counts the live sessions it removed, not the expired or idle ones") {
+  using Metas = std::vector<std::string>;
+  Fixture f;
+  f.options.max_age = 24h;
+  f.options.idle_timeout = 90min;
+  jeff::Sessions sessions(f.options);
+  REQUIRE(sessions.Set("ida", "hour", {.max_age = 1h}).ok());
+  REQUIRE(sessions.Set("ida", "idle").ok());
+  f.clock.Advance(50min);
+  REQUIRE(sessions.Set("ida", "live").ok());
+  f.clock.Advance(70min);  // "hour" expired, "idle" idle for 2 h, "live" for 70 min
+  REQUIRE(StoredMetas(*f.store, "ida") == Metas{"hour", "idle", "live"});
+  CHECK(sessions.Delete("ida").value() == 1);
+  CHECK(StoredMetas(*f.store, "ida").empty());
 }
 
 TEST_CASE("Rotate replaces the token and keeps the session") {

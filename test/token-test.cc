@@ -194,6 +194,23 @@ TEST_CASE("ConstantTimeEqual") {
   CHECK(jeff::ConstantTimeEqual(Bytes(""), Bytes("")));
 }
 
+// Spans of one buffer that differ only in length (one is a prefix of the
+// other): only the length check tells them apart, at every size the compare
+// has its own path for (crypto_verify_16/32/64, sodium_memcmp).
+TEST_CASE("ConstantTimeEqual: a prefix one byte shorter or longer is unequal") {
+  std::vector<std::uint8_t> buffer(65);
+  for (std::size_t i = 0; i < buffer.size(); ++i) buffer[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  const std::span<const std::uint8_t> all(buffer);
+  for (std::size_t n : {1, 2, 12, 15, 16, 17, 31, 32, 33, 63, 64}) {
+    CAPTURE(n);
+    CHECK(jeff::ConstantTimeEqual(all.first(n), all.first(n)));
+    CHECK_FALSE(jeff::ConstantTimeEqual(all.first(n), all.first(n + 1)));
+    CHECK_FALSE(jeff::ConstantTimeEqual(all.first(n + 1), all.first(n)));
+    CHECK_FALSE(jeff::ConstantTimeEqual(all.first(n), all.first(n - 1)));
+    CHECK_FALSE(jeff::ConstantTimeEqual(all.first(n - 1), all.first(n)));
+  }
+}
+
 TEST_CASE("RandomBytes") {
   jeff::Token a{}, b{};
   jeff::RandomBytes(a);

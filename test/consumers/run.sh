@@ -3,6 +3,8 @@
 # README says, with no LD_LIBRARY_PATH anywhere:
 #   - the installed jeffctl --help runs; libraries and jeffctl carry an
 #     $ORIGIN run path; the shared libraries export no internals;
+#   - nothing the build should have made is missing: jeffctl, and the shared
+#     and static libraries its default_library asks for (both, by default);
 #   - the README's API tour (its ```cpp block, as app.cpp) is built with the
 #     README's own pkg-config lines and its own CMakeLists.txt (shared, then
 #     static), and each program is run and driven over HTTP with curl;
@@ -196,8 +198,30 @@ meson install -C "$build" --no-rebuild --destdir "$work/root" >/dev/null
 prefix=$(option_value "$build" prefix)
 libdir=$(option_value "$build" libdir)
 [[ $libdir == /* ]] || libdir=$prefix/$libdir
+bindir=$(option_value "$build" bindir)
+[[ $bindir == /* ]] || bindir=$prefix/$bindir
 installed=$work/root$prefix
 installed_libdir=$work/root$libdir
+installed_jeffctl=$work/root$bindir/jeffctl
+# What this build must have installed: a piece that is missing fails here
+# rather than leaving its checks out.
+[[ -x $installed_jeffctl ]] || fail "jeffctl was not installed (expected $bindir/jeffctl)"
+default_library=$(option_value "$build" default_library)
+kinds=()
+[[ $default_library == static ]] || kinds+=(shared)
+[[ $default_library == shared ]] || kinds+=(static)
+for kind in "${kinds[@]}"; do
+  suffix=$([[ $kind == shared ]] && echo so || echo a)
+  for lib in jeff jeff-memory jeff-stores; do
+    [[ -f $installed_libdir/lib$lib.$suffix ]] ||
+      fail "lib$lib.$suffix was not installed (default_library=$default_library)"
+  done
+done
+if [[ $default_library == both ]]; then
+  for lib in "$installed_libdir"/libjeff*.so; do
+    [[ -f ${lib%.so}.a ]] || fail "$(basename "$lib") has no static variant"
+  done
+fi
 for f in include/jeff/sessions.hpp include/jeff/export.hpp include/jeff/version.hpp \
   include/jeff/stores/memory/memory_store.hpp include/jeff/stores/redis/redis_store.hpp; do
   [[ -f $installed/$f ]] || fail "$f was not installed"
@@ -212,17 +236,15 @@ for pc in "$pkgconfig_dir"/jeff*.pc; do echo "   $(basename "$pc"): $(grep '^Req
 
 # --- run paths and jeffctl -----------------------------------------------------
 step "run paths; the installed jeffctl runs"
-for f in "$installed_libdir"/libjeff*.so "$installed/bin/jeffctl"; do
+for f in "$installed_libdir"/libjeff*.so "$installed_jeffctl"; do
   [[ -e $f ]] || continue
   runpath=$(readelf -d "$f" | sed -n 's/.*(\(RUNPATH\|RPATH\)).*\[\(.*\)\]/\2/p')
   [[ $runpath == '$ORIGIN'* ]] || fail "$(basename "$f") has no \$ORIGIN run path ('$runpath')"
   echo "   $(basename "$f"): $runpath"
 done
-if [[ -f $installed/bin/jeffctl ]]; then
-  "$installed/bin/jeffctl" --help >"$work/jeffctl-help" 2>&1 ||
-    { cat "$work/jeffctl-help"; fail "the installed jeffctl --help"; }
-  echo "   jeffctl --help: $(head -1 "$work/jeffctl-help")"
-fi
+"$installed_jeffctl" --help >"$work/jeffctl-help" 2>&1 ||
+  { cat "$work/jeffctl-help"; fail "the installed jeffctl --help"; }
+echo "   jeffctl --help: $(head -1 "$work/jeffctl-help")"
 
 # --- a compiler not in C++20 mode --------------------------------------------
 step "including jeff as C++17 stops with one clear #error first"
@@ -246,8 +268,8 @@ for lib in "$installed_libdir"/libjeff*.so; do
     "$(grep -c 'jeff::' <<<"$exported") in jeff::"
 done
 
-[[ -f $installed_libdir/libjeff.so ]] ||
-  fail "no shared libraries were installed (default_library=static?)"
+[[ $default_library != static ]] ||
+  fail "the consumers need the shared libraries: configure $build with default_library=both"
 export PKG_CONFIG_PATH=$pkgconfig_dir
 export CMAKE_PREFIX_PATH=$installed
 
@@ -329,9 +351,6 @@ if [[ -f /usr/include/Poco/Net/HTTPServer.h ]]; then
 fi
 
 # --- 3. CMake, shared then static: the README's CMakeLists.txt and main.cpp --
-kinds=()
-[[ ! -f $installed_libdir/libjeff.so ]] || kinds+=(shared)
-[[ ! -f $installed_libdir/libjeff.a ]] || kinds+=(static)
 cmake_build() {  # cmake_build DIR KIND: configure (CMAKE_PREFIX_PATH from the environment) and build
   cmake -S "$1" -B "$1/build" -DCMAKE_BUILD_TYPE=Release \
     -DJEFF_USE_STATIC_LIBS="$([[ $2 == static ]] && echo ON || echo OFF)" >"$work/cmake.log" 2>&1 &&

@@ -94,9 +94,12 @@ TEST_CASE("RFC 7518 Appendix B.3 AES_256_CBC_HMAC_SHA_512, byte for byte") {
       "A cipher system must not be required to be secret, and it must be able to fall into the hands of "
       "the enemy without inconvenience";
   const auto iv = Hex("1a f3 8c 2d c2 b9 6f fd d8 66 94 09 23 41 bc 04");
-  const std::string aad = "The second principle of Auguste Kerckhoffs";
-  CHECK(Hex("54 68 65 20 73 65 63 6f 6e 64 20 70 72 69 6e 63 69 70 6c 65 20 6f 66 20 41 75 67 75 73 74 65 20"
-            "4b 65 72 63 6b 68 6f 66 66 73") == std::vector<std::uint8_t>(aad.begin(), aad.end()));
+  // The AAD as the RFC prints it, in hex ("The second principle of Auguste
+  // Kerckhoffs"): the bytes go in as given, not retyped as text.
+  const auto aad_bytes =
+      Hex("54 68 65 20 73 65 63 6f 6e 64 20 70 72 69 6e 63 69 70 6c 65 20 6f 66 20 41 75 67 75 73 74 65 20"
+          "4b 65 72 63 6b 68 6f 66 66 73");
+  const std::string aad(aad_bytes.begin(), aad_bytes.end());
   const auto expected_e = Hex(
       "4a ff aa ad b7 8c 31 c5 da 4b 1b 59 0d 10 ff bd 3d d8 d5 d3 02 42 35 26 91 2d a0 37 ec bc c7 bd"
       "82 2c 30 1d d6 7c 37 3b cc b5 84 ad 3e 92 79 c2 e6 d1 2a 13 74 b7 7f 07 75 53 df 82 94 10 44 6b"
@@ -127,6 +130,12 @@ TEST_CASE("RFC 7518 Appendix B.3 AES_256_CBC_HMAC_SHA_512, byte for byte") {
     bad_iv[15] ^= 1;
     CHECK_FALSE(jeff::detail::JweOpen(JweEnc::kA256CbcHs512, key, bad_iv, aad, expected_e, expected_t, opened));
     CHECK_FALSE(jeff::detail::JweOpen(JweEnc::kA256CbcHs512, key, iv, aad + " ", expected_e, expected_t, opened));
+    // The same length (AL unchanged): the AAD's bytes are authenticated, not just its length.
+    for (std::size_t at : {std::size_t{0}, aad.size() / 2, aad.size() - 1}) {
+      std::string bad_aad = aad;
+      bad_aad[at] ^= 1;
+      CHECK_FALSE(jeff::detail::JweOpen(JweEnc::kA256CbcHs512, key, iv, bad_aad, expected_e, expected_t, opened));
+    }
     auto bad_key = key;
     bad_key[0] ^= 1;  // the MAC half
     CHECK_FALSE(jeff::detail::JweOpen(JweEnc::kA256CbcHs512, bad_key, iv, aad, expected_e, expected_t, opened));

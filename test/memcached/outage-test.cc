@@ -1,7 +1,8 @@
 // Server failures: a killed server fails only its own keys, as store
 // errors, and is used again after a restart; a stopped server fails calls
 // by timeout instead of hanging, and its late replies are never mistaken
-// for the answers to later calls.
+// for the answers to later calls. Recovery is polled to a deadline; upper
+// bounds on durations hold in optimised builds only (support/timing.hpp).
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -14,6 +15,7 @@
 
 #include "memcached/memcached_support.hpp"
 #include "support/store_contract.hpp"
+#include "support/timing.hpp"
 
 using namespace std::chrono_literals;
 
@@ -55,6 +57,23 @@ void Note(Tally& t, Clock::time_point start) {
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
   long long seen = t.slowest_ms.load();
   while (ms > seen && !t.slowest_ms.compare_exchange_weak(seen, ms)) {
+  }
+}
+
+// Runs `round` (true when all its calls succeeded) until it succeeds
+// `clean_rounds` times in a row, pausing briefly after a failed one; fails
+// the test after `limit`.
+template <typename Round>
+void PollUntilClean(Round round, int clean_rounds, std::chrono::milliseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  for (int clean = 0; clean < clean_rounds;) {
+    REQUIRE(Clock::now() < deadline);
+    if (round()) {
+      ++clean;
+    } else {
+      clean = 0;
+      std::this_thread::sleep_for(50ms);
+    }
   }
 }
 
@@ -124,7 +143,7 @@ TEST_CASE("killing one of two servers under load fails only its keys; a restart 
   CHECK(on_a.wrong.load() == 0);
   CHECK(on_b.store_errors.load() > 0);
   CHECK(on_b.wrong.load() == 0);  // never a miss: a dead server is an error
-  CHECK(on_b.slowest_ms.load() < 2000);
+  JEFF_CHECK_WITHIN(std::chrono::milliseconds(on_b.slowest_ms.load()), std::chrono::milliseconds(1999));
 
   // With b still down, its keys fail as unavailable and a's keys work.
   for (const std::string& key : p.on_b) {
@@ -151,25 +170,35 @@ TEST_CASE("killing one of two servers under load fails only its keys; a restart 
     }
   }
   REQUIRE(recovered == p.on_b.size());
-  // Every pooled handle has to notice on its own; allow for that, then
-  // require success on every call.
-  std::this_thread::sleep_for(o.retry_timeout + 1500ms);
-  for (int round = 0; round < 3; ++round) {
+  // Every pooled handle has to notice on its own (after retry_timeout): until
+  // then a call may fail, as a store error; b's keys are written back.
+  PollUntilClean([&] {
+    bool clean = true;
     for (const std::string& key : p.on_b) {
       auto got = store->Fetch(key);
-      REQUIRE(got.ok());
-      if (!got->has_value()) {
-        REQUIRE(store->CompareAndSwap(key, std::nullopt, key, 10min).value());
+      std::error_code error = got.error();
+      if (got.ok() && !got->has_value()) {
+        auto added = store->CompareAndSwap(key, std::nullopt, key, 10min);
+        if (added.ok()) CHECK(*added);
+        error = added.error();
+      }
+      if (error) {
+        CHECK(IsStoreError(error));
+        clean = false;
       }
     }
-  }
+    return clean;
+  }, 3, o.retry_timeout + 10s);
   for (const std::string& key : p.on_b) CHECK(ServerHolds(b->port(), key));
   for (const std::string& key : p.on_a) CHECK(store->Fetch(key).value().has_value());
-  Tally after;
-  Load(*store, p.on_b, after, 4, 300ms);
-  CHECK(after.ok.load() > 0);
-  CHECK(after.store_errors.load() == 0);
-  CHECK(after.wrong.load() == 0);
+  // Then from 4 threads at once (other handles of the pool).
+  PollUntilClean([&] {
+    Tally after;
+    Load(*store, p.on_b, after, 4, 300ms);
+    CHECK(after.ok.load() > 0);
+    CHECK(after.wrong.load() == 0);
+    return after.store_errors.load() == 0;
+  }, 1, o.retry_timeout + 10s);
 }
 
 TEST_CASE("a stopped server fails calls by timeout, not a hang; late replies are never mistaken") {
@@ -231,16 +260,28 @@ TEST_CASE("a stopped server of a pair fails only its keys") {
     auto on_b = store.Fetch(p.on_b[i % p.on_b.size()]);
     REQUIRE_FALSE(on_b.ok());
     CHECK(on_b.error() == Errc::kStoreTimeout);
-    // Well below io_timeout: a's keys never wait for b.
+    // Below io_timeout: a's keys never wait for b.
     const auto start = Clock::now();
     auto on_a = store.Fetch(p.on_a[i % p.on_a.size()]);
-    CHECK(Clock::now() - start < 750ms);
+    CHECK(Clock::now() - start < o.io_timeout);
     REQUIRE(on_a.ok());
     CHECK(on_a->has_value());
   }
   b->Resume();
-  std::this_thread::sleep_for(o.retry_timeout + 1500ms);
-  for (const std::string& key : p.on_b) CHECK(store.Fetch(key).value()->value == key);
+  PollUntilClean([&] {
+    bool clean = true;
+    for (const std::string& key : p.on_b) {
+      auto got = store.Fetch(key);
+      if (got.ok()) {
+        REQUIRE(got->has_value());
+        CHECK((*got)->value == key);
+      } else {
+        CHECK(IsStoreError(got.error()));
+        clean = false;
+      }
+    }
+    return clean;
+  }, 1, o.retry_timeout + 10s);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "sentinel_test_support.hpp"
 #include "tls_test_support.hpp"
 #include "support/store_contract.hpp"
+#include "support/timing.hpp"
 
 #include <doctest/doctest.h>
 #include <jeff/store_url.hpp>
@@ -418,12 +419,15 @@ TEST_CASE(
                  << " more than 20 ms late; " << later << " more calls timed out one by one");
   CHECK(timeouts == kCalls);
   CHECK(fastest >= timeout - milliseconds(10));
-  CHECK(slowest <= timeout + milliseconds(150));
+  JEFF_CHECK_WITHIN(slowest, timeout + milliseconds(150));
   // A loop blocked on the server would miss ticks by the whole timeout. A
   // loaded test machine may deschedule the process now and then: at most
-  // two ticks may be more than 20 ms late.
-  CHECK(late_ticks <= 2);
-  CHECK(worst_lateness < timeout / 2);
+  // two ticks may be more than 20 ms late (in optimised builds; sanitizer
+  // builds spend several times the CPU on each call, as in loop_stall).
+  if constexpr (!kSanitized) {
+    CHECK(late_ticks <= 2);
+    CHECK(worst_lateness < timeout / 2);
+  }
 
   server->Resume();
   // The same store recovers; the connection that timed out was closed, so
@@ -462,12 +466,14 @@ TEST_CASE(
 
   server->Kill();
   // The call on the connection the kill broke, then calls that find no
-  // server (refused, then failing fast during the back-off): all unavailable.
+  // server (refused, then failing fast during the back-off): all unavailable,
+  // none waiting for a timeout (connect_timeout 2 s, command_timeout 5 s).
+  const milliseconds at_once = AsyncOptions(0).redis.connect_timeout / 2;
   for (int i = 0; i < 20; ++i) {
     std::error_code error;
     const auto took = Timed([&] { error = Fetch(ioc, store, key).error(); });
     CHECK(error == Errc::kStoreUnavailable);
-    CHECK(took < milliseconds(200));
+    CHECK(took < at_once);
   }
   server->Restart();
   const auto restarted = Clock::now();
@@ -500,7 +506,7 @@ TEST_CASE("AsyncRedisStore: nothing listening, silence and garbage are store err
     const auto took = Timed([&] { error = Fetch(ioc, store, "k").error(); });
     CHECK(error == Errc::kStoreTimeout);
     CHECK(took >= milliseconds(190));
-    CHECK(took <= milliseconds(400));
+    JEFF_CHECK_WITHIN(took, milliseconds(400));
   }
   {
     FakeServer garbage("HTTP/1.1 400 Bad Request\r\n\r\n");

@@ -2,7 +2,9 @@
 // The Sessions-level race suite (support/sessions_race.hpp) for AsyncSessions
 // on an AsyncStore: coroutines on one io_context instead of threads.
 // Concurrent logins for one key lose nothing; a revoked session never comes
-// back; Delete(key) is final for every session it saw. Call
+// back; Delete(key) is final for every session it saw; of two concurrent
+// Rotates with one cookie exactly one wins. As there, each trial counts
+// whether its calls overlapped (RaceOverlap) and some must have. Call
 // RunAsyncSessionsRaces from a TEST_CASE.
 
 #include "support/cookies.hpp"
@@ -20,6 +22,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,7 +34,7 @@ struct AsyncRaceHarness {
   std::function<std::shared_ptr<AsyncStore>(boost::asio::io_context&)> make_store;
   int coroutines = 8;
   int sets_per_coroutine = 200;
-  int revoke_trials = 20;
+  int revoke_trials = 20;  ///< per revoke subcase, and of double Rotates (see MoreRaceTrials)
 };
 
 // Runs `bodies` as concurrent coroutines on `ioc` until all have finished
@@ -96,8 +99,9 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
   }
 
   SUBCASE("a revoked session never comes back while logins and touches race") {
-    int resurrected = 0;
-    for (int trial = 0; trial < h.revoke_trials; ++trial) {
+    int resurrected = 0, raced = 0;
+    int trial = 0;
+    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
       const std::string key = "revoke-" + std::to_string(trial) + "@example.com";
       std::optional<Issued> victim;
       RunCoroutine(ioc, [&]() -> awaitable<void> {
@@ -105,15 +109,22 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         REQUIRE(issued.ok());
         victim = std::move(*issued);
       });
+      RaceOverlap overlap;
       std::vector<std::function<awaitable<void>()>> racers;
       for (int c = 0; c < 3; ++c) {
         racers.push_back([&]() -> awaitable<void> {
-          for (int i = 0; i < 5; ++i) (void)co_await sessions.Set(key, "racer", use_awaitable);
+          for (int i = 0; i < 5; ++i) {
+            overlap.started.fetch_add(1);
+            (void)co_await sessions.Set(key, "racer", use_awaitable);
+            overlap.done.fetch_add(1);
+          }
         });
       }
       racers.push_back([&]() -> awaitable<void> {
         const std::vector<SessionId> ids{victim->session.id};
+        overlap.BeginOne();
         auto removed = co_await sessions.Delete(key, ids, use_awaitable);
+        if (overlap.EndOne()) ++raced;
         CHECK(removed.ok());
       });
       RunCoroutines(ioc, std::move(racers));
@@ -128,35 +139,96 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         CHECK(checked.status == CheckStatus::kUnknown);
       });
     }
+    MESSAGE("the revoke overlapped logins in " << raced << " of " << trial << " trials");
+    CHECK(raced > 0);
     CHECK(resurrected == 0);
   }
 
   SUBCASE("revoking all sessions of a key is final for every session it saw") {
-    const std::string key = "delete-all@example.com";
-    std::vector<std::string> cookies;
-    RunCoroutine(ioc, [&]() -> awaitable<void> {
-      for (int i = 0; i < 10; ++i) {
-        auto issued = co_await sessions.Set(key, "old", use_awaitable);
-        REQUIRE(issued.ok());
-        cookies.push_back(CookieOf(*issued));
-      }
-    });
-    RunCoroutines(ioc, {[&]() -> awaitable<void> {
-                          for (int i = 0; i < 10; ++i) (void)co_await sessions.Set(key, "new", use_awaitable);
-                        },
-                        [&]() -> awaitable<void> {
-                          auto deleted = co_await sessions.Delete(key, use_awaitable);
-                          CHECK(deleted.ok());
-                        }});
-    RunCoroutine(ioc, [&]() -> awaitable<void> {
-      for (const std::string& c : cookies) {
-        auto checked = co_await sessions.Check(c, use_awaitable);
-        CHECK(checked.status == CheckStatus::kUnknown);
-      }
-      auto list = co_await sessions.SessionsForKey(key, use_awaitable);
-      REQUIRE(list.ok());
-      for (const Session& s : *list) CHECK(s.meta == "new");
-    });
+    int raced = 0;
+    int trial = 0;
+    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+      const std::string key = "delete-all-" + std::to_string(trial) + "@example.com";
+      std::vector<std::string> cookies;
+      RunCoroutine(ioc, [&]() -> awaitable<void> {
+        for (int i = 0; i < 10; ++i) {
+          auto issued = co_await sessions.Set(key, "old", use_awaitable);
+          REQUIRE(issued.ok());
+          cookies.push_back(CookieOf(*issued));
+        }
+      });
+      RaceOverlap overlap;
+      RunCoroutines(ioc, {[&]() -> awaitable<void> {
+                            for (int i = 0; i < 10; ++i) {
+                              overlap.started.fetch_add(1);
+                              (void)co_await sessions.Set(key, "new", use_awaitable);
+                              overlap.done.fetch_add(1);
+                            }
+                          },
+                          [&]() -> awaitable<void> {
+                            overlap.BeginOne();
+                            auto deleted = co_await sessions.Delete(key, use_awaitable);
+                            if (overlap.EndOne()) ++raced;
+                            CHECK(deleted.ok());
+                          }});
+      RunCoroutine(ioc, [&]() -> awaitable<void> {
+        for (const std::string& c : cookies) {
+          auto checked = co_await sessions.Check(c, use_awaitable);
+          CHECK(checked.status == CheckStatus::kUnknown);
+        }
+        auto list = co_await sessions.SessionsForKey(key, use_awaitable);
+        REQUIRE(list.ok());
+        CHECK(list->size() <= 10);
+        for (const Session& s : *list) CHECK(s.meta == "new");
+      });
+    }
+    MESSAGE("Delete(key) overlapped logins in " << raced << " of " << trial << " trials");
+    CHECK(raced > 0);
+  }
+
+  SUBCASE("of two concurrent Rotates with one cookie, exactly one wins") {
+    int raced = 0;
+    int trial = 0;
+    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+      const std::string key = "rotate-" + std::to_string(trial) + "@example.com";
+      std::optional<Issued> issued;
+      RunCoroutine(ioc, [&]() -> awaitable<void> {
+        auto set = co_await sessions.Set(key, "device", use_awaitable);
+        REQUIRE(set.ok());
+        issued = std::move(*set);
+      });
+      const std::string cookie = CookieOf(*issued);
+      RaceOverlap overlap;
+      Result<Issued> rotated[2] = {Errc::kStoreUnavailable, Errc::kStoreUnavailable};
+      RunCoroutines(ioc, {[&]() -> awaitable<void> {
+                            overlap.BeginOne();
+                            rotated[0] = co_await sessions.Rotate(cookie, use_awaitable);
+                            if (overlap.EndOne()) ++raced;
+                          },
+                          [&]() -> awaitable<void> {
+                            overlap.started.fetch_add(1);
+                            rotated[1] = co_await sessions.Rotate(cookie, use_awaitable);
+                            overlap.done.fetch_add(1);
+                          }});
+      const int wins = rotated[0].ok() + rotated[1].ok();
+      CHECK(wins == 1);
+      if (wins != 1) continue;
+      const Result<Issued>& winner = rotated[0].ok() ? rotated[0] : rotated[1];
+      const Result<Issued>& loser = rotated[0].ok() ? rotated[1] : rotated[0];
+      CHECK(loser.error() == Errc::kSessionNotFound);
+      CHECK(winner->session.id == issued->session.id);
+      RunCoroutine(ioc, [&]() -> awaitable<void> {
+        auto checked = co_await sessions.Check(CookieOf(*winner), use_awaitable);
+        CHECK(checked.ok());
+        auto old = co_await sessions.Check(cookie, use_awaitable);
+        CHECK(old.status == CheckStatus::kUnknown);
+        auto list = co_await sessions.SessionsForKey(key, use_awaitable);
+        REQUIRE(list.ok());
+        CHECK(list->size() == 1);
+      });
+    }
+    MESSAGE("the two Rotates overlapped in " << raced << " of " << trial << " trials");
+    CHECK(raced > 0);
   }
 }
 

@@ -1,7 +1,12 @@
 #pragma once
 // Sessions-level race suite, run against every store: concurrent logins for
-// one key lose nothing, and a revoked session never comes back (the two
-// races Go jeff documents). Call RunSessionsRaces from a TEST_CASE.
+// one key lose nothing, a revoked session never comes back (the two races Go
+// jeff documents), and of two concurrent Rotates with one cookie exactly one
+// wins. Call RunSessionsRaces from a TEST_CASE.
+//
+// A race check proves something only when the calls did run at the same
+// time: each revoke or rotate trial counts whether its calls overlapped
+// (RaceOverlap), and the suite requires that some did.
 
 #include "support/cookies.hpp"
 
@@ -22,8 +27,52 @@ struct RaceHarness {
   std::shared_ptr<Store> store;
   int threads = 8;
   int sets_per_thread = 200;
-  int revoke_trials = 20;
+  int revoke_trials = 20;  ///< per revoke subcase, and of double Rotates (see MoreRaceTrials)
 };
+
+// Whether one call (a revoke) overlapped any of a group of others (logins)
+// in time: some login started before the revoke returned and ended after it
+// began, i.e. more logins had started when it returned than had ended when
+// it began. Works for threads (atomics) and coroutines on one loop alike.
+struct RaceOverlap {
+  std::atomic<int> started{0};
+  std::atomic<int> done{0};
+  int done_at_start = 0;
+
+  template <typename F>
+  decltype(auto) Other(F&& call) {
+    started.fetch_add(1);
+    struct Done {
+      std::atomic<int>& done;
+      ~Done() { done.fetch_add(1); }
+    } mark{done};
+    return call();
+  }
+  void BeginOne() { done_at_start = done.load(); }
+  /// Call when the one call returned: whether it overlapped another.
+  bool EndOne() const { return started.load() > done_at_start; }
+};
+
+// Threads that start a race together: each spins until all have arrived,
+// so that none is still being scheduled when the others begin (yielding
+// only now and then: a yield can cost a time slice on a loaded machine).
+struct StartLine {
+  explicit StartLine(int threads) : waiting(threads) {}
+  void ArriveAndWait() {
+    waiting.fetch_sub(1);
+    for (unsigned spins = 1; waiting.load() > 0; ++spins) {
+      if (spins % 4096 == 0) std::this_thread::yield();
+    }
+  }
+  std::atomic<int> waiting;
+};
+
+// Runs the trials of a race check: at least `trials`, and then more (up to
+// 50 times as many) until one of them overlapped. Calls on a fast store
+// take microseconds, so most trials run one call after the other there.
+inline bool MoreRaceTrials(int trial, int trials, int raced) {
+  return trial < trials || (raced == 0 && trial < 50 * trials);
+}
 
 inline Options RaceOptions(std::shared_ptr<Store> store) {
   Options o;
@@ -60,26 +109,29 @@ inline void RunSessionsRaces(const RaceHarness& h) {
   }
 
   SUBCASE("a revoked session never comes back while logins and touches race") {
-    int resurrected = 0;
-    for (int trial = 0; trial < h.revoke_trials; ++trial) {
+    int resurrected = 0, raced = 0;
+    int trial = 0;
+    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
       const std::string key = "revoke-" + std::to_string(trial) + "@example.com";
       auto victim = sessions.Set(key, "victim");
       REQUIRE(victim.ok());
       const std::string cookie = CookieOf(*victim);
-      std::atomic<bool> go{false};
+      StartLine start(4);
+      RaceOverlap overlap;
       std::vector<std::thread> threads;
       for (int t = 0; t < 3; ++t) {
         threads.emplace_back([&] {
-          while (!go.load()) std::this_thread::yield();
-          for (int i = 0; i < 5; ++i) (void)sessions.Set(key, "racer");
+          start.ArriveAndWait();
+          for (int i = 0; i < 5; ++i) (void)overlap.Other([&] { return sessions.Set(key, "racer"); });
         });
       }
       threads.emplace_back([&] {
-        while (!go.load()) std::this_thread::yield();
+        start.ArriveAndWait();
         const SessionId id = victim->session.id;
+        overlap.BeginOne();
         CHECK(sessions.Delete(key, std::span<const SessionId>(&id, 1)).ok());
+        if (overlap.EndOne()) ++raced;
       });
-      go.store(true);
       for (auto& t : threads) t.join();
       auto list = sessions.SessionsForKey(key);
       REQUIRE(list.ok());
@@ -89,33 +141,88 @@ inline void RunSessionsRaces(const RaceHarness& h) {
       }
       CHECK(sessions.Check(cookie).status == CheckStatus::kUnknown);
     }
+    MESSAGE("the revoke overlapped logins in " << raced << " of " << trial << " trials");
+    CHECK(raced > 0);
     CHECK(resurrected == 0);
   }
 
   SUBCASE("revoking all sessions of a key is final for every session it saw") {
-    const std::string key = "delete-all@example.com";
-    std::vector<std::string> cookies;
-    for (int i = 0; i < 10; ++i) {
-      auto issued = sessions.Set(key, "old");
-      REQUIRE(issued.ok());
-      cookies.push_back(issued->set_cookie.front().substr(0, issued->set_cookie.front().find(';')));
+    int raced = 0;
+    int trial = 0;
+    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+      const std::string key = "delete-all-" + std::to_string(trial) + "@example.com";
+      std::vector<std::string> cookies;
+      for (int i = 0; i < 10; ++i) {
+        auto issued = sessions.Set(key, "old");
+        REQUIRE(issued.ok());
+        cookies.push_back(CookieOf(*issued));
+      }
+      StartLine start(2);
+      RaceOverlap overlap;
+      std::thread login([&] {
+        start.ArriveAndWait();
+        for (int i = 0; i < 10; ++i) (void)overlap.Other([&] { return sessions.Set(key, "new"); });
+      });
+      std::thread revoke([&] {
+        start.ArriveAndWait();
+        overlap.BeginOne();
+        CHECK(sessions.Delete(key).ok());
+        if (overlap.EndOne()) ++raced;
+      });
+      login.join();
+      revoke.join();
+      for (const std::string& c : cookies) CHECK(sessions.Check(c).status == CheckStatus::kUnknown);
+      auto list = sessions.SessionsForKey(key);
+      REQUIRE(list.ok());
+      CHECK(list->size() <= 10);
+      for (const Session& s : *list) CHECK(s.meta == "new");
     }
-    std::atomic<bool> go{false};
-    std::thread login([&] {
-      while (!go.load()) std::this_thread::yield();
-      for (int i = 0; i < 10; ++i) (void)sessions.Set(key, "new");
-    });
-    std::thread revoke([&] {
-      while (!go.load()) std::this_thread::yield();
-      CHECK(sessions.Delete(key).ok());
-    });
-    go.store(true);
-    login.join();
-    revoke.join();
-    for (const std::string& c : cookies) CHECK(sessions.Check(c).status == CheckStatus::kUnknown);
-    auto list = sessions.SessionsForKey(key);
-    REQUIRE(list.ok());
-    for (const Session& s : *list) CHECK(s.meta == "new");
+    MESSAGE("Delete(key) overlapped logins in " << raced << " of " << trial << " trials");
+    CHECK(raced > 0);
+  }
+
+  SUBCASE("of concurrent Rotates with one cookie, exactly one wins") {
+    constexpr int kRotates = 4;
+    int raced = 0;
+    int trial = 0;
+    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+      const std::string key = "rotate-" + std::to_string(trial) + "@example.com";
+      auto issued = sessions.Set(key, "device");
+      REQUIRE(issued.ok());
+      const std::string cookie = CookieOf(*issued);
+      StartLine start(kRotates);
+      RaceOverlap overlap;
+      std::vector<Result<Issued>> rotated(kRotates, Errc::kStoreUnavailable);
+      std::vector<std::thread> threads;
+      for (int t = 1; t < kRotates; ++t) {
+        threads.emplace_back([&, t] {
+          start.ArriveAndWait();
+          rotated[t] = overlap.Other([&] { return sessions.Rotate(cookie); });
+        });
+      }
+      threads.emplace_back([&] {
+        start.ArriveAndWait();
+        overlap.BeginOne();
+        rotated[0] = sessions.Rotate(cookie);
+        if (overlap.EndOne()) ++raced;
+      });
+      for (auto& t : threads) t.join();
+      const auto winner = std::find_if(rotated.begin(), rotated.end(),
+                                       [](const Result<Issued>& r) { return r.ok(); });
+      CHECK(std::count_if(rotated.begin(), rotated.end(), [](const Result<Issued>& r) { return r.ok(); }) == 1);
+      for (const Result<Issued>& r : rotated) {
+        if (!r.ok()) CHECK(r.error() == Errc::kSessionNotFound);
+      }
+      REQUIRE(winner != rotated.end());
+      CHECK((*winner)->session.id == issued->session.id);
+      CHECK(sessions.Check(CookieOf(**winner)).ok());
+      CHECK(sessions.Check(cookie).status == CheckStatus::kUnknown);
+      auto list = sessions.SessionsForKey(key);
+      REQUIRE(list.ok());
+      CHECK(list->size() == 1);
+    }
+    MESSAGE("the Rotates overlapped in " << raced << " of " << trial << " trials");
+    CHECK(raced > 0);
   }
 }
 
