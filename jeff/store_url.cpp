@@ -8,6 +8,7 @@
 #include <charconv>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 namespace jeff {
 namespace {
@@ -151,6 +152,113 @@ bool IsSecretParam(std::string_view name) {
          lower == "auth";
 }
 
+// A part of a URL or connection string: offset and length.
+using Span = std::pair<std::size_t, std::size_t>;
+
+// Secrets shorter than this are hidden in messages only where quoted: a
+// two-letter password would otherwise blank out every such pair of letters.
+constexpr std::size_t kMinBareSecret = 3;
+
+void ReplaceAll(std::string& text, std::string_view what, std::string_view with) {
+  if (what.empty()) return;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size())) {
+    text.replace(at, what.size(), with);
+  }
+}
+
+// `text` with its valid %XX escapes decoded and anything else kept as is.
+std::string LenientDecode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      const int hi = detail::HexDigitValue(text[i + 1]);
+      const int lo = detail::HexDigitValue(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+bool IsConninfoSpace(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// The secret values of a libpq `key=value` string, read as libpq reads it:
+// a value is single-quoted (backslash escapes) or runs to the next space.
+// An unterminated quote hides everything after it.
+std::vector<Span> ConninfoSecretSpans(std::string_view text) {
+  std::vector<Span> spans;
+  std::size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && IsConninfoSpace(text[i])) ++i;
+  };
+  while (true) {
+    skip_space();
+    const std::size_t key_begin = i;
+    while (i < text.size() && !IsConninfoSpace(text[i]) && text[i] != '=') ++i;
+    const std::string_view key = text.substr(key_begin, i - key_begin);
+    skip_space();
+    if (key.empty() || i >= text.size() || text[i] != '=') return spans;
+    ++i;
+    skip_space();
+    const std::size_t value_begin = i;
+    if (i < text.size() && text[i] == '\'') {
+      for (++i; i < text.size() && text[i] != '\''; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      i = std::min(i + 1, text.size());
+    } else {
+      for (; i < text.size() && !IsConninfoSpace(text[i]); ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      i = std::min(i, text.size());
+    }
+    if (IsSecretParam(key)) spans.emplace_back(value_begin, i - value_begin);
+  }
+}
+
+// Where the secrets of `url` are: the password of its userinfo and the
+// values of secret query options, in order. A URL that does not parse may
+// hold a password with an unencoded '/', '?', '#' or '@': then the userinfo
+// runs up to the last '@'. A text without "://" is read as libpq's
+// `key=value` connection string.
+std::vector<Span> SecretSpans(std::string_view url) {
+  const auto [auth_begin, auth_end] = AuthoritySpan(url);
+  if (auth_begin == std::string_view::npos) return ConninfoSecretSpans(url);
+  std::vector<Span> spans;
+
+  std::size_t at = std::string_view::npos;
+  if (ParseStoreUrl(url).ok()) {
+    at = url.substr(auth_begin, auth_end - auth_begin).find('@');
+    if (at != std::string_view::npos) at += auth_begin;
+  } else if (const std::size_t last = url.rfind('@');
+             last != std::string_view::npos && last >= auth_begin) {
+    at = last;
+  }
+  if (at != std::string_view::npos) {
+    // A user name alone is no secret.
+    const std::size_t colon = url.substr(auth_begin, at - auth_begin).find(':');
+    if (colon != std::string_view::npos) spans.emplace_back(auth_begin + colon + 1, at - auth_begin - colon - 1);
+  }
+
+  const std::size_t query_from = at == std::string_view::npos ? auth_end : std::max(auth_end, at + 1);
+  if (const std::size_t q = url.find('?', query_from); q != std::string_view::npos) {
+    std::size_t pos = q + 1;
+    while (pos < url.size()) {
+      const std::size_t end = std::min(url.find('&', pos), url.size());
+      const std::size_t eq = url.find('=', pos);
+      if (eq < end && eq + 1 < end && IsSecretParam(url.substr(pos, eq - pos))) {
+        spans.emplace_back(eq + 1, end - eq - 1);
+      }
+      pos = end + 1;
+    }
+  }
+  return spans;
+}
+
 }  // namespace
 
 std::optional<std::string_view> StoreUrl::Param(std::string_view name) const noexcept {
@@ -276,41 +384,47 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
 
 std::string RedactStoreUrl(std::string_view url) {
   std::string out(url);
-  const auto [auth_begin, auth_end] = AuthoritySpan(url);
-  if (auth_begin == std::string_view::npos) return out;
+  const std::vector<Span> spans = SecretSpans(url);
+  // Back to front, so that the earlier offsets stay valid.
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) out.replace(it->first, it->second, "***");
+  return out;
+}
 
-  // Where the userinfo ends. A URL that does not parse may hold a password
-  // with an unencoded '/', '?', '#' or '@': then hide up to the last '@'.
-  std::size_t at = std::string_view::npos;
-  if (ParseStoreUrl(url).ok()) {
-    at = url.substr(auth_begin, auth_end - auth_begin).find('@');
-    if (at != std::string_view::npos) at += auth_begin;
-  } else if (const std::size_t last = url.rfind('@');
-             last != std::string_view::npos && last >= auth_begin) {
-    at = last;
+std::string RedactStoreMessage(std::string_view message, std::string_view url) {
+  std::string out(message);
+  if (!url.empty()) ReplaceAll(out, url, RedactStoreUrl(url));
+  // Each secret as written and as a client decodes it.
+  std::vector<std::string> secrets;
+  for (const auto& [begin, length] : SecretSpans(url)) {
+    if (length == 0) continue;
+    const std::string_view raw = url.substr(begin, length);
+    secrets.emplace_back(raw);
+    if (std::string decoded = LenientDecode(raw); decoded != raw) secrets.push_back(std::move(decoded));
   }
-
-  // Query values that hold secrets; handled first so that the userinfo
-  // offsets, which come before the query, stay valid.
-  const std::size_t query_from =
-      at == std::string_view::npos ? auth_end : std::max(auth_end, at + 1);
-  if (const std::size_t q = out.find('?', query_from); q != std::string::npos) {
-    std::size_t pos = q + 1;
-    while (pos < out.size()) {
-      std::size_t end = std::min(out.find('&', pos), out.size());
-      const std::size_t eq = out.find('=', pos);
-      if (eq < end && eq + 1 < end && IsSecretParam(std::string_view(out).substr(pos, eq - pos))) {
-        out.replace(eq + 1, end - eq - 1, "***");
-        end = eq + 4;
-      }
-      pos = end + 1;
+  // Longest first, so that a secret within another is not left half shown.
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& secret : secrets) {
+    if (secret.size() >= kMinBareSecret) ReplaceAll(out, secret, "***");
+  }
+  // Libraries quote the token they choked on: hide any quoted fragment that
+  // is part of a secret or holds one, whatever its length.
+  std::size_t open = out.find('"');
+  while (open != std::string::npos) {
+    const std::size_t close = out.find('"', open + 1);
+    if (close == std::string::npos) break;
+    const std::string_view fragment = std::string_view(out).substr(open + 1, close - open - 1);
+    const bool secret = !fragment.empty() && std::any_of(secrets.begin(), secrets.end(), [&](const std::string& s) {
+      return s.find(fragment) != std::string::npos || fragment.find(s) != std::string_view::npos;
+    });
+    if (secret) {
+      out.replace(open + 1, close - open - 1, "***");
+      open += 4;
+    } else {
+      open = close;
     }
+    open = out.find('"', open + 1);
   }
-
-  if (at == std::string_view::npos) return out;
-  const std::size_t colon = url.substr(auth_begin, at - auth_begin).find(':');
-  if (colon == std::string_view::npos) return out;  // a user name alone is no secret
-  out.replace(auth_begin + colon + 1, at - auth_begin - colon - 1, "***");
   return out;
 }
 

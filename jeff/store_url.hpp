@@ -60,7 +60,21 @@ struct StoreUrl {
 /// valid authority, port (1-65535), percent-encoding and query.
 JEFF_API Result<StoreUrl> ParseStoreUrl(std::string_view url);
 
-/// `url` with any password replaced by "***", for logs and error messages.
+/// `url` with every secret replaced by "***", for logs and error messages:
+/// the password of its userinfo and the values of query options named
+/// `*password`, `pass`, `secret`, `token` or `auth`. A text without "://" is
+/// read as libpq's `key=value` connection string (`password=...`, quoted or
+/// not). Never throws but std::bad_alloc; a URL that does not parse is
+/// redacted all the same (its userinfo runs to the last '@').
 JEFF_API std::string RedactStoreUrl(std::string_view url);
+
+/// `message`, which a client library or a server wrote about `url` (a store
+/// URL or a libpq connection string), made safe to show: `url` itself
+/// appears redacted (RedactStoreUrl), each of its secrets (as written and
+/// percent-decoded) is replaced by "***", and so is any double-quoted
+/// fragment that is part of a secret. Every error, log line and exception
+/// that may quote a URL or connection string goes through this or
+/// RedactStoreUrl.
+JEFF_API std::string RedactStoreMessage(std::string_view message, std::string_view url);
 
 }  // namespace jeff

@@ -264,6 +264,36 @@ TEST_CASE("RedactStoreUrl") {
   }
 }
 
+TEST_CASE("RedactStoreUrl reads libpq key=value connection strings as libpq does") {
+  CHECK(jeff::RedactStoreUrl("host=h password=s3cret dbname=app") == "host=h password=*** dbname=app");
+  CHECK(jeff::RedactStoreUrl("host=h password = s3cret") == "host=h password = ***");
+  CHECK(jeff::RedactStoreUrl("password='s3 cr\\'et' user=u") == "password=*** user=u");
+  // An unterminated quote: libpq would read the rest as the password.
+  CHECK(jeff::RedactStoreUrl("password='s3cret user=u") == "password=***");
+  CHECK(jeff::RedactStoreUrl("host=h user=u") == "host=h user=u");
+  CHECK(jeff::RedactStoreUrl("host=h password=") == "host=h password=***");
+}
+
+TEST_CASE("RedactStoreMessage hides a URL's secrets wherever a message quotes them") {
+  const std::string url = "postgres://app:Sup3r%2Fsecret@db:5432/app?sslpassword=kp";
+  // The URL itself, the raw password, the decoded one, a secret option.
+  CHECK(jeff::RedactStoreMessage("bad URI: \"" + url + "\"", url) ==
+        "bad URI: \"postgres://app:***@db:5432/app?sslpassword=***\"");
+  CHECK(jeff::RedactStoreMessage("token \"Sup3r%2Fsecret\"", url) == "token \"***\"");
+  CHECK(jeff::RedactStoreMessage("token Sup3r/secret here", url) == "token *** here");
+  CHECK(jeff::RedactStoreMessage("option \"kp\"", url) == "option \"***\"");
+  // A quoted piece of a password is hidden too; other quotes are kept.
+  CHECK(jeff::RedactStoreMessage("after \"secret\" near \"sslmdoe\"", url) ==
+        "after \"***\" near \"sslmdoe\"");
+  // key=value strings and unparsable URLs alike.
+  CHECK(jeff::RedactStoreMessage("value \"pw%zz\"", "host=h password=pw%zz") == "value \"***\"");
+  CHECK(jeff::RedactStoreMessage("token: \"S3cret%\"", "postgres://u:S3cret%@h/db") == "token: \"***\"");
+  // A short password is hidden where quoted, not in every word.
+  CHECK(jeff::RedactStoreMessage("at \"pw\": pwned", "redis://:pw@h") == "at \"***\": pwned");
+  CHECK(jeff::RedactStoreMessage("nothing secret", "redis://h:1") == "nothing secret");
+  CHECK(jeff::RedactStoreMessage("a \"quote", "redis://:pw@h") == "a \"quote");
+}
+
 TEST_CASE("hostile URLs never crash") {
   std::mt19937 rng(7);
   constexpr char kAlphabet[] = "redis:/@[]%,?&=#0123456789aZ\0 \xff+.-";

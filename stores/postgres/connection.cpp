@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <jeff/store_url.hpp>
+
 #include <libpq-fe.h>
 #include <poll.h>
 
@@ -189,7 +191,7 @@ std::optional<std::string> ConninfoProblem(const std::string& conninfo) {
   std::string text = message != nullptr ? message : "out of memory";
   PQfreemem(message);
   while (!text.empty() && text.back() == '\n') text.pop_back();
-  return text;
+  return RedactStoreMessage(text, conninfo);
 }
 
 bool IsPlainIdentifier(std::string_view name, std::size_t max_length) noexcept {

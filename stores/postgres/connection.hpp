@@ -96,8 +96,10 @@ class Connection {
 /// anything else kStoreProtocol.
 std::error_code ErrorFromSqlState(std::string_view sqlstate) noexcept;
 
-/// libpq's complaint about `conninfo` (it never echoes a password), without
-/// the trailing newline; std::nullopt when libpq can parse it.
+/// libpq's complaint about `conninfo`, without the trailing newline and
+/// through RedactStoreMessage (libpq quotes the token it cannot parse, which
+/// may be the password, or the whole URI); std::nullopt when libpq can parse
+/// it.
 std::optional<std::string> ConninfoProblem(const std::string& conninfo);
 
 /// True for 1..`max_length` letters, digits and `_` not starting with a
