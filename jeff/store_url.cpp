@@ -105,6 +105,22 @@ std::optional<StoreUrl::Host> ParseHost(std::string_view text) {
   return host;
 }
 
+// Why ParseHost refused `text`: a port out of range says so. The host
+// itself is not echoed (it may be a piece of a mistyped password).
+std::string HostProblem(std::string_view text) {
+  const std::size_t colon = text.rfind(':');
+  const std::size_t bracket = text.rfind(']');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    const std::string_view port = text.substr(colon + 1);
+    if (!port.empty() && std::all_of(port.begin(), port.end(), IsAsciiDigit)) {
+      if (!ParsePort(port)) return "port " + std::string(port) + " is out of range (1-65535)";
+    } else {
+      return "the port is not a number";
+    }
+  }
+  return "invalid host";
+}
+
 bool ParseQuery(std::string_view query, StoreUrl& url) {
   if (query.empty()) return true;
   while (true) {
@@ -132,8 +148,8 @@ std::string JoinNames(std::initializer_list<std::string_view> names) {
 
 [[noreturn]] void BadParam(std::string_view name, std::string_view value,
                            std::string_view expected) {
-  throw std::invalid_argument("store URL option '" + std::string(name) + "': expected " +
-                              std::string(expected) + ", got '" + std::string(value) + "'");
+  throw std::invalid_argument("store URL option ?" + std::string(name) + "=" + std::string(value) +
+                              ": expected " + std::string(expected));
 }
 
 // Where the authority of `url` starts and ends; npos when there is no "://".
@@ -151,6 +167,8 @@ bool IsSecretParam(std::string_view name) {
   return lower.ends_with("password") || lower == "pass" || lower == "secret" || lower == "token" ||
          lower == "auth";
 }
+
+Result<StoreUrl> ParseUrl(std::string_view url, std::string* why);
 
 // A part of a URL or connection string: offset and length.
 using Span = std::pair<std::size_t, std::size_t>;
@@ -231,7 +249,7 @@ std::vector<Span> SecretSpans(std::string_view url) {
   std::vector<Span> spans;
 
   std::size_t at = std::string_view::npos;
-  if (ParseStoreUrl(url).ok()) {
+  if (ParseUrl(url, nullptr).ok()) {
     at = url.substr(auth_begin, auth_end - auth_begin).find('@');
     if (at != std::string_view::npos) at += auth_begin;
   } else if (const std::size_t last = url.rfind('@');
@@ -284,10 +302,13 @@ std::int64_t StoreUrl::IntParam(std::string_view name, std::int64_t fallback, st
 }
 
 std::chrono::milliseconds StoreUrl::DurationParam(std::string_view name,
-                                                  std::chrono::milliseconds fallback) const {
+                                                  std::chrono::milliseconds fallback,
+                                                  std::chrono::milliseconds min) const {
   const auto text = Param(name);
   if (!text) return fallback;
-  constexpr std::string_view kExpected = "a duration such as 250ms, 2s or 250 (milliseconds)";
+  const std::string kExpected =
+      (min.count() > 0 ? "a duration of at least " + std::to_string(min.count()) + "ms" : std::string("a duration")) +
+      " such as 250ms, 2s or 250 (milliseconds)";
   std::string_view digits = *text;
   std::int64_t scale = 1;
   if (digits.ends_with("ms")) {
@@ -301,7 +322,8 @@ std::chrono::milliseconds StoreUrl::DurationParam(std::string_view name,
   }
   std::int64_t value = 0;
   const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (ec != std::errc() || value > std::numeric_limits<std::int64_t>::max() / scale) {
+  if (ec != std::errc() || value > std::numeric_limits<std::int64_t>::max() / scale ||
+      value * scale < min.count()) {
     BadParam(name, *text, kExpected);
   }
   return std::chrono::milliseconds(value * scale);
@@ -316,24 +338,31 @@ void StoreUrl::RequireKnownParams(std::initializer_list<std::string_view> known)
   }
 }
 
-Result<StoreUrl> ParseStoreUrl(std::string_view url) {
+namespace {
+
+// ParseStoreUrl, with the reason of a failure in `why` (when not null).
+Result<StoreUrl> ParseUrl(std::string_view url, std::string* why) {
+  auto invalid = [why](std::string reason) -> Result<StoreUrl> {
+    if (why != nullptr) *why = std::move(reason);
+    return Errc::kInvalidArgument;
+  };
   // Everything outside printable ASCII must be percent-encoded; a fragment
   // means nothing to a store and most likely is an unencoded '#' in a password.
   if (std::any_of(url.begin(), url.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
         return u <= 0x20 || u >= 0x7f || c == '#';
       })) {
-    return Errc::kInvalidArgument;
+    return invalid("a space, control, non-ASCII character or '#' must be percent-encoded");
   }
   StoreUrl out;
 
   const std::size_t sep = url.find("://");
   if (sep == std::string_view::npos || sep == 0 || !IsAsciiAlpha(url.front())) {
-    return Errc::kInvalidArgument;
+    return invalid("expected scheme://...");
   }
   for (char c : url.substr(0, sep)) {
     if (!IsAsciiAlpha(c) && !IsAsciiDigit(c) && c != '+' && c != '-' && c != '.') {
-      return Errc::kInvalidArgument;
+      return invalid("invalid scheme");
     }
     out.scheme.push_back(AsciiToLower(c));
   }
@@ -347,21 +376,28 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
     authority.remove_prefix(at + 1);
     const std::size_t colon = userinfo.find(':');
     auto user = Decode(userinfo.substr(0, colon), IsUserinfoChar);
-    if (!user) return Errc::kInvalidArgument;
+    if (!user) return invalid("invalid user name (bad percent-encoding or character)");
     out.username = std::move(*user);
     if (colon != std::string_view::npos) {
       out.password = Decode(userinfo.substr(colon + 1), IsUserinfoChar);
-      if (!out.password) return Errc::kInvalidArgument;
+      if (!out.password) return invalid("invalid password (bad percent-encoding or character)");
     }
     // Credentials for no server at all are a mistake, not a memory:// URL.
-    if (authority.empty()) return Errc::kInvalidArgument;
+    if (authority.empty()) return invalid("credentials without a host");
   }
 
   if (!authority.empty()) {
     while (true) {
       const std::size_t comma = authority.find(',');
       auto host = ParseHost(authority.substr(0, comma));
-      if (!host) return Errc::kInvalidArgument;
+      if (!host) {
+        // An '@' past the authority: most likely a password with an
+        // unencoded '@', '/' or '?', whose pieces must not be echoed.
+        if (url.find('@', auth_end) != std::string_view::npos) {
+          return invalid("invalid host (a password holding '@', '/' or '?' must percent-encode it)");
+        }
+        return invalid(HostProblem(authority.substr(0, comma)));
+      }
       out.hosts.push_back(std::move(*host));
       if (comma == std::string_view::npos) break;
       authority.remove_prefix(comma + 1);
@@ -371,15 +407,24 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
   if (!rest.empty() && rest.front() == '/') {
     const std::size_t q = rest.find('?');
     auto path = Decode(rest.substr(1, q == std::string_view::npos ? q : q - 1), IsPathChar);
-    if (!path) return Errc::kInvalidArgument;
+    if (!path) return invalid("invalid path (bad percent-encoding or character)");
     out.path = std::move(*path);
     rest = q == std::string_view::npos ? std::string_view() : rest.substr(q);
   }
   if (!rest.empty()) {
     // What is left starts with '?': AuthoritySpan stops only at '/', '?' or '#'.
-    if (!ParseQuery(rest.substr(1), out)) return Errc::kInvalidArgument;
+    if (!ParseQuery(rest.substr(1), out)) return invalid("invalid query (expected name=value&...)");
   }
   return out;
+}
+
+}  // namespace
+
+Result<StoreUrl> ParseStoreUrl(std::string_view url) {
+  std::string why;
+  auto parsed = ParseUrl(url, &why);
+  if (!parsed) return NoteError(parsed.error(), why);
+  return parsed;
 }
 
 std::string RedactStoreUrl(std::string_view url) {

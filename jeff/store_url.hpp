@@ -47,9 +47,11 @@ struct StoreUrl {
 
   /// Query option `name` as a duration: a number with unit `ms` or `s`
   /// (a bare number is milliseconds), or `fallback` when absent. Throws
-  /// std::invalid_argument for anything else or a negative value.
-  JEFF_API std::chrono::milliseconds DurationParam(std::string_view name,
-                                                   std::chrono::milliseconds fallback) const;
+  /// std::invalid_argument naming the option (`?name=value`) for anything
+  /// else or a value below `min`.
+  JEFF_API std::chrono::milliseconds DurationParam(
+      std::string_view name, std::chrono::milliseconds fallback,
+      std::chrono::milliseconds min = std::chrono::milliseconds(0)) const;
 
   /// Throws std::invalid_argument naming the first query option not in `known`,
   /// so that a typo in a deployment's URL fails at start-up.
@@ -57,7 +59,9 @@ struct StoreUrl {
 };
 
 /// Parses `url`. Errc::kInvalidArgument when it is not `scheme://...` with a
-/// valid authority, port (1-65535), percent-encoding and query.
+/// valid authority, port (1-65535), percent-encoding and query; the reason
+/// (e.g. "port 70000 is out of range (1-65535)") is noted on this thread
+/// (ErrorDetail).
 JEFF_API Result<StoreUrl> ParseStoreUrl(std::string_view url);
 
 /// `url` with every secret replaced by "***", for logs and error messages:

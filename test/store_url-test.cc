@@ -208,7 +208,7 @@ TEST_CASE("IntParam") {
   for (std::string_view name : {"junk", "empty", "big", "sp"}) {
     CAPTURE(name);
     const std::string message = InvalidArgumentMessage([&] { (void)url.IntParam(name, 0, 0, 100); });
-    CHECK(Contains(message, "'" + std::string(name) + "'"));
+    CHECK(Contains(message, "?" + std::string(name) + "="));
     CHECK(Contains(message, "[0, 100]"));
   }
 }
@@ -226,8 +226,36 @@ TEST_CASE("DurationParam") {
     CAPTURE(name);
     const std::string message =
         InvalidArgumentMessage([&] { (void)url.DurationParam(name, milliseconds(1)); });
-    CHECK(Contains(message, "'" + std::string(name) + "'"));
+    CHECK(Contains(message, "?" + std::string(name) + "="));
   }
+  // A lower bound, named as the URL spells the option.
+  CHECK(url.DurationParam("b", milliseconds(1), milliseconds(1)) == milliseconds(2000));
+  const std::string zero =
+      InvalidArgumentMessage([&] { (void)url.DurationParam("d", milliseconds(1), milliseconds(1)); });
+  CHECK(Contains(zero, "store URL option ?d=0: expected a duration of at least 1ms"));
+}
+
+TEST_CASE("ParseStoreUrl says why a URL is invalid, never echoing a password") {
+  auto why = [](std::string_view url) {
+    const auto parsed = ParseStoreUrl(url);
+    REQUIRE_FALSE(parsed.ok());
+    return jeff::ErrorDetail(parsed.error());
+  };
+  CHECK(why("redis://h:70000") == "port 70000 is out of range (1-65535)");
+  CHECK(why("redis://h:0/1") == "port 0 is out of range (1-65535)");
+  CHECK(why("redis://h:x") == "the port is not a number");
+  CHECK(why("redis") == "expected scheme://...");
+  CHECK(why("redis://h/%zz") == "invalid path (bad percent-encoding or character)");
+  CHECK(Contains(why("redis://:se%zzcret@h"), "invalid password"));
+  // A password with an unencoded '@' or '/': its pieces are not quoted.
+  for (std::string_view url : {"redis://:p@Zq7@h:1", "redis://:pa/Zq7@h:1", "redis://:99999/Zq7@h"}) {
+    CAPTURE(url);
+    const std::string reason = why(url);
+    CHECK_FALSE(reason.empty());
+    CHECK_FALSE(Contains(reason, "Zq7"));
+    CHECK_FALSE(Contains(reason, "99999"));
+  }
+  CHECK(ParseStoreUrl("redis://h:6379").ok());
 }
 
 TEST_CASE("RequireKnownParams") {

@@ -133,12 +133,14 @@ std::string NothingRevoked(Sessions& sessions, const std::string& key, std::size
   return "no live session to revoke" + WhereJeffctlLooked(sessions.options());
 }
 
+// Prints why a call failed, in the store's words when it gave some (a
+// refusal names the server's reason; an outage where it could not connect).
 ExitCode Failed(std::error_code error, const std::string& redacted_url) {
   if (IsStoreError(error)) {
-    PrintError("store " + redacted_url + ": " + error.message());
+    PrintError("store " + redacted_url + ": " + DescribeError(error));
     return ExitCode::kStoreUnavailable;
   }
-  PrintError(error.message());
+  PrintError(DescribeError(error));
   return ExitCode::kUsage;
 }
 
