@@ -60,12 +60,10 @@ struct AppConfig {
 // The listen address's origins (and localhost's for 127.0.0.1) plus --origin.
 AppConfig MakeAppConfig(const Flags& flags);
 
-// The store URL without its password, for messages.
-std::string Redacted(const std::string& url);
-
-// Start-up warnings on stderr: a store that cannot be reached (`probe` is
-// what a first read found; not fatal, it may come up later) and a Secure
-// cookie served over plain HTTP beyond this machine.
+// Start-up warnings on stderr: a store that cannot be reached or refuses
+// (`probe` is what a first read found, printed with its reason; not fatal,
+// it may come up later) and a Secure cookie served over plain HTTP beyond
+// this machine.
 void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code probe);
 
 // "jeff example on http://ADDRESS:PORT (store memory://...)", for stderr.
