@@ -30,6 +30,7 @@ std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& o
   auto parsed = ParseStoreUrl(url);
   if (!parsed) {
     const std::string why = ErrorDetail(parsed.error());
+    ClearErrorDetail();  // read: not to be shown for a later kInvalidArgument
     throw std::invalid_argument("invalid store URL " + RedactStoreUrl(url) + (why.empty() ? "" : ": " + why));
   }
   const StoreUrl& u = *parsed;
