@@ -1,5 +1,8 @@
 #include "config.hpp"
 
+#include <jeff/error.hpp>
+#include <jeff/store_url.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -177,18 +180,15 @@ AppConfig MakeAppConfig(const Flags& flags) {
   return config;
 }
 
-std::string Redacted(const std::string& url) {
-  const auto scheme = url.find("://");
-  const auto at = url.rfind('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
-  return url.substr(0, scheme + 3) + "***@" + url.substr(at + 1);
-}
-
 void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code probe) {
   if (!flags.stateless && probe && jeff::IsStoreError(probe)) {
-    std::cerr << program << ": WARNING: the store " << Redacted(flags.store)
-              << " cannot be reached (" << probe.message()
-              << "); pages that need a session answer 503 until it can\n";
+    // A store that answers and refuses (credentials, database, table) needs
+    // its configuration fixed; one that does not answer may come up later.
+    const bool refused = probe == jeff::Errc::kStoreRefused;
+    std::cerr << program << ": WARNING: the store " << jeff::RedactStoreUrl(flags.store)
+              << (refused ? " refuses jeff's requests (" : " cannot be reached (")
+              << jeff::DescribeError(probe) << "); pages that need a session answer 503 until "
+              << (refused ? "its configuration is fixed\n" : "it can\n");
   }
 }
 

@@ -59,12 +59,10 @@ struct AppConfig {
 // The listen address's origins (and localhost's for 127.0.0.1) plus --origin.
 AppConfig MakeAppConfig(const Flags& flags);
 
-// The store URL without its password, for messages.
-std::string Redacted(const std::string& url);
-
-// Start-up warning on stderr: a store that cannot be reached (`probe` is
-// what a first read found; not fatal, it may come up later). A browser that
-// drops the Secure cookie is told by the login page (PlainHttpNotice).
+// Start-up warning on stderr: a store that cannot be reached or refuses
+// (`probe` is what a first read found, printed with its reason; not fatal,
+// it may come up later). A browser that drops the Secure cookie is told by
+// the login page (PlainHttpNotice).
 void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code probe);
 
 // "jeff example on http://ADDRESS:PORT (store memory://...)", for stderr.

@@ -229,7 +229,7 @@ std::string StoreErrorPage(std::string_view method, std::string_view path) {
 }
 
 void LogStoreError(std::string_view method, std::string_view path, std::error_code ec) {
-  Log("store error on " + std::string(method) + " " + std::string(path) + ": " + ec.message() +
+  Log("store error on " + std::string(method) + " " + std::string(path) + ": " + jeff::DescribeError(ec) +
       " (answered 503)");
 }
 

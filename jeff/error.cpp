@@ -18,10 +18,18 @@ class Category final : public std::error_category {
       case Errc::kSessionNotFound: return "session not found";
       case Errc::kUnsupported: return "operation not supported by this session strategy";
       case Errc::kCrypto: return "cryptographic failure";
+      case Errc::kStoreRefused: return "session store refused the request";
     }
     return "unknown jeff error";
   }
 };
+
+// This thread's reason for its last failure (see ErrorDetail).
+struct Detail {
+  std::error_code code;
+  std::string text;
+};
+thread_local Detail t_detail;
 
 }  // namespace
 
@@ -43,10 +51,36 @@ bool IsStoreError(std::error_code ec) noexcept {
     case Errc::kStoreCorrupt:
     case Errc::kValueTooLarge:
     case Errc::kConflict:
+    case Errc::kStoreRefused:
       return true;
     default:
       return false;
   }
+}
+
+std::string ErrorDetail(std::error_code ec) {
+  return ec && ec == t_detail.code ? t_detail.text : std::string();
+}
+
+std::string DescribeError(std::error_code ec) {
+  std::string text = ec.message();
+  if (std::string detail = ErrorDetail(ec); !detail.empty()) text += ": " + detail;
+  return text;
+}
+
+std::error_code NoteError(std::error_code ec, std::string_view detail) noexcept {
+  try {
+    t_detail.text.assign(detail);
+    t_detail.code = ec;
+  } catch (...) {
+    ClearErrorDetail();
+  }
+  return ec;
+}
+
+void ClearErrorDetail() noexcept {
+  t_detail.code = {};
+  t_detail.text.clear();
 }
 
 }  // namespace jeff

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 namespace jeff {
 namespace {
@@ -104,6 +105,22 @@ std::optional<StoreUrl::Host> ParseHost(std::string_view text) {
   return host;
 }
 
+// Why ParseHost refused `text`: a port out of range says so. The host
+// itself is not echoed (it may be a piece of a mistyped password).
+std::string HostProblem(std::string_view text) {
+  const std::size_t colon = text.rfind(':');
+  const std::size_t bracket = text.rfind(']');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    const std::string_view port = text.substr(colon + 1);
+    if (!port.empty() && std::all_of(port.begin(), port.end(), IsAsciiDigit)) {
+      if (!ParsePort(port)) return "port " + std::string(port) + " is out of range (1-65535)";
+    } else {
+      return "the port is not a number";
+    }
+  }
+  return "invalid host";
+}
+
 bool ParseQuery(std::string_view query, StoreUrl& url) {
   if (query.empty()) return true;
   while (true) {
@@ -131,8 +148,8 @@ std::string JoinNames(std::initializer_list<std::string_view> names) {
 
 [[noreturn]] void BadParam(std::string_view name, std::string_view value,
                            std::string_view expected) {
-  throw std::invalid_argument("store URL option '" + std::string(name) + "': expected " +
-                              std::string(expected) + ", got '" + std::string(value) + "'");
+  throw std::invalid_argument("store URL option ?" + std::string(name) + "=" + std::string(value) +
+                              ": expected " + std::string(expected));
 }
 
 // Where the authority of `url` starts and ends; npos when there is no "://".
@@ -149,6 +166,115 @@ bool IsSecretParam(std::string_view name) {
   std::transform(lower.begin(), lower.end(), lower.begin(), AsciiToLower);
   return lower.ends_with("password") || lower == "pass" || lower == "secret" || lower == "token" ||
          lower == "auth";
+}
+
+Result<StoreUrl> ParseUrl(std::string_view url, std::string* why);
+
+// A part of a URL or connection string: offset and length.
+using Span = std::pair<std::size_t, std::size_t>;
+
+// Secrets shorter than this are hidden in messages only where quoted: a
+// two-letter password would otherwise blank out every such pair of letters.
+constexpr std::size_t kMinBareSecret = 3;
+
+void ReplaceAll(std::string& text, std::string_view what, std::string_view with) {
+  if (what.empty()) return;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size())) {
+    text.replace(at, what.size(), with);
+  }
+}
+
+// `text` with its valid %XX escapes decoded and anything else kept as is.
+std::string LenientDecode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      const int hi = detail::HexDigitValue(text[i + 1]);
+      const int lo = detail::HexDigitValue(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+bool IsConninfoSpace(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// The secret values of a libpq `key=value` string, read as libpq reads it:
+// a value is single-quoted (backslash escapes) or runs to the next space.
+// An unterminated quote hides everything after it.
+std::vector<Span> ConninfoSecretSpans(std::string_view text) {
+  std::vector<Span> spans;
+  std::size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && IsConninfoSpace(text[i])) ++i;
+  };
+  while (true) {
+    skip_space();
+    const std::size_t key_begin = i;
+    while (i < text.size() && !IsConninfoSpace(text[i]) && text[i] != '=') ++i;
+    const std::string_view key = text.substr(key_begin, i - key_begin);
+    skip_space();
+    if (key.empty() || i >= text.size() || text[i] != '=') return spans;
+    ++i;
+    skip_space();
+    const std::size_t value_begin = i;
+    if (i < text.size() && text[i] == '\'') {
+      for (++i; i < text.size() && text[i] != '\''; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      i = std::min(i + 1, text.size());
+    } else {
+      for (; i < text.size() && !IsConninfoSpace(text[i]); ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      i = std::min(i, text.size());
+    }
+    if (IsSecretParam(key)) spans.emplace_back(value_begin, i - value_begin);
+  }
+}
+
+// Where the secrets of `url` are: the password of its userinfo and the
+// values of secret query options, in order. A URL that does not parse may
+// hold a password with an unencoded '/', '?', '#' or '@': then the userinfo
+// runs up to the last '@'. A text without "://" is read as libpq's
+// `key=value` connection string.
+std::vector<Span> SecretSpans(std::string_view url) {
+  const auto [auth_begin, auth_end] = AuthoritySpan(url);
+  if (auth_begin == std::string_view::npos) return ConninfoSecretSpans(url);
+  std::vector<Span> spans;
+
+  std::size_t at = std::string_view::npos;
+  if (ParseUrl(url, nullptr).ok()) {
+    at = url.substr(auth_begin, auth_end - auth_begin).find('@');
+    if (at != std::string_view::npos) at += auth_begin;
+  } else if (const std::size_t last = url.rfind('@');
+             last != std::string_view::npos && last >= auth_begin) {
+    at = last;
+  }
+  if (at != std::string_view::npos) {
+    // A user name alone is no secret.
+    const std::size_t colon = url.substr(auth_begin, at - auth_begin).find(':');
+    if (colon != std::string_view::npos) spans.emplace_back(auth_begin + colon + 1, at - auth_begin - colon - 1);
+  }
+
+  const std::size_t query_from = at == std::string_view::npos ? auth_end : std::max(auth_end, at + 1);
+  if (const std::size_t q = url.find('?', query_from); q != std::string_view::npos) {
+    std::size_t pos = q + 1;
+    while (pos < url.size()) {
+      const std::size_t end = std::min(url.find('&', pos), url.size());
+      const std::size_t eq = url.find('=', pos);
+      if (eq < end && eq + 1 < end && IsSecretParam(url.substr(pos, eq - pos))) {
+        spans.emplace_back(eq + 1, end - eq - 1);
+      }
+      pos = end + 1;
+    }
+  }
+  return spans;
 }
 
 }  // namespace
@@ -176,10 +302,13 @@ std::int64_t StoreUrl::IntParam(std::string_view name, std::int64_t fallback, st
 }
 
 std::chrono::milliseconds StoreUrl::DurationParam(std::string_view name,
-                                                  std::chrono::milliseconds fallback) const {
+                                                  std::chrono::milliseconds fallback,
+                                                  std::chrono::milliseconds min) const {
   const auto text = Param(name);
   if (!text) return fallback;
-  constexpr std::string_view kExpected = "a duration such as 250ms, 2s or 250 (milliseconds)";
+  const std::string kExpected =
+      (min.count() > 0 ? "a duration of at least " + std::to_string(min.count()) + "ms" : std::string("a duration")) +
+      " such as 250ms, 2s or 250 (milliseconds)";
   std::string_view digits = *text;
   std::int64_t scale = 1;
   if (digits.ends_with("ms")) {
@@ -193,7 +322,8 @@ std::chrono::milliseconds StoreUrl::DurationParam(std::string_view name,
   }
   std::int64_t value = 0;
   const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (ec != std::errc() || value > std::numeric_limits<std::int64_t>::max() / scale) {
+  if (ec != std::errc() || value > std::numeric_limits<std::int64_t>::max() / scale ||
+      value * scale < min.count()) {
     BadParam(name, *text, kExpected);
   }
   return std::chrono::milliseconds(value * scale);
@@ -208,24 +338,31 @@ void StoreUrl::RequireKnownParams(std::initializer_list<std::string_view> known)
   }
 }
 
-Result<StoreUrl> ParseStoreUrl(std::string_view url) {
+namespace {
+
+// ParseStoreUrl, with the reason of a failure in `why` (when not null).
+Result<StoreUrl> ParseUrl(std::string_view url, std::string* why) {
+  auto invalid = [why](std::string reason) -> Result<StoreUrl> {
+    if (why != nullptr) *why = std::move(reason);
+    return Errc::kInvalidArgument;
+  };
   // Everything outside printable ASCII must be percent-encoded; a fragment
   // means nothing to a store and most likely is an unencoded '#' in a password.
   if (std::any_of(url.begin(), url.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
         return u <= 0x20 || u >= 0x7f || c == '#';
       })) {
-    return Errc::kInvalidArgument;
+    return invalid("a space, control, non-ASCII character or '#' must be percent-encoded");
   }
   StoreUrl out;
 
   const std::size_t sep = url.find("://");
   if (sep == std::string_view::npos || sep == 0 || !IsAsciiAlpha(url.front())) {
-    return Errc::kInvalidArgument;
+    return invalid("expected scheme://...");
   }
   for (char c : url.substr(0, sep)) {
     if (!IsAsciiAlpha(c) && !IsAsciiDigit(c) && c != '+' && c != '-' && c != '.') {
-      return Errc::kInvalidArgument;
+      return invalid("invalid scheme");
     }
     out.scheme.push_back(AsciiToLower(c));
   }
@@ -239,21 +376,28 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
     authority.remove_prefix(at + 1);
     const std::size_t colon = userinfo.find(':');
     auto user = Decode(userinfo.substr(0, colon), IsUserinfoChar);
-    if (!user) return Errc::kInvalidArgument;
+    if (!user) return invalid("invalid user name (bad percent-encoding or character)");
     out.username = std::move(*user);
     if (colon != std::string_view::npos) {
       out.password = Decode(userinfo.substr(colon + 1), IsUserinfoChar);
-      if (!out.password) return Errc::kInvalidArgument;
+      if (!out.password) return invalid("invalid password (bad percent-encoding or character)");
     }
     // Credentials for no server at all are a mistake, not a memory:// URL.
-    if (authority.empty()) return Errc::kInvalidArgument;
+    if (authority.empty()) return invalid("credentials without a host");
   }
 
   if (!authority.empty()) {
     while (true) {
       const std::size_t comma = authority.find(',');
       auto host = ParseHost(authority.substr(0, comma));
-      if (!host) return Errc::kInvalidArgument;
+      if (!host) {
+        // An '@' past the authority: most likely a password with an
+        // unencoded '@', '/' or '?', whose pieces must not be echoed.
+        if (url.find('@', auth_end) != std::string_view::npos) {
+          return invalid("invalid host (a password holding '@', '/' or '?' must percent-encode it)");
+        }
+        return invalid(HostProblem(authority.substr(0, comma)));
+      }
       out.hosts.push_back(std::move(*host));
       if (comma == std::string_view::npos) break;
       authority.remove_prefix(comma + 1);
@@ -263,54 +407,69 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
   if (!rest.empty() && rest.front() == '/') {
     const std::size_t q = rest.find('?');
     auto path = Decode(rest.substr(1, q == std::string_view::npos ? q : q - 1), IsPathChar);
-    if (!path) return Errc::kInvalidArgument;
+    if (!path) return invalid("invalid path (bad percent-encoding or character)");
     out.path = std::move(*path);
     rest = q == std::string_view::npos ? std::string_view() : rest.substr(q);
   }
   if (!rest.empty()) {
     // What is left starts with '?': AuthoritySpan stops only at '/', '?' or '#'.
-    if (!ParseQuery(rest.substr(1), out)) return Errc::kInvalidArgument;
+    if (!ParseQuery(rest.substr(1), out)) return invalid("invalid query (expected name=value&...)");
   }
   return out;
 }
 
+}  // namespace
+
+Result<StoreUrl> ParseStoreUrl(std::string_view url) {
+  std::string why;
+  auto parsed = ParseUrl(url, &why);
+  if (!parsed) return NoteError(parsed.error(), why);
+  return parsed;
+}
+
 std::string RedactStoreUrl(std::string_view url) {
   std::string out(url);
-  const auto [auth_begin, auth_end] = AuthoritySpan(url);
-  if (auth_begin == std::string_view::npos) return out;
+  const std::vector<Span> spans = SecretSpans(url);
+  // Back to front, so that the earlier offsets stay valid.
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) out.replace(it->first, it->second, "***");
+  return out;
+}
 
-  // Where the userinfo ends. A URL that does not parse may hold a password
-  // with an unencoded '/', '?', '#' or '@': then hide up to the last '@'.
-  std::size_t at = std::string_view::npos;
-  if (ParseStoreUrl(url).ok()) {
-    at = url.substr(auth_begin, auth_end - auth_begin).find('@');
-    if (at != std::string_view::npos) at += auth_begin;
-  } else if (const std::size_t last = url.rfind('@');
-             last != std::string_view::npos && last >= auth_begin) {
-    at = last;
+std::string RedactStoreMessage(std::string_view message, std::string_view url) {
+  std::string out(message);
+  if (!url.empty()) ReplaceAll(out, url, RedactStoreUrl(url));
+  // Each secret as written and as a client decodes it.
+  std::vector<std::string> secrets;
+  for (const auto& [begin, length] : SecretSpans(url)) {
+    if (length == 0) continue;
+    const std::string_view raw = url.substr(begin, length);
+    secrets.emplace_back(raw);
+    if (std::string decoded = LenientDecode(raw); decoded != raw) secrets.push_back(std::move(decoded));
   }
-
-  // Query values that hold secrets; handled first so that the userinfo
-  // offsets, which come before the query, stay valid.
-  const std::size_t query_from =
-      at == std::string_view::npos ? auth_end : std::max(auth_end, at + 1);
-  if (const std::size_t q = out.find('?', query_from); q != std::string::npos) {
-    std::size_t pos = q + 1;
-    while (pos < out.size()) {
-      std::size_t end = std::min(out.find('&', pos), out.size());
-      const std::size_t eq = out.find('=', pos);
-      if (eq < end && eq + 1 < end && IsSecretParam(std::string_view(out).substr(pos, eq - pos))) {
-        out.replace(eq + 1, end - eq - 1, "***");
-        end = eq + 4;
-      }
-      pos = end + 1;
+  // Longest first, so that a secret within another is not left half shown.
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& secret : secrets) {
+    if (secret.size() >= kMinBareSecret) ReplaceAll(out, secret, "***");
+  }
+  // Libraries quote the token they choked on: hide any quoted fragment that
+  // is part of a secret or holds one, whatever its length.
+  std::size_t open = out.find('"');
+  while (open != std::string::npos) {
+    const std::size_t close = out.find('"', open + 1);
+    if (close == std::string::npos) break;
+    const std::string_view fragment = std::string_view(out).substr(open + 1, close - open - 1);
+    const bool secret = !fragment.empty() && std::any_of(secrets.begin(), secrets.end(), [&](const std::string& s) {
+      return s.find(fragment) != std::string::npos || fragment.find(s) != std::string_view::npos;
+    });
+    if (secret) {
+      out.replace(open + 1, close - open - 1, "***");
+      open += 4;
+    } else {
+      open = close;
     }
+    open = out.find('"', open + 1);
   }
-
-  if (at == std::string_view::npos) return out;
-  const std::size_t colon = url.substr(auth_begin, at - auth_begin).find(':');
-  if (colon == std::string_view::npos) return out;  // a user name alone is no secret
-  out.replace(auth_begin + colon + 1, at - auth_begin - colon - 1, "***");
   return out;
 }
 

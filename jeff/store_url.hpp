@@ -47,9 +47,11 @@ struct StoreUrl {
 
   /// Query option `name` as a duration: a number with unit `ms` or `s`
   /// (a bare number is milliseconds), or `fallback` when absent. Throws
-  /// std::invalid_argument for anything else or a negative value.
-  JEFF_API std::chrono::milliseconds DurationParam(std::string_view name,
-                                                   std::chrono::milliseconds fallback) const;
+  /// std::invalid_argument naming the option (`?name=value`) for anything
+  /// else or a value below `min`.
+  JEFF_API std::chrono::milliseconds DurationParam(
+      std::string_view name, std::chrono::milliseconds fallback,
+      std::chrono::milliseconds min = std::chrono::milliseconds(0)) const;
 
   /// Throws std::invalid_argument naming the first query option not in `known`,
   /// so that a typo in a deployment's URL fails at start-up.
@@ -57,10 +59,26 @@ struct StoreUrl {
 };
 
 /// Parses `url`. Errc::kInvalidArgument when it is not `scheme://...` with a
-/// valid authority, port (1-65535), percent-encoding and query.
+/// valid authority, port (1-65535), percent-encoding and query; the reason
+/// (e.g. "port 70000 is out of range (1-65535)") is noted on this thread
+/// (ErrorDetail).
 JEFF_API Result<StoreUrl> ParseStoreUrl(std::string_view url);
 
-/// `url` with any password replaced by "***", for logs and error messages.
+/// `url` with every secret replaced by "***", for logs and error messages:
+/// the password of its userinfo and the values of query options named
+/// `*password`, `pass`, `secret`, `token` or `auth`. A text without "://" is
+/// read as libpq's `key=value` connection string (`password=...`, quoted or
+/// not). Never throws but std::bad_alloc; a URL that does not parse is
+/// redacted all the same (its userinfo runs to the last '@').
 JEFF_API std::string RedactStoreUrl(std::string_view url);
+
+/// `message`, which a client library or a server wrote about `url` (a store
+/// URL or a libpq connection string), made safe to show: `url` itself
+/// appears redacted (RedactStoreUrl), each of its secrets (as written and
+/// percent-decoded) is replaced by "***", and so is any double-quoted
+/// fragment that is part of a secret. Every error, log line and exception
+/// that may quote a URL or connection string goes through this or
+/// RedactStoreUrl.
+JEFF_API std::string RedactStoreMessage(std::string_view message, std::string_view url);
 
 }  // namespace jeff

@@ -29,7 +29,9 @@ std::shared_ptr<Store> OpenStore(std::string_view url, const OpenStoreOptions& o
   }
   auto parsed = ParseStoreUrl(url);
   if (!parsed) {
-    throw std::invalid_argument("invalid store URL: " + RedactStoreUrl(url));
+    const std::string why = ErrorDetail(parsed.error());
+    ClearErrorDetail();  // read: not to be shown for a later kInvalidArgument
+    throw std::invalid_argument("invalid store URL " + RedactStoreUrl(url) + (why.empty() ? "" : ": " + why));
   }
   const StoreUrl& u = *parsed;
   if (u.scheme == "memory") {

@@ -88,10 +88,15 @@ struct PooledAsyncStore::Impl {
         if (!gate->closed.load(std::memory_order_relaxed)) result.emplace(Run<R>(op));
         pending.fetch_sub(1, std::memory_order_relaxed);
         if (!result) return;
+        // The store noted its reason on this pool thread: it travels with
+        // the result and is noted again on the loop, before the handler.
+        std::string why = result->ok() ? std::string() : ErrorDetail(result->error());
         // Posted through the untracked executor: no tracked copy may
         // outlive this post on the pool thread.
         boost::asio::post(loop, [gate = std::move(gate), done = std::move(done),
-                                 result = std::move(*result), work = std::move(work)]() mutable {
+                                 result = std::move(*result), why = std::move(why),
+                                 work = std::move(work)]() mutable {
+          if (!why.empty()) NoteError(result.error(), why);
           Deliver(gate, done, std::move(result));
         });
       });

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <thread>
 
 namespace {
 
@@ -15,7 +16,7 @@ using jeff::Errc;
 constexpr Errc kAll[] = {
     Errc::kStoreUnavailable, Errc::kStoreTimeout, Errc::kStoreProtocol,   Errc::kStoreCorrupt,
     Errc::kValueTooLarge,    Errc::kConflict,     Errc::kInvalidArgument, Errc::kSessionNotFound,
-    Errc::kUnsupported,      Errc::kCrypto,
+    Errc::kUnsupported,      Errc::kCrypto,       Errc::kStoreRefused,
 };
 
 }  // namespace
@@ -56,6 +57,7 @@ TEST_CASE("IsStoreError") {
   CHECK(jeff::IsStoreError(Errc::kStoreCorrupt));
   CHECK(jeff::IsStoreError(Errc::kValueTooLarge));
   CHECK(jeff::IsStoreError(Errc::kConflict));
+  CHECK(jeff::IsStoreError(Errc::kStoreRefused));
   CHECK_FALSE(jeff::IsStoreError(Errc::kInvalidArgument));
   CHECK_FALSE(jeff::IsStoreError(Errc::kSessionNotFound));
   CHECK_FALSE(jeff::IsStoreError(Errc::kUnsupported));
@@ -66,6 +68,45 @@ TEST_CASE("IsStoreError") {
       std::error_code(static_cast<int>(Errc::kStoreTimeout), std::generic_category())));
   CHECK_FALSE(jeff::IsStoreError(std::make_error_code(std::errc::connection_refused)));
   CHECK_FALSE(jeff::IsStoreError(std::error_code(999, jeff::ErrorCategory())));
+}
+
+TEST_CASE("a refusal is its own code, not an outage") {
+  CHECK(std::error_code(Errc::kStoreRefused) != Errc::kStoreUnavailable);
+  CHECK(std::error_code(Errc::kStoreRefused).message() == "session store refused the request");
+  // Appended: the values of the older codes do not move.
+  CHECK(static_cast<int>(Errc::kStoreRefused) == static_cast<int>(Errc::kCrypto) + 1);
+}
+
+TEST_CASE("a failure's reason is kept on its thread, for that code only") {
+  jeff::ClearErrorDetail();
+  CHECK(jeff::ErrorDetail(Errc::kStoreRefused) == "");
+  CHECK(jeff::DescribeError(Errc::kStoreRefused) == "session store refused the request");
+
+  const std::error_code noted = jeff::NoteError(Errc::kStoreRefused, "h:1: AUTH: WRONGPASS bad pair");
+  CHECK(noted == Errc::kStoreRefused);
+  CHECK(jeff::ErrorDetail(Errc::kStoreRefused) == "h:1: AUTH: WRONGPASS bad pair");
+  CHECK(jeff::DescribeError(Errc::kStoreRefused) ==
+        "session store refused the request: h:1: AUTH: WRONGPASS bad pair");
+  // Another code, or no error at all, has no reason from it.
+  CHECK(jeff::ErrorDetail(Errc::kStoreUnavailable) == "");
+  CHECK(jeff::DescribeError(Errc::kStoreTimeout) == "session store timed out");
+  CHECK(jeff::ErrorDetail(std::error_code{}) == "");
+
+  // Per thread: another thread sees none, and its own note stays its own.
+  std::string elsewhere = "unset";
+  std::thread([&] {
+    elsewhere = jeff::ErrorDetail(Errc::kStoreRefused);
+    jeff::NoteError(Errc::kStoreRefused, "other thread");
+  }).join();
+  CHECK(elsewhere == "");
+  CHECK(jeff::ErrorDetail(Errc::kStoreRefused) == "h:1: AUTH: WRONGPASS bad pair");
+
+  // A call that starts forgets the last one's reason.
+  jeff::ClearErrorDetail();
+  CHECK(jeff::ErrorDetail(Errc::kStoreRefused) == "");
+  jeff::NoteError(Errc::kStoreUnavailable, "a");
+  jeff::NoteError(Errc::kStoreUnavailable, "b");
+  CHECK(jeff::ErrorDetail(Errc::kStoreUnavailable) == "b");
 }
 
 TEST_CASE("Result<T>") {

@@ -208,7 +208,7 @@ TEST_CASE("IntParam") {
   for (std::string_view name : {"junk", "empty", "big", "sp"}) {
     CAPTURE(name);
     const std::string message = InvalidArgumentMessage([&] { (void)url.IntParam(name, 0, 0, 100); });
-    CHECK(Contains(message, "'" + std::string(name) + "'"));
+    CHECK(Contains(message, "?" + std::string(name) + "="));
     CHECK(Contains(message, "[0, 100]"));
   }
 }
@@ -226,8 +226,36 @@ TEST_CASE("DurationParam") {
     CAPTURE(name);
     const std::string message =
         InvalidArgumentMessage([&] { (void)url.DurationParam(name, milliseconds(1)); });
-    CHECK(Contains(message, "'" + std::string(name) + "'"));
+    CHECK(Contains(message, "?" + std::string(name) + "="));
   }
+  // A lower bound, named as the URL spells the option.
+  CHECK(url.DurationParam("b", milliseconds(1), milliseconds(1)) == milliseconds(2000));
+  const std::string zero =
+      InvalidArgumentMessage([&] { (void)url.DurationParam("d", milliseconds(1), milliseconds(1)); });
+  CHECK(Contains(zero, "store URL option ?d=0: expected a duration of at least 1ms"));
+}
+
+TEST_CASE("ParseStoreUrl says why a URL is invalid, never echoing a password") {
+  auto why = [](std::string_view url) {
+    const auto parsed = ParseStoreUrl(url);
+    REQUIRE_FALSE(parsed.ok());
+    return jeff::ErrorDetail(parsed.error());
+  };
+  CHECK(why("redis://h:70000") == "port 70000 is out of range (1-65535)");
+  CHECK(why("redis://h:0/1") == "port 0 is out of range (1-65535)");
+  CHECK(why("redis://h:x") == "the port is not a number");
+  CHECK(why("redis") == "expected scheme://...");
+  CHECK(why("redis://h/%zz") == "invalid path (bad percent-encoding or character)");
+  CHECK(Contains(why("redis://:se%zzcret@h"), "invalid password"));
+  // A password with an unencoded '@' or '/': its pieces are not quoted.
+  for (std::string_view url : {"redis://:p@Zq7@h:1", "redis://:pa/Zq7@h:1", "redis://:99999/Zq7@h"}) {
+    CAPTURE(url);
+    const std::string reason = why(url);
+    CHECK_FALSE(reason.empty());
+    CHECK_FALSE(Contains(reason, "Zq7"));
+    CHECK_FALSE(Contains(reason, "99999"));
+  }
+  CHECK(ParseStoreUrl("redis://h:6379").ok());
 }
 
 TEST_CASE("RequireKnownParams") {
@@ -262,6 +290,36 @@ TEST_CASE("RedactStoreUrl") {
     CHECK(jeff::RedactStoreUrl("redis://:pa#ss@h:1") == "redis://:***@h:1");
     CHECK(jeff::RedactStoreUrl("redis://u:p w@h:99999") == "redis://u:***@h:99999");
   }
+}
+
+TEST_CASE("RedactStoreUrl reads libpq key=value connection strings as libpq does") {
+  CHECK(jeff::RedactStoreUrl("host=h password=s3cret dbname=app") == "host=h password=*** dbname=app");
+  CHECK(jeff::RedactStoreUrl("host=h password = s3cret") == "host=h password = ***");
+  CHECK(jeff::RedactStoreUrl("password='s3 cr\\'et' user=u") == "password=*** user=u");
+  // An unterminated quote: libpq would read the rest as the password.
+  CHECK(jeff::RedactStoreUrl("password='s3cret user=u") == "password=***");
+  CHECK(jeff::RedactStoreUrl("host=h user=u") == "host=h user=u");
+  CHECK(jeff::RedactStoreUrl("host=h password=") == "host=h password=***");
+}
+
+TEST_CASE("RedactStoreMessage hides a URL's secrets wherever a message quotes them") {
+  const std::string url = "postgres://app:Sup3r%2Fsecret@db:5432/app?sslpassword=kp";
+  // The URL itself, the raw password, the decoded one, a secret option.
+  CHECK(jeff::RedactStoreMessage("bad URI: \"" + url + "\"", url) ==
+        "bad URI: \"postgres://app:***@db:5432/app?sslpassword=***\"");
+  CHECK(jeff::RedactStoreMessage("token \"Sup3r%2Fsecret\"", url) == "token \"***\"");
+  CHECK(jeff::RedactStoreMessage("token Sup3r/secret here", url) == "token *** here");
+  CHECK(jeff::RedactStoreMessage("option \"kp\"", url) == "option \"***\"");
+  // A quoted piece of a password is hidden too; other quotes are kept.
+  CHECK(jeff::RedactStoreMessage("after \"secret\" near \"sslmdoe\"", url) ==
+        "after \"***\" near \"sslmdoe\"");
+  // key=value strings and unparsable URLs alike.
+  CHECK(jeff::RedactStoreMessage("value \"pw%zz\"", "host=h password=pw%zz") == "value \"***\"");
+  CHECK(jeff::RedactStoreMessage("token: \"S3cret%\"", "postgres://u:S3cret%@h/db") == "token: \"***\"");
+  // A short password is hidden where quoted, not in every word.
+  CHECK(jeff::RedactStoreMessage("at \"pw\": pwned", "redis://:pw@h") == "at \"***\": pwned");
+  CHECK(jeff::RedactStoreMessage("nothing secret", "redis://h:1") == "nothing secret");
+  CHECK(jeff::RedactStoreMessage("a \"quote", "redis://:pw@h") == "a \"quote");
 }
 
 TEST_CASE("hostile URLs never crash") {

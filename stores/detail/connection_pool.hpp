@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -74,7 +75,8 @@ class ConnectionPool {
   /// An idle connection that is still open, or a new one when fewer than
   /// `size` exist, or one released by another thread within `wait_timeout`
   /// (else kStoreTimeout). While backing off after a failed connect, fails at
-  /// once with that failure's code instead of connecting again.
+  /// once with that failure's code and reason (NoteError) instead of
+  /// connecting again.
   Result<Lease<Connection>> Acquire() {
     const auto deadline = Clock::now() + options_.wait_timeout;
     std::unique_lock lock(mu_);
@@ -102,7 +104,7 @@ class ConnectionPool {
   Result<Lease<Connection>> Connect(std::unique_lock<std::mutex>& lock) {
     const auto now = Clock::now();
     if (backoff_.count() > 0) {
-      if (now < retry_at_) return last_error_;
+      if (now < retry_at_) return NoteError(last_error_, last_detail_);
       // This attempt probes the server; the others fail fast until it is done.
       retry_at_ = now + backoff_;
     }
@@ -117,6 +119,7 @@ class ConnectionPool {
     }
     --open_;
     last_error_ = opened.error();
+    last_detail_ = ErrorDetail(last_error_);  // repeated by the calls that fail fast
     if (options_.backoff_min.count() > 0) {
       backoff_ = backoff_.count() == 0 ? options_.backoff_min
                                        : std::min(backoff_ * 2, options_.backoff_max);
@@ -149,6 +152,7 @@ class ConnectionPool {
   Clock::time_point retry_at_{};                   // no connect attempt before this
   std::chrono::milliseconds backoff_{0};           // 0: the last connect succeeded
   std::error_code last_error_;
+  std::string last_detail_;  // its reason (ErrorDetail), if the opener noted one
 };
 
 }  // namespace jeff::store_detail

@@ -20,8 +20,8 @@ std::shared_ptr<Store> MakeMemcachedStore(const StoreUrl& url, Clock clock) {
 
   MemcachedStoreOptions o;
   for (const StoreUrl::Host& h : url.hosts) o.servers.push_back({h.host, h.port});
-  o.connect_timeout = url.DurationParam("connect_timeout", o.connect_timeout);
-  o.io_timeout = url.DurationParam("io_timeout", o.io_timeout);
+  o.connect_timeout = url.DurationParam("connect_timeout", o.connect_timeout, std::chrono::milliseconds(1));
+  o.io_timeout = url.DurationParam("io_timeout", o.io_timeout, std::chrono::milliseconds(1));
   // libmemcached counts this in whole seconds: round up, so 500ms still waits.
   const auto retry = url.DurationParam("retry_timeout", o.retry_timeout);
   o.retry_timeout = std::chrono::ceil<std::chrono::seconds>(retry);

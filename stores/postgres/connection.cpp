@@ -1,9 +1,12 @@
 #include "connection.hpp"
 
+#include <jeff/store_url.hpp>
+
 #include <libpq-fe.h>
 #include <poll.h>
 
 #include <cerrno>
+#include <string>
 #include <vector>
 
 namespace jeff::postgres_detail {
@@ -20,6 +23,36 @@ bool WaitReady(int fd, short events, Deadline deadline) {
     if (n > 0) return true;
     if (n < 0 && errno != EINTR) return true;  // let libpq see and report it
   }
+}
+
+// libpq's multi-line message on one line, without the trailing newline.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// A failed connect: refused when the server answered with a FATAL error
+// (authentication, no such role or database, no pg_hba.conf entry), unless
+// that error is a passing state (starting up, shutting down, in recovery,
+// out of connection slots); libpq keeps no SQLSTATE for a connect, so its
+// message tells. The message is noted as the reason, redacted.
+std::error_code ConnectFailure(std::string_view message, const std::string& conninfo) {
+  const bool answered = message.find("FATAL:") != std::string_view::npos;
+  bool passing = false;
+  for (std::string_view state : {"the database system is", "too many clients", "connection slots",
+                                 "terminating connection"}) {
+    passing = passing || message.find(state) != std::string_view::npos;
+  }
+  const Errc code = answered && !passing ? Errc::kStoreRefused : Errc::kStoreUnavailable;
+  return NoteError(code, RedactStoreMessage(OneLine(message), conninfo));
 }
 
 }  // namespace
@@ -52,7 +85,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo
   // said "writing".
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK) {
-    if (state == PGRES_POLLING_FAILED) return Errc::kStoreUnavailable;
+    if (state == PGRES_POLLING_FAILED) return ConnectFailure(PQerrorMessage(raw), conninfo);
     const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
     if (!WaitReady(PQsocket(raw), events, deadline)) return Errc::kStoreTimeout;
     state = PQconnectPoll(raw);
@@ -140,6 +173,7 @@ Result<PgResult> Connection::Finish(Deadline deadline) {
           if (!error) {
             error = state != nullptr ? ErrorFromSqlState(state)
                                      : make_error_code(Errc::kStoreUnavailable);
+            NoteError(error, OneLine(PQresultErrorMessage(result.get())));
           }
           break;
         }
@@ -168,13 +202,17 @@ std::error_code ErrorFromSqlState(std::string_view sqlstate) noexcept {
   const std::string_view cls = sqlstate.substr(0, 2);
   if (sqlstate == "57014") return make_error_code(Errc::kStoreTimeout);  // statement_timeout
   // Connection exceptions, operator intervention (shutdown, cannot connect
-  // now), insufficient resources, authorization, a missing database or
-  // table, a read-only standby, serialization failures: the store cannot
-  // serve now, and may later.
-  for (std::string_view c : {"08", "57", "53", "28", "3D", "40"}) {
+  // now), insufficient resources, a read-only standby, serialization
+  // failures: the store cannot serve now, and may later.
+  for (std::string_view c : {"08", "57", "53", "40"}) {
     if (cls == c) return make_error_code(Errc::kStoreUnavailable);
   }
-  if (sqlstate == "42P01" || sqlstate == "25006") return make_error_code(Errc::kStoreUnavailable);
+  if (sqlstate == "25006") return make_error_code(Errc::kStoreUnavailable);
+  // Authorization, a missing database, schema or table, no privilege on
+  // it: the server answers and refuses until its configuration changes.
+  if (cls == "28" || cls == "3D" || cls == "3F" || sqlstate == "42P01" || sqlstate == "42501") {
+    return make_error_code(Errc::kStoreRefused);
+  }
   if (cls == "54") return make_error_code(Errc::kValueTooLarge);  // program limit exceeded
   return make_error_code(Errc::kStoreProtocol);
 }
@@ -189,7 +227,7 @@ std::optional<std::string> ConninfoProblem(const std::string& conninfo) {
   std::string text = message != nullptr ? message : "out of memory";
   PQfreemem(message);
   while (!text.empty() && text.back() == '\n') text.pop_back();
-  return text;
+  return RedactStoreMessage(text, conninfo);
 }
 
 bool IsPlainIdentifier(std::string_view name, std::size_t max_length) noexcept {

@@ -49,8 +49,11 @@ class Connection {
  public:
   /// Connects with `conninfo`, sets `statement_timeout`, runs `setup_sql`
   /// (may be empty) and prepares `statements`, all before `deadline`.
-  /// Errors: kStoreUnavailable (refused, authentication, server errors),
-  /// kStoreTimeout, kStoreProtocol.
+  /// Errors: kStoreUnavailable (connection refused, reset, a server starting
+  /// up or out of slots), kStoreRefused (authentication, no such role or
+  /// database, a missing table when preparing), kStoreTimeout,
+  /// kStoreProtocol; a server's or libpq's message is noted as the reason
+  /// (NoteError, redacted).
   static Result<std::unique_ptr<Connection>> Open(const std::string& conninfo,
                                                   std::chrono::milliseconds statement_timeout,
                                                   std::string_view setup_sql,
@@ -89,15 +92,19 @@ class Connection {
   SteadyClock::time_point last_used_{};
 };
 
-/// The jeff error for a PostgreSQL SQLSTATE (five characters): connection
-/// and operator-intervention classes, read-only transactions and missing
-/// tables are kStoreUnavailable; a cancelled statement (statement_timeout)
-/// is kStoreTimeout; a value beyond PostgreSQL's limits kValueTooLarge;
+/// The jeff error for a PostgreSQL SQLSTATE (five characters): connection,
+/// operator-intervention, resource and serialization classes and read-only
+/// transactions are kStoreUnavailable; authorization (28), a missing
+/// database (3D), schema (3F) or table (42P01) and a missing privilege
+/// (42501) are kStoreRefused; a cancelled statement (statement_timeout) is
+/// kStoreTimeout; a value beyond PostgreSQL's limits kValueTooLarge;
 /// anything else kStoreProtocol.
 std::error_code ErrorFromSqlState(std::string_view sqlstate) noexcept;
 
-/// libpq's complaint about `conninfo` (it never echoes a password), without
-/// the trailing newline; std::nullopt when libpq can parse it.
+/// libpq's complaint about `conninfo`, without the trailing newline and
+/// through RedactStoreMessage (libpq quotes the token it cannot parse, which
+/// may be the password, or the whole URI); std::nullopt when libpq can parse
+/// it.
 std::optional<std::string> ConninfoProblem(const std::string& conninfo);
 
 /// True for 1..`max_length` letters, digits and `_` not starting with a
@@ -111,6 +118,7 @@ std::uint64_t ReadBigEndian64(const char* p) noexcept;
 /// whole call (the wait for a connection included) ends within `timeout`.
 inline Result<PgResult> RunPooled(store_detail::ConnectionPool<Connection>& pool, const char* name,
                                   std::span<const Param> params, std::chrono::milliseconds timeout) {
+  ClearErrorDetail();  // a failure of this call notes its own reason
   const Deadline deadline = SteadyClock::now() + timeout;
   auto lease = pool.Acquire();
   if (!lease) return lease.error();

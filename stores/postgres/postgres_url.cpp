@@ -66,7 +66,8 @@ std::shared_ptr<Store> MakePostgresStore(std::string_view url) {
     o.conninfo += (o.conninfo.find('?') == std::string::npos ? '?' : '&');
     o.conninfo += "connect_timeout=" + std::to_string(seconds);
   }
-  o.command_timeout = u.DurationParam("timeout", o.command_timeout);
+  // At least 1ms, checked here so that the message names ?timeout.
+  o.command_timeout = u.DurationParam("timeout", o.command_timeout, std::chrono::milliseconds(1));
   o.pool_timeout = u.DurationParam("pool_timeout", o.pool_timeout);
   o.sweep_interval = u.DurationParam("sweep_interval", o.sweep_interval);
   o.pool_size = static_cast<std::size_t>(u.IntParam("pool_size", 16, 0, 1 << 16));

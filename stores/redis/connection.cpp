@@ -2,6 +2,8 @@
 
 #include "tls.hpp"
 
+#include <jeff/store_url.hpp>
+
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -79,7 +81,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint,
   if (raw->err != 0) {
     const bool timed_out = raw->err == REDIS_ERR_IO &&
                            (connect_errno == ETIMEDOUT || Contains(raw->errstr, "timed out"));
-    return timed_out ? Errc::kStoreTimeout : Errc::kStoreUnavailable;
+    return NoteError(timed_out ? Errc::kStoreTimeout : Errc::kStoreUnavailable,
+                     endpoint.ToString() + ": connect: " + raw->errstr);
   }
   // Writes never block (MSG_DONTWAIT, then poll against the deadline); the
   // send timeout is only a backstop should a blocking hiredis call ever be
@@ -124,10 +127,13 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint,
   if (!sent) return sent.error();
   for (std::size_t i = 0; i < count; ++i) {
     if (replies[i]->type == REDIS_REPLY_ERROR) {
-      // A rejected AUTH or SELECT makes this server unusable with this
-      // configuration; the caller sees the same code as for a dead server.
-      const std::error_code e = ErrorFromReply(*replies[i]);
-      return e == make_error_code(Errc::kStoreProtocol) ? make_error_code(Errc::kStoreUnavailable) : e;
+      // A rejected AUTH or SELECT (wrong password, no such database index)
+      // is a refusal, unless the server is in a passing state (LOADING...).
+      std::error_code e = ErrorFromReply(*replies[i]);
+      if (e != Errc::kStoreUnavailable) e = Errc::kStoreRefused;
+      const std::string step = greeting[i][0] == "AUTH" ? "AUTH" : "SELECT " + db;
+      return NoteError(e, endpoint.ToString() + ": " + step + ": " +
+                              RedactReply(ReplyText(*replies[i]), options.password));
     }
     if (replies[i]->type != REDIS_REPLY_STATUS) return Errc::kStoreProtocol;
   }
@@ -266,12 +272,22 @@ std::error_code ErrorFromReply(const redisReply& reply) noexcept {
   // A value of another type under the key (also when raised inside the script).
   if (Contains(text, "WRONGTYPE")) return make_error_code(Errc::kStoreCorrupt);
   // Transient server states: loading the dataset, a busy script, no quorum,
-  // failover in progress, out of memory, or credentials refused.
+  // failover in progress, out of memory.
   for (std::string_view code : {"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN",
-                                "READONLY", "OOM", "NOAUTH", "WRONGPASS", "NOPERM"}) {
+                                "READONLY", "OOM"}) {
     if (text.starts_with(code)) return make_error_code(Errc::kStoreUnavailable);
   }
+  // Credentials or permissions refused (a password changed under a live
+  // connection, an ACL without the commands jeff sends): in the server's words.
+  for (std::string_view code : {"NOAUTH", "WRONGPASS", "NOPERM"}) {
+    if (text.starts_with(code)) return NoteError(Errc::kStoreRefused, text);
+  }
   return make_error_code(Errc::kStoreProtocol);
+}
+
+std::string RedactReply(std::string_view text, std::string_view password) {
+  if (password.empty()) return std::string(text);
+  return RedactStoreMessage(text, "redis://:" + std::string(password) + "@server");
 }
 
 }  // namespace jeff::redis_detail

@@ -77,8 +77,10 @@ class Connection {
  public:
   /// Connects to `endpoint` (and with options.tls runs the TLS handshake)
   /// and sends AUTH / SELECT, all within options.connect_timeout. Errors:
-  /// kStoreUnavailable (refused, reset, certificate refused, rejected
-  /// AUTH/SELECT, LOADING), kStoreTimeout, kStoreProtocol.
+  /// kStoreUnavailable (connection refused, reset, certificate refused,
+  /// LOADING), kStoreRefused (AUTH or SELECT rejected), kStoreTimeout,
+  /// kStoreProtocol; connect and AUTH/SELECT failures note their reason
+  /// (NoteError: the address, the step, the server's text).
   static Result<std::unique_ptr<Connection>> Open(const Endpoint& endpoint,
                                                   const ConnectOptions& options);
   ~Connection();
@@ -120,8 +122,14 @@ class Connection {
   SteadyClock::time_point last_used_{};
 };
 
-/// The jeff error for an error reply (`-LOADING ...`, `-WRONGTYPE ...`).
+/// The jeff error for an error reply (`-LOADING ...`, `-WRONGTYPE ...`);
+/// NOAUTH, WRONGPASS and NOPERM are kStoreRefused, with the server's text
+/// noted as the reason (NoteError).
 std::error_code ErrorFromReply(const redisReply& reply) noexcept;
+
+/// A server's reply `text` with `password` (and any quoted piece of it)
+/// hidden, through RedactStoreMessage.
+std::string RedactReply(std::string_view text, std::string_view password);
 
 /// The reply's text (string, status or error), empty for other types.
 std::string_view ReplyText(const redisReply& reply) noexcept;

@@ -305,6 +305,7 @@ struct RedisStore::Impl {
   // Sends `command` about `key` to the server that holds the key, following
   // cluster redirections.
   Result<Reply> Call(std::string_view key, Command command, bool script, bool write) {
+    ClearErrorDetail();  // a failure of this call notes its own reason
     Budget budget(options.command_timeout);
     if (!sentinels.empty()) return CallMaster(command, script, write, budget);
     if (!options.cluster) return CallNode(*single, command, false, script, write, budget);

@@ -93,8 +93,10 @@ std::shared_ptr<Store> MakeRedisStore(const StoreUrl& url) {
   }
 
   constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();
-  o.connect_timeout = url.DurationParam("connect_timeout", o.connect_timeout);
-  o.command_timeout = url.DurationParam("timeout", o.command_timeout);
+  // Checked here too, so that a message names the URL's option, not the field.
+  constexpr std::chrono::milliseconds kPositive{1};
+  o.connect_timeout = url.DurationParam("connect_timeout", o.connect_timeout, kPositive);
+  o.command_timeout = url.DurationParam("timeout", o.command_timeout, kPositive);
   o.pool_timeout = url.DurationParam("pool_timeout", o.pool_timeout);
   o.reconnect_backoff_min = url.DurationParam("reconnect_min", o.reconnect_backoff_min);
   o.reconnect_backoff_max = url.DurationParam("reconnect_max", o.reconnect_backoff_max);
@@ -105,6 +107,12 @@ std::shared_ptr<Store> MakeRedisStore(const StoreUrl& url) {
       "max_value_bytes", static_cast<std::int64_t>(o.max_value_bytes), 0, std::int64_t{1} << 32));
   o.wait_replicas = static_cast<int>(url.IntParam("wait_replicas", 0, 0, 1000));
   o.wait_timeout = url.DurationParam("wait_timeout", o.wait_timeout);
+  if (o.reconnect_backoff_max < o.reconnect_backoff_min) {
+    throw std::invalid_argument("store URL option ?reconnect_max must be >= ?reconnect_min");
+  }
+  if (o.wait_replicas > 0 && (o.wait_timeout.count() <= 0 || o.wait_timeout >= o.command_timeout)) {
+    throw std::invalid_argument("store URL option ?wait_timeout must be > 0 and below ?timeout");
+  }
   if (auto prefix = url.Param("prefix")) o.key_prefix = std::string(*prefix);
   return std::make_shared<RedisStore>(std::move(o));  // validates the rest
 }

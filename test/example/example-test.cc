@@ -415,3 +415,38 @@ TEST_CASE("the example app: plain HTTP on a host name, where the browser drops t
     CHECK(ReadFile(other.dir() + "/server.log").find("WARNING: a browser on") == std::string::npos);
   }
 }
+
+TEST_CASE("the example app: a store that refuses says why, and no password is ever printed") {
+  auto redis = jeff::test::StartRedis({"--requirepass", "right pass"});
+  const std::string at = redis->address();
+  jeff::test::ServerProcess app("example", {ExamplePath(), "--port", "{port}", "--store",
+                                            "redis://:Wr0ng%20pw@" + at + "?connect_timeout=2s",
+                                            "--user", "ann@example.com:correct horse"});
+  const std::string log = app.dir() + "/server.log";
+  CHECK(ReadFile(log).find("WARNING: the store redis://:***@" + at + "?connect_timeout=2s refuses jeff's "
+                           "requests (session store refused the request: " + at + ": AUTH: WRONGPASS") !=
+        std::string::npos);
+  CHECK(ReadFile(log).find("cannot be reached") == std::string::npos);
+
+  Browser laptop(app.port(), "Laptop/1.0");
+  auto login = laptop.Post("/login", kForm);
+  REQUIRE(login);
+  CHECK(login->status == 503);
+  CHECK(login->get_header_value("Retry-After") == "1");
+  CHECK(ReadFile(log).find("store error on POST /login: session store refused the request: " + at +
+                           ": AUTH: WRONGPASS") != std::string::npos);
+  CHECK(ReadFile(log).find("Wr0ng") == std::string::npos);
+
+  // A PostgreSQL password that libpq cannot parse: the start-up error says
+  // so without quoting it.
+  const std::string cmd =
+      ExamplePath() + " --store 'postgres://app:Sup3rS3cretPw%zz@127.0.0.1/app' 2>&1 >/dev/null";
+  std::FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string printed;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) printed += buffer;
+  CHECK(WEXITSTATUS(::pclose(pipe)) == 1);
+  CHECK(printed.find("jeff-example: ") != std::string::npos);
+  CHECK(printed.find("S3cret") == std::string::npos);
+}

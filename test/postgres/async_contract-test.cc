@@ -4,7 +4,10 @@
 #include <jeff/stores/open_async_store.hpp>
 #include <jeff/stores/pooled_async_store.hpp>
 
+#include <boost/asio/io_context.hpp>
+
 #include <chrono>
+#include <string>
 
 #include "postgres/postgres_support.hpp"
 #include "support/async_store_contract.hpp"
@@ -34,6 +37,22 @@ TEST_CASE("PostgreSQL opened by OpenAsyncStore passes the async store contract")
     CHECK(dynamic_cast<PostgresStore*>(pooled->store().get()) != nullptr);
     return store;
   }));
+}
+
+TEST_CASE("through PooledAsyncStore a refusal keeps its reason, noted on the loop before the handler") {
+  const std::string url = "postgresql://jeff@127.0.0.1:" + std::to_string(SharedPostgres().port()) +
+                          "/no_such_db?async_threads=1";
+  boost::asio::io_context loop;
+  auto store = OpenAsyncStore(url, loop.get_executor());
+  std::error_code error;
+  std::string why;
+  store->AsyncFetch("k", [&](Result<std::optional<Versioned>> fetched) {
+    error = fetched.error();
+    why = ErrorDetail(error);  // on the loop's thread, as a handler reads it
+  });
+  loop.run();
+  CHECK(error == Errc::kStoreRefused);
+  CHECK(why.find("database \"no_such_db\" does not exist") != std::string::npos);
 }
 
 }  // namespace

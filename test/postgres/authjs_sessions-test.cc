@@ -327,7 +327,7 @@ TEST_CASE("a server that is down, or a missing table, is a store error, never 'n
   missing.sessions_table = "no_such_table";
   const AuthJsCheckResult checked = AuthJsDatabaseSessions(missing).Check(Cookie("tok"));
   CHECK(checked.status == CheckStatus::kStoreError);
-  CHECK(checked.error == Errc::kStoreUnavailable);
+  CHECK(checked.error == Errc::kStoreRefused);
 }
 
 TEST_CASE("options are validated at construction") {

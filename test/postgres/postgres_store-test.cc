@@ -51,12 +51,42 @@ TEST_CASE("create_table makes the table once, even when many stores start at onc
   CHECK(raw.Query("SELECT count(*) FROM pg_class WHERE relname = 'concurrent_sessions_version'") == "1");
 }
 
-TEST_CASE("without create_table a missing table is a store error, not a crash or a miss") {
+bool Has(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+TEST_CASE("without create_table a missing table is a refusal, not a crash or a miss") {
   PostgresStoreOptions o = TestOptions(SharedPostgres().port(), "no_such_table");
   o.create_table = false;
   PostgresStore store(o);
-  CHECK(store.Fetch("k").error() == Errc::kStoreUnavailable);
-  CHECK(store.CompareAndSwap("k", std::nullopt, "v", kLongTtl).error() == Errc::kStoreUnavailable);
+  const auto fetched = store.Fetch("k");
+  CHECK(fetched.error() == Errc::kStoreRefused);
+  CHECK(Has(ErrorDetail(fetched.error()), "relation \"no_such_table\" does not exist"));
+  CHECK(store.CompareAndSwap("k", std::nullopt, "v", kLongTtl).error() == Errc::kStoreRefused);
+}
+
+TEST_CASE("a wrong role or database is a refusal in the server's words; nothing listening is an outage") {
+  const std::string at = "127.0.0.1:" + std::to_string(SharedPostgres().port());
+  auto refused = [](const std::string& conninfo) {
+    PostgresStoreOptions o = TestOptions(1);
+    o.conninfo = conninfo;
+    PostgresStore store(o);
+    const auto fetched = store.Fetch("k");
+    REQUIRE_FALSE(fetched.ok());
+    return std::pair(fetched.error(), ErrorDetail(fetched.error()));
+  };
+  const auto [role, role_why] = refused("postgresql://nobody_here:Pw1secret@" + at + "/postgres");
+  CHECK(role == Errc::kStoreRefused);
+  CHECK(Has(role_why, "role \"nobody_here\" does not exist"));
+  CHECK_FALSE(Has(role_why, "Pw1secret"));
+  const auto [db, db_why] = refused("postgresql://jeff@" + at + "/no_such_db");
+  CHECK(db == Errc::kStoreRefused);
+  CHECK(Has(db_why, "database \"no_such_db\" does not exist"));
+  CHECK(Has(DescribeError(db), "session store refused the request: "));
+
+  const std::string down = "127.0.0.1:" + std::to_string(FreePort());
+  const auto [outage, outage_why] = refused("postgresql://jeff@" + down + "/postgres");
+  CHECK(outage == Errc::kStoreUnavailable);
+  CHECK(Has(outage_why, "Connection refused"));
+  CHECK(ErrorDetail(Errc::kStoreRefused) == "");
 }
 
 TEST_CASE("versions never repeat, also after an erase (no ABA)") {

@@ -3,10 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <jeff/stores/open_store.hpp>
+#include <jeff/stores/postgres/authjs_sessions.hpp>
 #include <jeff/stores/postgres/postgres_store.hpp>
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace jeff::test {
 namespace {
@@ -39,6 +41,58 @@ TEST_CASE("bad postgres URLs are refused at start-up, naming the problem, never 
   CHECK(timeout.find("hunter2") == std::string::npos);
   CHECK(ErrorOf("postgres://127.0.0.1/app?create_table=yes").find("create_table") != std::string::npos);
   CHECK(ErrorOf("postgres://127.0.0.1/app?connect_timeout=0").find("connect_timeout") != std::string::npos);
+}
+
+// What the options' constructor throws for `conninfo`; "" when nothing.
+template <typename Options, typename Object>
+std::string ConninfoError(const std::string& conninfo) {
+  Options o;
+  o.conninfo = conninfo;
+  try {
+    Object object(o);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("a password libpq cannot parse is never quoted in the error (URL or key=value)") {
+  // libpq's own complaints quote the token they choke on, the whole URI, or
+  // the word after a value: each must reach the message redacted.
+  const std::string secret = "Sup3rS3cretPw";
+  const std::vector<std::string> conninfos = {
+      "postgres://app:" + secret + "%zz@127.0.0.1:5432/app",
+      "postgresql://app:" + secret + "%00@127.0.0.1/app",
+      "postgres://app:" + secret + "%@127.0.0.1/app",
+      "postgres://app:" + secret + "%4@127.0.0.1/app?sslmode=disable",
+      "postgresql://app:" + secret + "@[::1/app",
+      "host=127.0.0.1 password=" + secret + " dbname",
+      "host=127.0.0.1 password='" + secret + " user=app",
+      "host=127.0.0.1 password=" + secret + "%zz bogus",
+  };
+  for (const std::string& conninfo : conninfos) {
+    CAPTURE(conninfo);
+    const std::string via_store = ConninfoError<PostgresStoreOptions, PostgresStore>(conninfo);
+    const std::string via_authjs = ConninfoError<AuthJsDatabaseOptions, AuthJsDatabaseSessions>(conninfo);
+    CHECK(via_store.find("invalid connection string") != std::string::npos);
+    CHECK(via_authjs.find("invalid connection string") != std::string::npos);
+    for (const std::string& message : {via_store, via_authjs}) {
+      CAPTURE(message);
+      CHECK(message.find("S3cret") == std::string::npos);
+    }
+    if (conninfo.starts_with("postgres")) {
+      const std::string via_url = ErrorOf(conninfo);
+      CAPTURE(via_url);
+      CHECK_FALSE(via_url.empty());
+      CHECK(via_url.find("S3cret") == std::string::npos);
+    }
+  }
+  // The reason is still given, with what is not secret.
+  const std::string bad_option = ErrorOf("postgres://app:" + secret + "@127.0.0.1/app?sslmdoe=disable");
+  CHECK(bad_option.find("sslmdoe") != std::string::npos);
+  CHECK(bad_option.find("S3cret") == std::string::npos);
+  CHECK(ConninfoError<PostgresStoreOptions, PostgresStore>("postgres://app:" + secret + "%zz@127.0.0.1/app")
+            .find("percent-encoded") != std::string::npos);
 }
 
 TEST_CASE("PostgresStoreOptions are validated") {

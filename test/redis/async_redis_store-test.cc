@@ -323,7 +323,7 @@ TEST_CASE("AsyncRedisStore: a flushed script cache is reloaded (NOSCRIPT, then E
   }
 }
 
-TEST_CASE("AsyncRedisStore: AUTH and SELECT on connect; refused credentials are unavailability") {
+TEST_CASE("AsyncRedisStore: AUTH and SELECT on connect; refused credentials are a refusal") {
   auto server = StartRedis({"--requirepass", "s3cret pass"});
   asio::io_context ioc;
   AsyncRedisStoreOptions o = AsyncOptions(server->port());
@@ -339,7 +339,7 @@ TEST_CASE("AsyncRedisStore: AUTH and SELECT on connect; refused credentials are 
 
   o.redis.password = "wrong";
   AsyncRedisStore refused(o, ioc.get_executor());
-  CHECK(Fetch(ioc, refused, key).error() == Errc::kStoreUnavailable);
+  CHECK(Fetch(ioc, refused, key).error() == Errc::kStoreRefused);
 }
 
 TEST_CASE(

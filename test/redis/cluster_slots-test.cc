@@ -115,7 +115,10 @@ TEST_CASE("error replies map onto store errors") {
   auto code = [](std::string_view resp) { return ErrorFromReply(*Parse(resp)); };
   CHECK(code("-LOADING Redis is loading the dataset in memory\r\n") == Errc::kStoreUnavailable);
   CHECK(code("-CLUSTERDOWN The cluster is down\r\n") == Errc::kStoreUnavailable);
-  CHECK(code("-NOAUTH Authentication required.\r\n") == Errc::kStoreUnavailable);
+  CHECK(code("-NOAUTH Authentication required.\r\n") == Errc::kStoreRefused);
+  CHECK(jeff::ErrorDetail(Errc::kStoreRefused) == "NOAUTH Authentication required.");
+  CHECK(code("-WRONGPASS invalid username-password pair\r\n") == Errc::kStoreRefused);
+  CHECK(code("-NOPERM this user has no permissions to run the 'get' command\r\n") == Errc::kStoreRefused);
   CHECK(code("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n") ==
         Errc::kStoreCorrupt);
   CHECK(code("-ERR Error running script: @user_script:2: WRONGTYPE Operation\r\n") ==

@@ -126,10 +126,10 @@ TEST_CASE("AUTH, SELECT and the key prefix are applied to every connection") {
 
   RedisStoreOptions wrong = o;
   wrong.password = "wrong";
-  CHECK(RedisStore(wrong).Fetch(key).error() == Errc::kStoreUnavailable);
+  CHECK(RedisStore(wrong).Fetch(key).error() == Errc::kStoreRefused);
   RedisStoreOptions none = o;
   none.password.clear();
-  CHECK(RedisStore(none).Fetch(key).error() == Errc::kStoreUnavailable);  // NOAUTH
+  CHECK(RedisStore(none).Fetch(key).error() == Errc::kStoreRefused);  // NOAUTH
 }
 
 TEST_CASE("an ACL user name is sent with AUTH") {
@@ -142,7 +142,7 @@ TEST_CASE("an ACL user name is sent with AUTH") {
   CHECK(store.CompareAndSwap(key, std::nullopt, "v", kLongTtl).value());
   CHECK(store.Fetch(key).value()->value == "v");
   o.username = "bob";
-  CHECK(RedisStore(o).Fetch(key).error() == Errc::kStoreUnavailable);
+  CHECK(RedisStore(o).Fetch(key).error() == Errc::kStoreRefused);
 }
 
 TEST_CASE("invalid options throw at construction") {

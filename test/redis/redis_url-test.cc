@@ -154,5 +154,31 @@ TEST_CASE("misconfigured URLs throw std::invalid_argument at start-up") {
   CHECK_THROWS_AS(MakeRedisStore(*parsed), std::invalid_argument);
 }
 
+TEST_CASE("messages name options as the URL does, and say when a port is out of range") {
+  auto message = [](const std::string& url) {
+    try {
+      OpenStore(url);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    FAIL("no exception for " << url);
+    return std::string();
+  };
+  auto has = [](const std::string& text, std::string_view part) {
+    INFO(text);
+    CHECK(text.find(part) != std::string::npos);
+  };
+  const std::string timeout = message("redis://h?timeout=0");
+  has(timeout, "?timeout=0");
+  CHECK(timeout.find("command_timeout") == std::string::npos);
+  has(message("redis://h?connect_timeout=0ms"), "?connect_timeout=0ms");
+  has(message("redis://h?reconnect_min=5s&reconnect_max=1s"), "?reconnect_max must be >= ?reconnect_min");
+  has(message("redis://h?wait_replicas=1&wait_timeout=2s"), "?wait_timeout must be > 0 and below ?timeout");
+  has(message("memcached://h?io_timeout=0"), "?io_timeout=0");
+  const std::string port = message("redis://:s3cret@h:70000");
+  has(port, "invalid store URL redis://:***@h:70000: port 70000 is out of range (1-65535)");
+  CHECK(port.find("s3cret") == std::string::npos);
+}
+
 }  // namespace
 }  // namespace jeff

@@ -194,6 +194,41 @@ TEST_CASE("list exits 3 when the store is down, times out, or holds a corrupt re
   }
 }
 
+TEST_CASE("list tells a store that refuses from one that is down, with the store's reason") {
+  auto server = StartRedis({"--requirepass", "right pass"});
+  const std::string at = server->address();
+  SUBCASE("a wrong password: refused, in the server's words, the password hidden") {
+    const ProcessOutcome run = Jeffctl({"sessions", "list", "k", "--store", "redis://:Wr0ng%20pw@" + at});
+    CheckFails(run, kExitStoreUnavailable,
+               "store redis://:***@" + at + ": session store refused the request: " + at + ": AUTH: WRONGPASS");
+    CHECK(run.err.find("Wr0ng") == std::string::npos);
+  }
+  SUBCASE("a database index out of range") {
+    CheckFails(Jeffctl({"sessions", "list", "k", "--store", "redis://:right%20pass@" + at + "/99"}),
+               kExitStoreUnavailable, "session store refused the request: " + at + ": SELECT 99: ERR DB index is out of range");
+  }
+  SUBCASE("nothing listening: unavailable, and where it tried") {
+    const std::string down = "127.0.0.1:" + std::to_string(FreePort());
+    CheckFails(Jeffctl({"sessions", "list", "k", "--store", "redis://" + down}), kExitStoreUnavailable,
+               "store redis://" + down + ": session store unavailable: " + down + ": connect: Connection refused");
+  }
+  SUBCASE("PostgreSQL (when built): no such database") {
+    if (LiveStoreUrls().size() <= 2) return;
+    std::string url = LiveStoreUrls()[2];
+    url.replace(url.find("/postgres"), 9, "/no_such_db");
+    const ProcessOutcome run = Jeffctl({"sessions", "list", "k", "--store", url});
+    CHECK(run.exit_code == kExitStoreUnavailable);
+    CHECK(run.err.find("session store refused the request: ") != std::string::npos);
+    CHECK(run.err.find("database \"no_such_db\" does not exist") != std::string::npos);
+  }
+  SUBCASE("a bad URL says what is wrong with it, by the URL's names") {
+    CheckFails(Jeffctl({"sessions", "list", "k", "--store", "redis://" + at + "?timeout=0"}), kExitUsage,
+               "store URL option ?timeout=0");
+    CheckFails(Jeffctl({"sessions", "list", "k", "--store", "redis://h:70000"}), kExitUsage,
+               "invalid store URL redis://h:70000: port 70000 is out of range (1-65535)");
+  }
+}
+
 TEST_CASE("list: an unknown key, and the in-process memory:// store, find nothing") {
   ProcessOutcome run = Jeffctl({"sessions", "list", "nobody@example.com", "--store", LiveStoreUrls()[1]});
   CheckFails(run, kExitFailure, "no live session");

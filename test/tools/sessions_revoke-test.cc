@@ -75,6 +75,10 @@ TEST_CASE("revoke --id ends the listed sessions only") {
     CHECK(none.exit_code == kExitFailure);
     CHECK(JsonLines(none.out) == std::vector<json>{json{{"revoked", 0}}});
     CHECK(sessions.Check(CookieOf(issued[1])).ok());
+    // The key has a live session, just not that one: jeffctl says so, and
+    // does not suggest that it looked in the wrong place.
+    CHECK(none.err == "jeffctl: no session with the given id; this key has 1 live session (see "
+                      "'jeffctl sessions list KEY' for their ids)\n");
   }
 }
 

@@ -12,7 +12,8 @@ namespace {
 
 constexpr std::string_view kExitCodes =
     "Exit codes: 0 success, 1 invalid or expired token or nothing found, 2 usage error,\n"
-    "3 store unavailable. Results go to standard output, messages to standard error.\n";
+    "3 store failed (down, refused, timed out). Results go to standard output, messages to\n"
+    "standard error.\n";
 
 void PrintOverview(std::ostream& out, std::span<const CommandGroup> groups,
                    const CommandGroup* only) {

@@ -16,7 +16,7 @@ enum class ExitCode : int {
   kOk = 0,                // success
   kFailure = 1,           // invalid or expired token, nothing found
   kUsage = 2,             // bad command line, input or configuration
-  kStoreUnavailable = 3,  // the store failed (down, timed out, corrupt record)
+  kStoreUnavailable = 3,  // the store failed (down, refused, timed out, corrupt record)
 };
 
 // One command, such as `sessions list`.

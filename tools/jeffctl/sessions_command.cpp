@@ -118,12 +118,29 @@ std::string WhereJeffctlLooked(const Options& options) {
          ") must be the application's own (Options::key_prefix, Options::pepper)";
 }
 
+// Why `sessions revoke` revoked nothing: the key has live sessions, none of
+// the `ids` given (when there were some); else nothing live where jeffctl looked.
+std::string NothingRevoked(Sessions& sessions, const std::string& key, std::size_t ids) {
+  if (ids > 0) {
+    const auto live = sessions.SessionsForKey(key);
+    if (live && !live->empty()) {
+      const std::size_t n = live->size();
+      return std::string("no session with ") + (ids == 1 ? "the given id" : "any of the given ids") +
+             "; this key has " + std::to_string(n) + " live session" + (n == 1 ? "" : "s") +
+             " (see 'jeffctl sessions list KEY' for their ids)";
+    }
+  }
+  return "no live session to revoke" + WhereJeffctlLooked(sessions.options());
+}
+
+// Prints why a call failed, in the store's words when it gave some (a
+// refusal names the server's reason; an outage where it could not connect).
 ExitCode Failed(std::error_code error, const std::string& redacted_url) {
   if (IsStoreError(error)) {
-    PrintError("store " + redacted_url + ": " + error.message());
+    PrintError("store " + redacted_url + ": " + DescribeError(error));
     return ExitCode::kStoreUnavailable;
   }
-  PrintError(error.message());
+  PrintError(DescribeError(error));
   return ExitCode::kUsage;
 }
 
@@ -154,7 +171,7 @@ ExitCode Revoke(const Args& args) {
   if (!revoked) return Failed(revoked.error(), store.redacted_url);
   std::cout << nlohmann::ordered_json{{"revoked", *revoked}}.dump() << std::endl;
   if (*revoked == 0) {
-    PrintError("no live session to revoke" + WhereJeffctlLooked(store.sessions.options()));
+    PrintError(NothingRevoked(store.sessions, key, ids.size()));
     return ExitCode::kFailure;
   }
   return ExitCode::kOk;

@@ -313,11 +313,10 @@ bool AsyncConnection::Greeted(const Replies& replies) {
   for (std::size_t i = 0; i < replies.count; ++i) {
     const redisReply& r = *replies.reply[i];
     if (r.type == REDIS_REPLY_ERROR) {
-      // A rejected AUTH or SELECT makes this server unusable with this
-      // configuration: the same code as a dead server (as RedisStore).
+      // A rejected AUTH or SELECT is a refusal (as in RedisStore), unless
+      // the server is in a passing state (LOADING...).
       const std::error_code e = ErrorFromReply(r);
-      Fail(e == make_error_code(Errc::kStoreProtocol) ? make_error_code(Errc::kStoreUnavailable)
-                                                      : e);
+      Fail(e == Errc::kStoreUnavailable ? e : make_error_code(Errc::kStoreRefused));
       return false;
     }
     if (r.type != REDIS_REPLY_STATUS) {
