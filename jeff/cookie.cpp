@@ -95,6 +95,7 @@ void AppendFlags(std::string& out, const CookieOptions& options) {
       out.append("; SameSite=None");
       break;
   }
+  if (options.partitioned) out.append("; Partitioned");
 }
 
 }  // namespace
@@ -117,6 +118,9 @@ void ValidateCookieOptions(const CookieOptions& options) {
   }
   if (options.same_site == SameSite::kNone && !options.secure) {
     Invalid("SameSite=None requires Secure (browsers drop the cookie otherwise)");
+  }
+  if (options.partitioned && !options.secure) {
+    Invalid("a Partitioned cookie (CHIPS) requires Secure (browsers drop the cookie otherwise)");
   }
 
   const std::string& path = options.path;

@@ -37,10 +37,16 @@ struct CookieOptions {
   bool secure = true;
   /// SameSite attribute.
   SameSite same_site = SameSite::kLax;
+  /// Partitioned attribute (CHIPS): the browser keys the cookie by the
+  /// top-level site, for an app embedded in another site's iframe. Requires
+  /// Secure. Every Set-Cookie built from these options carries it, the
+  /// deleting ones too (a partitioned cookie is only deleted by one).
+  bool partitioned = false;
 };
 
 /// Throws std::invalid_argument with a readable message when `options` break
-/// RFC 6265 or the prefix rules, or SameSite=None without Secure.
+/// RFC 6265 or the prefix rules, or SameSite=None or Partitioned without
+/// Secure.
 JEFF_API void ValidateCookieOptions(const CookieOptions& options);
 
 /// The values of every cookie called `name` in a Cookie request header, in
@@ -67,7 +73,8 @@ JEFF_API std::string BuildSetCookie(const CookieOptions& options, std::string_vi
                                     TimePoint now);
 
 /// A Set-Cookie header value that deletes cookie `name` (empty value,
-/// Max-Age=0, Expires in 1970) with the path/domain of `options`.
+/// Max-Age=0, Expires in 1970) with the path/domain and flags of `options`
+/// (Partitioned included: a browser deletes a partitioned cookie only so).
 JEFF_API std::string BuildExpiredCookie(const CookieOptions& options, std::string_view name);
 
 /// IMF-fixdate (RFC 9110 §5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".

@@ -354,3 +354,28 @@ TEST_CASE("BuildExpiredCookie") {
         "s=; Domain=.example.com; Path=/app; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; "
         "Secure; SameSite=Strict");
 }
+
+TEST_CASE("Partitioned (CHIPS): requires Secure, carried by every Set-Cookie") {
+  const jeff::TimePoint now = At(1893456000);  // 2030-01-01T00:00:00Z
+  CookieOptions o;
+  CHECK_FALSE(o.partitioned);
+  o.partitioned = true;
+  o.same_site = SameSite::kNone;
+  CHECK_NOTHROW(jeff::ValidateCookieOptions(o));
+  o.same_site = SameSite::kLax;  // refused for Partitioned itself, not for SameSite=None
+  o.secure = false;
+  CHECK(Contains(InvalidMessage(o), "Partitioned cookie (CHIPS) requires Secure"));
+  o.secure = true;
+  CHECK(jeff::BuildSetCookie(o, "s", "v", seconds(60), now) ==
+        "s=v; Path=/; Max-Age=60; Expires=Tue, 01 Jan 2030 00:01:00 GMT; Secure; HttpOnly; "
+        "SameSite=Lax; Partitioned");
+  CHECK(jeff::BuildSetCookie(o, "s", "v", seconds(0), now) ==
+        "s=v; Path=/; Secure; HttpOnly; SameSite=Lax; Partitioned");
+  // The deletion needs the same partition, or the browser keeps the cookie.
+  CHECK(jeff::BuildExpiredCookie(o, "s") ==
+        "s=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; HttpOnly; "
+        "SameSite=Lax; Partitioned");
+  o.partitioned = false;
+  CHECK_FALSE(Contains(jeff::BuildSetCookie(o, "s", "v", seconds(60), now), "Partitioned"));
+  CHECK_FALSE(Contains(jeff::BuildExpiredCookie(o, "s"), "Partitioned"));
+}

@@ -4,6 +4,7 @@
 #include <jeff/stores/memory/memory_store.hpp>
 
 #include "support/cookies.hpp"
+#include "support/messages.hpp"
 #include "support/sessions_race.hpp"
 
 #include <atomic>
@@ -600,6 +601,72 @@ TEST_CASE("stateless: SetOptions::max_age other than Options::max_age is unsuppo
   CHECK(sessions.Set("rae", "", jeff::SetOptions{}).ok());
   // Out of range is bad input, whatever the strategy.
   CHECK(sessions.Set("rae", "", {.max_age = -1s}).error() == jeff::Errc::kInvalidArgument);
+}
+
+// CHIPS: a partitioned cookie is only replaced or deleted by a Set-Cookie
+// that is Partitioned too, so every one jeff builds must carry it.
+TEST_CASE("cookie.partitioned: Set, Rotate and Clear all send Partitioned; it needs Secure") {
+  Fixture f;
+  f.options.cookie.partitioned = true;
+  f.options.cookie.same_site = jeff::SameSite::kNone;
+  jeff::Sessions sessions(f.options);
+  auto issued = sessions.Set("pia", "");
+  REQUIRE(issued.ok());
+  REQUIRE(issued->set_cookie.size() == 1);
+  CHECK(issued->set_cookie.front().ends_with("; Secure; HttpOnly; SameSite=None; Partitioned"));
+  auto rotated = sessions.Rotate(jeff::test::CookieOf(*issued));
+  REQUIRE(rotated.ok());
+  REQUIRE(rotated->set_cookie.size() == 1);
+  CHECK(rotated->set_cookie.front().ends_with("; Partitioned"));
+  auto cleared = sessions.Clear(jeff::test::CookieOf(*rotated));
+  REQUIRE(cleared.ok());
+  REQUIRE(cleared->size() == 1);
+  CHECK(cleared->front().find("Max-Age=0") != std::string::npos);
+  CHECK(cleared->front().ends_with("; Partitioned"));
+  auto nothing = sessions.Clear("");
+  REQUIRE(nothing.ok());
+  REQUIRE(nothing->size() == 1);
+  CHECK(nothing->front().ends_with("; Partitioned"));
+
+  jeff::Options insecure = f.options;
+  insecure.insecure = true;
+  const std::string message =
+      jeff::test::InvalidArgumentMessage([&] { jeff::Sessions s(std::move(insecure)); });
+  CHECK(message.find("partitioned") != std::string::npos);
+  CHECK(message.find("insecure") != std::string::npos);
+  jeff::Options no_secure = f.options;
+  no_secure.cookie.secure = false;
+  no_secure.cookie.same_site = jeff::SameSite::kLax;
+  CHECK_THROWS_AS(jeff::Sessions(std::move(no_secure)), std::invalid_argument);
+}
+
+TEST_CASE("stateless: every chunk of a Partitioned cookie, and its deletion, is Partitioned") {
+  jeff::ManualClock clock;
+  jeff::Options options;
+  options.clock = clock.AsClock();
+  options.stateless.secrets = {std::string(32, 's')};
+  options.cookie.partitioned = true;
+  jeff::Sessions sessions(options);
+  auto issued = sessions.Set("quinn", std::string(4000, 'm'));
+  REQUIRE(issued.ok());
+  REQUIRE(issued->set_cookie.size() > 1);  // chunked
+  std::string header;
+  for (const std::string& sc : issued->set_cookie) {
+    CAPTURE(sc);
+    CHECK(sc.ends_with("; Partitioned"));
+    if (sc.find("Max-Age=0") == std::string::npos) {
+      header += (header.empty() ? "" : "; ") + jeff::test::CookieHeaderOf(sc);
+    }
+  }
+  REQUIRE(sessions.Check(header).ok());
+  auto cleared = sessions.Clear(header);
+  REQUIRE(cleared.ok());
+  REQUIRE(cleared->size() > 1);
+  for (const std::string& sc : *cleared) {
+    CAPTURE(sc);
+    CHECK(sc.find("Max-Age=0") != std::string::npos);
+    CHECK(sc.ends_with("; Partitioned"));
+  }
 }
 
 TEST_CASE("a pepper changes the key id") {

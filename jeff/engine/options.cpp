@@ -28,6 +28,9 @@ Options ValidateOptions(Options o) {
       std::fprintf(stderr, "jeff: %.*s\n", static_cast<int>(line.size()), line.data());
     };
   }
+  RequireOption(!o.cookie.partitioned || !o.insecure,
+          "cookie.partitioned requires Secure, so it cannot be combined with insecure (plain-HTTP) "
+          "mode");
   if (o.insecure) {
     o.cookie.secure = false;
     o.logger("WARNING: insecure mode: the session cookie is sent without Secure, over plain "
