@@ -64,14 +64,23 @@ void MountRoutes(jp::Router& router, jeff::Sessions& sessions, const Accounts& a
   jp::PocoOptions wrap_options;
   wrap_options.allowed_origins = config.allowed_origins;
   wrap_options.on_store_error = StoreError;
-  // Back to the page asked for after logging in.
-  wrap_options.on_unauthorized = [](Request& req, Response& res) {
+  // Back to the page asked for after logging in; "you were signed out" when
+  // the request still carried a session cookie.
+  wrap_options.on_unauthorized = [&sessions](Request& req, Response& res) {
+    const Unauthorized to =
+        UnauthorizedFor(req.getMethod(), Path(req), jp::CookieHeader(req), sessions.options().cookie);
+    if (!to.set_cookie.empty()) res.add("Set-Cookie", to.set_cookie);
     res.setStatusAndReason(Status::HTTP_FOUND);
-    res.set("Location", LoginPathFor(req.getMethod() == "GET" ? Path(req) : "/"));
+    res.set("Location", to.location);
   };
   const std::vector<std::string> origins = config.allowed_origins;
   const bool stateless = config.stateless;
-  auto warned_plain_http = std::make_shared<std::atomic<bool>>(!config.warn_secure_over_http);
+  // A browser on plain HTTP drops the Secure cookie: the login page says so.
+  auto plain_http_logged = std::make_shared<std::atomic<bool>>(false);
+  auto plain_http_notice = [&sessions, origins, plain_http_logged](const Request& req) {
+    return PlainHttpNotice(sessions.options().cookie.secure, req.get("Origin", std::string()),
+                           req.get("Host", std::string()), origins, *plain_http_logged);
+  };
 
   router.not_found = [](Request&, Response& res) {
     Html(res, NotFoundPage(), Status::HTTP_NOT_FOUND);
@@ -93,9 +102,14 @@ void MountRoutes(jp::Router& router, jeff::Sessions& sessions, const Accounts& a
     }
   }));
 
-  router.Add("GET", "/login", jp::Public(sessions, [stateless](Request& req, Response& res,
-                                                               const CheckResult& r) {
-    const LoginEntry entry = LoginEntryFor(r.ok(), Param(*FormOf(req), "next"), stateless);
+  router.Add("GET", "/login", jp::Public(sessions, [stateless, plain_http_notice](
+                                                     Request& req, Response& res,
+                                                     const CheckResult& r) {
+    const auto query = FormOf(req);
+    const std::string next = Param(*query, "next");
+    const std::string signed_out = Param(*query, "signed_out");
+    const LoginEntry entry =
+        LoginEntryFor({r.ok(), next, signed_out, plain_http_notice(req)}, stateless);
     if (!entry.see_other.empty()) {
       SeeOther(res, entry.see_other);
     } else {
@@ -103,15 +117,22 @@ void MountRoutes(jp::Router& router, jeff::Sessions& sessions, const Accounts& a
     }
   }));
 
-  router.Add("POST", "/login", [&sessions, &accounts, origins, stateless, warned_plain_http](
+  router.Add("POST", "/login", [&sessions, &accounts, origins, stateless, plain_http_notice](
                                    Request& req, Response& res) {
-    if (!jp::AllowOrigin(req, res, origins)) return;
     const auto params = FormOf(req);
     LoginFormState form;
     form.email = Param(*params, "email");
     form.next = SafeNextPath(Param(*params, "next")).value_or("");
     form.remember_box = !stateless;
     form.remember = params->has("remember");
+    // Before the Origin check (neither changes anything): one answer that
+    // names every flag the server needs.
+    if (std::string notice = plain_http_notice(req); !notice.empty()) {
+      form.error = std::move(notice);
+      Html(res, LoginPage(form), Status::HTTP_FORBIDDEN);
+      return;
+    }
+    if (!jp::AllowOrigin(req, res, origins)) return;
     const std::string password = Param(*params, "password");
     if (form.email.empty() || !accounts.Verify(form.email, password)) {
       form.error = "Wrong email or password.";
@@ -129,11 +150,6 @@ void MountRoutes(jp::Router& router, jeff::Sessions& sessions, const Accounts& a
       }
       return;
     }
-    const std::string remote = req.clientAddress().host().toString();
-    if (!IsLoopback(remote) && req.get("Origin", std::string()).rfind("https://", 0) != 0 &&
-        !warned_plain_http->exchange(true)) {
-      Log(remote + " logged in. " + SecureCookieOverHttpWarning());
-    }
     jp::AddSetCookies(res, issued->set_cookie);
     SeeOther(res, AfterLoginPath(form.next));
   });
@@ -150,7 +166,7 @@ void MountRoutes(jp::Router& router, jeff::Sessions& sessions, const Accounts& a
     } else if (!list) {
       StoreError(req, res, list.error());
     } else {
-      Html(res, SessionsPage(s, *list));
+      Html(res, SessionsPage(s, *list, Param(*FormOf(req), "signed_out")));
     }
   }, wrap_options));
 
@@ -179,7 +195,7 @@ void MountRoutes(jp::Router& router, jeff::Sessions& sessions, const Accounts& a
     if (auto removed = sessions.Delete(s.key, OtherSessions(s, *list)); !removed) {
       StoreError(req, res, removed.error());
     } else {
-      SeeOther(res, "/sessions");
+      SeeOther(res, AfterSignOutOthersPath(*removed));
     }
   }, wrap_options));
 
