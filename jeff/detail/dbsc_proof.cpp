@@ -82,11 +82,11 @@ const simdjson::dom::element* Member(
 }
 
 // DER SubjectPublicKeyInfo of `key`.
-std::optional<std::string> Spki(EVP_PKEY* key) {
+std::optional<std::vector<std::uint8_t>> Spki(EVP_PKEY* key) {
   unsigned char* der = nullptr;
   const int length = i2d_PUBKEY(key, &der);
   if (length <= 0) return std::nullopt;
-  std::string spki(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+  std::vector<std::uint8_t> spki(der, der + length);
   OPENSSL_free(der);
   if (spki.size() > kMaxDbscSpkiBytes) return std::nullopt;
   return spki;
@@ -184,14 +184,12 @@ std::optional<DbscKey> KeyFromJwk(DbscAlg alg, simdjson::dom::element jwk) {
 
 // The stored key for verification; null unless it is a key of `alg` that
 // jeff would have accepted at registration.
-Pkey LoadKey(const DbscKey& stored) {
-  const auto* der = reinterpret_cast<const unsigned char*>(stored.spki.data());
-  if (stored.spki.empty() || stored.spki.size() > kMaxDbscSpkiBytes) return nullptr;
-  Pkey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(stored.spki.size())));
-  if (!key || der != reinterpret_cast<const unsigned char*>(stored.spki.data()) + stored.spki.size()) {
-    return nullptr;
-  }
-  if (stored.alg == DbscAlg::kEs256) {
+Pkey LoadKey(DbscAlg alg, std::span<const std::uint8_t> spki) {
+  const unsigned char* der = spki.data();
+  if (spki.empty() || spki.size() > kMaxDbscSpkiBytes) return nullptr;
+  Pkey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(spki.size())));
+  if (!key || der != spki.data() + spki.size()) return nullptr;
+  if (alg == DbscAlg::kEs256) {
     char group[32] = {};
     std::size_t length = 0;
     if (!EVP_PKEY_is_a(key.get(), "EC") ||
@@ -284,14 +282,14 @@ DbscProofError ParseDbscProof(std::string_view jwt, std::size_t max_bytes, bool 
   return DbscProofError::kNone;
 }
 
-DbscProofError VerifyDbscProof(const DbscProof& proof, const DbscKey& key) {
-  if (proof.alg != key.alg) return DbscProofError::kAlgorithm;
+DbscProofError VerifyDbscProof(const DbscProof& proof, DbscAlg alg, std::span<const std::uint8_t> spki) {
+  if (proof.alg != alg) return DbscProofError::kAlgorithm;
   const ClearErrors clear;
-  const Pkey pkey = LoadKey(key);
+  const Pkey pkey = LoadKey(alg, spki);
   if (!pkey) return DbscProofError::kKey;
   std::string der;
   std::string_view signature = proof.signature;
-  if (key.alg == DbscAlg::kEs256) {
+  if (alg == DbscAlg::kEs256) {
     auto converted = EcdsaDer(proof.signature);
     if (!converted) return DbscProofError::kSignature;
     der = std::move(*converted);

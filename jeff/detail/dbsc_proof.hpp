@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace jeff::detail {
 
@@ -31,7 +32,7 @@ inline constexpr std::size_t kMaxDbscSpkiBytes = 2048;
 // A device's public key as a session record keeps it.
 struct DbscKey {
   DbscAlg alg = DbscAlg::kEs256;
-  std::string spki;             // DER SubjectPublicKeyInfo
+  std::vector<std::uint8_t> spki;  // DER SubjectPublicKeyInfo
   DbscThumbprint thumbprint{};  // RFC 7638 JWK thumbprint, SHA-256
 
   bool operator==(const DbscKey&) const = default;
@@ -67,10 +68,12 @@ struct DbscProof {
 [[nodiscard]] DbscProofError ParseDbscProof(std::string_view jwt, std::size_t max_bytes, bool need_jwk,
                                             DbscProof& out);
 
-// Verifies `proof`'s signature with `key` (whose algorithm must be the
-// proof's: kAlgorithm otherwise). kKey when `key.spki` is not a usable key of
-// its algorithm. Returns kNone when the signature is valid.
-[[nodiscard]] DbscProofError VerifyDbscProof(const DbscProof& proof, const DbscKey& key);
+// Verifies `proof`'s signature with the key `spki` (DER
+// SubjectPublicKeyInfo) of algorithm `alg`, which must be the proof's
+// (kAlgorithm otherwise). kKey when `spki` is not a key jeff accepts for
+// `alg`. Returns kNone when the signature is valid.
+[[nodiscard]] DbscProofError VerifyDbscProof(const DbscProof& proof, DbscAlg alg,
+                                             std::span<const std::uint8_t> spki);
 
 // Whether `jti` is the base64url text of `nonce`, compared in constant time
 // (for a given length).
