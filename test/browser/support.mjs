@@ -76,13 +76,14 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-/// jeff-example with `args` on a free port; resolves once it accepts
-/// connections. `app.origin` is http://127.0.0.1:<port>; `app.stop()` ends it.
+/// jeff-example with `args` (an array, or a function of the port giving one)
+/// on a free port; resolves once it accepts connections. `app.origin` is
+/// http://127.0.0.1:<port>; `app.stop()` ends it.
 export async function startExample(args = []) {
   let lastError;
   for (let attempt = 0; attempt < 3; ++attempt) {  // the free port may be taken meanwhile
     const port = await freePort();
-    const child = spawn(EXAMPLE, ['--port', String(port), ...args],
+    const child = spawn(EXAMPLE, ['--port', String(port), ...(typeof args === 'function' ? args(port) : args)],
                         { stdio: ['ignore', 'inherit', 'pipe'] });
     children.add(child);
     let log = '';
@@ -147,10 +148,11 @@ export async function startAttacker() {
   };
 }
 
-/// Headless Debian Chromium. Playwright gives every launch a new, empty
-/// profile (--user-data-dir in a fresh temporary folder, removed on close).
-export function launchChromium() {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+/// Headless Debian Chromium, with `extraArgs` after CHROMIUM_ARGS. Playwright
+/// gives every launch a new, empty profile (--user-data-dir in a fresh
+/// temporary folder, removed on close).
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /// A browser context is one device: its own cookie jar and User-Agent.
@@ -164,12 +166,14 @@ export async function newDevice(browser, name) {
   return { name, context, page };
 }
 
-/// Submits the login form the way a person does; resolves with the response
-/// to the POST (a 303 to /account on success) once the browser has followed it.
-export async function logIn(page, app, email, password) {
+/// Submits the login form the way a person does, ticking "Remember me" when
+/// `remember` (the box starts unticked); resolves with the response to the
+/// POST (a 303 to /account on success) once the browser has followed it.
+export async function logIn(page, app, email, password, { remember = false } = {}) {
   await page.goto(app.url('/login'));
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
+  if (remember) await page.getByLabel('Remember me').check();
   const posted = page.waitForResponse(
     (r) => r.url() === app.url('/login') && r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Log in' }).click();
