@@ -205,7 +205,7 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   s.expires = FromUnixMillis(match->expires_ms);
   s.last_seen = FromUnixMillis(match->last_seen_ms);
   s.meta.assign(match->meta);
-  s.persistent = IsPersistent(options_, match->persistent);
+  s.persistent = IsPersistent(options_, match->persistent());
 
   const std::int64_t touch_ms = std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
   if (touch_ms <= 0 || now_ms - match->last_seen_ms < touch_ms) return Step::Done();
