@@ -122,6 +122,12 @@ struct Session {
   TimePoint expires;      ///< absolute end
   TimePoint last_seen;    ///< last recorded activity (throttled by touch_interval)
   std::string meta;       ///< application bytes given to Set (device, IP, ...)
+  /// The kind of cookie the session's login chose: true for a cookie with
+  /// Max-Age (it survives a browser restart), false for a browser-session
+  /// cookie (SetOptions::max_age 0). Rotate keeps it. Sessions stored
+  /// without that choice (a plain Set, or by a version before it was kept)
+  /// and stateless sessions: Options::max_age != 0.
+  bool persistent = true;
   /// A device key is bound to the session (DBSC): requests need the bound
   /// cookie beside the session cookie.
   bool device_bound = false;
@@ -183,9 +189,10 @@ struct SetOptions {
   /// still applies. std::nullopt: Options::max_age. The stateless strategy
   /// accepts only std::nullopt or Options::max_age itself (else
   /// Errc::kUnsupported): its token renews itself from Options::max_age when
-  /// it slides forward, and carries no lifetime of its own. Rotate gives a
-  /// rotated session's cookie Max-Age = its remaining lifetime, unless
-  /// Options::max_age is 0.
+  /// it slides forward, and carries no lifetime of its own. The session
+  /// keeps the cookie kind chosen here (Session::persistent): Rotate gives a
+  /// browser-session cookie again, and a persistent one Max-Age = the
+  /// session's remaining lifetime.
   std::optional<std::chrono::seconds> max_age;
 };
 
@@ -263,7 +270,10 @@ class JEFF_API Sessions {
   /// Gives the session of `cookie_header` (the request's Cookie header, the
   /// one Check verified) a new token and returns its Set-Cookie value; the
   /// old cookie stops working (session-fixation defence, e.g. after a
-  /// privilege change). The session is matched by its current token, inside
+  /// privilege change). The cookie is of the kind the login chose
+  /// (Session::persistent): a browser-session cookie again, or one whose
+  /// Max-Age is the session's remaining lifetime (whole seconds, at least 1).
+  /// Everything else about the session stays as it was. The session is matched by its current token, inside
   /// one compare-and-swap: Errc::kSessionNotFound when the cookie names no
   /// live session, including when it was already rotated (so of two
   /// concurrent Rotates with one cookie exactly one succeeds).

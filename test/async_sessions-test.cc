@@ -7,6 +7,7 @@
 
 #include "support/async_sessions_race.hpp"
 #include "support/cookies.hpp"
+#include "support/record_ext.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
@@ -213,6 +214,59 @@ TEST_CASE("async and sync managers share one store and agree") {
     auto empty = co_await async_sessions.SessionsForKey("alice", use_awaitable);
     REQUIRE(empty.ok());
     CHECK(empty->empty());
+  });
+}
+
+// Issue 27 item 2, through the asynchronous driver.
+TEST_CASE("Rotate keeps the login's cookie kind and every ext entry, as Sessions does") {
+  Fixture f;
+  f.options.max_age = 24h * 30;
+  f.options.session_cookie_lifetime = 12h;
+  jeff::AsyncSessions sessions = f.Async();
+  jeff::Options browser_options = f.options;
+  browser_options.max_age = 0s;
+  jeff::AsyncSessions browser_app(browser_options, f.store, f.ioc.get_executor());
+  const std::string store_key = jeff::test::StoreKeyOf(f.options, "xena");
+  jeff::test::RunCoroutine(f.ioc, [&]() -> awaitable<void> {
+    const auto once = (co_await sessions.Set("xena", "kiosk", jeff::SetOptions{.max_age = 0s}, use_awaitable)).value();
+    const auto laptop = (co_await sessions.Set("xena", "laptop", use_awaitable)).value();
+    CHECK_FALSE(once.session.persistent);
+    CHECK(laptop.session.persistent);
+    jeff::test::EditStored(*f.store, store_key, once.session.id, jeff::test::PlantDbscExt);
+    const jeff::StoredSession planted = jeff::test::StoredOf(*f.store, store_key, once.session.id);
+    f.clock.Advance(90min);
+
+    // A browser-session cookie stays one; its ext entries stay as they were.
+    const auto rotated_once = co_await sessions.Rotate(jeff::test::CookieOf(once), use_awaitable);
+    REQUIRE(rotated_once.ok());
+    CHECK_FALSE(rotated_once->session.persistent);
+    CHECK_FALSE(jeff::test::CookieAttribute(rotated_once->set_cookie.front(), "Max-Age"));
+    CHECK_FALSE(jeff::test::CookieAttribute(rotated_once->set_cookie.front(), "Expires"));
+    CHECK(jeff::test::ExtOf(jeff::test::StoredOf(*f.store, store_key, once.session.id)) ==
+          jeff::test::ExtOf(planted));
+
+    // A persistent one: Max-Age = what is left, Expires = the session's end.
+    const auto rotated_laptop = co_await sessions.Rotate(jeff::test::CookieOf(laptop), use_awaitable);
+    REQUIRE(rotated_laptop.ok());
+    CHECK(rotated_laptop->session.persistent);
+    CHECK(jeff::test::CookieAttribute(rotated_laptop->set_cookie.front(), "Max-Age") ==
+          std::to_string((24h * 30 - 90min) / 1s));
+    CHECK(jeff::test::CookieAttribute(rotated_laptop->set_cookie.front(), "Expires") ==
+          jeff::FormatHttpDate(laptop.session.expires));
+
+    // Listing and Check show the kind; `laptop` carries no recorded choice,
+    // so an application whose Options::max_age is 0 sees it as a browser session.
+    const auto listed = (co_await sessions.SessionsForKey("xena", use_awaitable)).value();
+    REQUIRE(listed.size() == 2);
+    CHECK_FALSE(listed[0].persistent);
+    CHECK(listed[1].persistent);
+    CHECK_FALSE((co_await sessions.Check(jeff::test::CookieOf(*rotated_once), use_awaitable)).session.persistent);
+    const auto seen_by_browser_app = (co_await browser_app.SessionsForKey("xena", use_awaitable)).value();
+    CHECK_FALSE(seen_by_browser_app.at(0).persistent);
+    CHECK_FALSE(seen_by_browser_app.at(1).persistent);
+    const auto rotated_again = co_await browser_app.Rotate(jeff::test::CookieOf(*rotated_laptop), use_awaitable);
+    REQUIRE(rotated_again.ok());
+    CHECK_FALSE(jeff::test::CookieAttribute(rotated_again->set_cookie.front(), "Max-Age"));
   });
 }
 

@@ -280,32 +280,39 @@ TEST_CASE("a SessionView shows the ext entries as views into the bytes") {
   std::vector<jeff::SessionView> views;
   REQUIRE(jeff::VisitRecord(bytes, [&](const jeff::SessionView& s) { views.push_back(s); }).ok());
   REQUIRE(views.size() == 2);
-  CHECK_FALSE(views[0].persistent);
-  CHECK_FALSE(views[0].authenticated_at_ms);
-  CHECK_FALSE(views[0].device_key);
-  CHECK_FALSE(views[0].challenge);
+  CHECK(views[0].ext.size() == 1);  // an empty map: this record is v2
+  CHECK_FALSE(views[0].persistent());
+  CHECK_FALSE(views[0].authenticated_at_ms());
+  CHECK_FALSE(views[0].device_key());
+  CHECK_FALSE(views[0].challenge());
   CHECK(views[0].bound_cookies().empty());
 
   const StoredSession& want = r.sessions[1];
   const jeff::SessionView& v = views[1];
-  CHECK(v.persistent == want.persistent);
-  CHECK(v.authenticated_at_ms == want.authenticated_at_ms);
-  REQUIRE(v.device_key);
-  CHECK(v.device_key->alg == jeff::DeviceKeyAlg::kRs256);
-  CHECK(std::ranges::equal(v.device_key->spki, want.device_key->spki));
-  CHECK(std::ranges::equal(v.device_key->thumbprint, want.device_key->thumbprint));
-  CHECK(inside(v.device_key->spki));
-  CHECK(inside(v.device_key->thumbprint));
-  REQUIRE(v.challenge);
-  CHECK(std::ranges::equal(v.challenge->nonce, want.challenge->nonce));
-  CHECK(inside(v.challenge->nonce));
-  CHECK(v.challenge->expires_ms == want.challenge->expires_ms);
+  CHECK(inside(v.ext));
+  CHECK(v.persistent() == want.persistent);
+  CHECK(v.authenticated_at_ms() == want.authenticated_at_ms);
+  const auto device_key = v.device_key();
+  REQUIRE(device_key);
+  CHECK(device_key->alg == jeff::DeviceKeyAlg::kRs256);
+  CHECK(std::ranges::equal(device_key->spki, want.device_key->spki));
+  CHECK(std::ranges::equal(device_key->thumbprint, want.device_key->thumbprint));
+  CHECK(inside(device_key->spki));
+  CHECK(inside(device_key->thumbprint));
+  const auto challenge = v.challenge();
+  REQUIRE(challenge);
+  CHECK(std::ranges::equal(challenge->nonce, want.challenge->nonce));
+  CHECK(inside(challenge->nonce));
+  CHECK(challenge->expires_ms == want.challenge->expires_ms);
   REQUIRE(v.bound_cookies().size() == 2);
-  for (std::size_t i = 0; i < 2; ++i) {
-    CHECK(std::ranges::equal(v.bound_cookies()[i].token_hash, want.bound_cookies[i].token_hash));
-    CHECK(inside(v.bound_cookies()[i].token_hash));
-    CHECK(v.bound_cookies()[i].expires_ms == want.bound_cookies[i].expires_ms);
+  std::size_t i = 0;
+  for (const jeff::BoundCookieView& cookie : v.bound_cookies()) {
+    CHECK(std::ranges::equal(cookie.token_hash, want.bound_cookies[i].token_hash));
+    CHECK(inside(cookie.token_hash));
+    CHECK(cookie.expires_ms == want.bound_cookies[i].expires_ms);
+    ++i;
   }
+  CHECK(i == 2);
 }
 
 TEST_CASE("accepted encodings of ext maps") {
@@ -483,6 +490,7 @@ TEST_CASE("VisitRecord visits in order without copying") {
   const std::string bytes = jeff::EncodeRecord(r);
   std::vector<std::int64_t> created;
   const auto key = jeff::VisitRecord(bytes, [&](const jeff::SessionView& s) {
+    CHECK(s.ext.empty());  // a v1 record
     const auto i = created.size();
     REQUIRE(i < r.sessions.size());
     CHECK(std::equal(s.id.begin(), s.id.end(), r.sessions[i].id.begin()));

@@ -6,6 +6,7 @@
 #include "support/cookies.hpp"
 #include "support/messages.hpp"
 #include "support/memory_fixture.hpp"
+#include "support/record_ext.hpp"
 #include "support/sessions_race.hpp"
 
 #include <atomic>
@@ -314,6 +315,191 @@ TEST_CASE("Rotate needs the current token: of two Rotates with one cookie, one w
   CHECK(sessions.Check(rotated).status == CheckStatus::kUnknown);
 }
 
+// Issue 27 item 2: Rotate gave every session Max-Age unless Options::max_age
+// was 0, so "remember me" unticked stopped meaning anything after a Rotate.
+TEST_CASE("Rotate keeps a browser-session cookie a browser-session cookie") {
+  Fixture f;
+  f.options.max_age = 24h * 30;
+  f.options.session_cookie_lifetime = 12h;
+  jeff::Sessions sessions(f.options);
+  const auto once = sessions.Set("rita", "kiosk", {.max_age = 0s}).value();
+  CHECK_FALSE(once.session.persistent);
+  f.clock.Advance(1h);
+  std::string cookie = jeff::test::CookieOf(once);
+  for (int round = 0; round < 2; ++round) {  // and a rotated one rotates the same
+    CAPTURE(round);
+    const auto rotated = sessions.Rotate(cookie);
+    REQUIRE(rotated.ok());
+    const std::string& set_cookie = rotated->set_cookie.front();
+    CHECK_FALSE(jeff::test::CookieAttribute(set_cookie, "Max-Age"));
+    CHECK_FALSE(jeff::test::CookieAttribute(set_cookie, "Expires"));
+    CHECK_FALSE(rotated->session.persistent);
+    CHECK(rotated->session.expires == once.session.expires);
+    cookie = jeff::test::CookieOf(*rotated);
+  }
+  const auto checked = sessions.Check(cookie);
+  REQUIRE(checked.ok());
+  CHECK_FALSE(checked.session.persistent);
+  const auto listed = sessions.SessionsForKey("rita").value();
+  REQUIRE(listed.size() == 1);
+  CHECK_FALSE(listed[0].persistent);
+}
+
+TEST_CASE("Rotate gives a persistent cookie Max-Age = the remaining lifetime, Expires = the session's end") {
+  Fixture f;
+  f.options.max_age = 24h * 30;
+  jeff::Sessions sessions(f.options);
+  const auto issued = sessions.Set("sam", "laptop").value();
+  CHECK(issued.session.persistent);
+  f.clock.Advance(90min);
+  const auto rotated = sessions.Rotate(jeff::test::CookieOf(issued));
+  REQUIRE(rotated.ok());
+  CHECK(rotated->session.persistent);
+  const std::string& set_cookie = rotated->set_cookie.front();
+  CHECK(jeff::test::CookieAttribute(set_cookie, "Max-Age") == std::to_string((24h * 30 - 90min) / 1s));
+  CHECK(jeff::test::CookieAttribute(set_cookie, "Expires") == jeff::FormatHttpDate(issued.session.expires));
+
+  SUBCASE("a login's own lifetime when Options::max_age gives browser-session cookies") {
+    f.options.max_age = 0s;
+    jeff::Sessions short_default(f.options);
+    const auto week = short_default.Set("sam", "phone", {.max_age = 24h * 7}).value();
+    CHECK(week.session.persistent);
+    f.clock.Advance(24h);
+    const auto again = short_default.Rotate(jeff::test::CookieOf(week));
+    REQUIRE(again.ok());
+    CHECK(again->session.persistent);
+    CHECK(jeff::test::CookieAttribute(again->set_cookie.front(), "Max-Age") == std::to_string((24h * 6) / 1s));
+    CHECK(jeff::test::CookieAttribute(again->set_cookie.front(), "Expires") ==
+          jeff::FormatHttpDate(week.session.expires));
+  }
+  SUBCASE("at least one second, in the session's last moments") {
+    f.clock.Set(issued.session.expires - 300ms);
+    const auto last = sessions.Rotate(jeff::test::CookieOf(*rotated));
+    REQUIRE(last.ok());
+    CHECK(jeff::test::CookieAttribute(last->set_cookie.front(), "Max-Age") == "1");
+  }
+}
+
+TEST_CASE("Set records the login's cookie kind only when Options::max_age does not imply it") {
+  Fixture f;
+  f.options.max_age = 24h * 30;
+  jeff::Sessions sessions(f.options);
+  const std::string store_key = jeff::test::StoreKeyOf(f.options, "tom");
+  const auto plain = sessions.Set("tom", "").value();
+  const auto hour = sessions.Set("tom", "", {.max_age = 1h}).value();
+  CHECK(jeff::test::StoredFormat(*f.store, store_key) == 1);  // nothing needs v2: a fleet can roll back
+  CHECK_FALSE(jeff::test::StoredOf(*f.store, store_key, plain.session.id).persistent);
+  CHECK_FALSE(jeff::test::StoredOf(*f.store, store_key, hour.session.id).persistent);
+  const auto once = sessions.Set("tom", "", {.max_age = 0s}).value();
+  CHECK(jeff::test::StoredFormat(*f.store, store_key) == 2);
+  CHECK(jeff::test::StoredOf(*f.store, store_key, once.session.id).persistent == false);
+  CHECK_FALSE(jeff::test::StoredOf(*f.store, store_key, plain.session.id).persistent);
+
+  f.options.max_age = 0s;
+  jeff::Sessions short_default(f.options);
+  const std::string other_key = jeff::test::StoreKeyOf(f.options, "uma");
+  const auto browser = short_default.Set("uma", "").value();
+  CHECK_FALSE(browser.session.persistent);
+  CHECK(jeff::test::StoredFormat(*f.store, other_key) == 1);
+  const auto week = short_default.Set("uma", "", {.max_age = 24h * 7}).value();
+  CHECK(jeff::test::StoredOf(*f.store, other_key, week.session.id).persistent == true);
+  CHECK_FALSE(jeff::test::StoredOf(*f.store, other_key, browser.session.id).persistent);
+}
+
+TEST_CASE("sessions stored without the login's choice keep today's meaning: Options::max_age decides") {
+  // A v1 record, as every version before the choice was kept wrote it.
+  Fixture f;
+  f.options.max_age = 24h * 30;
+  jeff::Sessions persistent_app(f.options);
+  const auto issued = persistent_app.Set("vera", "").value();
+  const std::string store_key = jeff::test::StoreKeyOf(f.options, "vera");
+  REQUIRE(jeff::test::StoredFormat(*f.store, store_key) == 1);
+  jeff::Options browser_options = f.options;
+  browser_options.max_age = 0s;
+  jeff::Sessions browser_app(browser_options);
+
+  CHECK_FALSE(browser_app.SessionsForKey("vera").value().at(0).persistent);
+  CHECK(persistent_app.SessionsForKey("vera").value().at(0).persistent);
+  f.clock.Advance(1h);
+  const auto rotated = browser_app.Rotate(jeff::test::CookieOf(issued));
+  REQUIRE(rotated.ok());
+  CHECK_FALSE(jeff::test::CookieAttribute(rotated->set_cookie.front(), "Max-Age"));
+  CHECK_FALSE(rotated->session.persistent);
+  CHECK(jeff::test::StoredFormat(*f.store, store_key) == 1);  // a Rotate adds no choice
+  f.clock.Advance(1h);
+  const auto again = persistent_app.Rotate(jeff::test::CookieOf(*rotated));
+  REQUIRE(again.ok());
+  CHECK(jeff::test::CookieAttribute(again->set_cookie.front(), "Max-Age") == std::to_string((24h * 30 - 2h) / 1s));
+  CHECK(again->session.persistent);
+}
+
+TEST_CASE("every write carries the ext entries through unchanged") {
+  Fixture f;
+  f.options.max_age = 1h;
+  f.options.max_sessions_per_key = 4;
+  f.options.touch_interval = 1min;
+  jeff::Sessions sessions(f.options);
+  const auto oldest = sessions.Set("wes", "oldest").value();
+  const auto bound = sessions.Set("wes", "bound", {.max_age = 0s}).value();  // key 1: false
+  const auto brief = sessions.Set("wes", "brief", {.max_age = 10min}).value();
+  const auto other = sessions.Set("wes", "other").value();
+  const std::string store_key = jeff::test::StoreKeyOf(f.options, "wes");
+  jeff::test::EditStored(*f.store, store_key, bound.session.id, jeff::test::PlantDbscExt);
+  const jeff::StoredSession planted = jeff::test::StoredOf(*f.store, store_key, bound.session.id);
+  REQUIRE(planted.persistent == false);
+  REQUIRE(planted.device_key);
+  const auto unchanged = [&] {
+    const jeff::StoredSession now = jeff::test::StoredOf(*f.store, store_key, bound.session.id);
+    CHECK(jeff::test::ExtOf(now) == jeff::test::ExtOf(planted));
+    return now;
+  };
+  std::string bound_cookie = jeff::test::CookieOf(bound);
+
+  SUBCASE("touch") {
+    f.clock.Advance(2min);
+    REQUIRE(sessions.Check(bound_cookie).ok());
+    CHECK(unchanged().last_seen_ms == planted.last_seen_ms + 120000);
+  }
+  SUBCASE("Delete of another id") {
+    CHECK(sessions.Delete("wes", std::vector{other.session.id}).value() == 1);
+    unchanged();
+  }
+  SUBCASE("Clear of another session") {
+    REQUIRE(sessions.Clear(jeff::test::CookieOf(other)).ok());
+    CHECK(jeff::test::StoredRecord(*f.store, store_key).sessions.size() == 3);
+    unchanged();
+  }
+  SUBCASE("Rotate of another session") {
+    REQUIRE(sessions.Rotate(jeff::test::CookieOf(other)).ok());
+    unchanged();
+  }
+  SUBCASE("prune and evict") {
+    const auto ids = [&] {
+      std::vector<jeff::SessionId> out;
+      for (const auto& s : jeff::test::StoredRecord(*f.store, store_key).sessions) out.push_back(s.id);
+      return out;
+    };
+    f.clock.Advance(11min);  // `brief` ended
+    REQUIRE(sessions.Set("wes", "new").ok());
+    const auto pruned = ids();
+    CHECK(pruned.size() == 4);
+    CHECK(std::find(pruned.begin(), pruned.end(), brief.session.id) == pruned.end());
+    unchanged();
+    REQUIRE(sessions.Set("wes", "newer").ok());
+    const auto evicted = ids();
+    CHECK(evicted.size() == 4);
+    CHECK(evicted.front() == bound.session.id);  // `oldest` went
+    CHECK(std::find(evicted.begin(), evicted.end(), oldest.session.id) == evicted.end());
+    unchanged();
+  }
+  SUBCASE("Rotate of the session itself") {
+    const auto rotated = sessions.Rotate(bound_cookie);
+    REQUIRE(rotated.ok());
+    CHECK_FALSE(jeff::test::CookieAttribute(rotated->set_cookie.front(), "Max-Age"));
+    CHECK(unchanged().token_hash != planted.token_hash);
+  }
+}
+
 // Review defect 7: Clear with a cookie matching no session rewrote the record
 // of whatever key the cookie's kid named (racing that user's logins).
 TEST_CASE("a cookie that matches no session causes no store write") {
@@ -587,7 +773,16 @@ TEST_CASE("stateless: SetOptions::max_age other than Options::max_age is unsuppo
   CHECK(sessions.Set("rae", "", {.max_age = 0s}).error() == jeff::Errc::kUnsupported);
   CHECK(sessions.Set("rae", "", {.max_age = 1h}).error() == jeff::Errc::kUnsupported);
   CHECK(sessions.Set("rae", "", {.max_age = options.max_age}).ok());
-  CHECK(sessions.Set("rae", "", jeff::SetOptions{}).ok());
+  const auto issued = sessions.Set("rae", "", jeff::SetOptions{});
+  REQUIRE(issued.ok());
+  // The cookie kind is Options::max_age's, for a new token and a checked one.
+  CHECK(issued->session.persistent);
+  CHECK(sessions.Check(jeff::test::CookieOf(*issued)).session.persistent);
+  options.max_age = 0s;
+  jeff::Sessions browser(options);
+  const auto once = browser.Set("rae", "").value();
+  CHECK_FALSE(once.session.persistent);
+  CHECK_FALSE(browser.Check(jeff::test::CookieOf(once)).session.persistent);
   // Out of range is bad input, whatever the strategy.
   CHECK(sessions.Set("rae", "", {.max_age = -1s}).error() == jeff::Errc::kInvalidArgument);
 }

@@ -131,9 +131,29 @@ struct BoundCookieView {
   std::int64_t expires_ms = 0;               ///< Unix ms
 };
 
+/// Ext key 5 inside an encoded record: the bound cookies, newest first
+/// (empty: none), as a small range of views.
+struct BoundCookiesView {
+  std::array<BoundCookieView, kMaxBoundCookies> slots{};  ///< the first size() are set
+  std::size_t count = 0;                                  ///< entries in slots
+
+  /// Number of bound cookies (0 ... kMaxBoundCookies).
+  std::size_t size() const noexcept { return count; }
+  /// True when there is none.
+  bool empty() const noexcept { return count == 0; }
+  /// The `i`th (0: newest); precondition i < size().
+  const BoundCookieView& operator[](std::size_t i) const noexcept { return slots[i]; }
+  /// Iteration, newest first.
+  const BoundCookieView* begin() const noexcept { return slots.data(); }
+  /// End of iteration.
+  const BoundCookieView* end() const noexcept { return slots.data() + count; }
+};
+
 /// One session inside an encoded record, without copying: the views point
-/// into the encoded bytes and live as long as they do. The ext fields mean
-/// what StoredSession's do; in a v1 record they are all absent.
+/// into the encoded bytes and live as long as they do. The ext entries
+/// mean what StoredSession's do; the accessors read them from the
+/// (already validated) ext map when asked, so a reader that needs none pays
+/// nothing for them. In a v1 record they are all absent.
 struct SessionView {
   std::span<const std::uint8_t, kSessionIdBytes> id;          ///< as StoredSession::id
   std::span<const std::uint8_t, kTokenHashBytes> token_hash;  ///< as StoredSession::token_hash
@@ -141,19 +161,19 @@ struct SessionView {
   std::int64_t expires_ms = 0;    ///< Unix ms
   std::int64_t last_seen_ms = 0;  ///< Unix ms
   std::string_view meta;          ///< application bytes
-  std::optional<bool> persistent{};                   ///< ext key 1
-  std::optional<std::int64_t> authenticated_at_ms{};  ///< ext key 2
-  std::optional<DeviceKeyView> device_key{};          ///< ext key 3
-  std::optional<ChallengeView> challenge{};           ///< ext key 4
-  /// Ext key 5: storage of bound_cookies(); only the first bound_cookie_count are set.
-  std::array<BoundCookieView, kMaxBoundCookies> bound_cookie_slots{};
-  std::uint8_t bound_cookie_count = 0;  ///< ext key 5: entries in bound_cookie_slots
+  /// The encoded ext map, validated by the reader (empty in a v1 record).
+  std::span<const std::uint8_t> ext{};
 
-  /// Ext key 5: the bound cookies, newest first (empty: none). Valid as
-  /// long as this view is.
-  std::span<const BoundCookieView> bound_cookies() const noexcept {
-    return {bound_cookie_slots.data(), bound_cookie_count};
-  }
+  /// Ext key 1 (see StoredSession::persistent).
+  std::optional<bool> persistent() const noexcept;
+  /// Ext key 2 (see StoredSession::authenticated_at_ms).
+  std::optional<std::int64_t> authenticated_at_ms() const noexcept;
+  /// Ext key 3 (see StoredSession::device_key).
+  std::optional<DeviceKeyView> device_key() const noexcept;
+  /// Ext key 4 (see StoredSession::challenge).
+  std::optional<ChallengeView> challenge() const noexcept;
+  /// Ext key 5 (see StoredSession::bound_cookies).
+  BoundCookiesView bound_cookies() const noexcept;
 };
 
 /// Encodes `record`: format v1 (byte for byte what earlier versions wrote)
@@ -195,6 +215,16 @@ class RecordReader {
   std::uint32_t declared_sessions() const noexcept { return declared_; }
 
  private:
+  std::optional<SessionView> NextV2() noexcept;
+  // After reading a session: counts it, or marks the failure.
+  void Count(bool read) noexcept {
+    if (read) {
+      --left_;
+    } else {
+      failed_ = true;
+    }
+  }
+
   const std::uint8_t* at_;
   const std::uint8_t* end_;
   std::string_view key_;

@@ -23,9 +23,12 @@ std::minstd_rand& JitterRng() {
   return rng;
 }
 
-Session ToSession(std::string_view key, const StoredSession& s) {
-  return Session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
-                 FromUnixMillis(s.last_seen_ms), s.meta, s.device_key.has_value()};
+Session ToSession(const Options& options, std::string_view key, const StoredSession& s) {
+  Session session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
+                  FromUnixMillis(s.last_seen_ms), s.meta};
+  session.persistent = IsPersistent(options, s.persistent);
+  session.device_bound = s.device_key.has_value();
+  return session;
 }
 
 // Server-side lifetime of a session whose cookie has Max-Age `max_age`.
@@ -42,6 +45,15 @@ Step Swap(std::string_view key, std::optional<Version> expected, std::string_vie
 
 std::int64_t StoredMillis(TimePoint t) noexcept {
   return std::clamp<std::int64_t>(ToUnixMillis(t), 0, kMaxUnixMillis);
+}
+
+bool IsPersistent(const Options& options, std::optional<bool> stored) noexcept {
+  return stored.value_or(options.max_age.count() > 0);
+}
+
+std::optional<bool> StoredPersistent(const Options& options, bool persistent) noexcept {
+  if (persistent == IsPersistent(options, std::nullopt)) return std::nullopt;
+  return persistent;
 }
 
 // Times are stored times (0 ... kMaxUnixMillis, checked on decode), so the
@@ -189,7 +201,7 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   }
   // DBSC: a bound session's cookie alone is not enough (it serves only the
   // refresh endpoint). Off, bindings are ignored.
-  if (options_.device_binding.enabled && match->device_key &&
+  if (options_.device_binding.enabled && match->device_key() &&
       !HasValidBoundCookie(options_, header_, *match, now_ms)) {
     result_.status = CheckStatus::kDeviceProofRequired;
     return Decided();
@@ -202,7 +214,8 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   s.expires = FromUnixMillis(match->expires_ms);
   s.last_seen = FromUnixMillis(match->last_seen_ms);
   s.meta.assign(match->meta);
-  s.device_bound = match->device_key.has_value();
+  s.device_bound = match->device_key().has_value();
+  s.persistent = IsPersistent(options_, match->persistent());
 
   const std::int64_t touch_ms = std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
   if (touch_ms <= 0 || now_ms - match->last_seen_ms < touch_ms) return Step::Done();
@@ -258,6 +271,9 @@ Step SetOp::Start() {
       std::min(session_.created_ms +
                    std::chrono::duration_cast<milliseconds>(Lifetime(options_, cookie_max_age_)).count(),
                kMaxUnixMillis);
+  // Recorded only when it differs from what Options::max_age implies, so
+  // that a plain Set keeps the record in format v1.
+  session_.persistent = StoredPersistent(options_, cookie_max_age_.count() > 0);
   kid_ = KeyId(key_, options_.pepper);
   if (options_.device_binding.enabled) session_.challenge = NewDeviceChallenge(options_, session_.created_ms);
   return Next(mutation_.Begin(
@@ -286,7 +302,7 @@ Step SetOp::Next(Step step) {
     return step;
   }
   Issued issued;
-  issued.session = ToSession(key_, session_);
+  issued.session = ToSession(options_, key_, session_);
   issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
                                              FormatSessionCookie(kid_, token_), cookie_max_age_, now_));
   if (session_.challenge) issued.headers.push_back(RegistrationHeader(options_, *session_.challenge));
@@ -334,7 +350,7 @@ Step CookieMutationOp::NextCookie() {
           if (!ConstantTimeEqual(s.token_hash, current_)) continue;
           s.token_hash = fresh_;
           s.last_seen_ms = std::max(s.last_seen_ms, StoredMillis(now_));
-          rotated_session_ = ToSession(record.key, s);
+          rotated_session_ = ToSession(options_, record.key, s);
           return true;
         }
         return false;
@@ -358,10 +374,15 @@ Step CookieMutationOp::Next(Step step) {
   if (kind_ == Kind::kRotate && rotated_session_) {
     Issued issued;
     issued.session = std::move(*rotated_session_);
-    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(issued.session.expires - now_);
-    issued.set_cookie.push_back(BuildSetCookie(
-        options_.cookie, options_.cookie.name, FormatSessionCookie(kid_, fresh_token_),
-        options_.max_age.count() == 0 ? options_.max_age : std::max(remaining, std::chrono::seconds(1)), now_));
+    // The kind of cookie the login chose: a browser-session cookie stays
+    // one; a persistent one lasts as long as the session still does.
+    std::chrono::seconds max_age{0};
+    if (issued.session.persistent) {
+      max_age = std::max(std::chrono::duration_cast<std::chrono::seconds>(issued.session.expires - now_),
+                         std::chrono::seconds(1));
+    }
+    issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
+                                               FormatSessionCookie(kid_, fresh_token_), max_age, now_));
     rotated_ = std::move(issued);
     return step;
   }
@@ -453,7 +474,7 @@ Step ListOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
     }
     const std::int64_t now_ms = StoredMillis(now);
     for (const StoredSession& s : record->sessions) {
-      if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) out.push_back(ToSession(record->key, s));
+      if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) out.push_back(ToSession(options_, record->key, s));
     }
   }
   result_ = std::move(out);

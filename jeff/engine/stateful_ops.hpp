@@ -55,6 +55,15 @@ struct Step {
 // outside that range is clamped into it.
 std::int64_t StoredMillis(TimePoint t) noexcept;
 
+// Whether a session's cookie is persistent (has Max-Age), given its stored
+// ext key 1: the login's choice when recorded, else what Options::max_age
+// implies (0: a browser-session cookie), the rule of records without it.
+bool IsPersistent(const Options& options, std::optional<bool> stored) noexcept;
+
+// What to store as ext key 1 for a login that chose `persistent`: nothing
+// when Options::max_age implies that choice anyway (the record stays v1).
+std::optional<bool> StoredPersistent(const Options& options, bool persistent) noexcept;
+
 // Whether a session with these stored times is live at `now_ms` (absolute
 // and idle expiry).
 bool IsLive(const Options& options, std::int64_t expires_ms, std::int64_t last_seen_ms,

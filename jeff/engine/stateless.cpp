@@ -353,9 +353,10 @@ class StatelessStrategy final : public Strategy {
   }
 
   // The Session of freshly issued `claims`.
-  static Session SessionOf(const nlohmann::json& claims, std::string_view key, std::string_view sid,
-                           std::string_view meta) {
+  Session SessionOf(const nlohmann::json& claims, std::string_view key, std::string_view sid,
+                    std::string_view meta) const {
     Session session;
+    session.persistent = options_.max_age.count() > 0;
     session.key.assign(key);
     session.id = ParseSessionId(sid).value_or(SessionId{});
     session.created = session.last_seen = TimePoint(seconds(claims.at("iat").get<std::int64_t>()));
@@ -419,6 +420,7 @@ class StatelessStrategy final : public Strategy {
     session.created = session.last_seen = FromUnixMillis(tc.iat ? *ToMillis(tc.iat) : 0);
     session.expires = FromUnixMillis(exp_ms);
     session.meta.assign(tc.meta);
+    session.persistent = options_.max_age.count() > 0;
 
     if (options_.stateless.denylist && !sid.empty()) {
       const std::string deny_key = DenyKey(sid, session.key);

@@ -21,11 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto key = jeff::VisitRecord(bytes, [&](const jeff::SessionView& s) {
     ++visited;
     inside(s.meta.data(), s.meta.size());
-    if (s.device_key) {
-      inside(s.device_key->spki.data(), s.device_key->spki.size());
-      inside(s.device_key->thumbprint.data(), s.device_key->thumbprint.size());
+    inside(s.ext.data(), s.ext.size());
+    if (const auto device_key = s.device_key()) {
+      inside(device_key->spki.data(), device_key->spki.size());
+      inside(device_key->thumbprint.data(), device_key->thumbprint.size());
     }
-    if (s.challenge) inside(s.challenge->nonce.data(), s.challenge->nonce.size());
+    if (const auto challenge = s.challenge()) inside(challenge->nonce.data(), challenge->nonce.size());
     for (const jeff::BoundCookieView& cookie : s.bound_cookies()) {
       inside(cookie.token_hash.data(), cookie.token_hash.size());
     }

@@ -135,6 +135,37 @@ TEST_CASE("list honours the application's idle timeout when told it") {
   CheckFails(idle, kExitFailure, "no live session");
 }
 
+// Issue 27 item 2: the cookie kind of each session, as the application reads
+// it: the login's recorded choice, else what its Options::max_age implies.
+TEST_CASE("list shows whether each session's cookie is persistent") {
+  for (const std::string& url : LiveStoreUrls()) {
+    CAPTURE(url);
+    const std::string key = "list-kind@example.com";
+    Sessions sessions = SessionsAt(url);  // Options::max_age 30 days
+    REQUIRE(sessions.Set(key, "remembered").ok());                            // no recorded choice
+    REQUIRE(sessions.Set(key, "kiosk", {.max_age = std::chrono::seconds(0)}).ok());  // recorded: browser session
+    Options browser_default;
+    browser_default.max_age = std::chrono::seconds(0);
+    REQUIRE(SessionsAt(url, browser_default).Set(key, "week", {.max_age = std::chrono::hours(24 * 7)}).ok());
+
+    const auto kinds = [&](std::vector<std::string> extra) {
+      std::vector<std::string> args{"sessions", "list", key, "--store", url};
+      args.insert(args.end(), extra.begin(), extra.end());
+      const ProcessOutcome run = Jeffctl(args);
+      CHECK(run.exit_code == kExitOk);
+      std::vector<bool> out;
+      for (const json& line : JsonLines(run.out)) out.push_back(line.at("persistent").get<bool>());
+      return out;
+    };
+    CHECK(kinds({}) == std::vector<bool>{true, false, true});
+    CHECK(kinds({"--max-age", "3600"}) == std::vector<bool>{true, false, true});
+    // An application whose Options::max_age is 0 reads the unrecorded one as a browser session.
+    CHECK(kinds({"--max-age", "0"}) == std::vector<bool>{false, false, true});
+  }
+  CheckFails(Jeffctl({"sessions", "list", "k", "--store", LiveStoreUrls()[0], "--max-age", "-1"}), kExitUsage,
+             "--max-age");
+}
+
 TEST_CASE("list finds keys under the application's prefix and pepper only") {
   for (const std::string& url : LiveStoreUrls()) {
     CAPTURE(url);

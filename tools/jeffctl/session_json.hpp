@@ -19,7 +19,8 @@ std::string FormatRfc3339(TimePoint t);
 nlohmann::ordered_json BytesJson(std::string_view bytes);
 
 // {"key", "id", "created", "created_ms", "expires", "expires_ms",
-//  "last_seen", "last_seen_ms", "meta"}: times as RFC 3339 and Unix ms.
+//  "last_seen", "last_seen_ms", "meta", "persistent"}: times as RFC 3339 and
+// Unix ms; persistent as Session::persistent.
 nlohmann::ordered_json SessionJson(const Session& session);
 
 }  // namespace jeff::ctl

@@ -35,17 +35,22 @@ constexpr std::string_view kStoreOptionsHelp =
 
 constexpr std::string_view kListUsage =
     "usage: jeffctl sessions list KEY [--store URL] [--prefix P] [--pepper P]\n"
-    "                             [--idle-timeout S]\n"
+    "                             [--idle-timeout S] [--max-age S]\n"
     "\n"
     "Prints the live sessions of KEY, oldest first, one JSON object per line:\n"
     "  {\"key\":\"alice\",\"id\":\"<uuid>\",\"created\":\"2030-01-01T00:00:00.000Z\",\n"
     "   \"created_ms\":1893456000000,\"expires\":...,\"expires_ms\":...,\"last_seen\":...,\n"
-    "   \"last_seen_ms\":...,\"meta\":\"...\",\"device_bound\":false}\n"
+    "   \"last_seen_ms\":...,\"meta\":\"...\",\"persistent\":true,\"device_bound\":false}\n"
     "device_bound: a DBSC device key is bound to the session (the browser proves\n"
     "possession of it to renew a short-lived cookie).\n"
     "Times are UTC; key and meta are strings when they are UTF-8, else\n"
-    "{\"base64\":\"...\"}. Exits 1 when KEY has no live session.\n"
-    "\n";
+    "{\"base64\":\"...\"}. persistent: the session's cookie has Max-Age (false: a\n"
+    "browser-session cookie, gone when the browser closes). Exits 1 when KEY has no\n"
+    "live session.\n"
+    "\n"
+    "  --max-age S         the application's Options::max_age in seconds (default 2592000,\n"
+    "                      30 days): decides \"persistent\" for sessions whose login made no\n"
+    "                      choice of its own (0: browser-session cookies)\n";
 
 constexpr std::string_view kRevokeUsage =
     "usage: jeffctl sessions revoke KEY [--id ID ...] [--store URL] [--prefix P]\n"
@@ -102,6 +107,9 @@ StoreSessions OpenSessions(const Args& args) {
       options.touch_interval =
           std::min(options.touch_interval, options.idle_timeout - std::chrono::seconds(1));
     }
+  }
+  if (auto max_age = args.Value("max-age")) {
+    options.max_age = ParseSeconds("max-age", *max_age, std::chrono::seconds(0), kMaxCookieLifetime);
   }
   options.logger = [](std::string_view message) { PrintError(message); };
   try {
@@ -186,7 +194,7 @@ CommandGroup SessionsCommands() {
           {
               {"list", "list the live sessions of KEY as JSON lines",
                std::string(kListUsage) + std::string(kStoreOptionsHelp),
-               Flags({}, kStoreFlags), List},
+               Flags({{"max-age", true, false}}, kStoreFlags), List},
               {"revoke", "revoke all sessions of KEY, or those given by --id",
                std::string(kRevokeUsage) + std::string(kStoreOptionsHelp),
                Flags({{"id", true, true}}, kStoreFlags), Revoke},
