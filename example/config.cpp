@@ -37,6 +37,9 @@ A small web app whose logins are kept by jeff.
   --metrics             count sessions' operations and serve them on GET /metrics
                         (Prometheus text format; unauthenticated: expose the
                         port to your scraper only)
+  --tls-cert FILE       serve HTTPS with this PEM certificate (chain); needs
+                        --tls-key (jeff-example only)
+  --tls-key FILE        the PEM private key of --tls-cert
   --help                this text
 )";
 
@@ -111,6 +114,10 @@ Flags ParseFlags(int argc, char** argv, std::string_view program) {
       f.stateless = true;
     } else if (arg == "--metrics") {
       f.metrics = true;
+    } else if (arg == "--tls-cert") {
+      f.tls_cert = value();
+    } else if (arg == "--tls-key") {
+      f.tls_key = value();
     } else if (arg == "--secret") {
       f.secrets.push_back(value());
     } else if (arg == "--claim") {
@@ -130,6 +137,7 @@ Flags ParseFlags(int argc, char** argv, std::string_view program) {
   if (!f.stateless && (!f.secrets.empty() || !f.claims.empty())) {
     Fail(program, "--secret and --claim go with --stateless");
   }
+  if (f.tls_cert.empty() != f.tls_key.empty()) Fail(program, "--tls-cert and --tls-key go together");
   if (f.users.empty()) f.users.push_back("demo@example.com:demo-password");
   return f;
 }
@@ -165,11 +173,11 @@ jeff::Options SessionOptions(const Flags& flags) {
 
 AppConfig MakeAppConfig(const Flags& flags) {
   AppConfig config;
-  config.warn_secure_over_http = !flags.insecure;
+  config.warn_secure_over_http = !flags.insecure && flags.tls_cert.empty();
   config.stateless = flags.stateless;
   config.metrics = flags.metrics;
-  // The app itself serves plain HTTP; behind a TLS proxy, pass --origin https://...
-  const std::string scheme = "http://";
+  // Behind a TLS proxy, pass --origin https://...
+  const std::string scheme = Scheme(flags);
   const std::string port = ":" + std::to_string(flags.port);
   config.allowed_origins = {scheme + flags.address + port};
   if (flags.address == "127.0.0.1") config.allowed_origins.push_back(scheme + "localhost" + port);
@@ -191,14 +199,18 @@ void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code
               << " cannot be reached (" << probe.message()
               << "); pages that need a session answer 503 until it can\n";
   }
-  if (!flags.insecure && !IsLoopbackAddress(flags.address)) {
+  if (!flags.insecure && flags.tls_cert.empty() && !IsLoopbackAddress(flags.address)) {
     std::cerr << program << ": listening on " << flags.address << ". "
               << SecureCookieOverHttpWarning() << "\n";
   }
 }
 
+std::string Scheme(const Flags& flags) {
+  return flags.tls_cert.empty() ? "http://" : "https://";
+}
+
 std::string Banner(const Flags& flags) {
-  return "jeff example on http://" + flags.address + ":" + std::to_string(flags.port) + " (" +
+  return "jeff example on " + Scheme(flags) + flags.address + ":" + std::to_string(flags.port) + " (" +
          (flags.stateless ? "stateless"
                           : "store " + flags.store.substr(0, flags.store.find("://") + 3) + "...") +
          ")";

@@ -27,6 +27,10 @@ struct Flags {
   bool insecure = false;
   bool stateless = false;
   bool metrics = false;  // --metrics: count (Options::metrics) and serve /metrics
+  // --tls-cert / --tls-key: serve HTTPS with this PEM certificate (chain) and
+  // key; both or neither.
+  std::string tls_cert;
+  std::string tls_key;
   std::vector<std::string> secrets;
   std::vector<std::pair<std::string, std::string>> claims;
 };
@@ -67,6 +71,9 @@ std::string Redacted(const std::string& url);
 // what a first read found; not fatal, it may come up later) and a Secure
 // cookie served over plain HTTP beyond this machine.
 void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code probe);
+
+// "https://" with --tls-cert, else "http://".
+std::string Scheme(const Flags& flags);
 
 // "jeff example on http://ADDRESS:PORT (store memory://...)", for stderr.
 std::string Banner(const Flags& flags);

@@ -7,8 +7,9 @@
 // /usr/bin/chromium, Debian package `chromium`), and playwright-core must be
 // installed (`npm ci --prefix test/browser`).
 
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -76,13 +77,37 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
+/// A self-signed P-256 certificate for `host` made by openssl in a new
+/// temporary folder: { host, cert, key (file names), spki (the base64 SHA-256
+/// of its SubjectPublicKeyInfo, what --ignore-certificate-errors-spki-list
+/// takes), remove() }.
+export function makeCertificate(host) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jeff-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-days', '2', '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`,
+    '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const spkiDer = new X509Certificate(readFileSync(cert)).publicKey.export({ type: 'spki', format: 'der' });
+  return {
+    host, cert, key,
+    spki: createHash('sha256').update(spkiDer).digest('base64'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 /// jeff-example with `args` on a free port; resolves once it accepts
 /// connections. `app.origin` is http://127.0.0.1:<port>; `app.stop()` ends it.
-export async function startExample(args = []) {
+/// With `tls` (a makeCertificate()) it serves HTTPS with that certificate and
+/// `app.origin` is https://<tls.host>:<port> (also allowed to POST); the
+/// browser must map tls.host to 127.0.0.1 (chromiumArgsForTls).
+export async function startExample(args = [], { tls } = {}) {
   let lastError;
   for (let attempt = 0; attempt < 3; ++attempt) {  // the free port may be taken meanwhile
     const port = await freePort();
-    const child = spawn(EXAMPLE, ['--port', String(port), ...args],
+    const origin = tls ? `https://${tls.host}:${port}` : `http://127.0.0.1:${port}`;
+    const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key, '--origin', origin] : [];
+    const child = spawn(EXAMPLE, ['--port', String(port), ...tlsArgs, ...args],
                         { stdio: ['ignore', 'inherit', 'pipe'] });
     children.add(child);
     let log = '';
@@ -101,8 +126,8 @@ export async function startExample(args = []) {
     if (status === 'up') {
       return {
         port,
-        origin: `http://127.0.0.1:${port}`,
-        url: (p) => `http://127.0.0.1:${port}${p}`,
+        origin,
+        url: (p) => `${origin}${p}`,
         log: () => log,
         async stop() {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -147,10 +172,20 @@ export async function startAttacker() {
   };
 }
 
-/// Headless Debian Chromium. Playwright gives every launch a new, empty
-/// profile (--user-data-dir in a fresh temporary folder, removed on close).
-export function launchChromium() {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+/// Headless Debian Chromium with `extraArgs` besides CHROMIUM_ARGS.
+/// Playwright gives every launch a new, empty profile (--user-data-dir in a
+/// fresh temporary folder, removed on close).
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true,
+                           args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/// The flags that make Chromium trust `tls` (a makeCertificate()) for
+/// https://<tls.host>, which it resolves to 127.0.0.1. --ignore-certificate-errors
+/// alone is not enough for features that need a trusted connection (DBSC).
+export function chromiumArgsForTls(tls) {
+  return [`--ignore-certificate-errors-spki-list=${tls.spki}`,
+          `--host-resolver-rules=MAP ${tls.host} 127.0.0.1`];
 }
 
 /// A browser context is one device: its own cookie jar and User-Agent.
