@@ -12,10 +12,15 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import net from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 
 export const EXAMPLE = process.env.JEFF_EXAMPLE;
+// How the example serves HTTPS (startExample's `tls`): 'flags' (its own
+// --tls-cert/--tls-key, the default) or 'proxy' (plain HTTP behind a
+// TLS-terminating proxy in this process, for an example without TLS).
+export const EXAMPLE_TLS = process.env.JEFF_EXAMPLE_TLS || 'flags';
 export const CHROMIUM = process.env.JEFF_CHROMIUM || '/usr/bin/chromium';
 // Where screenshots of the main pages go (meson: <build>/test/browser/screenshots).
 export const SCREENSHOTS =
@@ -96,17 +101,53 @@ export function makeCertificate(host) {
   };
 }
 
+// A TLS-terminating TCP proxy on a free loopback port with the certificate
+// `tls`, forwarding each connection to 127.0.0.1:<target> (set later).
+async function startTlsProxy(tls) {
+  const sockets = new Set();
+  const proxy = { port: 0, target: 0 };
+  const server = createTlsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (client) => {
+    const upstream = net.connect(proxy.target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.port = server.address().port;
+  proxy.stop = () => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  return proxy;
+}
+
 /// jeff-example with `args` on a free port; resolves once it accepts
 /// connections. `app.origin` is http://127.0.0.1:<port>; `app.stop()` ends it.
-/// With `tls` (a makeCertificate()) it serves HTTPS with that certificate and
-/// `app.origin` is https://<tls.host>:<port> (also allowed to POST); the
-/// browser must map tls.host to 127.0.0.1 (chromiumArgsForTls).
+/// With `tls` (a makeCertificate()) it is reached over HTTPS with that
+/// certificate (as EXAMPLE_TLS says) and `app.origin` is
+/// https://<tls.host>:<port> (also allowed to POST); the browser must map
+/// tls.host to 127.0.0.1 (chromiumArgsForTls).
 export async function startExample(args = [], { tls } = {}) {
+  const proxy = tls && EXAMPLE_TLS === 'proxy' ? await startTlsProxy(tls) : null;
+  try {
+    const app = await startExampleOnce(args, tls, proxy);
+    return { ...app, async stop() { await app.stop(); await proxy?.stop(); } };
+  } catch (e) {
+    await proxy?.stop();
+    throw e;
+  }
+}
+
+async function startExampleOnce(args, tls, proxy) {
   let lastError;
   for (let attempt = 0; attempt < 3; ++attempt) {  // the free port may be taken meanwhile
     const port = await freePort();
-    const origin = tls ? `https://${tls.host}:${port}` : `http://127.0.0.1:${port}`;
-    const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key, '--origin', origin] : [];
+    const origin = !tls ? `http://127.0.0.1:${port}` : `https://${tls.host}:${proxy?.port ?? port}`;
+    const tlsArgs = !tls ? [] : proxy ? ['--origin', origin]
+      : ['--tls-cert', tls.cert, '--tls-key', tls.key, '--origin', origin];
     const child = spawn(EXAMPLE, ['--port', String(port), ...tlsArgs, ...args],
                         { stdio: ['ignore', 'inherit', 'pipe'] });
     children.add(child);
@@ -124,6 +165,7 @@ export async function startExample(args = [], { tls } = {}) {
       await new Promise((r) => setTimeout(r, 50));
     }
     if (status === 'up') {
+      if (proxy) proxy.target = port;
       return {
         port,
         origin,
