@@ -1,5 +1,6 @@
 #include <jeff/jwe.hpp>
 
+#include <jeff/detail/c_handle.hpp>
 #include <jeff/detail/json.hpp>
 #include <jeff/detail/jwe_crypto.hpp>
 #include <jeff/token.hpp>
@@ -46,16 +47,12 @@ std::optional<std::size_t> DecodedBytes(std::size_t chars) {
   return chars / 4 * 3 + (chars % 4 == 0 ? 0 : chars % 4 - 1);
 }
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const noexcept { Free(p); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, Deleter<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>>;
-using MacCtx = std::unique_ptr<EVP_MAC_CTX, Deleter<EVP_MAC_CTX, EVP_MAC_CTX_free>>;
-using Cipher = std::unique_ptr<EVP_CIPHER, Deleter<EVP_CIPHER, EVP_CIPHER_free>>;
-using Mac = std::unique_ptr<EVP_MAC, Deleter<EVP_MAC, EVP_MAC_free>>;
-using Kdf = std::unique_ptr<EVP_KDF, Deleter<EVP_KDF, EVP_KDF_free>>;
-using KdfCtx = std::unique_ptr<EVP_KDF_CTX, Deleter<EVP_KDF_CTX, EVP_KDF_CTX_free>>;
+using CipherCtx = detail::CHandle<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
+using MacCtx = detail::CHandle<EVP_MAC_CTX, EVP_MAC_CTX_free>;
+using Cipher = detail::CHandle<EVP_CIPHER, EVP_CIPHER_free>;
+using Mac = detail::CHandle<EVP_MAC, EVP_MAC_free>;
+using Kdf = detail::CHandle<EVP_KDF, EVP_KDF_free>;
+using KdfCtx = detail::CHandle<EVP_KDF_CTX, EVP_KDF_CTX_free>;
 
 [[noreturn]] void ThrowCrypto() {
   ERR_clear_error();
