@@ -1,5 +1,6 @@
 #include <jeff/async_sessions.hpp>
 
+#include <jeff/engine/device_binding.hpp>
 #include <jeff/engine/observer.hpp>
 #include <jeff/engine/options.hpp>
 #include <jeff/engine/stateful_ops.hpp>
@@ -140,6 +141,7 @@ AsyncSessions::AsyncSessions(Options options, std::shared_ptr<AsyncStore> store,
                          (options.strategy == SessionStrategy::kAuto && store == nullptr);
   std::unique_ptr<engine::Strategy> stateless_strategy;
   if (stateless) {
+    engine::RequireNoDeviceBinding(options);
     stateless_strategy = engine::MakeStatelessStrategy(options);
   } else {
     engine::RequireOption(store != nullptr, "a store is required (e.g. OpenAsyncStore(\"memory://\", ...))");
@@ -220,6 +222,15 @@ void AsyncSessions::StartRotate(std::string cookie_header, Done<Result<Issued>> 
   impl_->Launch<Op>(executor_,
              [done = std::move(done)](Op& op) { done(std::move(op.rotated())); },
              Op::Kind::kRotate, cookie_header, impl_->options.clock());
+}
+
+void AsyncSessions::StartDeviceBinding(bool refresh, std::string cookie_header, std::string session_id,
+                                       std::string proof, Done<Result<DeviceBindingResponse>> done) {
+  if (impl_->stateless) return done(Errc::kUnsupported);
+  using Op = engine::DeviceBindingOp;
+  impl_->Launch<Op>(executor_, [done = std::move(done)](Op& op) { done(std::move(op.result())); },
+                    refresh ? Op::Kind::kRefresh : Op::Kind::kRegister, cookie_header, session_id, proof,
+                    impl_->options.clock());
 }
 
 }  // namespace jeff

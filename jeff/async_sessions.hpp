@@ -131,6 +131,31 @@ class JEFF_API AsyncSessions {
                                     });
   }
 
+  /// Sessions::RegisterDevice (DBSC registration endpoint): completes with
+  /// `void(Result<DeviceBindingResponse>)`.
+  template <typename CompletionToken>
+  auto RegisterDevice(std::string_view cookie_header, std::string_view secure_session_response,
+                      CompletionToken&& token) {
+    return Initiate<Result<DeviceBindingResponse>>(
+        std::forward<CompletionToken>(token),
+        [this, header = std::string(cookie_header), proof = std::string(secure_session_response)](auto done) mutable {
+          StartDeviceBinding(false, std::move(header), {}, std::move(proof), std::move(done));
+        });
+  }
+
+  /// Sessions::RefreshDevice (DBSC refresh endpoint): completes with
+  /// `void(Result<DeviceBindingResponse>)`.
+  template <typename CompletionToken>
+  auto RefreshDevice(std::string_view cookie_header, std::string_view sec_secure_session_id,
+                     std::string_view secure_session_response, CompletionToken&& token) {
+    return Initiate<Result<DeviceBindingResponse>>(
+        std::forward<CompletionToken>(token),
+        [this, header = std::string(cookie_header), id = std::string(sec_secure_session_id),
+         proof = std::string(secure_session_response)](auto done) mutable {
+          StartDeviceBinding(true, std::move(header), std::move(id), std::move(proof), std::move(done));
+        });
+  }
+
   /// Sessions::CheckBearer (stateless mode; pure computation, so it
   /// answers at once).
   CheckResult CheckBearer(std::string_view authorization_header);
@@ -198,6 +223,8 @@ class JEFF_API AsyncSessions {
   void StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done);
   void StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done);
   void StartRotate(std::string cookie_header, Done<Result<Issued>> done);
+  void StartDeviceBinding(bool refresh, std::string cookie_header, std::string session_id, std::string proof,
+                          Done<Result<DeviceBindingResponse>> done);
 
   struct JEFF_HIDDEN Impl;
   std::unique_ptr<Impl> impl_;

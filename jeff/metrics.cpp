@@ -136,6 +136,9 @@ constexpr CounterFamily kCounters[] = {
     {"store_errors", "Store calls that failed.", &MetricsSnapshot::store_errors},
     {"token_refreshes", "Stateless tokens re-issued by Check.", &MetricsSnapshot::token_refreshes},
     {"denylist_hits", "Stateless tokens refused as denylisted.", &MetricsSnapshot::denylist_hits},
+    {"device_registrations", "DBSC device keys bound to sessions.", &MetricsSnapshot::device_registrations},
+    {"device_refreshes", "DBSC bound cookies renewed with a verified proof.", &MetricsSnapshot::device_refreshes},
+    {"device_proofs_refused", "DBSC proofs refused.", &MetricsSnapshot::device_proofs_refused},
 };
 
 }  // namespace
@@ -190,7 +193,8 @@ std::string WritePrometheus(std::span<const LabeledSnapshot> snapshots, std::str
     const CheckCounts& c = snapshots[i].snapshot.checks;
     const std::pair<std::string_view, std::uint64_t> checks[] = {
         {"ok", c.ok},           {"absent", c.absent},   {"malformed", c.malformed},
-        {"unknown", c.unknown}, {"expired", c.expired}, {"store_error", c.store_error}};
+        {"unknown", c.unknown}, {"expired", c.expired}, {"store_error", c.store_error},
+        {"device_proof_required", c.device_proof_required}};
     for (const auto& [status, value] : checks) {
       w.Sample("checks_total", labels(i, "status=\"" + std::string(status) + "\""), std::to_string(value));
     }

@@ -57,6 +57,7 @@ struct CheckCounts {
   std::uint64_t unknown = 0;      ///< CheckStatus::kUnknown
   std::uint64_t expired = 0;      ///< CheckStatus::kExpired
   std::uint64_t store_error = 0;  ///< CheckStatus::kStoreError
+  std::uint64_t device_proof_required = 0;  ///< CheckStatus::kDeviceProofRequired
 };
 
 /// A copy of a Sessions' (or AsyncSessions') counters at one moment. Each
@@ -75,6 +76,9 @@ struct MetricsSnapshot {
   std::uint64_t store_errors = 0;   ///< store calls that failed (timeouts, connection loss, ...)
   std::uint64_t token_refreshes = 0;  ///< stateless tokens re-issued by Check (sliding expiry)
   std::uint64_t denylist_hits = 0;    ///< stateless tokens refused because they are denylisted
+  std::uint64_t device_registrations = 0;  ///< DBSC: device keys bound by RegisterDevice
+  std::uint64_t device_refreshes = 0;      ///< DBSC: bound cookies renewed by RefreshDevice
+  std::uint64_t device_proofs_refused = 0;  ///< DBSC: proofs refused (malformed, bad signature, wrong challenge, ...)
   /// Store-call latency by operation, indexed by StoreOp (stateful strategy).
   std::array<LatencyHistogram, kStoreOpCount> store_calls{};
 };

@@ -18,6 +18,7 @@ std::string_view ToString(CheckStatus status) noexcept {
     case CheckStatus::kUnknown: return "unknown";
     case CheckStatus::kExpired: return "expired";
     case CheckStatus::kStoreError: return "store error";
+    case CheckStatus::kDeviceProofRequired: return "device proof required";
   }
   return "unknown status";
 }
@@ -27,6 +28,7 @@ Sessions::Sessions(Options options) {
   const bool stateless = options.strategy == SessionStrategy::kStateless ||
                          (options.strategy == SessionStrategy::kAuto && options.store == nullptr);
   if (stateless) {
+    engine::RequireNoDeviceBinding(options);
     strategy_ = engine::MakeStatelessStrategy(std::move(options));
     return;
   }
@@ -69,6 +71,17 @@ Result<std::vector<Session>> Sessions::SessionsForKey(std::string_view key) {
 }
 
 Result<Issued> Sessions::Rotate(std::string_view cookie_header) { return strategy_->Rotate(cookie_header); }
+
+Result<DeviceBindingResponse> Sessions::RegisterDevice(std::string_view cookie_header,
+                                                       std::string_view secure_session_response) {
+  return strategy_->RegisterDevice(cookie_header, secure_session_response);
+}
+
+Result<DeviceBindingResponse> Sessions::RefreshDevice(std::string_view cookie_header,
+                                                      std::string_view sec_secure_session_id,
+                                                      std::string_view secure_session_response) {
+  return strategy_->RefreshDevice(cookie_header, sec_secure_session_id, secure_session_response);
+}
 
 const Options& Sessions::options() const noexcept { return strategy_->options(); }
 

@@ -6,6 +6,7 @@
 
 #include <jeff/clock.hpp>
 #include <jeff/cookie.hpp>
+#include <jeff/device_binding.hpp>
 #include <jeff/export.hpp>
 #include <jeff/metrics.hpp>
 #include <jeff/result.hpp>
@@ -23,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace jeff {
@@ -106,6 +108,10 @@ struct Options {
   /// Give on_event the store or application key concerned (Event::key).
   /// Off: Event::key is always empty (keys may be email addresses).
   bool events_include_key = false;
+  /// Device Bound Session Credentials (stateful strategy): sessions whose
+  /// cookie works only beside a short-lived cookie that the browser renews
+  /// by proving possession of a device key. Off by default.
+  DeviceBindingOptions device_binding;
 };
 
 /// A live session, as handlers and operators see it.
@@ -116,6 +122,9 @@ struct Session {
   TimePoint expires;      ///< absolute end
   TimePoint last_seen;    ///< last recorded activity (throttled by touch_interval)
   std::string meta;       ///< application bytes given to Set (device, IP, ...)
+  /// A device key is bound to the session (DBSC): requests need the bound
+  /// cookie beside the session cookie.
+  bool device_bound = false;
   /// The token's claims (shaped by the session callback) in stateless mode;
   /// null for stateful sessions, which carry none.
   std::shared_ptr<const Claims> claims = nullptr;
@@ -139,6 +148,9 @@ enum class CheckStatus {
   kExpired,     ///< the session ended (absolute or idle expiry); once the store
                 ///< has dropped the whole record, an ended session is kUnknown
   kStoreError,  ///< the store failed: answer 503, neither "in" nor "out"
+  kDeviceProofRequired,  ///< a device-bound session (DBSC) without a valid
+                         ///< bound cookie: not in. Treat it as kAbsent; a
+                         ///< DBSC browser renews the cookie by itself first
 };
 
 /// The readable name of a status ("ok", "absent", ...).
@@ -183,6 +195,10 @@ struct Issued {
   /// Set-Cookie header values for the response (one, or several when a
   /// stateless token is split into chunks).
   std::vector<std::string> set_cookie;
+  /// Other response headers (name, value): with Options::device_binding,
+  /// Set adds Secure-Session-Registration (the browser's invitation to bind
+  /// the session to a device key). Usually empty.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// The session manager. Thread-safe: one instance serves all request threads.
@@ -251,6 +267,33 @@ class JEFF_API Sessions {
   /// concurrent Rotates with one cookie exactly one succeeds).
   /// Errc::kUnsupported in stateless mode.
   Result<Issued> Rotate(std::string_view cookie_header);
+
+  /// DBSC registration endpoint (DeviceBindingOptions::registration_path,
+  /// POST): `cookie_header` is the request's Cookie header (the session
+  /// cookie names the session), `secure_session_response` its
+  /// Secure-Session-Response header (the browser's signed proof, with its
+  /// public key). Binds the key to the session (in the session's record,
+  /// through the same compare-and-swap as every change) when the proof
+  /// signs the session's outstanding registration challenge, consumes the
+  /// challenge and returns the session configuration and the first bound
+  /// cookie. A refused request is a response (400, 401, 403), not an error;
+  /// errors are store failures, and Errc::kUnsupported when DBSC is off.
+  Result<DeviceBindingResponse> RegisterDevice(std::string_view cookie_header,
+                                               std::string_view secure_session_response);
+
+  /// DBSC refresh endpoint (DeviceBindingOptions::refresh_path, POST):
+  /// `sec_secure_session_id` is the Sec-Secure-Session-Id header,
+  /// `secure_session_response` the Secure-Session-Response header (empty
+  /// on the first request). Without a proof: stores a fresh challenge and
+  /// answers 403 with Secure-Session-Challenge. With one: verifies it
+  /// against the bound key and the challenge (consumed), answers 200 with a
+  /// new bound cookie (the previous one stays valid until it expires, for
+  /// requests in flight). An unknown, revoked, expired or unbound session,
+  /// or another session's id: 200 `{"continue":false}` (the browser ends
+  /// its DBSC session). Errors as RegisterDevice.
+  Result<DeviceBindingResponse> RefreshDevice(std::string_view cookie_header,
+                                              std::string_view sec_secure_session_id,
+                                              std::string_view secure_session_response);
 
   /// The options in force (after defaults were applied).
   const Options& options() const noexcept;

@@ -428,8 +428,8 @@ TEST_CASE("several managers on one page, told apart by their labels, as the pars
             "assert v('jeff_store_calls_total', A, op='fetch') == " +
                 std::to_string(a.store_calls[0].calls) + "\n"
             "assert v('jeff_store_call_seconds_count', B, op='cas') == 0\n"
-            "assert len(fam['jeff_checks'].samples) == 12\n"
-            "assert len(fam) == 12, sorted(fam)\n") == 0);
+            "assert len(fam['jeff_checks'].samples) == 14\n"
+            "assert len(fam) == 15, sorted(fam)\n") == 0);
 
   const LabeledSnapshot same[] = {{a, {{"store", "x"}}}, {b, {{"store", "x"}}}};
   CHECK_THROWS_AS(WritePrometheus(same), std::invalid_argument);

@@ -4,6 +4,7 @@
 #include <jeff/stores/memory/memory_store.hpp>
 
 #include "support/cookies.hpp"
+#include "support/memory_fixture.hpp"
 #include "support/sessions_race.hpp"
 
 #include <atomic>
@@ -39,19 +40,7 @@ class FlakyStore final : public jeff::Store {
   std::shared_ptr<jeff::Store> inner_;
 };
 
-struct Fixture {
-  jeff::ManualClock clock;
-  std::shared_ptr<jeff::MemoryStore> store;
-  jeff::Options options;
-
-  Fixture() {
-    jeff::MemoryStoreOptions mo;
-    mo.clock = clock.AsClock();
-    store = std::make_shared<jeff::MemoryStore>(mo);
-    options.store = store;
-    options.clock = clock.AsClock();
-  }
-};
+using Fixture = jeff::test::MemoryFixture;
 
 }  // namespace
 

@@ -88,7 +88,7 @@ std::optional<std::vector<std::uint8_t>> Spki(EVP_PKEY* key) {
   if (length <= 0) return std::nullopt;
   std::vector<std::uint8_t> spki(der, der + length);
   OPENSSL_free(der);
-  if (spki.size() > kMaxDbscSpkiBytes) return std::nullopt;
+  if (spki.size() > kMaxSpkiBytes) return std::nullopt;  // a 4096-bit RSA key's is 550
   return spki;
 }
 
@@ -186,7 +186,7 @@ std::optional<DbscKey> KeyFromJwk(DbscAlg alg, simdjson::dom::element jwk) {
 // jeff would have accepted at registration.
 Pkey LoadKey(DbscAlg alg, std::span<const std::uint8_t> spki) {
   const unsigned char* der = spki.data();
-  if (spki.empty() || spki.size() > kMaxDbscSpkiBytes) return nullptr;
+  if (spki.empty() || spki.size() > kMaxSpkiBytes) return nullptr;
   Pkey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(spki.size())));
   if (!key || der != spki.data() + spki.size()) return nullptr;
   if (alg == DbscAlg::kEs256) {

@@ -9,6 +9,8 @@
 // duplicate member names, `crit` refused, only ES256 (P-256) and RS256
 // (2048..4096-bit modulus) keys. Signatures are verified with OpenSSL 3.
 
+#include <jeff/detail/record.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -20,14 +22,9 @@
 
 namespace jeff::detail {
 
-// Signature algorithms; the values are the record's codes (key 3).
-enum class DbscAlg : std::uint8_t { kEs256 = 1, kRs256 = 2 };
-
-inline constexpr std::size_t kDbscThumbprintBytes = 32;
-using DbscThumbprint = std::array<std::uint8_t, kDbscThumbprintBytes>;
-
-// Longest DER SubjectPublicKeyInfo a record holds (a 4096-bit RSA key's is 550).
-inline constexpr std::size_t kMaxDbscSpkiBytes = 2048;
+// Signature algorithms, as the record stores them (ext key 3).
+using DbscAlg = DeviceKeyAlg;
+using DbscThumbprint = std::array<std::uint8_t, kThumbprintBytes>;
 
 // A device's public key as a session record keeps it.
 struct DbscKey {

@@ -4,6 +4,7 @@
 
 #include <msgpack/pack.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -14,10 +15,24 @@ namespace jeff {
 namespace {
 
 constexpr std::uint32_t kRecordFields = 3;
-constexpr std::uint32_t kSessionFields = 6;
-// The smallest encoded session: fixarray, bin8 16, bin8 32, three fixints, empty bin8.
+constexpr std::uint32_t kSessionFieldsV1 = 6;
+constexpr std::uint32_t kSessionFieldsV2 = 7;  // v1's and the ext map
+// The smallest encoded v1 session: fixarray, bin8 16, bin8 32, three fixints,
+// empty bin8. A v2 session is at least one byte (an empty fixmap) longer.
 constexpr std::size_t kMinEncodedSession =
     1 + (2 + kSessionIdBytes) + (2 + kTokenHashBytes) + 3 + 2;
+
+// The ext map's keys (docs/design.md, "Formats").
+enum ExtKey : std::int64_t {
+  kExtPersistent = 1,
+  kExtAuthenticatedAt = 2,
+  kExtDeviceKey = 3,
+  kExtChallenge = 4,
+  kExtBoundCookies = 5,
+};
+constexpr std::uint32_t kDeviceKeyFields = 3;
+constexpr std::uint32_t kChallengeFields = 2;
+constexpr std::uint32_t kBoundCookieFields = 2;
 
 // A msgpack-c output stream that appends straight into the result string.
 struct StringStream {
@@ -39,7 +54,7 @@ void PackBin(msgpack::packer<StringStream>& packer, const void* data, std::size_
   packer.pack_bin_body(static_cast<const char*>(data), n);
 }
 
-// The reading side of msgpack, for the types format v1 uses. Each reader
+// The reading side of msgpack, for the types the format uses. Each reader
 // accepts every encoding of its type family that the msgpack spec allows
 // (a fixarray or array 16/32; bin 8/16/32; any integer encoding), checks the
 // bytes are there before reading them, and advances `at` only on success.
@@ -83,18 +98,36 @@ template <int N>
   return true;
 }
 
-[[gnu::always_inline]] inline bool ReadArray(const std::uint8_t*& at, const std::uint8_t* end,
-                                             std::uint32_t& n) noexcept {
+// A container header: the fix form (high nibble `fix`, count in the low
+// nibble) or the 16- and 32-bit forms (type bytes `type16` and `type16 + 1`).
+[[gnu::always_inline]] inline bool ReadHeader(const std::uint8_t*& at, const std::uint8_t* end,
+                                              std::uint8_t fix, std::uint8_t type16, std::uint32_t& n) noexcept {
   if (at == end) return false;
   const std::uint8_t type = *at;
-  if ((type & 0xf0) == 0x90) {
+  if ((type & 0xf0) == fix) {
     n = type & 0x0f;
     ++at;
     return true;
   }
-  if (type == 0xdc) return ReadLength<2>(at, end, n);
-  if (type == 0xdd) return ReadLength<4>(at, end, n);
+  if (type == type16) return ReadLength<2>(at, end, n);
+  if (type == type16 + 1) return ReadLength<4>(at, end, n);
   return false;
+}
+
+[[gnu::always_inline]] inline bool ReadArray(const std::uint8_t*& at, const std::uint8_t* end,
+                                             std::uint32_t& n) noexcept {
+  return ReadHeader(at, end, 0x90, 0xdc, n);
+}
+
+inline bool ReadMap(const std::uint8_t*& at, const std::uint8_t* end, std::uint32_t& n) noexcept {
+  return ReadHeader(at, end, 0x80, 0xde, n);
+}
+
+inline bool ReadBool(const std::uint8_t*& at, const std::uint8_t* end, bool& b) noexcept {
+  if (at == end || (*at != 0xc2 && *at != 0xc3)) return false;
+  b = *at == 0xc3;
+  ++at;
+  return true;
 }
 
 [[gnu::always_inline]] inline bool ReadBin(const std::uint8_t*& at, const std::uint8_t* end,
@@ -176,28 +209,202 @@ template <int N>
 // `expires - now` safe from signed overflow everywhere.
 constexpr bool IsStoredTime(std::int64_t ms) noexcept { return ms >= 0 && ms <= kMaxUnixMillis; }
 
+inline bool ReadTime(const std::uint8_t*& at, const std::uint8_t* end, std::int64_t& ms) noexcept {
+  return ReadInt(at, end, ms) && IsStoredTime(ms);
+}
+
+// A bin whose length is in min ... max.
+inline bool ReadBinSized(const std::uint8_t*& at, const std::uint8_t* end, std::size_t min,
+                         std::size_t max, std::span<const std::uint8_t>& out) noexcept {
+  const std::uint8_t* data = nullptr;
+  std::uint32_t n = 0;
+  if (!ReadBin(at, end, data, n) || n < min || n > max) return false;
+  out = std::span<const std::uint8_t>(data, n);
+  return true;
+}
+
+// An array of exactly `fields` elements.
+inline bool ReadTuple(const std::uint8_t*& at, const std::uint8_t* end, std::uint32_t fields) noexcept {
+  std::uint32_t n = 0;
+  return ReadArray(at, end, n) && n == fields;
+}
+
+// Ext key 3: [alg, spki, thumbprint].
+bool ReadDeviceKey(const std::uint8_t*& at, const std::uint8_t* end, SessionView& s) noexcept {
+  std::int64_t alg = 0;
+  std::span<const std::uint8_t> spki, thumbprint;
+  if (!ReadTuple(at, end, kDeviceKeyFields) || !ReadInt(at, end, alg) ||
+      (alg != static_cast<std::int64_t>(DeviceKeyAlg::kEs256) &&
+       alg != static_cast<std::int64_t>(DeviceKeyAlg::kRs256)) ||
+      !ReadBinSized(at, end, 1, kMaxSpkiBytes, spki) ||
+      !ReadBinSized(at, end, kThumbprintBytes, kThumbprintBytes, thumbprint)) {
+    return false;
+  }
+  s.device_key = DeviceKeyView{
+      .alg = static_cast<DeviceKeyAlg>(alg),
+      .spki = spki,
+      .thumbprint = std::span<const std::uint8_t, kThumbprintBytes>(thumbprint.data(), kThumbprintBytes),
+  };
+  return true;
+}
+
+// Ext key 4: [nonce, expires_ms].
+bool ReadChallenge(const std::uint8_t*& at, const std::uint8_t* end, SessionView& s) noexcept {
+  ChallengeView challenge;
+  if (!ReadTuple(at, end, kChallengeFields) ||
+      !ReadBinSized(at, end, kMinNonceBytes, kMaxNonceBytes, challenge.nonce) ||
+      !ReadTime(at, end, challenge.expires_ms)) {
+    return false;
+  }
+  s.challenge = challenge;
+  return true;
+}
+
+// Ext key 5: [[token_hash, expires_ms], ...], at most kMaxBoundCookies.
+bool ReadBoundCookies(const std::uint8_t*& at, const std::uint8_t* end, SessionView& s) noexcept {
+  std::uint32_t n = 0;
+  if (!ReadArray(at, end, n) || n > kMaxBoundCookies) return false;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    BoundCookieView& cookie = s.bound_cookie_slots[i];
+    if (!ReadTuple(at, end, kBoundCookieFields) ||
+        !ReadBinSized(at, end, kTokenHashBytes, kTokenHashBytes, cookie.token_hash) ||
+        !ReadTime(at, end, cookie.expires_ms)) {
+      return false;
+    }
+  }
+  s.bound_cookie_count = static_cast<std::uint8_t>(n);
+  return true;
+}
+
+// The ext map of a v2 session. Keys must be known and strictly ascending, so
+// the loop ends after at most five entries whatever count the map declares.
+bool ReadExt(const std::uint8_t*& at, const std::uint8_t* end, SessionView& s) noexcept {
+  std::uint32_t entries = 0;
+  if (!ReadMap(at, end, entries)) return false;
+  std::int64_t previous = 0;
+  for (std::uint32_t i = 0; i < entries; ++i) {
+    std::int64_t key = 0;
+    if (!ReadInt(at, end, key) || key <= previous) return false;
+    previous = key;
+    bool ok = false;
+    switch (key) {
+      case kExtPersistent: {
+        bool persistent = false;
+        ok = ReadBool(at, end, persistent);
+        if (ok) s.persistent = persistent;
+        break;
+      }
+      case kExtAuthenticatedAt: {
+        std::int64_t ms = 0;
+        ok = ReadTime(at, end, ms);
+        if (ok) s.authenticated_at_ms = ms;
+        break;
+      }
+      case kExtDeviceKey: ok = ReadDeviceKey(at, end, s); break;
+      case kExtChallenge: ok = ReadChallenge(at, end, s); break;
+      case kExtBoundCookies: ok = ReadBoundCookies(at, end, s); break;
+      default: return false;  // unknown: fail closed
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The writing side.
+
+void RequireExt(bool ok, const char* what) {
+  if (!ok) throw std::invalid_argument(std::string("jeff::EncodeRecord: ") + what);
+}
+
+// Throws unless `s`'s ext entries are what the reader accepts.
+void CheckExt(const StoredSession& s) {
+  RequireExt(!s.authenticated_at_ms || IsStoredTime(*s.authenticated_at_ms), "authenticated_at_ms out of range");
+  if (s.device_key) {
+    RequireExt(s.device_key->alg == DeviceKeyAlg::kEs256 || s.device_key->alg == DeviceKeyAlg::kRs256,
+               "unknown device key algorithm");
+    RequireExt(!s.device_key->spki.empty() && s.device_key->spki.size() <= kMaxSpkiBytes,
+               "device key SPKI of a wrong length");
+  }
+  if (s.challenge) {
+    RequireExt(s.challenge->nonce.size() >= kMinNonceBytes && s.challenge->nonce.size() <= kMaxNonceBytes,
+               "challenge nonce of a wrong length");
+    RequireExt(IsStoredTime(s.challenge->expires_ms), "challenge expires_ms out of range");
+  }
+  RequireExt(s.bound_cookies.size() <= kMaxBoundCookies, "more than two bound cookies");
+  for (const StoredBoundCookie& cookie : s.bound_cookies) {
+    RequireExt(IsStoredTime(cookie.expires_ms), "bound cookie expires_ms out of range");
+  }
+}
+
+void PackExt(msgpack::packer<StringStream>& packer, const StoredSession& s) {
+  CheckExt(s);
+  const std::uint32_t entries = (s.persistent ? 1 : 0) + (s.authenticated_at_ms ? 1 : 0) +
+                                (s.device_key ? 1 : 0) + (s.challenge ? 1 : 0) +
+                                (s.bound_cookies.empty() ? 0 : 1);
+  packer.pack_map(entries);
+  if (s.persistent) {
+    packer.pack_int64(kExtPersistent);
+    if (*s.persistent) {
+      packer.pack_true();
+    } else {
+      packer.pack_false();
+    }
+  }
+  if (s.authenticated_at_ms) {
+    packer.pack_int64(kExtAuthenticatedAt);
+    packer.pack_int64(*s.authenticated_at_ms);
+  }
+  if (s.device_key) {
+    packer.pack_int64(kExtDeviceKey);
+    packer.pack_array(kDeviceKeyFields);
+    packer.pack_uint8(static_cast<std::uint8_t>(s.device_key->alg));
+    PackBin(packer, s.device_key->spki.data(), s.device_key->spki.size(), "device key");
+    PackBin(packer, s.device_key->thumbprint.data(), s.device_key->thumbprint.size(), "thumbprint");
+  }
+  if (s.challenge) {
+    packer.pack_int64(kExtChallenge);
+    packer.pack_array(kChallengeFields);
+    PackBin(packer, s.challenge->nonce.data(), s.challenge->nonce.size(), "nonce");
+    packer.pack_int64(s.challenge->expires_ms);
+  }
+  if (!s.bound_cookies.empty()) {
+    packer.pack_int64(kExtBoundCookies);
+    packer.pack_array(static_cast<std::uint32_t>(s.bound_cookies.size()));
+    for (const StoredBoundCookie& cookie : s.bound_cookies) {
+      packer.pack_array(kBoundCookieFields);
+      PackBin(packer, cookie.token_hash.data(), cookie.token_hash.size(), "bound cookie");
+      packer.pack_int64(cookie.expires_ms);
+    }
+  }
+}
+
 }  // namespace
 
 std::string EncodeRecord(const Record& record) {
   std::string out;
   std::size_t estimate = 16 + record.key.size();
-  for (const StoredSession& s : record.sessions) estimate += 96 + s.meta.size();
+  bool v2 = false;
+  for (const StoredSession& s : record.sessions) {
+    estimate += 96 + s.meta.size();
+    v2 = v2 || s.HasExt();
+  }
   out.reserve(estimate);
 
   StringStream stream{out};
   msgpack::packer<StringStream> packer(stream);
   packer.pack_array(kRecordFields);
-  packer.pack_uint64(kRecordFormatVersion);
+  packer.pack_uint64(v2 ? kRecordFormatV2 : kRecordFormatV1);
   PackBin(packer, record.key.data(), record.key.size(), "key");
   packer.pack_array(CheckedSize(record.sessions.size(), "session count"));
   for (const StoredSession& s : record.sessions) {
-    packer.pack_array(kSessionFields);
+    packer.pack_array(v2 ? kSessionFieldsV2 : kSessionFieldsV1);
     PackBin(packer, s.id.data(), s.id.size(), "id");
     PackBin(packer, s.token_hash.data(), s.token_hash.size(), "token hash");
     packer.pack_int64(s.created_ms);
     packer.pack_int64(s.expires_ms);
     packer.pack_int64(s.last_seen_ms);
     PackBin(packer, s.meta.data(), s.meta.size(), "meta");
+    if (v2) PackExt(packer, s);
   }
   return out;
 }
@@ -209,11 +416,16 @@ RecordReader::RecordReader(std::string_view bytes) noexcept
   const std::uint8_t* key = nullptr;
   std::uint32_t key_size = 0;
   std::uint32_t sessions = 0;
-  // A declared count the bytes cannot hold is rejected before any session.
   if (!ReadArray(at_, end_, fields) || fields != kRecordFields || !ReadInt(at_, end_, version) ||
-      version != static_cast<std::int64_t>(kRecordFormatVersion) ||
-      !ReadBin(at_, end_, key, key_size) || !ReadArray(at_, end_, sessions) ||
-      sessions > bytes.size() / kMinEncodedSession) {
+      (version != static_cast<std::int64_t>(kRecordFormatV1) &&
+       version != static_cast<std::int64_t>(kRecordFormatV2))) {
+    failed_ = true;
+    return;
+  }
+  v2_ = version == static_cast<std::int64_t>(kRecordFormatV2);
+  // A declared count the bytes cannot hold is rejected before any session.
+  if (!ReadBin(at_, end_, key, key_size) || !ReadArray(at_, end_, sessions) ||
+      sessions > bytes.size() / (kMinEncodedSession + (v2_ ? 1 : 0))) {
     failed_ = true;
     return;
   }
@@ -229,7 +441,7 @@ std::optional<SessionView> RecordReader::Next() noexcept {
   const std::uint8_t* meta = nullptr;
   std::uint32_t meta_size = 0;
   std::int64_t created_ms = 0, expires_ms = 0, last_seen_ms = 0;
-  if (!ReadArray(at_, end_, fields) || fields != kSessionFields ||
+  if (!ReadArray(at_, end_, fields) || fields != (v2_ ? kSessionFieldsV2 : kSessionFieldsV1) ||
       !ReadBinOfSize(at_, end_, kSessionIdBytes, id) ||
       !ReadBinOfSize(at_, end_, kTokenHashBytes, hash) || !ReadInt(at_, end_, created_ms) ||
       !ReadInt(at_, end_, expires_ms) || !ReadInt(at_, end_, last_seen_ms) ||
@@ -238,21 +450,34 @@ std::optional<SessionView> RecordReader::Next() noexcept {
     failed_ = true;
     return std::nullopt;
   }
-  --left_;
-  return SessionView{
+  std::optional<SessionView> view(SessionView{
       .id = std::span<const std::uint8_t, kSessionIdBytes>(id, kSessionIdBytes),
       .token_hash = std::span<const std::uint8_t, kTokenHashBytes>(hash, kTokenHashBytes),
       .created_ms = created_ms,
       .expires_ms = expires_ms,
       .last_seen_ms = last_seen_ms,
       .meta = std::string_view(reinterpret_cast<const char*>(meta), meta_size),
-  };
+  });
+  if (v2_ && !ReadExt(at_, end_, *view)) {
+    failed_ = true;
+    return std::nullopt;
+  }
+  --left_;
+  return view;
 }
 
 Result<std::string_view> RecordReader::Finish() const noexcept {
   if (failed_ || left_ != 0 || at_ != end_) return Errc::kStoreCorrupt;
   return key_;
 }
+
+namespace {
+
+std::vector<std::uint8_t> Copy(std::span<const std::uint8_t> bytes) {
+  return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+}
+
+}  // namespace
 
 Result<Record> DecodeRecord(std::string_view bytes) {
   Record record;
@@ -266,6 +491,20 @@ Result<Record> DecodeRecord(std::string_view bytes) {
     out.expires_ms = s->expires_ms;
     out.last_seen_ms = s->last_seen_ms;
     out.meta.assign(s->meta);
+    out.persistent = s->persistent;
+    out.authenticated_at_ms = s->authenticated_at_ms;
+    if (s->device_key) {
+      StoredDeviceKey& key = out.device_key.emplace();
+      key.alg = s->device_key->alg;
+      key.spki = Copy(s->device_key->spki);
+      std::copy(s->device_key->thumbprint.begin(), s->device_key->thumbprint.end(), key.thumbprint.begin());
+    }
+    if (s->challenge) out.challenge = StoredChallenge{Copy(s->challenge->nonce), s->challenge->expires_ms};
+    for (const BoundCookieView& view : s->bound_cookies()) {
+      StoredBoundCookie& cookie = out.bound_cookies.emplace_back();
+      std::copy(view.token_hash.begin(), view.token_hash.end(), cookie.token_hash.begin());
+      cookie.expires_ms = view.expires_ms;
+    }
   }
   const Result<std::string_view> key = reader.Finish();
   if (!key) return key.error();

@@ -1,14 +1,23 @@
 #pragma once
 /// \file
 /// The msgpack record stored under one store key: all sessions of one
-/// application key. Format v1 (docs/design.md):
+/// application key (docs/design.md, "Formats"). Format v1:
 ///   [1, key (bin), [[id (bin 16), token_hash (bin 32), created_ms (int),
 ///                    expires_ms (int), last_seen_ms (int), meta (bin)], ...]]
+/// Format v2 gives each session a seventh field, `ext`: a map of optional
+/// entries under positive int keys 1..5 in strictly ascending order:
+///   [2, key, [[id, token_hash, created_ms, expires_ms, last_seen_ms, meta, ext], ...]]
+/// EncodeRecord writes v1 whenever no session carries an ext entry; the
+/// readers accept both. Anything else in `ext` (an unknown key, keys out of
+/// order or repeated, a wrong type, length or time) is Errc::kStoreCorrupt:
+/// a reader must never rewrite a record without the fields it does not know.
 
 #include <jeff/export.hpp>
 #include <jeff/result.hpp>
 #include <jeff/token.hpp>
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -18,8 +27,50 @@
 
 namespace jeff {
 
-/// The record format version written by this library.
-inline constexpr std::uint64_t kRecordFormatVersion = 1;
+/// Format v1: written when no session carries an ext entry.
+inline constexpr std::uint64_t kRecordFormatV1 = 1;
+/// Format v2: every session has an ext map (written when one needs it).
+inline constexpr std::uint64_t kRecordFormatV2 = 2;
+
+/// Ext key 3: the algorithm of a device key (DBSC).
+enum class DeviceKeyAlg : std::uint8_t {
+  kEs256 = 1,  ///< ECDSA P-256 with SHA-256
+  kRs256 = 2,  ///< RSASSA-PKCS1-v1_5 with SHA-256
+};
+
+inline constexpr std::size_t kMaxSpkiBytes = 2048;   ///< ext key 3: longest DER SubjectPublicKeyInfo
+inline constexpr std::size_t kThumbprintBytes = 32;  ///< ext key 3: RFC 7638 JWK SHA-256 thumbprint
+inline constexpr std::size_t kMinNonceBytes = 16;    ///< ext key 4: shortest challenge nonce
+inline constexpr std::size_t kMaxNonceBytes = 64;    ///< ext key 4: longest challenge nonce
+inline constexpr std::size_t kMaxBoundCookies = 2;   ///< ext key 5: most bound cookies kept
+
+/// Ext key 3 (owning): the device key bound to a session (DBSC).
+struct StoredDeviceKey {
+  DeviceKeyAlg alg = DeviceKeyAlg::kEs256;                 ///< 1 = ES256, 2 = RS256
+  std::vector<std::uint8_t> spki;                          ///< DER SubjectPublicKeyInfo, 1..kMaxSpkiBytes
+  std::array<std::uint8_t, kThumbprintBytes> thumbprint{};  ///< RFC 7638 thumbprint (SHA-256)
+
+  /// Field-by-field equality.
+  bool operator==(const StoredDeviceKey&) const = default;
+};
+
+/// Ext key 4 (owning): the outstanding single-use DBSC challenge.
+struct StoredChallenge {
+  std::vector<std::uint8_t> nonce;  ///< kMinNonceBytes..kMaxNonceBytes
+  std::int64_t expires_ms = 0;      ///< Unix ms
+
+  /// Field-by-field equality.
+  bool operator==(const StoredChallenge&) const = default;
+};
+
+/// Ext key 5 entry (owning): a short-lived bound cookie still accepted (DBSC).
+struct StoredBoundCookie {
+  TokenHash token_hash{};       ///< SHA-256 of the bound cookie's token
+  std::int64_t expires_ms = 0;  ///< Unix ms
+
+  /// Field-by-field equality.
+  bool operator==(const StoredBoundCookie&) const = default;
+};
 
 /// One session as stored (owning).
 struct StoredSession {
@@ -29,7 +80,25 @@ struct StoredSession {
   std::int64_t expires_ms = 0;    ///< Unix ms, absolute end of the session
   std::int64_t last_seen_ms = 0;  ///< Unix ms, last (throttled) activity
   std::string meta;               ///< application bytes, opaque to jeff
+  // The ext entries (format v2). Every write keeps the ones it does not set.
+  /// Ext key 1: the cookie kind the login chose (true: Max-Age cookie,
+  /// false: browser-session cookie). std::nullopt: as Options::max_age
+  /// implies (0: browser session).
+  std::optional<bool> persistent;
+  /// Ext key 2: Unix ms of the last (re)authentication. std::nullopt: created_ms.
+  std::optional<std::int64_t> authenticated_at_ms;
+  /// Ext key 3: the bound device key. std::nullopt: unbound.
+  std::optional<StoredDeviceKey> device_key;
+  /// Ext key 4: the outstanding challenge. std::nullopt: none.
+  std::optional<StoredChallenge> challenge;
+  /// Ext key 5: bound cookies still accepted, newest first, at most
+  /// kMaxBoundCookies. Empty: none.
+  std::vector<StoredBoundCookie> bound_cookies;
 
+  /// True when the session carries any ext entry (and so needs format v2).
+  bool HasExt() const noexcept {
+    return persistent || authenticated_at_ms || device_key || challenge || !bound_cookies.empty();
+  }
   /// Field-by-field equality.
   bool operator==(const StoredSession&) const = default;
 };
@@ -43,8 +112,28 @@ struct Record {
   bool operator==(const Record&) const = default;
 };
 
+/// Ext key 3 inside an encoded record (views into its bytes).
+struct DeviceKeyView {
+  DeviceKeyAlg alg = DeviceKeyAlg::kEs256;                    ///< as StoredDeviceKey::alg
+  std::span<const std::uint8_t> spki;                         ///< 1..kMaxSpkiBytes
+  std::span<const std::uint8_t, kThumbprintBytes> thumbprint;  ///< as StoredDeviceKey::thumbprint
+};
+
+/// Ext key 4 inside an encoded record (a view into its bytes).
+struct ChallengeView {
+  std::span<const std::uint8_t> nonce;  ///< kMinNonceBytes..kMaxNonceBytes
+  std::int64_t expires_ms = 0;          ///< Unix ms
+};
+
+/// An ext key 5 entry inside an encoded record (a view into its bytes).
+struct BoundCookieView {
+  std::span<const std::uint8_t> token_hash;  ///< always kTokenHashBytes
+  std::int64_t expires_ms = 0;               ///< Unix ms
+};
+
 /// One session inside an encoded record, without copying: the views point
-/// into the encoded bytes and live as long as they do.
+/// into the encoded bytes and live as long as they do. The ext fields mean
+/// what StoredSession's do; in a v1 record they are all absent.
 struct SessionView {
   std::span<const std::uint8_t, kSessionIdBytes> id;          ///< as StoredSession::id
   std::span<const std::uint8_t, kTokenHashBytes> token_hash;  ///< as StoredSession::token_hash
@@ -52,13 +141,30 @@ struct SessionView {
   std::int64_t expires_ms = 0;    ///< Unix ms
   std::int64_t last_seen_ms = 0;  ///< Unix ms
   std::string_view meta;          ///< application bytes
+  std::optional<bool> persistent{};                   ///< ext key 1
+  std::optional<std::int64_t> authenticated_at_ms{};  ///< ext key 2
+  std::optional<DeviceKeyView> device_key{};          ///< ext key 3
+  std::optional<ChallengeView> challenge{};           ///< ext key 4
+  /// Ext key 5: storage of bound_cookies(); only the first bound_cookie_count are set.
+  std::array<BoundCookieView, kMaxBoundCookies> bound_cookie_slots{};
+  std::uint8_t bound_cookie_count = 0;  ///< ext key 5: entries in bound_cookie_slots
+
+  /// Ext key 5: the bound cookies, newest first (empty: none). Valid as
+  /// long as this view is.
+  std::span<const BoundCookieView> bound_cookies() const noexcept {
+    return {bound_cookie_slots.data(), bound_cookie_count};
+  }
 };
 
-/// Encodes `record` as format v1. Throws std::length_error only when the key,
-/// a meta or the session count exceeds msgpack's 2^32-1 limit.
+/// Encodes `record`: format v1 (byte for byte what earlier versions wrote)
+/// when no session carries an ext entry, else v2. Throws std::length_error
+/// only when the key, a meta or the session count exceeds msgpack's 2^32-1
+/// limit, and std::invalid_argument for an ext entry the format does not
+/// allow (a length, count, algorithm or time out of range), so that it
+/// never writes a record the reader would refuse.
 std::string EncodeRecord(const Record& record);
 
-/// A pull decoder of a v1 record: validates the bytes as it goes, without
+/// A pull decoder of a v1 or v2 record: validates the bytes as it goes, without
 /// allocating or copying. Read the sessions with Next() until it returns
 /// false, then call Finish(), which tells whether the whole of the bytes was
 /// a valid record. Sessions seen before a failure must not be acted on.
@@ -77,9 +183,11 @@ class RecordReader {
   std::optional<SessionView> Next() noexcept;
 
   /// After Next() returned std::nullopt: the record's key (a view into the bytes)
-  /// when every byte was a valid v1 record, else Errc::kStoreCorrupt (a
-  /// truncation, trailing bytes, wrong types or lengths, an unknown version,
-  /// a session count the bytes cannot hold, or a time outside 0 ... kMaxUnixMillis).
+  /// when every byte was a valid v1 or v2 record, else Errc::kStoreCorrupt
+  /// (a truncation, trailing bytes, wrong types or lengths, an unknown
+  /// version, a session count the bytes cannot hold, a time outside
+  /// 0 ... kMaxUnixMillis, or an ext map with an unknown, repeated or
+  /// out-of-order key).
   Result<std::string_view> Finish() const noexcept;
 
   /// The number of sessions the record's header declares (0 when the
@@ -92,10 +200,11 @@ class RecordReader {
   std::string_view key_;
   std::uint32_t declared_ = 0;
   std::uint32_t left_ = 0;  // declared and not read yet
+  bool v2_ = false;         // sessions carry an ext map
   bool failed_ = false;
 };
 
-/// Validates all of `bytes` as a v1 record and calls `visit(const
+/// Validates all of `bytes` as a v1 or v2 record and calls `visit(const
 /// SessionView&)` for each session, in order, without allocating. Returns the
 /// record's key (a view into `bytes`). On Errc::kStoreCorrupt `visit` may
 /// have been called for a prefix of the sessions: callers must not act on

@@ -1,5 +1,6 @@
 #include <jeff/engine/observer.hpp>
 
+#include <jeff/engine/device_binding.hpp>
 #include <jeff/engine/stateful_ops.hpp>
 
 #include <algorithm>
@@ -226,6 +227,24 @@ void Observer::Finished(DeleteSomeOp& op) {
 
 void Observer::Finished(ListOp&) {}
 
+void Observer::Finished(DeviceBindingOp& op) {
+  if (!op.result()) {
+    // kUnsupported (DBSC off) is no store failure.
+    if (op.result().error() != Errc::kUnsupported) Failed(op.result().error(), op.store_key());
+    return;
+  }
+  if (!enabled_) return;
+  switch (op.outcome()) {
+    case DeviceBindingOp::Outcome::kRegistered: Local().Add(kDeviceRegistrations); break;
+    case DeviceBindingOp::Outcome::kRefreshed: Local().Add(kDeviceRefreshes); break;
+    case DeviceBindingOp::Outcome::kRefused:
+      // A registration without a session is no proof refused.
+      if (op.refusal() != detail::DbscProofError::kNone) Local().Add(kDeviceProofsRefused);
+      break;
+    default: break;
+  }
+}
+
 MetricsSnapshot Observer::Snapshot() const noexcept {
   MetricsSnapshot s;
   s.enabled = enabled_;
@@ -252,10 +271,14 @@ MetricsSnapshot Observer::Snapshot() const noexcept {
   s.checks.unknown = check(CheckStatus::kUnknown);
   s.checks.expired = check(CheckStatus::kExpired);
   s.checks.store_error = check(CheckStatus::kStoreError);
+  s.checks.device_proof_required = check(CheckStatus::kDeviceProofRequired);
   s.sets = sums[kSets];
   s.clears = sums[kClears];
   s.deletes = sums[kDeletes];
   s.rotations = sums[kRotations];
+  s.device_registrations = sums[kDeviceRegistrations];
+  s.device_refreshes = sums[kDeviceRefreshes];
+  s.device_proofs_refused = sums[kDeviceProofsRefused];
   s.cas_attempts = sums[kCasAttempts];
   s.cas_conflicts = sums[kCasConflicts];
   s.store_errors = sums[kStoreErrors];

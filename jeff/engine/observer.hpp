@@ -38,6 +38,7 @@ class CookieMutationOp;
 class DeleteAllOp;
 class DeleteSomeOp;
 class ListOp;
+class DeviceBindingOp;
 
 class Observer {
  public:
@@ -79,6 +80,7 @@ class Observer {
   void Finished(DeleteAllOp& op);
   void Finished(DeleteSomeOp& op);
   void Finished(ListOp& op);
+  void Finished(DeviceBindingOp& op);
 
   // Event::kInsecureMode etc.: calls on_event (if any), never throwing.
   void Emit(const Event& event) const noexcept;
@@ -89,7 +91,7 @@ class Observer {
   // Counter indexes in a Slot: the checks by status, then the others.
   enum : std::size_t {
     kChecks = 0,
-    kSets = kChecks + 6,
+    kSets = kChecks + 7,  // one per CheckStatus
     kClears,
     kDeletes,
     kRotations,
@@ -98,6 +100,9 @@ class Observer {
     kStoreErrors,
     kRefreshes,
     kDenylistHits,
+    kDeviceRegistrations,
+    kDeviceRefreshes,
+    kDeviceProofsRefused,
     kCounterCount
   };
   // One thread's counters. Written only by the thread that holds the slot

@@ -14,10 +14,46 @@ bool IsPrintableNoSpace(std::string_view s) {
   return true;
 }
 
+// A path that may stand unescaped in a structured-field string and in JSON.
+bool IsEndpointPath(std::string_view path) {
+  if (path.empty() || path.front() != '/' || path.size() > 1024) return false;
+  for (unsigned char c : path) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == ';' || c == ',') return false;
+  }
+  return true;
+}
+
+void ValidateDeviceBinding(const Options& o) {
+  const DeviceBindingOptions& db = o.device_binding;
+  if (!db.enabled) return;
+  RequireOption(IsEndpointPath(db.registration_path) && IsEndpointPath(db.refresh_path),
+                "device_binding paths must be absolute paths of printable ASCII without spaces, '\"', '\\', "
+                "';' or ','");
+  RequireOption(db.registration_path != db.refresh_path, "device_binding paths must differ");
+  RequireOption(db.cookie_name != o.cookie.name, "device_binding.cookie_name must differ from cookie.name");
+  CookieOptions bound = o.cookie;
+  bound.name = db.cookie_name;
+  ValidateCookieOptions(bound);
+  RequireOption(db.cookie_lifetime >= std::chrono::seconds(1) && db.cookie_lifetime <= std::chrono::hours(24),
+                "device_binding.cookie_lifetime must be 1 s to 1 day");
+  RequireOption(db.challenge_lifetime >= std::chrono::seconds(1) && db.challenge_lifetime <= std::chrono::hours(1),
+                "device_binding.challenge_lifetime must be 1 s to 1 hour");
+  RequireOption(db.max_proof_bytes >= 1024 && db.max_proof_bytes <= 64 * 1024,
+                "device_binding.max_proof_bytes must be 1 KiB to 64 KiB");
+  for (unsigned char c : db.scope_origin) {
+    RequireOption(c > 0x20 && c < 0x7f, "device_binding.scope_origin must be printable ASCII without spaces");
+  }
+}
+
 }  // namespace
 
 void RequireOption(bool ok, const char* message) {
   if (!ok) throw std::invalid_argument(std::string("jeff::Options: ") + message);
+}
+
+void RequireNoDeviceBinding(const Options& options) {
+  RequireOption(!options.device_binding.enabled,
+                "device_binding needs the stateful strategy (the store keeps the device key)");
 }
 
 // Applies defaults and rejects unusable settings, once, at start-up.
@@ -67,6 +103,7 @@ Options ValidateOptions(Options o) {
   RequireOption(o.metrics_timed_one_in >= 1, "metrics_timed_one_in must be at least 1");
   RequireOption(o.cas_backoff.count() >= 0, "cas_backoff must not be negative");
   RequireOption(o.max_key_bytes >= 1, "max_key_bytes must be positive");
+  ValidateDeviceBinding(o);
   return o;
 }
 

@@ -1,5 +1,6 @@
 #include <jeff/engine/stateful.hpp>
 
+#include <jeff/engine/device_binding.hpp>
 #include <jeff/engine/observer.hpp>
 #include <jeff/engine/stateful_ops.hpp>
 
@@ -112,6 +113,20 @@ class StatefulStrategy final : public Strategy {
     CookieMutationOp op(options_, CookieMutationOp::Kind::kRotate, cookie_header, options_.clock());
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.rotated());
+  }
+
+  Result<DeviceBindingResponse> RegisterDevice(std::string_view cookie_header, std::string_view proof) override {
+    DeviceBindingOp op(options_, DeviceBindingOp::Kind::kRegister, cookie_header, {}, proof, options_.clock());
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.result());
+  }
+
+  Result<DeviceBindingResponse> RefreshDevice(std::string_view cookie_header, std::string_view session_id,
+                                              std::string_view proof) override {
+    DeviceBindingOp op(options_, DeviceBindingOp::Kind::kRefresh, cookie_header, session_id, proof,
+                       options_.clock());
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.result());
   }
 
  private:

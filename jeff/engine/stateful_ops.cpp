@@ -1,6 +1,7 @@
 #include <jeff/engine/stateful_ops.hpp>
 
 #include <jeff/detail/session_cookie.hpp>
+#include <jeff/engine/device_binding.hpp>
 
 #include <algorithm>
 #include <random>
@@ -24,7 +25,7 @@ std::minstd_rand& JitterRng() {
 
 Session ToSession(std::string_view key, const StoredSession& s) {
   return Session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
-                 FromUnixMillis(s.last_seen_ms), s.meta};
+                 FromUnixMillis(s.last_seen_ms), s.meta, s.device_key.has_value()};
 }
 
 // Server-side lifetime of a session whose cookie has Max-Age `max_age`.
@@ -186,6 +187,13 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
     result_.status = CheckStatus::kExpired;
     return Decided();
   }
+  // DBSC: a bound session's cookie alone is not enough (it serves only the
+  // refresh endpoint). Off, bindings are ignored.
+  if (options_.device_binding.enabled && match->device_key &&
+      !HasValidBoundCookie(options_, header_, *match, now_ms)) {
+    result_.status = CheckStatus::kDeviceProofRequired;
+    return Decided();
+  }
   result_.status = CheckStatus::kOk;
   Session& s = result_.session;
   s.key.assign(*key);
@@ -194,6 +202,7 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   s.expires = FromUnixMillis(match->expires_ms);
   s.last_seen = FromUnixMillis(match->last_seen_ms);
   s.meta.assign(match->meta);
+  s.device_bound = match->device_key.has_value();
 
   const std::int64_t touch_ms = std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
   if (touch_ms <= 0 || now_ms - match->last_seen_ms < touch_ms) return Step::Done();
@@ -250,6 +259,7 @@ Step SetOp::Start() {
                    std::chrono::duration_cast<milliseconds>(Lifetime(options_, cookie_max_age_)).count(),
                kMaxUnixMillis);
   kid_ = KeyId(key_, options_.pepper);
+  if (options_.device_binding.enabled) session_.challenge = NewDeviceChallenge(options_, session_.created_ms);
   return Next(mutation_.Begin(
       kid_, key_,
       [this](Record& record) -> Result<bool> {
@@ -279,6 +289,7 @@ Step SetOp::Next(Step step) {
   issued.session = ToSession(key_, session_);
   issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
                                              FormatSessionCookie(kid_, token_), cookie_max_age_, now_));
+  if (session_.challenge) issued.headers.push_back(RegistrationHeader(options_, *session_.challenge));
   result_ = std::move(issued);
   return step;
 }

@@ -20,6 +20,15 @@ class Strategy {
   virtual Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) = 0;
   virtual Result<std::vector<Session>> SessionsForKey(std::string_view key) = 0;
   virtual Result<Issued> Rotate(std::string_view cookie_header) = 0;
+  // DBSC endpoints; strategies without device binding support none.
+  virtual Result<DeviceBindingResponse> RegisterDevice(std::string_view /*cookie_header*/,
+                                                       std::string_view /*proof*/) {
+    return Errc::kUnsupported;
+  }
+  virtual Result<DeviceBindingResponse> RefreshDevice(std::string_view /*cookie_header*/,
+                                                      std::string_view /*session_id*/, std::string_view /*proof*/) {
+    return Errc::kUnsupported;
+  }
   virtual const Options& options() const noexcept = 0;
   // The counters (Options::metrics).
   virtual MetricsSnapshot metrics() const = 0;

@@ -1,5 +1,5 @@
 #pragma once
-// A second, independent decoder of the v1 record built on msgpack-c's generic
+// A second, independent decoder of the record (v1 and v2) built on msgpack-c's generic
 // unpacker: the tests and the record fuzz target hold jeff's own decoder to it
 // (same verdict on every input, same values when both accept).
 
@@ -8,10 +8,13 @@
 
 #include <msgpack.hpp>
 
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace jeff::test {
 
@@ -39,8 +42,92 @@ inline bool OracleBin(const msgpack::object& o, std::string_view& out) {
   return true;
 }
 
+// A bin of min ... max bytes.
+inline bool OracleBytes(const msgpack::object& o, std::size_t min, std::size_t max,
+                        std::vector<std::uint8_t>& out) {
+  std::string_view bin;
+  if (!OracleBin(o, bin) || bin.size() < min || bin.size() > max) return false;
+  out.assign(bin.begin(), bin.end());
+  return true;
+}
+
+template <std::size_t N>
+inline bool OracleFixed(const msgpack::object& o, std::array<std::uint8_t, N>& out) {
+  std::string_view bin;
+  if (!OracleBin(o, bin) || bin.size() != N) return false;
+  std::memcpy(out.data(), bin.data(), N);
+  return true;
+}
+
+// An array of exactly n elements.
+inline const msgpack::object* OracleTuple(const msgpack::object& o, std::uint32_t n) {
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != n) return nullptr;
+  return o.via.array.ptr;
+}
+
+// One ext entry (docs/design.md, "Formats") into `out`.
+inline bool OracleExtEntry(std::int64_t key, const msgpack::object& v, jeff::StoredSession& out) {
+  switch (key) {
+    case 1:
+      if (v.type != msgpack::type::BOOLEAN) return false;
+      out.persistent = v.via.boolean;
+      return true;
+    case 2: {
+      std::int64_t ms = 0;
+      if (!OracleTime(v, ms)) return false;
+      out.authenticated_at_ms = ms;
+      return true;
+    }
+    case 3: {
+      const msgpack::object* f = OracleTuple(v, 3);
+      std::int64_t alg = 0;
+      jeff::StoredDeviceKey& device = out.device_key.emplace();
+      if (f == nullptr || !OracleInt(f[0], alg) || (alg != 1 && alg != 2) ||
+          !OracleBytes(f[1], 1, 2048, device.spki) || !OracleFixed(f[2], device.thumbprint)) {
+        return false;
+      }
+      device.alg = static_cast<jeff::DeviceKeyAlg>(alg);
+      return true;
+    }
+    case 4: {
+      const msgpack::object* f = OracleTuple(v, 2);
+      jeff::StoredChallenge& challenge = out.challenge.emplace();
+      return f != nullptr && OracleBytes(f[0], 16, 64, challenge.nonce) &&
+             OracleTime(f[1], challenge.expires_ms);
+    }
+    case 5: {
+      if (v.type != msgpack::type::ARRAY || v.via.array.size > 2) return false;
+      for (std::uint32_t i = 0; i < v.via.array.size; ++i) {
+        const msgpack::object* f = OracleTuple(v.via.array.ptr[i], 2);
+        jeff::StoredBoundCookie& cookie = out.bound_cookies.emplace_back();
+        if (f == nullptr || !OracleFixed(f[0], cookie.token_hash) || !OracleTime(f[1], cookie.expires_ms)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// A v2 session's ext map: known keys, strictly ascending.
+inline bool OracleExt(const msgpack::object& o, jeff::StoredSession& out) {
+  if (o.type != msgpack::type::MAP) return false;
+  std::int64_t previous = 0;
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    std::int64_t key = 0;
+    if (!OracleInt(o.via.map.ptr[i].key, key) || key <= previous ||
+        !OracleExtEntry(key, o.via.map.ptr[i].val, out)) {
+      return false;
+    }
+    previous = key;
+  }
+  return true;
+}
+
 // The record in `bytes` as msgpack-c reads it, or std::nullopt when msgpack-c
-// rejects the bytes or they are not exactly the v1 shape.
+// rejects the bytes or they are not exactly the v1 or v2 shape.
 inline std::optional<jeff::Record> OracleDecode(std::string_view bytes) {
   try {
     // No container can hold more elements than there are bytes; the limit
@@ -56,7 +143,7 @@ inline std::optional<jeff::Record> OracleDecode(std::string_view bytes) {
     const msgpack::object* top = root.via.array.ptr;
     std::int64_t version = 0;
     std::string_view key;
-    if (!OracleInt(top[0], version) || version != 1 || !OracleBin(top[1], key) ||
+    if (!OracleInt(top[0], version) || (version != 1 && version != 2) || !OracleBin(top[1], key) ||
         top[2].type != msgpack::type::ARRAY) {
       return std::nullopt;
     }
@@ -64,14 +151,15 @@ inline std::optional<jeff::Record> OracleDecode(std::string_view bytes) {
     record.key.assign(key);
     for (std::uint32_t i = 0; i < top[2].via.array.size; ++i) {
       const msgpack::object& s = top[2].via.array.ptr[i];
-      if (s.type != msgpack::type::ARRAY || s.via.array.size != 6) return std::nullopt;
+      const std::uint32_t fields = version == 1 ? 6 : 7;
+      if (s.type != msgpack::type::ARRAY || s.via.array.size != fields) return std::nullopt;
       const msgpack::object* f = s.via.array.ptr;
       std::string_view id, hash, meta;
       jeff::StoredSession& out = record.sessions.emplace_back();
       if (!OracleBin(f[0], id) || id.size() != out.id.size() || !OracleBin(f[1], hash) ||
           hash.size() != out.token_hash.size() || !OracleTime(f[2], out.created_ms) ||
           !OracleTime(f[3], out.expires_ms) || !OracleTime(f[4], out.last_seen_ms) ||
-          !OracleBin(f[5], meta)) {
+          !OracleBin(f[5], meta) || (version == 2 && !OracleExt(f[6], out))) {
         return std::nullopt;
       }
       std::memcpy(out.id.data(), id.data(), id.size());

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "support/server_process.hpp"
+#include "support/dbsc_flow.hpp"
 #include "tools/jeffctl_support.hpp"
 
 #include <jeff/clock.hpp>
@@ -49,6 +50,28 @@ TEST_CASE("list prints each live session as one JSON line, oldest first") {
     CHECK(lines[0]["meta"] == "laptop, Firefox");
     CHECK(lines[1]["meta"] == "phone \xc3\xbc \xf0\x9f\x98\x80");
     CHECK(lines[2]["meta"] == json{{"base64", "/wAB"}});
+  }
+}
+
+TEST_CASE("list shows which sessions are bound to a device (DBSC)") {
+  for (const std::string& url : LiveStoreUrls()) {
+    CAPTURE(url);
+    Options options;
+    options.device_binding.enabled = true;
+    Sessions sessions = SessionsAt(url, options);
+    const std::string key = "list-dbsc@example.com";
+    REQUIRE(sessions.Set(key, "plain").ok());
+    DbscBrowser browser;
+    browser.Login(sessions.Set(key, "bound").value());
+    REQUIRE(Register(sessions, browser).status == 200);
+
+    const ProcessOutcome run = Jeffctl({"sessions", "list", key, "--store", url});
+    CHECK(run.exit_code == kExitOk);
+    const std::vector<json> lines = JsonLines(run.out);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0]["device_bound"] == false);
+    CHECK(lines[1]["device_bound"] == true);
+    CHECK(lines[1]["id"] == browser.session_id);
   }
 }
 

@@ -46,6 +46,7 @@ nlohmann::ordered_json SessionJson(const Session& session) {
       {"last_seen", FormatRfc3339(session.last_seen)},
       {"last_seen_ms", ToUnixMillis(session.last_seen)},
       {"meta", BytesJson(session.meta)},
+      {"device_bound", session.device_bound},
   };
 }
 

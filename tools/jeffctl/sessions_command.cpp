@@ -40,7 +40,9 @@ constexpr std::string_view kListUsage =
     "Prints the live sessions of KEY, oldest first, one JSON object per line:\n"
     "  {\"key\":\"alice\",\"id\":\"<uuid>\",\"created\":\"2030-01-01T00:00:00.000Z\",\n"
     "   \"created_ms\":1893456000000,\"expires\":...,\"expires_ms\":...,\"last_seen\":...,\n"
-    "   \"last_seen_ms\":...,\"meta\":\"...\"}\n"
+    "   \"last_seen_ms\":...,\"meta\":\"...\",\"device_bound\":false}\n"
+    "device_bound: a DBSC device key is bound to the session (the browser proves\n"
+    "possession of it to renew a short-lived cookie).\n"
     "Times are UTC; key and meta are strings when they are UTF-8, else\n"
     "{\"base64\":\"...\"}. Exits 1 when KEY has no live session.\n"
     "\n";
