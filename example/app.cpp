@@ -113,9 +113,13 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
         !warned_plain_http->exchange(true)) {
       Log(req.remote_addr + " logged in. " + SecureCookieOverHttpWarning());
     }
-    jeff::http::AddSetCookies(res, issued->set_cookie);
+    jeff::http::AddIssued(res, *issued);
     SeeOther(res, AfterLoginPath(form.next));
   });
+
+  // Device-bound sessions (--dbsc): the browser registers its key and
+  // refreshes the short-lived bound cookie here.
+  jeff::http::MountDeviceBinding(server, sessions);
 
   server.Get("/account", jeff::http::Wrap(sessions, [](const auto&, auto& res, const Session& s) {
     Html(res, AccountPage(s));

@@ -37,6 +37,11 @@ A small web app whose logins are kept by jeff.
   --metrics             count sessions' operations and serve them on GET /metrics
                         (Prometheus text format; unauthenticated: expose the
                         port to your scraper only)
+  --dbsc                bind sessions to the browser's key (Device Bound Session
+                        Credentials): a short-lived cookie that only the device
+                        holding the key can refresh; needs HTTPS and a store
+  --dbsc-cookie-lifetime SECONDS
+                        lifetime of that bound cookie (default 600)
   --tls-cert FILE       serve HTTPS with this PEM certificate (chain); needs
                         --tls-key (jeff-example only)
   --tls-key FILE        the PEM private key of --tls-cert
@@ -114,6 +119,10 @@ Flags ParseFlags(int argc, char** argv, std::string_view program) {
       f.stateless = true;
     } else if (arg == "--metrics") {
       f.metrics = true;
+    } else if (arg == "--dbsc") {
+      f.dbsc = true;
+    } else if (arg == "--dbsc-cookie-lifetime") {
+      f.dbsc_cookie_lifetime = Number(program, arg, value(), 1, 86400);
     } else if (arg == "--tls-cert") {
       f.tls_cert = value();
     } else if (arg == "--tls-key") {
@@ -137,6 +146,7 @@ Flags ParseFlags(int argc, char** argv, std::string_view program) {
   if (!f.stateless && (!f.secrets.empty() || !f.claims.empty())) {
     Fail(program, "--secret and --claim go with --stateless");
   }
+  if (f.stateless && f.dbsc) Fail(program, "--dbsc needs a store (not --stateless)");
   if (f.tls_cert.empty() != f.tls_key.empty()) Fail(program, "--tls-cert and --tls-key go together");
   if (f.users.empty()) f.users.push_back("demo@example.com:demo-password");
   return f;
@@ -168,6 +178,10 @@ jeff::Options SessionOptions(const Flags& flags) {
   if (!flags.cookie_name.empty()) options.cookie.name = flags.cookie_name;
   options.max_sessions_per_key = static_cast<std::size_t>(flags.max_sessions);
   options.unauthorized_redirect = "/login";
+  options.device_binding.enabled = flags.dbsc;
+  if (flags.dbsc_cookie_lifetime != 0) {
+    options.device_binding.cookie_lifetime = std::chrono::seconds(flags.dbsc_cookie_lifetime);
+  }
   return options;
 }
 

@@ -27,6 +27,10 @@ struct Flags {
   bool insecure = false;
   bool stateless = false;
   bool metrics = false;  // --metrics: count (Options::metrics) and serve /metrics
+  // --dbsc: device-bound sessions (Options::device_binding); the bound
+  // cookie's lifetime in seconds (0: jeff's default).
+  bool dbsc = false;
+  long dbsc_cookie_lifetime = 0;
   // --tls-cert / --tls-key: serve HTTPS with this PEM certificate (chain) and
   // key; both or neither.
   std::string tls_cert;

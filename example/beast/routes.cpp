@@ -148,9 +148,15 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
                  *warned_plain_http = true;
                  Log(remote + " logged in. " + SecureCookieOverHttpWarning());
                }
-               jb::AddSetCookies(res, issued->set_cookie);
+               jb::AddIssued(res, *issued);
                SeeOther(res, AfterLoginPath(form.next));
              }));
+
+  // Device-bound sessions (--dbsc): the browser registers its key and
+  // refreshes the short-lived bound cookie here.
+  for (auto& [path, handler] : jb::DeviceBindingRoutes(sessions)) {
+    router.Add(http::verb::post, std::move(path), std::move(handler));
+  }
 
   router.Add(http::verb::get, "/account",
              jb::Wrap(sessions, [](const Request&, Response& res, const Session& s) -> awaitable<void> {
