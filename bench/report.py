@@ -142,6 +142,10 @@ def main():
         "memory_check_cpu_ns": nanoseconds(rows, check_1t, "cpu_time"),
         "memory_check_cpu_ns_10": nanoseconds(rows, "MemoryCheck/sessions:10/real_time/threads:1", "cpu_time"),
         "memory_check_metrics_ns": nanoseconds(rows, "MemoryCheckMetrics/sessions:1/real_time/threads:1"),
+        # DBSC: a whole refresh (challenge, then proof verified + new bound
+        # cookie) and Check of a bound session, beside memory_check_ns.
+        "dbsc_refresh_per_s": per_second(rows, "MemoryDbscRefresh/real_time/threads:1"),
+        "memory_check_bound_ns": nanoseconds(rows, "MemoryCheckBound/real_time/threads:1"),
         "memory_check_2t_vs_1t": ratio(per_second(rows, "MemoryCheck/sessions:1/real_time/threads:2"),
                                        per_second(rows, check_1t)),
         "memory_set_per_s": per_second(rows, "MemorySet/real_time/threads:1"),
