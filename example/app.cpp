@@ -43,13 +43,22 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
   jeff::http::HttplibOptions wrap_options;
   wrap_options.allowed_origins = config.allowed_origins;
   wrap_options.on_store_error = StoreError;
-  // Back to the page asked for after logging in.
-  wrap_options.on_unauthorized = [](const httplib::Request& req, httplib::Response& res) {
-    res.set_redirect(LoginPathFor(req.method == "GET" ? req.path : "/"), 302);
+  // Back to the page asked for after logging in; "you were signed out" when
+  // the request still carried a session cookie.
+  wrap_options.on_unauthorized = [&sessions](const httplib::Request& req, httplib::Response& res) {
+    const Unauthorized to = UnauthorizedFor(req.method, req.path, jeff::http::CookieHeader(req),
+                                            sessions.options().cookie);
+    if (!to.set_cookie.empty()) res.set_header("Set-Cookie", to.set_cookie);
+    res.set_redirect(to.location, 302);
   };
   const std::vector<std::string> origins = config.allowed_origins;
   const bool stateless = config.stateless;
-  auto warned_plain_http = std::make_shared<std::atomic<bool>>(!config.warn_secure_over_http);
+  // A browser on plain HTTP drops the Secure cookie: the login page says so.
+  auto plain_http_logged = std::make_shared<std::atomic<bool>>(false);
+  auto plain_http_notice = [&sessions, origins, plain_http_logged](const httplib::Request& req) {
+    return PlainHttpNotice(sessions.options().cookie.secure, req.get_header_value("Origin"),
+                           req.get_header_value("Host"), origins, *plain_http_logged);
+  };
 
   if (config.metrics) {
     // The Prometheus text exposition format, version 0.0.4.
@@ -74,9 +83,12 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
     Html(res, HomePage(r));
   }));
 
-  server.Get("/login", jeff::http::Public(sessions, [stateless](const auto& req, auto& res,
-                                                                const CheckResult& r) {
-    const LoginEntry entry = LoginEntryFor(r.ok(), req.get_param_value("next"), stateless);
+  server.Get("/login", jeff::http::Public(sessions, [stateless, plain_http_notice](
+                                                     const auto& req, auto& res, const CheckResult& r) {
+    const std::string next = req.get_param_value("next");
+    const std::string signed_out = req.get_param_value("signed_out");
+    const LoginEntry entry =
+        LoginEntryFor({r.ok(), next, signed_out, plain_http_notice(req)}, stateless);
     if (!entry.see_other.empty()) {
       SeeOther(res, entry.see_other);
     } else {
@@ -84,14 +96,21 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
     }
   }));
 
-  server.Post("/login", [&sessions, &accounts, origins, stateless, warned_plain_http](
+  server.Post("/login", [&sessions, &accounts, origins, stateless, plain_http_notice](
                             const httplib::Request& req, httplib::Response& res) {
-    if (!jeff::http::AllowOrigin(req, res, origins)) return;
     LoginFormState form;
     form.email = req.get_param_value("email");
     form.next = SafeNextPath(req.get_param_value("next")).value_or("");
     form.remember_box = !stateless;
     form.remember = req.has_param("remember");
+    // Before the Origin check (neither changes anything): one answer that
+    // names every flag the server needs.
+    if (std::string notice = plain_http_notice(req); !notice.empty()) {
+      form.error = std::move(notice);
+      Html(res, LoginPage(form), 403);
+      return;
+    }
+    if (!jeff::http::AllowOrigin(req, res, origins)) return;
     const std::string password = req.get_param_value("password");
     if (form.email.empty() || !accounts.Verify(form.email, password)) {
       form.error = "Wrong email or password.";
@@ -108,10 +127,6 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
         Html(res, LoginPage(form), 400);
       }
       return;
-    }
-    if (!IsLoopback(req.remote_addr) && req.get_header_value("Origin").rfind("https://", 0) != 0 &&
-        !warned_plain_http->exchange(true)) {
-      Log(req.remote_addr + " logged in. " + SecureCookieOverHttpWarning());
     }
     jeff::http::AddIssued(res, *issued);
     SeeOther(res, AfterLoginPath(form.next));
@@ -136,7 +151,7 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
       StoreError(req, res, list.error());
       return;
     }
-    Html(res, SessionsPage(s, *list));
+    Html(res, SessionsPage(s, *list, req.get_param_value("signed_out")));
   }, wrap_options));
 
   server.Post("/sessions/revoke", jeff::http::Wrap(sessions, [&sessions](const auto& req, auto& res,
@@ -161,11 +176,12 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
       StoreError(req, res, list.error());
       return;
     }
-    if (auto removed = sessions.Delete(s.key, OtherSessions(s, *list)); !removed) {
+    auto removed = sessions.Delete(s.key, OtherSessions(s, *list));
+    if (!removed) {
       StoreError(req, res, removed.error());
       return;
     }
-    SeeOther(res, "/sessions");
+    SeeOther(res, AfterSignOutOthersPath(*removed));
   }, wrap_options));
 
   server.Post("/logout", [&sessions, origins](const httplib::Request& req, httplib::Response& res) {

@@ -1,7 +1,5 @@
 #include "config.hpp"
 
-#include "pages.hpp"
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -27,7 +25,8 @@ A small web app whose logins are kept by jeff.
   --max-sessions N      sessions kept per user (default 64, 0 = no limit)
   --cookie-name NAME    session cookie name (default jeff_session); a __Host-
                         name is checked: Secure, Path=/, no Domain
-  --insecure            send the cookie without Secure (plain-HTTP development)
+  --insecure            send the cookie without Secure (plain-HTTP development:
+                        needed on http:// with a host name other than localhost)
   --stateless           keep sessions in an encrypted cookie (JWE, Auth.js v5
                         format) instead of a store; secrets from --secret or
                         $JEFF_SECRET (comma-separated, newest first, >= 32 bytes)
@@ -48,9 +47,13 @@ A small web app whose logins are kept by jeff.
   --help                this text
 )";
 
+// ParseFlags' `more_options`, for the usage text.
+std::string_view more_options_text;
+
 std::string Usage(std::string_view program) {
   std::string text = kUsage;
   text.replace(text.find("PROGRAM"), 7, program);
+  text.insert(text.find("  --help"), more_options_text);
   return text;
 }
 
@@ -81,13 +84,10 @@ long Number(std::string_view program, const std::string& flag, const std::string
   Fail(program, flag + " needs a number from " + std::to_string(min) + " to " + std::to_string(max));
 }
 
-bool IsLoopbackAddress(const std::string& address) {
-  return address.rfind("127.", 0) == 0 || address == "localhost" || address == "::1";
-}
-
 }  // namespace
 
-Flags ParseFlags(int argc, char** argv, std::string_view program) {
+Flags ParseFlags(int argc, char** argv, std::string_view program, std::string_view more_options) {
+  more_options_text = more_options;
   Flags f;
   if (const char* env = std::getenv("JEFF_STORE")) f.store = env;
   for (int i = 1; i < argc; ++i) {
@@ -187,7 +187,6 @@ jeff::Options SessionOptions(const Flags& flags) {
 
 AppConfig MakeAppConfig(const Flags& flags) {
   AppConfig config;
-  config.warn_secure_over_http = !flags.insecure && flags.tls_cert.empty();
   config.stateless = flags.stateless;
   config.metrics = flags.metrics;
   // Behind a TLS proxy, pass --origin https://...
@@ -212,10 +211,6 @@ void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code
     std::cerr << program << ": WARNING: the store " << Redacted(flags.store)
               << " cannot be reached (" << probe.message()
               << "); pages that need a session answer 503 until it can\n";
-  }
-  if (!flags.insecure && flags.tls_cert.empty() && !IsLoopbackAddress(flags.address)) {
-    std::cerr << program << ": listening on " << flags.address << ". "
-              << SecureCookieOverHttpWarning() << "\n";
   }
 }
 

@@ -41,7 +41,10 @@ struct Flags {
 
 // Parses the command line of `program` ("jeff-example", ...). --help prints
 // the usage and exits 0; a bad flag prints it with the error and exits 2.
-Flags ParseFlags(int argc, char** argv, std::string_view program);
+// `more_options`: usage lines of flags the program parsed itself (and took
+// out of argv), listed before --help.
+Flags ParseFlags(int argc, char** argv, std::string_view program,
+                 std::string_view more_options = {});
 
 // The accounts of --user (exits 2 on a malformed one).
 Accounts MakeAccounts(const Flags& flags, std::string_view program);
@@ -54,10 +57,6 @@ jeff::Options SessionOptions(const Flags& flags);
 struct AppConfig {
   // Origins allowed to POST (CSRF check on every state change).
   std::vector<std::string> allowed_origins;
-  // The session cookie is Secure while the app serves plain HTTP: warn once
-  // when a client other than this machine logs in (its browser drops the
-  // cookie), naming --insecure.
-  bool warn_secure_over_http = false;
   // Sessions live in an encrypted cookie (--stateless): no "remember me"
   // box, no device list.
   bool stateless = false;
@@ -71,9 +70,9 @@ AppConfig MakeAppConfig(const Flags& flags);
 // The store URL without its password, for messages.
 std::string Redacted(const std::string& url);
 
-// Start-up warnings on stderr: a store that cannot be reached (`probe` is
-// what a first read found; not fatal, it may come up later) and a Secure
-// cookie served over plain HTTP beyond this machine.
+// Start-up warning on stderr: a store that cannot be reached (`probe` is
+// what a first read found; not fatal, it may come up later). A browser that
+// drops the Secure cookie is told by the login page (PlainHttpNotice).
 void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code probe);
 
 // "https://" with --tls-cert, else "http://".

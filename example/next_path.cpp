@@ -11,10 +11,11 @@ std::optional<std::string> SafeNextPath(std::string_view next) {
   return std::string(next);
 }
 
-std::string LoginPathFor(std::string_view path) {
-  if (path == "/" || !SafeNextPath(path)) return "/login";
+std::string LoginPathFor(std::string_view path, bool signed_out) {
+  std::string out = signed_out ? "/login?signed_out=1" : "/login";
+  if (path == "/" || !SafeNextPath(path)) return out;
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out = "/login?next=";
+  out += signed_out ? "&next=" : "?next=";
   for (unsigned char c : path) {
     const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                        c == '/' || c == '-' || c == '_' || c == '.' || c == '~';

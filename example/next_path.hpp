@@ -17,6 +17,8 @@ std::optional<std::string> SafeNextPath(std::string_view next);
 
 // "/login?next=<path, percent-encoded>" for a request to `path` (with its
 // query, if any); just "/login" for "/" and anything SafeNextPath refuses.
-std::string LoginPathFor(std::string_view path);
+// `signed_out` adds "signed_out=1" first: the login page then says that this
+// device's session ended.
+std::string LoginPathFor(std::string_view path, bool signed_out = false);
 
 }  // namespace example

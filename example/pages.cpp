@@ -1,7 +1,11 @@
 #include "pages.hpp"
 
 #include "next_path.hpp"
+#include "plain_http.hpp"
 
+#include <jeff/cookie.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -12,7 +16,8 @@ namespace {
 using jeff::Session;
 
 // Fits a 390 px phone: nothing wider than the viewport (long ids and names
-// wrap anywhere), the session list becomes one block per device below 34rem.
+// wrap anywhere, table headers never inside a word), the session list
+// becomes one block per device below 34rem.
 constexpr std::string_view kStyle =
     "*{box-sizing:border-box}"
     "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:1rem auto;padding:0 1rem;color:#222}"
@@ -21,11 +26,12 @@ constexpr std::string_view kStyle =
     "nav form.inline{margin-left:auto}nav button{padding:.15rem .7rem}"
     "form.inline{display:inline;margin:0}table{border-collapse:collapse;width:100%}"
     "td,th{border-bottom:1px solid #eee;padding:.4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}"
+    "th{overflow-wrap:normal;white-space:nowrap}"
     "label{display:block;margin:.75rem 0}label.field input{display:block;margin-top:.2rem;width:100%;max-width:20rem}"
     "input{font:inherit;padding:.3rem}label.check{display:flex;gap:.5rem;align-items:baseline}"
     "table+form{margin-top:1rem}small{color:#666}"
     "button{font:inherit;padding:.3rem .8rem;cursor:pointer;white-space:nowrap;overflow-wrap:normal}"
-    ".error{color:#b00020}td.when{white-space:nowrap}"
+    ".error{color:#b00020}.notice{background:#fff4d6;padding:.5rem}td.when{white-space:nowrap}"
     ".current{font-weight:600}code{background:#f4f4f4;padding:0 .2rem;overflow-wrap:anywhere}"
     "table.list td small{display:none}"
     "@media (max-width:34rem){table.list tr{display:block;border-bottom:1px solid #eee;padding:.4rem 0}"
@@ -34,6 +40,9 @@ constexpr std::string_view kStyle =
 
 std::string LoginForm(const LoginFormState& s) {
   std::string body;
+  for (const std::string& notice : s.notices) {
+    body += "<p class=\"notice\" role=\"status\">" + Escape(notice) + "</p>";
+  }
   if (!s.error.empty()) body += "<p class=\"error\" role=\"alert\">" + Escape(s.error) + "</p>";
   body += "<form method=\"post\" action=\"/login\">";
   if (!s.next.empty()) body += "<input type=\"hidden\" name=\"next\" value=\"" + Escape(s.next) + "\">";
@@ -112,12 +121,17 @@ std::string AfterLoginPath(const std::string& next) { return next.empty() ? "/ac
 
 std::string LoginPage(const LoginFormState& s) { return Page("Log in", LoginForm(s), nullptr); }
 
-LoginEntry LoginEntryFor(bool signed_in, std::string_view next_param, bool stateless) {
-  const std::string next = SafeNextPath(next_param).value_or("");
-  if (signed_in) return {AfterLoginPath(next), {}};
+LoginEntry LoginEntryFor(const LoginQuery& query, bool stateless) {
+  const std::string next = SafeNextPath(query.next).value_or("");
+  if (query.signed_in) return {AfterLoginPath(next), {}};
   LoginFormState form;
   form.next = next;
   form.remember_box = !stateless;
+  if (query.signed_out == "1") {
+    form.notices.push_back("You were signed out: this device's session was ended or revoked. "
+                           "Log in again to go on.");
+  }
+  if (!query.plain_http.empty()) form.notices.push_back(query.plain_http);
   return {{}, LoginPage(form)};
 }
 
@@ -144,8 +158,18 @@ std::string AccountPage(const jeff::Session& s) {
   return Page("Account", body, &s);
 }
 
-std::string SessionsPage(const jeff::Session& s, const std::vector<jeff::Session>& list) {
-  std::string body = "<p>Devices signed in as <strong>" + Escape(s.key) + "</strong>:</p>";
+std::string SessionsPage(const jeff::Session& s, const std::vector<jeff::Session>& list,
+                         std::string_view signed_out_param) {
+  std::string body;
+  const bool count = !signed_out_param.empty() && signed_out_param.size() <= 6 &&
+                     std::all_of(signed_out_param.begin(), signed_out_param.end(),
+                                 [](char c) { return c >= '0' && c <= '9'; });
+  if (count) {
+    const std::string n(signed_out_param);
+    body += "<p class=\"notice\" role=\"status\">Signed out " +
+            (n == "1" ? std::string("1 other device") : n + " other devices") + ".</p>";
+  }
+  body += "<p>Devices signed in as <strong>" + Escape(s.key) + "</strong>:</p>";
   body += "<table class=\"list\"><tr class=\"head\"><th>Device</th><th>Signed in</th>"
           "<th>Last seen</th><th></th></tr>";
   for (const jeff::Session& other : list) {
@@ -163,9 +187,16 @@ std::string SessionsPage(const jeff::Session& s, const std::vector<jeff::Session
     }
     body += "</td></tr>";
   }
-  body += "</table><form method=\"post\" action=\"/sessions/others\">"
-          "<button type=\"submit\">Sign out everywhere else</button></form>";
+  body += "</table>";
+  if (std::any_of(list.begin(), list.end(), [&s](const Session& other) { return other.id != s.id; })) {
+    body += "<form method=\"post\" action=\"/sessions/others\">"
+            "<button type=\"submit\">Sign out everywhere else</button></form>";
+  }
   return Page("Sessions", body, &s);
+}
+
+std::string AfterSignOutOthersPath(std::size_t count) {
+  return "/sessions?signed_out=" + std::to_string(count);
 }
 
 std::vector<jeff::SessionId> OtherSessions(const Session& s, const std::vector<Session>& list) {
@@ -211,15 +242,34 @@ std::string CannotSignInMessage(std::error_code ec) {
   return "Cannot sign in with this email: " + ec.message() + ".";
 }
 
-bool IsLoopback(std::string_view address) {
-  return address.rfind("127.", 0) == 0 || address == "::1" || address.rfind("::ffff:127.", 0) == 0;
+std::string PlainHttpNotice(bool secure_cookie, std::string_view origin_header,
+                            std::string_view host_header,
+                            const std::vector<std::string>& allowed_origins,
+                            std::atomic<bool>& logged) {
+  if (!secure_cookie) return {};
+  const std::string origin = BrowserOrigin(origin_header, host_header, allowed_origins);
+  if (!DropsSecureCookie(origin)) return {};
+  const bool allowed =
+      std::find(allowed_origins.begin(), allowed_origins.end(), origin) != allowed_origins.end();
+  if (!logged.exchange(true)) {
+    Log("WARNING: a browser on " + origin + " cannot keep the session cookie: it is Secure and "
+        "that page is plain HTTP on a host name. Serve the app over HTTPS (e.g. behind a TLS "
+        "proxy, with --origin https://...), or pass --insecure" +
+        (allowed ? "" : " --origin " + origin) + " for development.");
+  }
+  return "Logging in cannot work at " + origin + ": this server sends its session cookie with "
+         "Secure, and browsers keep Secure cookies only over HTTPS (or on localhost). Open the "
+         "app over HTTPS, or, for local development only, restart the server with --insecure" +
+         (allowed ? "" : " --origin " + origin) + ".";
 }
 
-std::string SecureCookieOverHttpWarning() {
-  return "WARNING: the session cookie is Secure and this server speaks plain HTTP: browsers on "
-         "other machines will not send the cookie back, so their logins will not stick. Serve "
-         "the app over HTTPS (e.g. behind a TLS proxy, with --origin https://...), or pass "
-         "--insecure for development.";
+Unauthorized UnauthorizedFor(std::string_view method, std::string_view path,
+                             std::string_view cookie_header, const jeff::CookieOptions& cookie) {
+  const bool stale = jeff::FindCookie(cookie_header, cookie.name).has_value();
+  Unauthorized out;
+  out.location = LoginPathFor(method == "GET" ? path : "/", stale);
+  if (stale) out.set_cookie = jeff::BuildExpiredCookie(cookie, cookie.name);
+  return out;
 }
 
 }  // namespace example

@@ -5,6 +5,9 @@
 
 #include <jeff/sessions.hpp>
 
+#include <atomic>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -25,23 +28,32 @@ std::string Page(std::string_view title, std::string_view body, const jeff::Sess
 // What the login form shows.
 struct LoginFormState {
   std::string error;
+  std::vector<std::string> notices;  // texts above the form (signed out, plain HTTP)
   std::string email;       // kept after a wrong password
   std::string next;        // where to go after logging in
   bool remember_box = false;
-  bool remember = true;
+  bool remember = false;   // the box starts unticked
 };
 
 // Where a login goes on to: `next` when set, else the account page.
 std::string AfterLoginPath(const std::string& next);
 
+// What GET /login was asked.
+struct LoginQuery {
+  bool signed_in = false;
+  std::string_view next;         // the `next` query parameter
+  std::string_view signed_out;   // the `signed_out` query parameter ("1": say so)
+  std::string plain_http;        // PlainHttpNotice's text, if any
+};
+
 // GET /login: a signed-in user goes on at once (`see_other` is set: to the
 // safe `next` query parameter, else the account page); anyone else gets the
-// form (`html`). `stateless` hides "remember me".
+// form (`html`) with the query's notices. `stateless` hides "remember me".
 struct LoginEntry {
   std::string see_other;
   std::string html;
 };
-LoginEntry LoginEntryFor(bool signed_in, std::string_view next_param, bool stateless);
+LoginEntry LoginEntryFor(const LoginQuery& query, bool stateless);
 
 // The login page (its form, and `s.error` above it).
 std::string LoginPage(const LoginFormState& s);
@@ -58,8 +70,15 @@ std::string HomePage(const jeff::CheckResult& checked);
 std::string AccountPage(const jeff::Session& s);
 
 // The session list of `s.key` (`list`, one of which is `s`) with a revoke
-// button for every other device and "Sign out everywhere else".
-std::string SessionsPage(const jeff::Session& s, const std::vector<jeff::Session>& list);
+// button for every other device and, when there is one, "Sign out everywhere
+// else". `signed_out_param` is the page's `signed_out` query parameter: a
+// count that "Sign out everywhere else" reports ("" or not a number: none).
+std::string SessionsPage(const jeff::Session& s, const std::vector<jeff::Session>& list,
+                         std::string_view signed_out_param = {});
+
+// Where "Sign out everywhere else" goes after signing out `count` devices:
+// the session list, which reports the count.
+std::string AfterSignOutOthersPath(std::size_t count);
 
 // The ids of `list` other than `s` ("Sign out everywhere else").
 std::vector<jeff::SessionId> OtherSessions(const jeff::Session& s,
@@ -83,11 +102,25 @@ std::string NotFoundPage();
 // The error shown when Set refuses the email itself (not a store failure).
 std::string CannotSignInMessage(std::error_code ec);
 
-// True for a loopback client address (127.x, ::1, ::ffff:127.x).
-bool IsLoopback(std::string_view address);
+// The login page's notice when the browser of a request drops the app's
+// Secure cookie (plain HTTP on a host name, see plain_http.hpp): why, and how
+// (HTTPS, or --insecure for development, with --origin when the page's
+// origin is not allowed). Logged on stderr the first time (`logged` turns
+// true). Empty when `secure_cookie` is false or the cookie will be kept.
+std::string PlainHttpNotice(bool secure_cookie, std::string_view origin_header,
+                            std::string_view host_header,
+                            const std::vector<std::string>& allowed_origins,
+                            std::atomic<bool>& logged);
 
-// The warning for a Secure session cookie served over plain HTTP to another
-// machine (its browser drops the cookie): names HTTPS and --insecure.
-std::string SecureCookieOverHttpWarning();
+// Where a request for `path` (GET; other methods go back to "/") without a
+// live session is sent: the login page, with signed_out=1 when it still
+// carried the session cookie (its session was revoked or ended), which is
+// then expired (`set_cookie`, else empty) so that the notice shows once.
+struct Unauthorized {
+  std::string location;
+  std::string set_cookie;
+};
+Unauthorized UnauthorizedFor(std::string_view method, std::string_view path,
+                             std::string_view cookie_header, const jeff::CookieOptions& cookie);
 
 }  // namespace example

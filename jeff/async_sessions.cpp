@@ -8,71 +8,150 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 
 namespace jeff {
-
-struct AsyncSessions::Impl {
-  explicit Impl(Options validated) : options(std::move(validated)), observer(options) {}
-  Options options;
-  engine::Observer observer;                         // the stateful strategy's counters
-  std::shared_ptr<AsyncStore> store;                 // stateful strategy
-  std::unique_ptr<engine::Strategy> stateless;       // or the stateless one (no I/O)
-
-  // Starts an operation `Op(options, args...)` on the store; `finish(Op&)`
-  // gets it once it is done.
-  template <typename Op, typename Finish, typename... Args>
-  void Launch(const boost::asio::any_io_executor& executor, Finish finish, Args&&... args);
-};
 
 namespace {
 
 using engine::Step;
 
+// A call the manager has started and its store or timer has not finished:
+// the manager lists it so that its destructor can complete it.
+class RunningCall {
+ public:
+  // The manager is going: complete with operation_canceled (posted, as
+  // every completion) and touch the manager no more.
+  virtual void Abort() = 0;
+
+  RunningCall* prev = nullptr;
+  RunningCall* next = nullptr;
+
+ protected:
+  RunningCall() = default;
+  ~RunningCall() = default;
+};
+
+// A manager's running calls: an intrusive list (no allocation per call),
+// used on the loop's thread only.
+class RunningCalls {
+ public:
+  void Add(RunningCall& call) noexcept {
+    call.next = head_;
+    if (head_ != nullptr) head_->prev = &call;
+    head_ = &call;
+  }
+  void Remove(RunningCall& call) noexcept {
+    (call.prev != nullptr ? call.prev->next : head_) = call.next;
+    if (call.next != nullptr) call.next->prev = call.prev;
+    call.prev = call.next = nullptr;
+  }
+  // Aborts every call, emptying the list.
+  void AbortAll() {
+    while (head_ != nullptr) {
+      RunningCall& call = *head_;
+      Remove(call);
+      call.Abort();
+    }
+  }
+
+ private:
+  RunningCall* head_ = nullptr;
+};
+
+// What running calls use of their manager.
+struct Core {
+  explicit Core(Options validated) : options(std::move(validated)), observer(options) {}
+  Options options;
+  engine::Observer observer;            // the stateful strategy's counters
+  std::shared_ptr<AsyncStore> store;    // stateful strategy
+  RunningCalls running;
+};
+
+std::error_code Canceled() { return std::make_error_code(std::errc::operation_canceled); }
+
+// The outcome of a call whose manager was destroyed.
+template <typename T>
+T Aborted() {
+  return T(Canceled());
+}
+template <>
+CheckResult Aborted<CheckResult>() {
+  CheckResult aborted;
+  aborted.status = CheckStatus::kStoreError;
+  aborted.error = Canceled();
+  return aborted;
+}
+
 // The asynchronous driver: performs each Step of an operation on an
 // AsyncStore (and back-offs on an Asio timer), resuming the operation from
-// the store's completions, then hands its result to `finish`. The running
+// the store's completions, then hands `get(op)` to `done`. The running
 // operation owns itself through the handlers it has given out: a store that
-// drops its handlers (destroyed with calls in flight) frees it too.
-template <typename Op, typename Finish>
-class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
+// drops its handlers (destroyed with calls in flight) frees it too. While it
+// runs it is on its manager's list; when the manager goes it is aborted
+// (`core_` becomes null) and the store's late answer only frees it.
+template <typename Op, typename T, typename Get>
+class Running final : public RunningCall, public std::enable_shared_from_this<Running<Op, T, Get>> {
  public:
   template <typename... Args>
-  Running(const Options& options, engine::Observer& observer, AsyncStore& store,
-          boost::asio::any_io_executor executor, Finish finish, Args&&... args)
-      : options_(options), observer_(observer), store_(store), executor_(std::move(executor)),
-        finish_(std::move(finish)), op_(options, std::forward<Args>(args)...) {}
+  Running(Core& core, boost::asio::any_io_executor executor, std::function<void(T)> done, Get get,
+          Args&&... args)
+      : core_(&core), executor_(std::move(executor)), done_(std::move(done)), get_(std::move(get)),
+        op_(core.options, std::forward<Args>(args)...) {}
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
+  ~Running() {
+    // Its handler dropped by the store without a call (the manager lives).
+    if (core_ != nullptr) core_->running.Remove(*this);
+  }
 
-  void Start() { Continue(op_.Start()); }
+  void Start() {
+    core_->running.Add(*this);
+    Continue(op_.Start());
+  }
+
+  void Abort() override {
+    core_ = nullptr;
+    if (timer_) timer_->cancel();
+    done_(Aborted<T>());
+  }
 
  private:
   void Continue(Step step) {
     if (step.done()) {
-      observer_.Finished(op_);
-      finish_(op_);
+      core_->observer.Finished(op_);
+      core_->running.Remove(*this);
+      core_ = nullptr;
+      done_(get_(op_));
       return;
     }
     auto self = this->shared_from_this();
+    AsyncStore& store = *core_->store;
     switch (step.kind) {
       case Step::Kind::kFetch:
         Begin(StoreOp::kFetch, step.key);
-        store_.AsyncFetch(step.key, [self](Result<std::optional<Versioned>> fetched) {
+        store.AsyncFetch(step.key, [self](Result<std::optional<Versioned>> fetched) {
+          if (self->core_ == nullptr) return;
           self->End(StoreOp::kFetch, fetched.error());
           self->Fetched(std::move(fetched));
         });
         return;
       case Step::Kind::kSwap:
         Begin(StoreOp::kCas, step.key);
-        store_.AsyncCompareAndSwap(step.key, step.expected, step.value, step.ttl,
-                                   [self](Result<bool> swapped) {
-                                     self->observer_.EndSwap(self->call_start_, swapped, self->call_key_);
-                                     self->Continue(self->op_.OnSwapped(std::move(swapped)));
-                                   });
+        store.AsyncCompareAndSwap(step.key, step.expected, step.value, step.ttl,
+                                  [self](Result<bool> swapped) {
+                                    if (self->core_ == nullptr) return;
+                                    self->core_->observer.EndSwap(self->call_start_, swapped, self->call_key_);
+                                    self->Continue(self->op_.OnSwapped(std::move(swapped)));
+                                  });
         return;
       case Step::Kind::kErase:
         Begin(StoreOp::kErase, step.key);
-        store_.AsyncErase(step.key, [self](Result<void> erased) {
+        store.AsyncErase(step.key, [self](Result<void> erased) {
+          if (self->core_ == nullptr) return;
           self->End(StoreOp::kErase, erased.error());
           self->Continue(self->op_.OnErased(std::move(erased)));
         });
@@ -80,7 +159,10 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
       case Step::Kind::kWait:
         if (!timer_) timer_.emplace(executor_);
         timer_->expires_after(step.wait);
-        timer_->async_wait([self](const boost::system::error_code&) { self->Continue(self->op_.OnWaited()); });
+        timer_->async_wait([self](const boost::system::error_code&) {
+          if (self->core_ == nullptr) return;
+          self->Continue(self->op_.OnWaited());
+        });
         return;
       case Step::Kind::kDone:
         return;
@@ -90,29 +172,28 @@ class Running : public std::enable_shared_from_this<Running<Op, Finish>> {
   // A store call of `op` on `key` starts; the key is kept for an error
   // event only when the application asked for keys in events.
   void Begin(StoreOp op, std::string_view key) {
-    call_start_ = observer_.StartCall(op);
-    if (options_.events_include_key && options_.on_event) call_key_.assign(key);
+    call_start_ = core_->observer.StartCall(op);
+    if (core_->options.events_include_key && core_->options.on_event) call_key_.assign(key);
   }
-  void End(StoreOp op, std::error_code error) { observer_.EndCall(op, call_start_, error, call_key_); }
+  void End(StoreOp op, std::error_code error) { core_->observer.EndCall(op, call_start_, error, call_key_); }
 
   void Fetched(Result<std::optional<Versioned>> fetched) {
-    if (!fetched) return Continue(op_.OnFetched(fetched.error(), options_.clock()));
+    if (!fetched) return Continue(op_.OnFetched(fetched.error(), core_->options.clock()));
     std::optional<Version> version;
     if (fetched->has_value()) {
       op_.buffer() = std::move((*fetched)->value);
       version.emplace((*fetched)->version);
     }
-    Continue(op_.OnFetched(version, options_.clock()));
+    Continue(op_.OnFetched(version, core_->options.clock()));
   }
 
-  const Options& options_;
-  engine::Observer& observer_;
+  Core* core_;  // null once finished or aborted
   engine::Observer::CallStart call_start_{};
   std::string call_key_;
-  AsyncStore& store_;
   boost::asio::any_io_executor executor_;
-  Finish finish_;
-  Op op_;
+  std::function<void(T)> done_;
+  Get get_;
+  Op op_;  // refers to core_->options, which it no longer reads once aborted
   std::optional<boost::asio::steady_timer> timer_;
 };
 
@@ -125,12 +206,21 @@ struct CheckState {
 
 }  // namespace
 
-template <typename Op, typename Finish, typename... Args>
-void AsyncSessions::Impl::Launch(const boost::asio::any_io_executor& executor, Finish finish, Args&&... args) {
-  std::make_shared<Running<Op, Finish>>(options, observer, *store, executor, std::move(finish),
-                                        std::forward<Args>(args)...)
-      ->Start();
-}
+struct AsyncSessions::Impl : Core {
+  explicit Impl(Options validated) : Core(std::move(validated)) {}
+  std::unique_ptr<engine::Strategy> stateless;  // or the stateless strategy (no I/O)
+
+  // Starts an operation `Op(options, args...)` on the store; `done` gets
+  // `get(op)` once it is done, or operation_canceled if the manager goes
+  // first.
+  template <typename Op, typename T, typename Get, typename... Args>
+  void Launch(const boost::asio::any_io_executor& executor, std::function<void(T)> done, Get get,
+              Args&&... args) {
+    std::make_shared<Running<Op, T, Get>>(*this, executor, std::move(done), std::move(get),
+                                          std::forward<Args>(args)...)
+        ->Start();
+  }
+};
 
 AsyncSessions::AsyncSessions(Options options, std::shared_ptr<AsyncStore> store, executor_type executor)
     : executor_(std::move(executor)) {
@@ -151,7 +241,10 @@ AsyncSessions::AsyncSessions(Options options, std::shared_ptr<AsyncStore> store,
   impl_->store = std::move(store);
 }
 
-AsyncSessions::~AsyncSessions() = default;
+AsyncSessions::~AsyncSessions() {
+  // Before the store goes: it may drop the calls' handlers as it is destroyed.
+  impl_->running.AbortAll();
+}
 
 const Options& AsyncSessions::options() const noexcept { return impl_->options; }
 
@@ -173,7 +266,7 @@ void AsyncSessions::StartCheck(std::string cookie_header, Done<CheckResult> done
           engine::CheckOp(options, this->header, this->record, this->store_key) {}
   };
   impl_->Launch<Op>(executor_,
-             [done = std::move(done)](Op& op) { done(std::move(op.result())); },
+             std::move(done), [](Op& op) { return std::move(op.result()); },
              std::move(cookie_header));
 }
 
@@ -183,7 +276,7 @@ void AsyncSessions::StartSet(std::string key, std::string meta, SetOptions set_o
   if (max_age && (max_age->count() < 0 || *max_age > kMaxCookieLifetime)) return done(Errc::kInvalidArgument);
   if (impl_->stateless) return done(impl_->stateless->Set(key, meta, max_age));
   impl_->Launch<engine::SetOp>(executor_,
-                        [done = std::move(done)](engine::SetOp& op) { done(std::move(op.result())); },
+                        std::move(done), [](engine::SetOp& op) { return std::move(op.result()); },
                         key, meta, max_age, impl_->options.clock());
 }
 
@@ -191,28 +284,28 @@ void AsyncSessions::StartClear(std::string cookie_header, Done<Result<std::vecto
   if (impl_->stateless) return done(impl_->stateless->Clear(cookie_header));
   using Op = engine::CookieMutationOp;
   impl_->Launch<Op>(executor_,
-             [done = std::move(done)](Op& op) { done(std::move(op.cleared())); },
+             std::move(done), [](Op& op) { return std::move(op.cleared()); },
              Op::Kind::kClear, cookie_header, impl_->options.clock());
 }
 
 void AsyncSessions::StartDeleteAll(std::string key, Done<Result<std::size_t>> done) {
   if (impl_->stateless) return done(impl_->stateless->DeleteAll(key));
   impl_->Launch<engine::DeleteAllOp>(executor_,
-                              [done = std::move(done)](engine::DeleteAllOp& op) { done(std::move(op.result())); },
+                              std::move(done), [](engine::DeleteAllOp& op) { return std::move(op.result()); },
                               key);
 }
 
 void AsyncSessions::StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done) {
   if (impl_->stateless) return done(impl_->stateless->DeleteSome(key, ids));
   impl_->Launch<engine::DeleteSomeOp>(executor_,
-                               [done = std::move(done)](engine::DeleteSomeOp& op) { done(std::move(op.result())); },
+                               std::move(done), [](engine::DeleteSomeOp& op) { return std::move(op.result()); },
                                key, std::move(ids));
 }
 
 void AsyncSessions::StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done) {
   if (impl_->stateless) return done(impl_->stateless->SessionsForKey(key));
   impl_->Launch<engine::ListOp>(executor_,
-                         [done = std::move(done)](engine::ListOp& op) { done(std::move(op.result())); },
+                         std::move(done), [](engine::ListOp& op) { return std::move(op.result()); },
                          key);
 }
 
@@ -220,7 +313,7 @@ void AsyncSessions::StartRotate(std::string cookie_header, Done<Result<Issued>> 
   if (impl_->stateless) return done(impl_->stateless->Rotate(cookie_header));
   using Op = engine::CookieMutationOp;
   impl_->Launch<Op>(executor_,
-             [done = std::move(done)](Op& op) { done(std::move(op.rotated())); },
+             std::move(done), [](Op& op) { return std::move(op.rotated()); },
              Op::Kind::kRotate, cookie_header, impl_->options.clock());
 }
 

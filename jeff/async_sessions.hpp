@@ -40,7 +40,15 @@ namespace jeff {
 /// executor (by default `executor`), never run inside the call that started
 /// it, and that executor has outstanding work until the completion ran.
 /// Arguments are copied before a call returns.
-/// The object must outlive every call it started.
+///
+/// Destroying the manager with calls in flight is safe, as with Asio's I/O
+/// objects: each such call completes (posted, as always) with
+/// `std::errc::operation_canceled` (ECANCELED, which
+/// `boost::asio::error::operation_aborted` also is): CheckResult with
+/// CheckStatus::kStoreError and that error, a Result with that error. The
+/// store's late answers are dropped, and no further store call is made;
+/// as after a timeout, a write already sent may still have been applied.
+/// Destroy it on its loop's thread, or while that loop is not running.
 class JEFF_API AsyncSessions {
  public:
   /// The executor type of the loop the manager's timers run on.
@@ -53,7 +61,8 @@ class JEFF_API AsyncSessions {
   /// a MemoryStore). `executor` runs the back-off timers and, by default,
   /// the completions.
   AsyncSessions(Options options, std::shared_ptr<AsyncStore> store, executor_type executor);
-  /// Releases the manager. No call may still be in flight.
+  /// Releases the manager and its share of the store; calls still in
+  /// flight complete with std::errc::operation_canceled (see above).
   ~AsyncSessions();
   AsyncSessions(const AsyncSessions&) = delete;
   AsyncSessions& operator=(const AsyncSessions&) = delete;
@@ -164,7 +173,11 @@ class JEFF_API AsyncSessions {
   const Options& options() const noexcept;
 
   /// A snapshot of the counters (all zero with `enabled` false unless
-  /// Options::metrics is on). Thread-safe; cheap (a few dozen atomic loads).
+  /// Options::metrics is on). Thread-safe: locks the manager's mutex and
+  /// sums the counter slot of every thread that has run an operation (66
+  /// relaxed loads per slot): meant for a scrape, not for every request.
+  /// Operations count without that mutex (a thread takes it only on its
+  /// first operation and when it exits).
   MetricsSnapshot metrics() const;
 
   /// The executor given at construction.

@@ -79,7 +79,9 @@ struct MetricsSnapshot {
   std::uint64_t device_registrations = 0;  ///< DBSC: device keys bound by RegisterDevice
   std::uint64_t device_refreshes = 0;      ///< DBSC: bound cookies renewed by RefreshDevice
   std::uint64_t device_proofs_refused = 0;  ///< DBSC: proofs refused (malformed, bad signature, wrong challenge, ...)
-  /// Store-call latency by operation, indexed by StoreOp (stateful strategy).
+  /// Store-call latency by operation, indexed by StoreOp: the calls on
+  /// Options::store, or in stateless mode on the denylist (a fetch per
+  /// Check, an only-if-absent compare-and-swap per session revoked).
   std::array<LatencyHistogram, kStoreOpCount> store_calls{};
 };
 

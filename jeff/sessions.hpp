@@ -251,7 +251,9 @@ class JEFF_API Sessions {
   Result<std::size_t> Delete(std::string_view key);
 
   /// Revokes the sessions of `key` whose ids are in `ids`; other ids are
-  /// ignored. Returns how many were removed.
+  /// ignored. Returns how many were removed. Stateless (with a denylist):
+  /// how many ids were newly denied, since the server cannot tell whether
+  /// an id names a token still in use; an id already denied counts 0.
   Result<std::size_t> Delete(std::string_view key, std::span<const SessionId> ids);
 
   /// The live sessions of `key`, oldest first (expired ones are pruned).
@@ -299,7 +301,11 @@ class JEFF_API Sessions {
   const Options& options() const noexcept;
 
   /// A snapshot of the counters (all zero with `enabled` false unless
-  /// Options::metrics is on). Thread-safe; cheap (a few dozen atomic loads).
+  /// Options::metrics is on). Thread-safe: locks the manager's mutex and
+  /// sums the counter slot of every thread that has run an operation (66
+  /// relaxed loads per slot): meant for a scrape, not for every request.
+  /// Operations count without that mutex (a thread takes it only on its
+  /// first operation and when it exits).
   MetricsSnapshot metrics() const;
 
  private:

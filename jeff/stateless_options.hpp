@@ -103,18 +103,24 @@ struct StatelessOptions {
   JwtCallback jwt_callback;
   /// Shapes what handlers see. Empty: the token's claims as they are.
   SessionCallback session_callback;
-  /// Optional revocation list: Clear (and Delete with ids) record the
-  /// session id under `<key_prefix>deny:<sid>` until every token of it has
-  /// expired, and Check refuses those sessions, at the cost of one store
-  /// read per Check. Empty: a token stays valid until its `exp`, whatever
-  /// happens (Clear only asks the browser to drop the cookie).
+  /// Optional revocation list: Clear (and Delete with ids) write an entry
+  /// for the session (one only-if-absent compare-and-swap each), and Check
+  /// refuses a denied session, at the cost of one store read per Check.
+  /// The entry's key is `<key_prefix>deny:<22 characters>`: the key id (as
+  /// for a cookie, with Options::pepper) of `<length of sid>:<sid><key>`,
+  /// so it names one session of one application key, and neither the sid
+  /// nor the key can be read from the store. Empty: a token stays valid
+  /// until its `exp`, whatever happens (Clear only asks the browser to drop
+  /// the cookie).
   std::shared_ptr<Store> denylist;
   /// With a denylist: the longest a token may still be valid (`exp` - now),
-  /// whoever issued it (Auth.js's default maxAge is 30 days). A denylist
-  /// entry lives this long plus `skew`, so that no token of a revoked
-  /// session outlives its entry; a token claiming more is refused. Raised
-  /// to this server's own token lifetime when shorter; at most
-  /// kMaxCookieLifetime (400 days). Unused without a denylist.
+  /// whoever issued it (Auth.js's default maxAge is 30 days); a token
+  /// claiming more is refused. Raised to this server's own token lifetime
+  /// when shorter; at most kMaxCookieLifetime (400 days). A denylist entry
+  /// lives this long plus `skew` plus a 60 s margin (for a refresh racing
+  /// the revocation), or, when Clear revokes a token whose own `exp` is
+  /// later, until that `exp` plus `skew` and the margin: no token of a
+  /// revoked session outlives its entry. Unused without a denylist.
   std::chrono::seconds max_token_lifetime = std::chrono::hours(24 * 30);
 };
 

@@ -1,7 +1,9 @@
 #pragma once
 /// \file
-/// The Store contract: what a session backend (memory, Redis, memcached, or
-/// your own) must provide. Three operations, all on one key, all thread-safe.
+/// The Store contract: what a session backend (memory, Redis, memcached,
+/// PostgreSQL, or your own) must provide. Three pure virtual operations
+/// (Fetch, CompareAndSwap, Erase) and FetchInto, a Fetch into the caller's
+/// buffer with a default built on Fetch; all on one key, all thread-safe.
 
 #include <jeff/export.hpp>
 #include <jeff/result.hpp>

@@ -116,6 +116,40 @@ TEST_CASE("the handler's executor keeps outstanding work until the completion ra
   CHECK(handlers.stopped());
 }
 
+TEST_CASE("destroying the manager completes its calls in flight with operation_canceled") {
+  // The memory store answering on the loop: every call below is still
+  // waiting for the store when the manager goes. Their handlers get
+  // operation_canceled once (under ASan, before: a use-after-free of the
+  // manager when the store answered), and the late answers change nothing.
+  Fixture f;
+  auto store = std::make_shared<AnswersOnLoop>(f.store, f.ioc.get_executor());
+  const std::string cookie = jeff::test::CookieOf(*f.Sync().Set("erin", "laptop"));
+  std::vector<std::error_code> outcomes;
+  jeff::CheckResult checked;
+  {
+    jeff::AsyncSessions sessions(f.options, store, f.ioc.get_executor());
+    sessions.Check(cookie, [&](jeff::CheckResult r) { checked = std::move(r); });
+    const auto outcome = [&](auto result) { outcomes.push_back(result.error()); };
+    sessions.Set("erin", "phone", outcome);
+    sessions.SessionsForKey("erin", outcome);
+    sessions.Rotate(cookie, outcome);
+    sessions.Clear(cookie, outcome);
+    sessions.Delete("erin", outcome);
+    CHECK(outcomes.empty());
+  }
+  f.ioc.run();
+  CHECK(checked.status == CheckStatus::kStoreError);
+  CHECK(checked.error == std::errc::operation_canceled);
+  REQUIRE(outcomes.size() == 5);
+  for (const std::error_code& e : outcomes) CHECK(e == std::errc::operation_canceled);
+  // Only reads had reached the store: the session is as it was.
+  auto listed = f.Sync().SessionsForKey("erin");
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().meta == "laptop");
+  CHECK(f.Sync().Check(cookie).ok());
+}
+
 TEST_CASE("async and sync managers share one store and agree") {
   Fixture f;
   jeff::AsyncSessions async_sessions(f.options, f.store, f.ioc.get_executor());

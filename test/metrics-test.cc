@@ -306,6 +306,63 @@ TEST_CASE("a denylisted stateless token is counted and is a denied_token event")
   CHECK(keys[0] == (o.events_include_key ? "alice@example.com" : ""));
 }
 
+// Stateless Set, Clear and Delete(key, ids) are counted as the stateful
+// ones are, and the denylist's writes (one only-if-absent compare-and-swap
+// per revoked session) as compare-and-swap calls; finding an entry already
+// there is no conflict (the session is revoked either way).
+TEST_CASE("stateless Set, Clear and Delete(key, ids) are counted, and so are the denylist's writes") {
+  ManualClock clock;
+  std::vector<Event::Kind> events;
+  Options o;
+  o.clock = clock.AsClock();
+  o.stateless.secrets = {"metrics-test-secret-0123456789abcdef"};
+  o.logger = [](std::string_view) {};
+  o.metrics = true;
+  o.on_event = [&](const Event& e) { events.push_back(e.kind); };
+  const auto calls = [](const MetricsSnapshot& m, StoreOp op) { return m.store_calls[static_cast<std::size_t>(op)].calls; };
+  SUBCASE("without a denylist: no store call") {
+    Sessions sessions(o);
+    auto a = sessions.Set("alice@example.com", "");
+    REQUIRE(a.ok());
+    REQUIRE(sessions.Clear(CookieOf(*a)).ok());
+    const MetricsSnapshot m = sessions.metrics();
+    CHECK(m.sets == 1);
+    CHECK(m.clears == 1);
+    CHECK(m.deletes == 0);
+    CHECK(m.cas_attempts == 0);
+    for (const StoreOp op : {StoreOp::kFetch, StoreOp::kCas, StoreOp::kErase}) CHECK(calls(m, op) == 0);
+  }
+  SUBCASE("with a denylist") {
+    o.stateless.denylist = std::make_shared<MemoryStore>();
+    Sessions sessions(o);
+    auto a = sessions.Set("alice@example.com", "laptop");
+    auto b = sessions.Set("alice@example.com", "phone");
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    REQUIRE(sessions.Clear(CookieOf(*a)).ok());  // denies a: one write
+    // b is denied now; a was already, and b's second mention finds b denied.
+    const SessionId ids[] = {b->session.id, a->session.id, b->session.id};
+    auto revoked = sessions.Delete("alice@example.com", ids);
+    REQUIRE(revoked.ok());
+    CHECK(*revoked == 1);
+    CHECK(sessions.Check(CookieOf(*b)).status == CheckStatus::kUnknown);  // one denylist read
+
+    const MetricsSnapshot m = sessions.metrics();
+    CHECK(m.sets == 2);
+    CHECK(m.clears == 1);
+    CHECK(m.deletes == 1);
+    CHECK(m.cas_attempts == 4);
+    CHECK(m.cas_conflicts == 0);
+    CHECK(calls(m, StoreOp::kCas) == 4);
+    CHECK(calls(m, StoreOp::kFetch) == 1);
+    CHECK(calls(m, StoreOp::kErase) == 0);
+    CHECK(m.store_errors == 0);
+    CHECK(m.denylist_hits == 1);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0] == Event::Kind::kDeniedToken);
+  }
+}
+
 TEST_CASE("metrics off: nothing is counted") {
   Fixture f(false);
   Sessions sessions(f.options);

@@ -576,6 +576,32 @@ TEST_CASE("Set refuses empty keys and oversized meta") {
   CHECK(sessions.Set(std::string("bin\0key", 7), std::string("\0\xff", 2)).ok());
 }
 
+// Options::max_key_bytes bounds every call that takes a key, not only Set:
+// a longer key is refused before any store access.
+TEST_CASE("Delete and SessionsForKey refuse keys over max_key_bytes, without a store call") {
+  Fixture f;
+  f.options.max_key_bytes = 16;
+  f.options.metrics = true;
+  jeff::Sessions sessions(f.options);
+  const std::string longest(16, 'k');
+  const std::string too_long(17, 'k');
+  REQUIRE(sessions.Set(longest).ok());
+  const auto store_calls = [&] {
+    std::uint64_t n = 0;
+    for (const jeff::LatencyHistogram& h : sessions.metrics().store_calls) n += h.calls;
+    return n;
+  };
+  const std::uint64_t before = store_calls();
+  const jeff::SessionId ids[] = {jeff::NewSessionId()};
+  CHECK(sessions.Delete(too_long).error() == jeff::Errc::kInvalidArgument);
+  CHECK(sessions.Delete(too_long, ids).error() == jeff::Errc::kInvalidArgument);
+  CHECK(sessions.SessionsForKey(too_long).error() == jeff::Errc::kInvalidArgument);
+  CHECK(store_calls() == before);
+  CHECK(sessions.SessionsForKey(longest)->size() == 1);
+  CHECK(sessions.Delete(longest, ids).value() == 0);
+  CHECK(sessions.Delete(longest).value() == 1);
+}
+
 TEST_CASE("memory store: Sessions races lose nothing and resurrect nothing") {
   jeff::test::RaceHarness h;
   h.store = std::make_shared<jeff::MemoryStore>();

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +44,11 @@ std::string Method(const Request& req) { return std::string(req.method_string())
 
 std::string Path(const Request& req) { return std::string(PathOf(TargetOf(req))); }
 
+std::string Header(const Request& req, http::field name) {
+  const auto value = req[name];
+  return std::string(value.data(), value.size());
+}
+
 // The store failed: logged to stderr, answered 503 in the app's style.
 void StoreError(const Request& req, Response& res, std::error_code ec) {
   LogStoreError(Method(req), Path(req), ec);
@@ -61,15 +67,23 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
   jb::BeastOptions wrap_options;
   wrap_options.allowed_origins = config.allowed_origins;
   wrap_options.on_store_error = StoreError;
-  // Back to the page asked for after logging in.
-  wrap_options.on_unauthorized = [](const Request& req, Response& res) {
+  // Back to the page asked for after logging in; "you were signed out" when
+  // the request still carried a session cookie.
+  wrap_options.on_unauthorized = [&sessions](const Request& req, Response& res) {
+    const Unauthorized to =
+        UnauthorizedFor(Method(req), Path(req), jb::CookieHeader(req), sessions.options().cookie);
+    if (!to.set_cookie.empty()) res.insert(http::field::set_cookie, to.set_cookie);
     res.result(http::status::found);
-    res.set(http::field::location, LoginPathFor(req.method() == http::verb::get ? Path(req) : "/"));
+    res.set(http::field::location, to.location);
   };
   const std::vector<std::string> origins = config.allowed_origins;
   const bool stateless = config.stateless;
-  // One loop thread: a plain flag is enough.
-  auto warned_plain_http = std::make_shared<bool>(!config.warn_secure_over_http);
+  // A browser on plain HTTP drops the Secure cookie: the login page says so.
+  auto plain_http_logged = std::make_shared<std::atomic<bool>>(false);
+  auto plain_http_notice = [&sessions, origins, plain_http_logged](const Request& req) {
+    return PlainHttpNotice(sessions.options().cookie.secure, Header(req, http::field::origin),
+                           Header(req, http::field::host), origins, *plain_http_logged);
+  };
 
   router.SetNotFound([](const Request&, Response& res) -> awaitable<void> {
     Html(res, NotFoundPage(), http::status::not_found);
@@ -97,10 +111,14 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
              }));
 
   router.Add(http::verb::get, "/login",
-             jb::Public(sessions, [stateless](const Request& req, Response& res,
-                                              const CheckResult& r) -> awaitable<void> {
+             jb::Public(sessions, [stateless, plain_http_notice](
+                                      const Request& req, Response& res,
+                                      const CheckResult& r) -> awaitable<void> {
+               const Form query = QueryForm(req);
+               const std::string next = Param(query, "next");
+               const std::string signed_out = Param(query, "signed_out");
                const LoginEntry entry =
-                   LoginEntryFor(r.ok(), Param(QueryForm(req), "next"), stateless);
+                   LoginEntryFor({r.ok(), next, signed_out, plain_http_notice(req)}, stateless);
                if (!entry.see_other.empty()) {
                  SeeOther(res, entry.see_other);
                } else {
@@ -110,16 +128,22 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
              }));
 
   router.Add(http::verb::post, "/login",
-             AppHandler([&sessions, &accounts, origins, stateless, warned_plain_http, hash_executor](
-                            const Request& req, Response& res,
-                            const std::string& remote) -> awaitable<void> {
-               if (!jb::AllowOrigin(req, res, origins)) co_return;
+             AppHandler([&sessions, &accounts, origins, stateless, plain_http_notice, hash_executor](
+                            const Request& req, Response& res, const std::string&) -> awaitable<void> {
                const Form params = BodyForm(req);
                LoginFormState form;
                form.email = Param(params, "email");
                form.next = SafeNextPath(Param(params, "next")).value_or("");
                form.remember_box = !stateless;
                form.remember = params.count("remember") != 0;
+               // Before the Origin check (neither changes anything): one
+               // answer that names every flag the server needs.
+               if (std::string notice = plain_http_notice(req); !notice.empty()) {
+                 form.error = std::move(notice);
+                 Html(res, LoginPage(form), http::status::forbidden);
+                 co_return;
+               }
+               if (!jb::AllowOrigin(req, res, origins)) co_return;
                const std::string password = Param(params, "password");
                // Argon2 off the loop, then back on it.
                auto loop = co_await boost::asio::this_coro::executor;
@@ -142,11 +166,6 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
                    Html(res, LoginPage(form), http::status::bad_request);
                  }
                  co_return;
-               }
-               if (!IsLoopback(remote) && req[http::field::origin].find("https://") != 0 &&
-                   !*warned_plain_http) {
-                 *warned_plain_http = true;
-                 Log(remote + " logged in. " + SecureCookieOverHttpWarning());
                }
                jb::AddIssued(res, *issued);
                SeeOther(res, AfterLoginPath(form.next));
@@ -173,7 +192,7 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
                } else if (!list) {
                  StoreError(req, res, list.error());
                } else {
-                 Html(res, SessionsPage(s, *list));
+                 Html(res, SessionsPage(s, *list, Param(QueryForm(req), "signed_out")));
                }
              }, wrap_options));
 
@@ -207,7 +226,7 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
                if (!removed) {
                  StoreError(req, res, removed.error());
                } else {
-                 SeeOther(res, "/sessions");
+                 SeeOther(res, AfterSignOutOthersPath(*removed));
                }
              }, wrap_options));
 

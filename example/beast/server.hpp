@@ -10,6 +10,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,16 +54,38 @@ std::string_view PathOf(std::string_view target);
 // The query string of a request target ("" without one).
 std::string_view QueryOf(std::string_view target);
 
-// Connection limits.
+// Connection limits. Every wait has a bound, and running out of file
+// descriptors never ends the server.
 struct ServerOptions {
-  // A connection that sends nothing (or reads nothing) this long is closed.
-  std::chrono::seconds idle_timeout{30};
+  // Connections served at once; further clients wait in the listen backlog
+  // until one closes. 0: DefaultMaxConnections().
+  std::size_t max_connections = 0;
+  // A connection waiting for a request (its first, or the next one on a
+  // keep-alive connection) is closed after this.
+  std::chrono::seconds idle_timeout{15};
+  // Once a request's first byte arrived, its header and body must arrive
+  // within this, and its response must be sent within this; else the
+  // connection is closed (a client trickling bytes holds it no longer).
+  std::chrono::seconds request_timeout{20};
+  // Largest request header (bytes); larger requests close the connection.
+  std::uint32_t header_limit = 8 * 1024;
   // Largest request body accepted (bytes); larger requests close the connection.
   std::uint64_t body_limit = 64 * 1024;
+  // After a failed accept (out of file descriptors, ...), wait this long
+  // before accepting again.
+  std::chrono::milliseconds accept_backoff{100};
 };
 
-// Accepts connections on `acceptor` for ever, each served by its own
-// coroutine with keep-alive. `router` must outlive the io_context's run.
+// The default connection cap: the process's open-file limit (RLIMIT_NOFILE,
+// `ulimit -n`) less min(64, half of it), kept for the loop's own
+// descriptors, store connections and files. At least 1.
+std::size_t DefaultMaxConnections();
+
+// Accepts connections on `acceptor` until it is closed, each served by its
+// own coroutine with keep-alive, at most `options.max_connections` at once.
+// A failed accept is logged once (until one succeeds again) and retried
+// after `options.accept_backoff`; it never ends the loop. `router` must
+// outlive the io_context's run.
 boost::asio::awaitable<void> Listen(boost::asio::ip::tcp::acceptor acceptor, const Router& router,
                                     ServerOptions options);
 

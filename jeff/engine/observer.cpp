@@ -181,6 +181,12 @@ void Observer::EndSwap(CallStart start, const Result<bool>& swapped, std::string
   if (error) StoreFailed(StoreOp::kCas, error, key);
 }
 
+void Observer::EndAdd(CallStart start, const Result<bool>& added, std::string_view key) {
+  const std::error_code error = added.error();
+  if (enabled_) CountCall(StoreOp::kCas, start, error).Add(kCasAttempts);
+  if (error) StoreFailed(StoreOp::kCas, error, key);
+}
+
 void Observer::Denied(std::string_view key) {
   if (enabled_) Local().Add(kDenylistHits);
   Event event;
@@ -202,14 +208,13 @@ void Observer::Finished(CheckOp& op) noexcept { Checked(op.result().status); }
 
 void Observer::Finished(SetOp& op) {
   if (!op.result()) return Failed(op.result().error(), op.store_key());
-  if (enabled_) Local().Add(kSets);
+  SetDone();
 }
 
 void Observer::Finished(CookieMutationOp& op) {
   if (op.kind() == CookieMutationOp::Kind::kClear) {
     if (!op.cleared()) return Failed(op.cleared().error(), op.store_key());
-    if (enabled_) Local().Add(kClears);
-    return;
+    return Cleared();
   }
   if (!op.rotated()) return Failed(op.rotated().error(), op.store_key());
   if (enabled_) Local().Add(kRotations);
@@ -217,12 +222,12 @@ void Observer::Finished(CookieMutationOp& op) {
 
 void Observer::Finished(DeleteAllOp& op) {
   if (!op.result()) return Failed(op.result().error(), op.store_key());
-  if (enabled_) Local().Add(kDeletes, *op.result());
+  Deleted(*op.result());
 }
 
 void Observer::Finished(DeleteSomeOp& op) {
   if (!op.result()) return Failed(op.result().error(), op.store_key());
-  if (enabled_) Local().Add(kDeletes, *op.result());
+  Deleted(*op.result());
 }
 
 void Observer::Finished(ListOp&) {}

@@ -8,9 +8,10 @@
 // gets its own slot of counters (found through a one-entry thread-local
 // cache), which only it writes (relaxed loads and stores, no locked
 // read-modify-write on the hot path, no cache line shared between request
-// threads); Snapshot sums the slots. A slot outlives its thread: when the
-// thread exits, the slot goes to the next new thread, which counts on from
-// its values, so memory stays bounded by the peak number of threads.
+// threads); Snapshot sums every slot under the Observer's mutex. A slot
+// outlives its thread: when the thread exits, the slot goes to the next new
+// thread, which counts on from its values, so memory stays bounded by the
+// peak number of threads.
 //
 // Every store call is counted; one in Options::metrics_timed_one_in (on
 // average, per thread and operation, at random intervals so that no
@@ -63,6 +64,10 @@ class Observer {
   // A compare-and-swap on `key` started at `start` (StartCall(kCas))
   // answered `swapped`: EndCall, and a CAS attempt, a conflict when it lost.
   void EndSwap(CallStart start, const Result<bool>& swapped, std::string_view key);
+  // An only-if-absent write on `key` (the stateless denylist's) started at
+  // `start` answered: EndCall and a CAS attempt. Finding the key present is
+  // no conflict: the entry it would have written is there.
+  void EndAdd(CallStart start, const Result<bool>& added, std::string_view key);
 
   void Checked(CheckStatus status) noexcept {
     if (enabled_) Local().Add(kChecks + static_cast<std::size_t>(status));
@@ -72,6 +77,17 @@ class Observer {
   }
   // A denylisted stateless token of application key `key`.
   void Denied(std::string_view key);
+  // A Set, a Clear, or a Delete that revoked `n` sessions succeeded (the
+  // stateless strategy calls these; the stateful drivers call Finished).
+  void SetDone() noexcept {
+    if (enabled_) Local().Add(kSets);
+  }
+  void Cleared() noexcept {
+    if (enabled_) Local().Add(kClears);
+  }
+  void Deleted(std::uint64_t n) noexcept {
+    if (enabled_) Local().Add(kDeletes, n);
+  }
 
   // An operation finished (the drivers call it with the operation).
   void Finished(CheckOp& op) noexcept;

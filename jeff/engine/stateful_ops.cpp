@@ -374,7 +374,7 @@ DeleteSomeOp::DeleteSomeOp(const Options& options, std::string_view key, std::ve
     : MutationOp(options), key_(key), ids_(std::move(ids)) {}
 
 Step DeleteSomeOp::Start() {
-  if (key_.empty()) return Step::Done();
+  if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
   // The time of a Mutation without snapshot is the one its fetch brings.
   return Next(mutation_.Begin(
       KeyId(key_, options_.pepper), {},
@@ -400,7 +400,7 @@ Step DeleteSomeOp::Next(Step step) {
 // ---- Reads of one key ----------------------------------------------------------------
 
 Step KeyReadOp::Start() {
-  if (key_.empty()) return Step::Done();
+  if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
   AssignStoreKey(options_, KeyId(key_, options_.pepper), store_key_);
   return Step::Fetch(store_key_);
 }

@@ -236,7 +236,7 @@ class CookieMutationOp : public MutationOp<CookieMutationOp> {
   Result<Issued> rotated_ = Errc::kSessionNotFound;
 };
 
-// Sessions::Delete(key, ids).
+// Sessions::Delete(key, ids). Fails at once for a bad key, as SetOp does.
 class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
  public:
   DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids);
@@ -254,7 +254,8 @@ class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
 };
 
 // An operation that starts by reading the record of an application key
-// (Errc::kInvalidArgument, without I/O, for an empty key); the derived
+// (Errc::kInvalidArgument, without I/O, for an empty key or one over
+// Options::max_key_bytes); the derived
 // operation decides on the bytes in OnFetched.
 class KeyReadOp {
  public:

@@ -127,6 +127,7 @@ class StatelessStrategy final : public Strategy {
     issued.session = SessionOf(claims, key, sid, meta);
     if (auto shaped = Shape(issued.session, claims); !shaped) return shaped.error();
     issued.set_cookie = TokenCookies(*token, std::nullopt, now);
+    observer_.SetDone();
     return issued;
   }
 
@@ -188,6 +189,7 @@ class StatelessStrategy final : public Strategy {
         if (auto denied = DenyToken(token); !denied) return denied.error();
       }
     }
+    observer_.Cleared();
     return ExpiredCookies(cookie_header);
   }
 
@@ -196,10 +198,16 @@ class StatelessStrategy final : public Strategy {
   Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) override {
     if (!options_.stateless.denylist) return Errc::kUnsupported;
     if (key.empty() || key.size() > options_.max_key_bytes) return Errc::kInvalidArgument;
+    // Counts the ids newly denied: whether an id names a token still out
+    // there cannot be known without a store of sessions.
+    std::size_t denied = 0;
     for (const SessionId& id : ids) {
-      if (auto denied = Deny(FormatSessionId(id), key); !denied) return denied.error();
+      auto added = Deny(FormatSessionId(id), key);
+      if (!added) return added.error();
+      denied += *added ? 1 : 0;
     }
-    return ids.size();
+    observer_.Deleted(denied);
+    return denied;
   }
 
   Result<std::vector<Session>> SessionsForKey(std::string_view) override { return Errc::kUnsupported; }
@@ -472,16 +480,18 @@ class StatelessStrategy final : public Strategy {
   // Records that session `id` of `key` is revoked, until every token of it
   // that Check would still accept has expired: the longest lifetime a token
   // may claim, or `exp_ms` (a revoked token's own expiry) when later.
-  Result<void> Deny(std::string_view id, std::string_view key, std::optional<std::int64_t> exp_ms = std::nullopt) const {
+  // Returns false when it was revoked already (the entry was there).
+  Result<bool> Deny(std::string_view id, std::string_view key, std::optional<std::int64_t> exp_ms = std::nullopt) const {
     milliseconds ttl = max_token_lifetime_ + options_.stateless.skew + kDenylistMargin;
     if (exp_ms) {
       const std::int64_t left_ms = *exp_ms - ToUnixMillis(options_.clock());
       ttl = std::max(ttl, milliseconds(left_ms) + options_.stateless.skew + kDenylistMargin);
     }
-    // Already present: someone else revoked it; either way it is revoked.
-    auto written = options_.stateless.denylist->CompareAndSwap(DenyKey(id, key), std::nullopt, "1", ttl);
-    if (!written) return written.error();
-    return {};
+    const std::string deny_key = DenyKey(id, key);
+    const auto start = observer_.StartCall(StoreOp::kCas);
+    auto added = options_.stateless.denylist->CompareAndSwap(deny_key, std::nullopt, "1", ttl);
+    observer_.EndAdd(start, added, deny_key);
+    return added;
   }
 
   // Denies the session of `token` when it is a valid token of ours.
@@ -496,7 +506,8 @@ class StatelessStrategy final : public Strategy {
     }
     const std::string id(tc.sid.empty() ? tc.jti : tc.sid);
     if (id.empty()) return {};
-    return Deny(id, std::string(tc.sub), ToMillis(tc.exp));
+    if (auto added = Deny(id, std::string(tc.sub), ToMillis(tc.exp)); !added) return added.error();
+    return {};
   }
 
   Options options_;
@@ -504,7 +515,7 @@ class StatelessStrategy final : public Strategy {
   seconds lifetime_;
   seconds max_token_lifetime_;  // lifetime_ or stateless.max_token_lifetime, the longer
   std::vector<std::string> chunk_names_;  // `<name>.0` ... one past the most a token needs
-  mutable Observer observer_;  // counts only (atomics): usable from const members
+  mutable Observer observer_;  // counts only (per-thread slots): usable from const members
 };
 
 }  // namespace

@@ -14,6 +14,14 @@
 ///           co_return;
 ///         });
 ///     co_await account(req, res);  // in the connection's coroutine
+///
+/// The adapter reads and writes nothing on the network: request size limits
+/// (the parser's header_limit and body_limit), read and idle timeouts and
+/// the connection cap are the server's (example/beast/server.cpp sets them
+/// all). It throws nothing of its own beyond std::bad_alloc; an exception
+/// from an application handler or hook reaches the `co_await` of the route,
+/// so the connection's coroutine must catch it (an exception escaping a
+/// `co_spawn`ed coroutine whose completion rethrows ends the loop).
 
 #include <jeff/async_sessions.hpp>
 #include <jeff/csrf.hpp>
@@ -164,12 +172,12 @@ inline boost::asio::awaitable<std::optional<CheckResult>> Admit(
     AddSetCookies(res, decision->reply.set_cookie);
     co_return std::move(decision->checked);
   }
-  if (decision->outcome == Outcome::kUnauthorized && hooks->on_unauthorized) {
+  if (decision->outcome == Outcome::kUnauthorized && hooks != nullptr && hooks->on_unauthorized) {
     AddSetCookies(res, decision->reply.set_cookie);
     hooks->on_unauthorized(req, res);
   } else {
     ApplyReply(res, decision->reply);
-    if (decision->outcome == Outcome::kStoreError && hooks->on_store_error) {
+    if (decision->outcome == Outcome::kStoreError && hooks != nullptr && hooks->on_store_error) {
       hooks->on_store_error(req, res, decision->checked.error);
     }
   }
@@ -245,7 +253,9 @@ inline bool AllowOrigin(const Request& req, Response& res,
 /// options.on_unauthorized (default 302 to the configured redirect); store
 /// failure: 503 with Retry-After, then options.on_store_error; cross-origin
 /// unsafe request (when allowed_origins is set): 403. Runs on the loop of
-/// `sessions`, which must outlive every request.
+/// `sessions`, which must outlive every request that starts; a request
+/// waiting for its Check when `sessions` is destroyed gets the 503 (the
+/// Check completes with std::errc::operation_canceled).
 inline Handler Wrap(AsyncSessions& sessions, SessionHandler handler, BeastOptions options = {}) {
   auto route = std::make_shared<detail::Route<SessionHandler>>();
   route->handler = std::move(handler);

@@ -5,16 +5,20 @@
 /// One table holds every store key (schema: share/jeff/postgres-schema.sql,
 /// or PostgresSchemaSql()):
 ///
-///     key text PRIMARY KEY, value bytea, version bigint, expires_at timestamptz
+///     key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL,
+///     version bigint NOT NULL, expires_at timestamptz NOT NULL
 ///
-/// Fetch is one `SELECT` of a live row; CompareAndSwap is one statement: an
-/// `UPDATE ... WHERE key = $1 AND version = $2` for an expected version, an
-/// `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired` for "must be absent";
-/// Erase is one `DELETE`. Versions come from one sequence, so a key that is
-/// erased and written again never repeats a version (no ABA). Expiry uses the
-/// database server's clock (`clock_timestamp()`), so application servers
-/// with skewed clocks agree; expired rows are invisible at once and deleted
-/// by a bounded periodic sweep.
+/// plus the sequence `<table>_version` and an index on `expires_at`. Fetch
+/// is one `SELECT` of a live row. CompareAndSwap is one statement with `$1`
+/// the key, `$2` the value and `$3` the TTL in ms: for an expected version,
+/// `UPDATE ... WHERE key = $1 AND version = $4 AND <live>` with `$4` that
+/// version; for "must be absent", `INSERT ... ON CONFLICT (key) DO UPDATE
+/// ... WHERE t.expires_at <= clock_timestamp()`, which takes over an
+/// expired row. Erase is one `DELETE`. Versions come from one sequence, so
+/// a key that is erased and written again never repeats a version (no ABA).
+/// Expiry uses the database server's clock (`clock_timestamp()`), so
+/// application servers with skewed clocks agree; expired rows are invisible
+/// at once and deleted by a bounded periodic sweep.
 
 #include <jeff/export.hpp>
 #include <jeff/store.hpp>

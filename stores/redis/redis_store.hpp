@@ -6,12 +6,14 @@
 ///
 /// On the wire, the value under a key is `<version><value>`: an 8-byte
 /// big-endian version (random, changed by every write) followed by the
-/// stored bytes unchanged. Fetch is one `GET`; CompareAndSwap is one
-/// `EVALSHA <sha> 1 <key> <expected> <version+value> <ttl ms>` of a Lua
-/// script that compares the stored 8-byte prefix with `expected` (empty:
-/// "key must be absent") and on a match `SET`s the new value with `PX ttl`,
-/// atomically; Erase is `DEL`. A value shorter than 8 bytes (or a key of
-/// another Redis type) under a key is reported as Errc::kStoreCorrupt.
+/// stored bytes unchanged. Fetch is one `GET`. CompareAndSwap with an
+/// expected version is one `EVALSHA <sha> 1 <key> <expected>
+/// <version+value> <ttl ms>` of a Lua script that compares the stored
+/// 8-byte prefix with `expected` and on a match `SET`s the new value with
+/// `PX ttl`, atomically; "only if absent" (no expected version, e.g. a
+/// first login) is one native `SET <key> <version+value> PX <ttl> NX`.
+/// Erase is `DEL`. A value shorter than 8 bytes (or a key of another Redis
+/// type) under a key is reported as Errc::kStoreCorrupt.
 
 #include <jeff/export.hpp>
 #include <jeff/store.hpp>
@@ -176,9 +178,10 @@ class JEFF_API RedisStore final : public Store {
   Result<std::optional<Versioned>> Fetch(std::string_view key) override;
   /// Fetch into `value`, reusing its capacity (see Store::FetchInto); one `GET`.
   Result<std::optional<Version>> FetchInto(std::string_view key, std::string& value) override;
-  /// One `EVALSHA` (plus one `SCRIPT LOAD` after a server restart or
-  /// `SCRIPT FLUSH`). kInvalidArgument when `ttl` < 1 ms; kValueTooLarge
-  /// beyond `max_value_bytes`.
+  /// One `SET ... PX ttl NX` without `expected`; else one `EVALSHA` (plus
+  /// one `SCRIPT LOAD` after a server restart or `SCRIPT FLUSH`).
+  /// kInvalidArgument when `ttl` < 1 ms; kValueTooLarge beyond
+  /// `max_value_bytes`.
   Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected,
                               std::string_view value, std::chrono::milliseconds ttl) override;
   /// One `DEL`.

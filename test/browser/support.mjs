@@ -124,8 +124,9 @@ async function startTlsProxy(tls) {
   return proxy;
 }
 
-/// jeff-example with `args` on a free port; resolves once it accepts
-/// connections. `app.origin` is http://127.0.0.1:<port>; `app.stop()` ends it.
+/// jeff-example with `args` (an array, or a function of the port giving one)
+/// on a free port; resolves once it accepts connections. `app.origin` is
+/// http://127.0.0.1:<port>; `app.stop()` ends it.
 /// With `tls` (a makeCertificate()) it is reached over HTTPS with that
 /// certificate (as EXAMPLE_TLS says) and `app.origin` is
 /// https://<tls.host>:<port> (also allowed to POST); the browser must map
@@ -148,7 +149,8 @@ async function startExampleOnce(args, tls, proxy) {
     const origin = !tls ? `http://127.0.0.1:${port}` : `https://${tls.host}:${proxy?.port ?? port}`;
     const tlsArgs = !tls ? [] : proxy ? ['--origin', origin]
       : ['--tls-cert', tls.cert, '--tls-key', tls.key, '--origin', origin];
-    const child = spawn(EXAMPLE, ['--port', String(port), ...tlsArgs, ...args],
+    const child = spawn(EXAMPLE, ['--port', String(port), ...tlsArgs,
+                                  ...(typeof args === 'function' ? args(port) : args)],
                         { stdio: ['ignore', 'inherit', 'pipe'] });
     children.add(child);
     let log = '';
@@ -241,12 +243,14 @@ export async function newDevice(browser, name) {
   return { name, context, page };
 }
 
-/// Submits the login form the way a person does; resolves with the response
-/// to the POST (a 303 to /account on success) once the browser has followed it.
-export async function logIn(page, app, email, password) {
+/// Submits the login form the way a person does, ticking "Remember me" when
+/// `remember` (the box starts unticked); resolves with the response to the
+/// POST (a 303 to /account on success) once the browser has followed it.
+export async function logIn(page, app, email, password, { remember = false } = {}) {
   await page.goto(app.url('/login'));
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
+  if (remember) await page.getByLabel('Remember me').check();
   const posted = page.waitForResponse(
     (r) => r.url() === app.url('/login') && r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Log in' }).click();

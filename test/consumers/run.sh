@@ -6,6 +6,10 @@
 #   - the README's API tour (its ```cpp block, as app.cpp) is built with the
 #     README's own pkg-config lines and its own CMakeLists.txt (shared, then
 #     static), and each program is run and driven over HTTP with curl;
+#   - the README's Boost.Beast server (its Event-loop block, as beast-app.cpp)
+#     is built with the README's lines, driven with curl on the memory store
+#     and on a real redis-server, and stopped with SIGTERM (it must exit 0
+#     while the Redis store holds its connections open);
 #   - test/consumers/main.cpp is built the three ways the README shows:
 #     pkg-config  c++ main.cpp $(pkg-config --cflags --libs jeff-memory jeff-redis)
 #     meson       jeff in subprojects/jeff, dependency('jeff-memory', fallback: 'jeff')
@@ -28,8 +32,10 @@ source_root=$(cd "$here/../.." && pwd)
 jobs=${JEFF_CONSUMER_JOBS:-2}
 work=$(mktemp -d "${TMPDIR:-/tmp}/jeff-consumers.XXXXXX")
 app_pid=
+redis_pid=
 cleanup() {
   [[ -z $app_pid ]] || kill "$app_pid" 2>/dev/null || true
+  [[ -z $redis_pid ]] || kill "$redis_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -84,10 +90,10 @@ free_port() {
 }
 
 # Runs the tour program APP on a free port and drives it as the README says a
-# user would: wrong password, bad input, login, the pages behind the session,
-# logout. Stops it by its PID.
+# user would: wrong password, bad input, a POST from another origin, login,
+# the pages behind the session, logout. Stops it by its PID.
 drive_tour() {  # drive_tour APP
-  local app=$1 port url headers cookie out i
+  local app=$1 port url headers cookie out i post
   port=$(free_port)
   url=http://127.0.0.1:$port
   "$app" "$port" >"$work/app.log" 2>&1 &
@@ -101,12 +107,18 @@ drive_tour() {  # drive_tour APP
     [[ $3 == "$2" ]] || { cat "$work/app.log"; fail "$app: $1: got '$3', expected '$2'"; }
     echo "   $app: $1 ok"
   }
+  post=(curl -s -H "Origin: $url")  # a POST as a browser on the app's own page sends it
   expect_http "wrong password is 401" 401 \
-    "$(curl -s -o /dev/null -w '%{http_code}' -d email=alice@example.com -d password=nope "$url/login")"
-  expect_http "an empty key is bad input, 400" 400 \
-    "$(curl -s -o /dev/null -w '%{http_code}' -d email= -d password=correct-horse "$url/login")"
+    "$("${post[@]}" -o /dev/null -w '%{http_code}' -d email=alice@example.com -d password=nope "$url/login")"
+  expect_http "a missing email is 400, said so" "email is required" \
+    "$("${post[@]}" -d email= -d password=correct-horse "$url/login")"
+  expect_http "an over-long User-Agent is 400, said so" "User-Agent is too long" \
+    "$("${post[@]}" -A "$(printf 'x%.0s' {1..5000})" -d email=alice@example.com -d password=correct-horse "$url/login")"
+  expect_http "a POST from another origin is 403" 403 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://evil.example' -d email=alice@example.com \
+      -d password=correct-horse "$url/login")"
   headers=$work/login-headers
-  curl -s -o /dev/null -D "$headers" -d email=alice@example.com -d password=correct-horse "$url/login"
+  "${post[@]}" -o /dev/null -D "$headers" -d email=alice@example.com -d password=correct-horse "$url/login"
   cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' "$headers" | head -1)
   [[ -n $cookie ]] || { cat "$headers"; fail "$app: the login set no cookie"; }
   expect_http "/account with the cookie" "hello alice@example.com" \
@@ -114,14 +126,60 @@ drive_tour() {  # drive_tour APP
   expect_http "/ with the cookie" "hi alice@example.com" "$(curl -s -H "Cookie: $cookie" "$url/")"
   out=$(curl -s -H "Cookie: $cookie" "$url/sessions")
   expect_http "/sessions lists this one" 1 "$(grep -c ' (this one)$' <<<"$out")"
+  expect_http "/sessions/others without Origin is 403" 403 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -d "" -H "Cookie: $cookie" "$url/sessions/others")"
   expect_http "/sessions/others revokes none" "0 revoked" \
-    "$(curl -s -d "" -H "Cookie: $cookie" "$url/sessions/others")"
-  expect_http "/logout" "bye alice@example.com" "$(curl -s -d "" -H "Cookie: $cookie" "$url/logout")"
+    "$("${post[@]}" -d "" -H "Cookie: $cookie" "$url/sessions/others")"
+  expect_http "/logout" "bye alice@example.com" "$("${post[@]}" -d "" -H "Cookie: $cookie" "$url/logout")"
   expect_http "/account after logout redirects" 302 \
     "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$url/account")"
   kill "$app_pid"
   wait "$app_pid" 2>/dev/null || true
   app_pid=
+}
+
+expect_equal() {  # expect_equal WHAT EXPECTED ACTUAL LOG
+  [[ $3 == "$2" ]] || { cat "$4"; fail "$1: got '$3', expected '$2'"; }
+  echo "   $1 ok"
+}
+
+# Runs the README's Beast server APP on a free port over STORE_URL, drives it
+# (no session, a cross-site login, a wrong password, a login, the page behind
+# the session), then stops it with SIGTERM: it must exit 0.
+drive_beast() {  # drive_beast APP STORE_URL
+  local app=$1 store=$2 port url log=$work/beast-app.log origin cookie i status
+  port=$(free_port)
+  url=http://127.0.0.1:$port
+  origin="Origin: $url"
+  "$app" "$port" "$store" >"$log" 2>&1 &
+  app_pid=$!
+  for ((i = 0; i < 100; i++)); do
+    curl -s -o /dev/null "$url/" && break
+    kill -0 "$app_pid" 2>/dev/null || { cat "$log"; fail "$app exited at start"; }
+    sleep 0.1
+  done
+  expect_equal "beast-app on $store: /account without a session redirects" 302 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$url/account")" "$log"
+  expect_equal "beast-app on $store: a cross-site login is 403" 403 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: https://evil.example' \
+      -d 'email=alice&password=correct-horse' "$url/login")" "$log"
+  expect_equal "beast-app on $store: a wrong password is 401" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "$origin" -d 'email=alice&password=no' "$url/login")" "$log"
+  cookie=$(curl -s -o /dev/null -D - -H "$origin" -d 'email=alice&password=correct-horse' "$url/login" |
+    sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -1)
+  [[ -n $cookie ]] || { cat "$log"; fail "beast-app on $store: the login set no cookie"; }
+  expect_equal "beast-app on $store: /account with the cookie" "hello alice" \
+    "$(curl -s -H "Cookie: $cookie" "$url/account")" "$log"
+  kill -TERM "$app_pid"
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$app_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$app_pid" 2>/dev/null && { cat "$log"; fail "beast-app on $store did not stop on SIGTERM"; }
+  status=0
+  wait "$app_pid" || status=$?
+  app_pid=
+  expect_equal "beast-app on $store: exit status after SIGTERM" 0 "$status" "$log"
 }
 
 # --- install -----------------------------------------------------------------
@@ -216,6 +274,35 @@ loads_installed "$dir/app" libjeff-stores.so ||
   fail "the tour does not load the installed libjeff-stores.so"
 drive_tour "$dir/app"
 
+# --- 1b. the README's Beast server ------------------------------------------
+step "README: the Boost.Beast server built with the README's lines, on memory and on Redis"
+[[ -f $pkgconfig_dir/jeff-stores-async.pc ]] ||
+  fail "jeff-stores-async was not built (Debian: libboost-dev), so the README's Beast server cannot be"
+dir=$work/readme-beast
+mkdir -p "$dir"
+readme_block "as beast-app.cpp" >"$dir/beast-app.cpp"
+readme_block "runs these Beast lines" >"$dir/build.sh"
+grep -q '^c++ .*pkg-config' "$dir/build.sh" || fail "the README's Beast block has no c++ line"
+grep -q '^\./beast-app ' "$dir/build.sh" || fail "the README's Beast block does not run ./beast-app"
+(cd "$dir" && bash -euo pipefail <(grep -v '^\./beast-app ' build.sh)) ||
+  fail "the README's lines do not build the Beast server"
+loads_installed "$dir/beast-app" libjeff-stores-async.so ||
+  fail "the Beast server does not load the installed libjeff-stores-async.so"
+drive_beast "$dir/beast-app" memory://
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  >"$work/redis.log" 2>&1 &
+redis_pid=$!
+for ((i = 0; i < 100; i++)); do
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  kill -0 "$redis_pid" 2>/dev/null || { cat "$work/redis.log"; fail "redis-server exited at start"; }
+  sleep 0.1
+done
+drive_beast "$dir/beast-app" "redis://127.0.0.1:$redis_port"
+kill "$redis_pid"
+wait "$redis_pid" 2>/dev/null || true
+redis_pid=
+
 # --- 2. main.cpp with pkg-config -----------------------------------------------
 step "pkg-config consumer"
 dir=$(new_project pkg-config)
@@ -258,7 +345,30 @@ for kind in "${kinds[@]}"; do
   "$dir/build/consumer"
 done
 
+step "CMake: a component jeff does not have fails as an unknown component"
+dir=$work/cmake-unknown-component
+mkdir -p "$dir"
+printf '%s\n' 'cmake_minimum_required(VERSION 3.16)' 'project(unknown LANGUAGES CXX)' \
+  'find_package(jeff REQUIRED COMPONENTS no-such-store)' >"$dir/CMakeLists.txt"
+if cmake -S "$dir" -B "$dir/build" >"$work/cmake-unknown.log" 2>&1; then
+  fail "find_package(jeff COMPONENTS no-such-store) succeeded"
+fi
+grep -q "unknown component no-such-store" "$work/cmake-unknown.log" ||
+  { cat "$work/cmake-unknown.log"; fail "CMake does not call no-such-store an unknown component"; }
+echo "   $(grep -m1 -o 'unknown component no-such-store.*' "$work/cmake-unknown.log")"
+
 # --- 4. meson subproject -----------------------------------------------------
+step "README: the wrap file's revision is a commit of jeff"
+revision=$(readme_block "checks this revision" | sed -n 's/^revision = //p')
+[[ -n $revision ]] || fail "the README's wrap file names no revision"
+if git -C "$source_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git -C "$source_root" cat-file -e "$revision^{commit}" 2>/dev/null ||
+    fail "the README's wrap revision $revision is not a commit of $source_root"
+  echo "   revision = $revision: $(git -C "$source_root" log -1 --format=%cs "$revision")"
+else
+  echo "   $source_root is not a git checkout: revision $revision not looked up"
+fi
+
 step "meson subproject consumer (compiles jeff's core, memory and Redis stores)"
 dir=$(new_project meson meson/meson.build)
 mkdir -p "$dir/subprojects"
@@ -270,5 +380,14 @@ meson setup "$dir/build" "$dir" -Dbuildtype=plain --wrap-mode=nodownload \
 ninja -C "$dir/build" -j "$jobs" consumer >/dev/null
 "$dir/build/consumer"
 
-echo "consumers: the README's tour (pkg-config, CMake $(IFS=/; echo "${kinds[*]}")) and" \
+# --- 5. -Dexample=disabled ----------------------------------------------------
+step "-Dexample=disabled defines no example target"
+meson setup "$work/no-example" "$source_root" -Dexample=disabled -Dtests=disabled \
+  --wrap-mode=nofallback >"$work/no-example.log" 2>&1 ||
+  { cat "$work/no-example.log"; fail "meson setup -Dexample=disabled"; }
+examples=$(meson introspect "$work/no-example" --targets |
+  python3 -c 'import json, sys; print(" ".join(t["name"] for t in json.load(sys.stdin) if "example" in t["name"]))')
+[[ -z $examples ]] || fail "-Dexample=disabled still defines: $examples"
+
+echo "consumers: the README's tour (pkg-config, CMake $(IFS=/; echo "${kinds[*]}")), its Beast server and" \
   "main.cpp (pkg-config, CMake, meson subproject) built and ran in $((SECONDS - started)) s"

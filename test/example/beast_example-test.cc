@@ -2,7 +2,8 @@
 // on one io_context thread, driven over loopback with real HTTP. The pages
 // themselves are checked by example-test.cc, which runs against this binary
 // too; here: HTTP/1.1 keep-alive and pipelining, a stalled client that must
-// not stall the loop, many clients at once, and the Redis store (sessions
+// not stall the loop, many clients at once, running out of file descriptors
+// (the server lives on and serves again), and the Redis store (sessions
 // survive a server restart, a paused Redis is 503 and then recovers).
 
 #include <doctest/doctest.h>
@@ -18,6 +19,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +40,23 @@ std::unique_ptr<jeff::test::ServerProcess> StartApp(std::vector<std::string> ext
                                    "ann@example.com:correct horse"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return std::make_unique<jeff::test::ServerProcess>("example-beast", std::move(argv));
+}
+
+// True while `pid` runs (neither gone nor a zombie waiting to be reaped).
+bool Running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const std::size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+// What the server wrote to stdout and stderr so far.
+std::string LogOf(const jeff::test::ServerProcess& app) {
+  std::ifstream in(app.dir() + "/server.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 // Logs in as ann over `client` and returns the Cookie header to send back.
@@ -69,6 +89,12 @@ class RawConnection {
 
   void Send(const std::string& bytes) {
     REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+  }
+  // True when the peer has closed (a read finds the end of the stream
+  // rather than data or the 5 s timeout).
+  bool Closed() {
+    char byte;
+    return ::recv(fd_, &byte, 1, 0) == 0;
   }
   // Reads until `count` whole responses (each with a Content-Length) are in,
   // or the peer closes or times out; returns what was read.
@@ -130,7 +156,8 @@ TEST_CASE("the Beast example keeps connections alive and answers pipelined reque
 }
 
 TEST_CASE("the Beast example: a stalled client does not stall the one loop thread") {
-  auto app = StartApp();
+  // Long enough for every request below, however slow the machine.
+  auto app = StartApp({"--request-timeout", "300"});
   // Half a request, never finished: its coroutine waits, the loop goes on.
   RawConnection stalled(app->port());
   stalled.Send("POST /login HTTP/1.1\r\nHost: x\r\nOrigin: http://127.0.0.1:" +
@@ -161,6 +188,69 @@ TEST_CASE("the Beast example: a stalled client does not stall the one loop threa
   // The stalled request, finished at last, is answered too.
   stalled.Send(std::string(94, 'x'));
   CHECK(stalled.ReadResponses(1).find("HTTP/1.1 401 Unauthorized") == 0);
+}
+
+TEST_CASE("the Beast example closes idle connections and requests that do not arrive in time") {
+  SUBCASE("--idle-timeout: no request at all, or none after the last response") {
+    auto app = StartApp({"--idle-timeout", "1"});
+    RawConnection silent(app->port());
+    CHECK(silent.Closed());
+    RawConnection kept(app->port());
+    kept.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string replies = kept.ReadResponses(2);  // one response, then the close
+    CHECK(replies.find("HTTP/1.1 200 OK") == 0);
+    CHECK(replies.find("HTTP/1.1", 1) == std::string::npos);
+    CHECK(kept.Closed());
+  }
+  SUBCASE("--request-timeout: a request header trickling in") {
+    auto app = StartApp({"--request-timeout", "1"});
+    RawConnection slow(app->port());
+    slow.Send("GET / HTTP/1.1\r\n");
+    CHECK(slow.Closed());
+  }
+}
+
+TEST_CASE("the Beast example outlives running out of file descriptors, then serves again") {
+  // The server gets 64 descriptors (set in its process before exec) and 80
+  // clients connect and send nothing.
+  const auto start_limited = [](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"/bin/sh", "-c", "ulimit -n 64 && exec \"$0\" \"$@\"",
+                                     ExamplePath(), "--port", "{port}"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<jeff::test::ServerProcess>("example-beast", std::move(argv));
+  };
+  std::unique_ptr<jeff::test::ServerProcess> app;
+  std::string saturated;
+  SUBCASE("the default connection cap (from RLIMIT_NOFILE) is reached first") {
+    app = start_limited({});
+    saturated = "connections open (--max-connections";
+  }
+  SUBCASE("a cap above the limit: accept fails with EMFILE, backs off and goes on") {
+    app = start_limited({"--max-connections", "1000"});
+    saturated = "Too many open files";
+  }
+  {
+    std::vector<std::unique_ptr<RawConnection>> idle;
+    for (int i = 0; i < 80; ++i) idle.push_back(std::make_unique<RawConnection>(app->port()));
+    // The server says once that it is saturated, or dies (as it did when
+    // accept's EMFILE escaped the accept loop).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (Running(app->pid()) && LogOf(*app).find(saturated) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    INFO(LogOf(*app));
+    REQUIRE(Running(app->pid()));
+    CHECK(LogOf(*app).find(saturated) != std::string::npos);
+  }
+  // The 80 closed: the server accepts and answers again.
+  httplib::Client client("127.0.0.1", app->port());
+  client.set_read_timeout(std::chrono::seconds(10));
+  auto res = client.Get("/");
+  INFO(LogOf(*app));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(Running(app->pid()));
 }
 
 TEST_CASE("the Beast example on Redis: sessions outlive the server, a paused Redis is 503") {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -159,19 +160,33 @@ TEST_CASE("the example app: login, account, sessions, revoke, logout") {
     CHECK(laptop.Get("/account")->status == 200);
   }
 
-  SUBCASE("revoking a device logs it out on its next request") {
+  SUBCASE("revoking a device logs it out on its next request, which says so once") {
     auto revoked = laptop.Post("/sessions/revoke", "id=" + others[0]);
     REQUIRE(revoked);
     CHECK(revoked->status == 303);
-    CHECK(phone.Get("/account")->status == 302);
+    auto gone = phone.Get("/account");
+    CHECK(gone->status == 302);
+    CHECK(gone->get_header_value("Location") == "/login?signed_out=1&next=/account");
+    CHECK(phone.jar().count("jeff_session") == 0);  // the dead cookie is expired
+    CHECK(phone.Get("/login?signed_out=1&next=/account")->body.find("You were signed out") !=
+          std::string::npos);
+    CHECK(phone.Get("/account")->get_header_value("Location") == "/login?next=/account");
+    CHECK(phone.Get("/login")->body.find("You were signed out") == std::string::npos);
     CHECK(laptop.Get("/account")->status == 200);
   }
 
-  SUBCASE("sign out everywhere else keeps this device") {
-    CHECK(laptop.Post("/sessions/others", "")->status == 303);
+  SUBCASE("sign out everywhere else keeps this device, says how many, then hides") {
+    CHECK(list->body.find("Sign out everywhere else") != std::string::npos);
+    auto out = laptop.Post("/sessions/others", "");
+    CHECK(out->status == 303);
+    CHECK(out->get_header_value("Location") == "/sessions?signed_out=1");
     CHECK(phone.Get("/account")->status == 302);
     CHECK(laptop.Get("/account")->status == 200);
-    CHECK(SessionIds(laptop.Get("/sessions")->body).empty());
+    auto after = laptop.Get("/sessions?signed_out=1");
+    CHECK(after->body.find("Signed out 1 other device.") != std::string::npos);
+    CHECK(SessionIds(after->body).empty());
+    CHECK(after->body.find("Sign out everywhere else") == std::string::npos);  // no other device
+    CHECK(laptop.Get("/sessions?signed_out=%3Cb%3E")->body.find("Signed out") == std::string::npos);
   }
 
   SUBCASE("logout clears the session and the cookie") {
@@ -236,8 +251,10 @@ TEST_CASE("the example app: remember me, ?next=, a kept email, its own 404 page"
   Browser laptop(app.port(),
                  "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0");
 
-  SUBCASE("the login form has the box; unticked, the cookie ends with the browser") {
-    CHECK(laptop.Get("/login")->body.find("name=\"remember\"") != std::string::npos);
+  SUBCASE("the login form has the box, unticked; unticked, the cookie ends with the browser") {
+    const std::string form = laptop.Get("/login")->body;
+    CHECK(form.find("name=\"remember\"") != std::string::npos);
+    CHECK(form.find("checked") == std::string::npos);
     REQUIRE(laptop.Post("/login", kForm)->status == 303);
     CHECK(laptop.last_set_cookie.find("Max-Age") == std::string::npos);
     CHECK(laptop.last_set_cookie.find("Expires") == std::string::npos);
@@ -327,9 +344,74 @@ TEST_CASE("the example app: a store that cannot be reached is reported") {
   CHECK(ReadFile(log).find("store error on GET /account:") != std::string::npos);
 }
 
-TEST_CASE("the example app warns when a Secure cookie meets plain HTTP beyond localhost") {
-  jeff::test::ServerProcess app("example", {ExamplePath(), "--port", "{port}", "--address", "0.0.0.0"});
-  CHECK(ReadFile(app.dir() + "/server.log").find("--insecure") != std::string::npos);
-  jeff::test::ServerProcess local("example", {ExamplePath(), "--port", "{port}"});
-  CHECK(ReadFile(local.dir() + "/server.log").find("--insecure") == std::string::npos);
+namespace {
+
+// GET /login, then POST /login, from a browser on `origin` (scheme://host)
+// whose Host header is `host`, over a connection to 127.0.0.1:`port`.
+struct HostedLogin {
+  std::string page;  // GET /login
+  int status = 0;    // POST /login
+  std::string body;  // POST /login
+  bool cookie = false;
+};
+HostedLogin LogInAt(std::uint16_t port, const std::string& host, const std::string& origin) {
+  httplib::Client client("127.0.0.1", port);
+  HostedLogin out;
+  auto page = client.Get("/login", {{"Host", host}});
+  REQUIRE(page);
+  out.page = page->body;
+  auto login = client.Post("/login", {{"Host", host}, {"Origin", origin}}, kForm,
+                           "application/x-www-form-urlencoded");
+  REQUIRE(login);
+  out.status = login->status;
+  out.body = login->body;
+  out.cookie = login->has_header("Set-Cookie");
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the example app: plain HTTP on a host name, where the browser drops the Secure cookie") {
+  // Decided by the page's scheme and host (Origin, Host), not by the
+  // client's address: every request here comes from 127.0.0.1.
+  const std::vector<std::string> user = {"--user", "ann@example.com:correct horse"};
+  jeff::test::ServerProcess app("example", {ExamplePath(), "--port", "{port}", user[0], user[1]});
+  const std::string host = "myhost:" + std::to_string(app.port());
+  const std::string origin = "http://" + host;
+  const std::string notice = "Logging in cannot work at " + origin;
+
+  const HostedLogin plain = LogInAt(app.port(), host, origin);
+  CHECK(plain.page.find(notice) != std::string::npos);
+  CHECK(plain.page.find("restart the server with --insecure --origin " + origin) != std::string::npos);
+  CHECK(plain.status == 403);
+  CHECK(plain.body.find(notice) != std::string::npos);
+  CHECK_FALSE(plain.cookie);  // no session the browser would drop
+  LogInAt(app.port(), host, origin);
+  const std::string text = ReadFile(app.dir() + "/server.log");
+  const auto first = text.find("WARNING: a browser on " + origin + " cannot keep the session cookie");
+  CHECK(first != std::string::npos);
+  CHECK(text.find("WARNING: a browser on", first + 1) == std::string::npos);  // once
+
+  // Secure contexts keep the cookie: no notice there.
+  httplib::Client client("127.0.0.1", app.port());
+  for (const std::string& local : {"127.0.0.1:" + std::to_string(app.port()),
+                                   "localhost:" + std::to_string(app.port()), std::string("[::1]:80")}) {
+    CAPTURE(local);
+    CHECK(client.Get("/login", {{"Host", local}})->body.find("Logging in cannot work") == std::string::npos);
+  }
+
+  // --insecure (development): the login works on the host name, given its
+  // origin; behind a TLS proxy (--origin https://...) the cookie is kept.
+  for (const std::string scheme : {"http", "https"}) {
+    CAPTURE(scheme);
+    std::vector<std::string> args = {ExamplePath(), "--port", "{port}", "--origin",
+                                     scheme + "://app.example", user[0], user[1]};
+    if (scheme == "http") args.push_back("--insecure");
+    jeff::test::ServerProcess other("example", args);
+    const HostedLogin in = LogInAt(other.port(), "app.example", scheme + "://app.example");
+    CHECK(in.page.find("Logging in cannot work") == std::string::npos);
+    CHECK(in.status == 303);
+    CHECK(in.cookie);
+    CHECK(ReadFile(other.dir() + "/server.log").find("WARNING: a browser on") == std::string::npos);
+  }
 }

@@ -28,5 +28,7 @@ TEST_CASE("LoginPathFor carries the page asked for, percent-encoded") {
   CHECK(LoginPathFor("/account") == "/login?next=/account");
   CHECK(LoginPathFor("/a&b=c%") == "/login?next=/a%26b%3Dc%25");
   CHECK(LoginPathFor("/a b") == "/login");  // what SafeNextPath refuses is dropped
+  CHECK(LoginPathFor("/account", true) == "/login?signed_out=1&next=/account");
+  CHECK(LoginPathFor("/", true) == "/login?signed_out=1");
   CHECK(LoginPathFor("//evil.com") == "/login");
 }

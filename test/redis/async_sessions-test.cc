@@ -1,7 +1,8 @@
 // AsyncSessions on AsyncRedisStore against real redis-server processes: the
 // race suite with coroutines (logins interleave on the wire, so the CAS loop
 // and its timer back-off really run), interoperation with Sessions on the
-// synchronous RedisStore, and a stopped server reported as a store error.
+// synchronous RedisStore, a stopped server reported as a store error, and
+// the manager destroyed while its calls wait on a stopped server.
 
 #include "redis_test_support.hpp"
 #include "support/async_sessions_race.hpp"
@@ -9,6 +10,9 @@
 #include <doctest/doctest.h>
 #include <jeff/stores/redis/async_redis_store.hpp>
 #include <jeff/stores/redis/redis_store.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 
 #include <signal.h>
 
@@ -100,6 +104,68 @@ TEST_CASE("a stopped redis-server is a store error within the timeout, then sess
     for (int i = 0; i < 50 && !checked.ok(); ++i) checked = co_await sessions.Check(cookie, use_awaitable);
     CHECK(checked.ok());
   });
+}
+
+TEST_CASE("AsyncSessions destroyed with calls in flight on a stopped redis-server") {
+  // Each call is on the wire to a stopped server when the manager goes:
+  // each completes once with operation_canceled (before: the store's
+  // timeout resumed them on the freed manager, a use-after-free under
+  // ASan; or, with the store gone too, they never completed).
+  std::unique_ptr<ServerProcess> server = StartRedis();
+  boost::asio::io_context ioc;
+  RedisStoreOptions redis = LocalOptions(server->port());
+  redis.command_timeout = std::chrono::milliseconds(300);
+  std::shared_ptr<AsyncStore> store = AsyncStoreOn(ioc, redis, 1);
+  auto sessions = std::make_unique<AsyncSessions>(Options{}, store, ioc.get_executor());
+  std::string cookie;
+  RunCoroutine(ioc, [&]() -> awaitable<void> {
+    auto issued = co_await sessions->Set("gina", "", use_awaitable);
+    REQUIRE(issued.ok());
+    cookie = CookieOf(*issued);
+  });
+  SUBCASE("the application keeps the store") {}
+  SUBCASE("the manager held the only reference to the store") { store.reset(); }
+
+  REQUIRE(::kill(server->pid(), SIGSTOP) == 0);
+  std::vector<std::error_code> outcomes;
+  CheckResult checked;
+  bool check_done = false;
+  sessions->SessionsForKey("gina", [&](Result<std::vector<Session>> listed) {
+    outcomes.push_back(listed.error());
+  });
+  sessions->Set("gina", "", [&](Result<Issued> issued) { outcomes.push_back(issued.error()); });
+  boost::asio::co_spawn(ioc, [&]() -> awaitable<void> {
+    checked = co_await sessions->Check(cookie, use_awaitable);
+    check_done = true;
+  }, boost::asio::detached);
+  ioc.restart();
+  ioc.poll();  // the commands go out
+  sessions.reset();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((outcomes.size() < 2 || !check_done) && std::chrono::steady_clock::now() < deadline) {
+    ioc.restart();
+    ioc.run_one_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(::kill(server->pid(), SIGCONT) == 0);
+  REQUIRE(outcomes.size() == 2);
+  for (const std::error_code& e : outcomes) CHECK(e == std::errc::operation_canceled);
+  REQUIRE(check_done);
+  CHECK(checked.status == CheckStatus::kStoreError);
+  CHECK(checked.error == std::errc::operation_canceled);
+  // The store's late answers are dropped; past its timeout it works for a
+  // new manager.
+  if (store) {
+    for (int i = 0; i < 20; ++i) {  // let the store time out and reconnect
+      ioc.restart();
+      ioc.run_one_for(std::chrono::milliseconds(50));
+    }
+    AsyncSessions again(Options{}, store, ioc.get_executor());
+    RunCoroutine(ioc, [&]() -> awaitable<void> {
+      CheckResult ok;
+      for (int i = 0; i < 50 && !ok.ok(); ++i) ok = co_await again.Check(cookie, use_awaitable);
+      CHECK(ok.ok());
+    });
+  }
 }
 
 }  // namespace

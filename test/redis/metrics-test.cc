@@ -84,5 +84,53 @@ TEST_CASE("Sessions on Redis: a stopped server's errors are counted and reported
   CHECK(sessions.metrics().checks.ok == 2);
 }
 
+// The stateless denylist's write is a store call like any other: on a
+// stopped server it is counted as a failed compare-and-swap and reported as
+// a store_error event, and Clear fails rather than claiming a revocation.
+TEST_CASE("stateless on a Redis denylist: a failed deny is counted and reported as an event") {
+  auto server = StartRedis();
+  RedisStoreOptions ro = LocalOptions(server->port());
+  ro.command_timeout = milliseconds(300);
+  Options o;
+  o.stateless.secrets = {"metrics-test-secret-0123456789abcdef"};
+  o.stateless.denylist = std::make_shared<RedisStore>(ro);
+  o.key_prefix = "metrics" + std::to_string(std::random_device{}()) + ":";
+  o.logger = [](std::string_view) {};
+  o.metrics = true;
+  std::mutex mutex;
+  std::vector<Event> events;
+  o.on_event = [&](const Event& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e);
+  };
+  Sessions sessions(o);
+  auto issued = sessions.Set("alice@example.com", "");
+  REQUIRE(issued.ok());
+  const std::string cookie = CookieOf(*issued);
+
+  server->Pause();
+  auto cleared = sessions.Clear(cookie);
+  server->Resume();
+  REQUIRE_FALSE(cleared.ok());
+  CHECK(IsStoreError(cleared.error()));
+
+  const MetricsSnapshot m = sessions.metrics();
+  CHECK(m.clears == 0);
+  CHECK(m.cas_attempts == 1);
+  CHECK(m.store_errors == 1);
+  CHECK(m.store_calls[static_cast<std::size_t>(StoreOp::kCas)].calls == 1);
+  {
+    std::lock_guard lock(mutex);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].kind == Event::Kind::kStoreError);
+    CHECK(events[0].op == StoreOp::kCas);
+    CHECK(events[0].error == cleared.error());
+  }
+  // Once the server answers, the same Clear revokes, and is counted.
+  REQUIRE(sessions.Clear(cookie).ok());
+  CHECK(sessions.Check(cookie).status == CheckStatus::kUnknown);
+  CHECK(sessions.metrics().clears == 1);
+}
+
 }  // namespace
 }  // namespace jeff::test
