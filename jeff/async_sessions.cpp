@@ -321,7 +321,7 @@ void AsyncSessions::StartDeviceBinding(bool refresh, std::string cookie_header, 
                                        std::string proof, Done<Result<DeviceBindingResponse>> done) {
   if (impl_->stateless) return done(Errc::kUnsupported);
   using Op = engine::DeviceBindingOp;
-  impl_->Launch<Op>(executor_, [done = std::move(done)](Op& op) { done(std::move(op.result())); },
+  impl_->Launch<Op>(executor_, std::move(done), [](Op& op) { return std::move(op.result()); },
                     refresh ? Op::Kind::kRefresh : Op::Kind::kRegister, cookie_header, session_id, proof,
                     impl_->options.clock());
 }
