@@ -72,7 +72,10 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
   wrap_options.on_unauthorized = [&sessions](const Request& req, Response& res) {
     const Unauthorized to =
         UnauthorizedFor(Method(req), Path(req), jb::CookieHeader(req), sessions.options().cookie);
-    if (!to.set_cookie.empty()) res.insert(http::field::set_cookie, to.set_cookie);
+    // With DBSC the session cookie stays (see ../app.cpp).
+    if (!to.set_cookie.empty() && !sessions.options().device_binding.enabled) {
+      res.insert(http::field::set_cookie, to.set_cookie);
+    }
     res.result(http::status::found);
     res.set(http::field::location, to.location);
   };

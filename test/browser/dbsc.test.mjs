@@ -72,7 +72,7 @@ describe('device-bound sessions (DBSC) in Chromium', { timeout: 55000 }, () => {
   const expiry = async (c) => sleep(Math.max(0, c.expires * 1000 - Date.now()) + 300);
 
   async function logInBound(d) {
-    const response = await logIn(d.page, app, USER, PASSWORD);
+    const response = await logIn(d.page, app, USER, PASSWORD, { remember: true });
     assert.equal(response.status(), 303);
     const [registration] = await response.headerValues('secure-session-registration');
     assert.match(registration ?? '', /^\(ES256 RS256\);path="[^"]+";challenge="[^"]+"$/);
