@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     }
     jeff_bench::RegisterSessionBenchmarks();
     jeff_bench::RegisterJweBenchmarks();
+    jeff_bench::RegisterDbscBenchmarks();
 #ifdef JEFF_BENCH_REDIS
     jeff_bench::RegisterRawRedisBenchmarks();
 #endif

@@ -148,6 +148,10 @@ def main():
         "memory_check_cpu_ns": nanoseconds(rows, check_1t, "cpu_time"),
         "memory_check_cpu_ns_10": nanoseconds(rows, "MemoryCheck/sessions:10/real_time/threads:1", "cpu_time"),
         "memory_check_metrics_ns": nanoseconds(rows, "MemoryCheckMetrics/sessions:1/real_time/threads:1"),
+        # DBSC: a whole refresh (challenge, then proof verified + new bound
+        # cookie) and Check of a bound session, beside memory_check_ns.
+        "dbsc_refresh_per_s": per_second(rows, "MemoryDbscRefresh/real_time/threads:1"),
+        "memory_check_bound_ns": nanoseconds(rows, "MemoryCheckBound/real_time/threads:1"),
         "memory_check_2t_vs_1t": ratio(per_second(rows, "MemoryCheck/sessions:1/real_time/threads:2"),
                                        per_second(rows, check_1t)),
         "memory_set_per_s": per_second(rows, "MemorySet/real_time/threads:1"),
@@ -277,6 +281,9 @@ def main():
         ("memory Set", fmt(out["memory_set_per_s"], "/s"), "", None),
         ("memory SessionsForKey, 1 / 10 sessions",
          fmt(out["memory_sessions_for_key_ns"], " ns") + " / " + fmt(out["memory_sessions_for_key_ns_10"], " ns"), "", None),
+        ("DBSC refresh (challenge, proof verified, new cookie)", fmt(out["dbsc_refresh_per_s"], "/s"),
+         "memory Check " + fmt(out["memory_check_ns"], " ns"), None),
+        ("memory Check of a bound session (2 cookies)", fmt(out["memory_check_bound_ns"], " ns"), "", None),
         ("Redis Check, 16 threads", fmt(out["redis_check_per_s"], "/s"),
          "raw GET " + fmt(redis_rawget, "/s"), "redis_check_vs_get"),
         ("Redis Set, 16 threads", fmt(out["redis_set_per_s"], "/s"), "raw GET", "redis_set_vs_get"),

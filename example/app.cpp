@@ -48,7 +48,12 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
   wrap_options.on_unauthorized = [&sessions](const httplib::Request& req, httplib::Response& res) {
     const Unauthorized to = UnauthorizedFor(req.method, req.path, jeff::http::CookieHeader(req),
                                             sessions.options().cookie);
-    if (!to.set_cookie.empty()) res.set_header("Set-Cookie", to.set_cookie);
+    // With DBSC (--dbsc) a session cookie without its bound cookie belongs to a
+    // live session the browser is about to refresh (or just registered): the
+    // refresh needs that cookie, so it is not deleted as stale.
+    if (!to.set_cookie.empty() && !sessions.options().device_binding.enabled) {
+      res.set_header("Set-Cookie", to.set_cookie);
+    }
     res.set_redirect(to.location, 302);
   };
   const std::vector<std::string> origins = config.allowed_origins;
@@ -128,9 +133,13 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
       }
       return;
     }
-    jeff::http::AddSetCookies(res, issued->set_cookie);
+    jeff::http::AddIssued(res, *issued);
     SeeOther(res, AfterLoginPath(form.next));
   });
+
+  // Device-bound sessions (--dbsc): the browser registers its key and
+  // refreshes the short-lived bound cookie here.
+  jeff::http::MountDeviceBinding(server, sessions);
 
   server.Get("/account", jeff::http::Wrap(sessions, [](const auto&, auto& res, const Session& s) {
     Html(res, AccountPage(s));

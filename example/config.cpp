@@ -39,6 +39,14 @@ A small web app whose logins are kept by jeff.
   --metrics             count sessions' operations and serve them on GET /metrics
                         (Prometheus text format; unauthenticated: expose the
                         port to your scraper only)
+  --dbsc                bind sessions to the browser's key (Device Bound Session
+                        Credentials): a short-lived cookie that only the device
+                        holding the key can refresh; needs HTTPS and a store
+  --dbsc-cookie-lifetime SECONDS
+                        lifetime of that bound cookie (default 600)
+  --tls-cert FILE       serve HTTPS with this PEM certificate (chain); needs
+                        --tls-key (jeff-example only)
+  --tls-key FILE        the PEM private key of --tls-cert
   --help                this text
 )";
 
@@ -114,6 +122,14 @@ Flags ParseFlags(int argc, char** argv, std::string_view program, std::string_vi
       f.stateless = true;
     } else if (arg == "--metrics") {
       f.metrics = true;
+    } else if (arg == "--dbsc") {
+      f.dbsc = true;
+    } else if (arg == "--dbsc-cookie-lifetime") {
+      f.dbsc_cookie_lifetime = Number(program, arg, value(), 1, 86400);
+    } else if (arg == "--tls-cert") {
+      f.tls_cert = value();
+    } else if (arg == "--tls-key") {
+      f.tls_key = value();
     } else if (arg == "--secret") {
       f.secrets.push_back(value());
     } else if (arg == "--claim") {
@@ -133,6 +149,8 @@ Flags ParseFlags(int argc, char** argv, std::string_view program, std::string_vi
   if (!f.stateless && (!f.secrets.empty() || !f.claims.empty())) {
     Fail(program, "--secret and --claim go with --stateless");
   }
+  if (f.stateless && f.dbsc) Fail(program, "--dbsc needs a store (not --stateless)");
+  if (f.tls_cert.empty() != f.tls_key.empty()) Fail(program, "--tls-cert and --tls-key go together");
   if (f.users.empty()) f.users.push_back("demo@example.com:demo-password");
   return f;
 }
@@ -163,6 +181,10 @@ jeff::Options SessionOptions(const Flags& flags) {
   if (!flags.cookie_name.empty()) options.cookie.name = flags.cookie_name;
   options.max_sessions_per_key = static_cast<std::size_t>(flags.max_sessions);
   options.unauthorized_redirect = "/login";
+  options.device_binding.enabled = flags.dbsc;
+  if (flags.dbsc_cookie_lifetime != 0) {
+    options.device_binding.cookie_lifetime = std::chrono::seconds(flags.dbsc_cookie_lifetime);
+  }
   return options;
 }
 
@@ -170,8 +192,8 @@ AppConfig MakeAppConfig(const Flags& flags) {
   AppConfig config;
   config.stateless = flags.stateless;
   config.metrics = flags.metrics;
-  // The app itself serves plain HTTP; behind a TLS proxy, pass --origin https://...
-  const std::string scheme = "http://";
+  // Behind a TLS proxy, pass --origin https://...
+  const std::string scheme = Scheme(flags);
   const std::string port = ":" + std::to_string(flags.port);
   config.allowed_origins = {scheme + flags.address + port};
   if (flags.address == "127.0.0.1") config.allowed_origins.push_back(scheme + "localhost" + port);
@@ -192,8 +214,12 @@ void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code
   }
 }
 
+std::string Scheme(const Flags& flags) {
+  return flags.tls_cert.empty() ? "http://" : "https://";
+}
+
 std::string Banner(const Flags& flags) {
-  return "jeff example on http://" + flags.address + ":" + std::to_string(flags.port) + " (" +
+  return "jeff example on " + Scheme(flags) + flags.address + ":" + std::to_string(flags.port) + " (" +
          (flags.stateless ? "stateless"
                           : "store " + flags.store.substr(0, flags.store.find("://") + 3) + "...") +
          ")";

@@ -27,6 +27,14 @@ struct Flags {
   bool insecure = false;
   bool stateless = false;
   bool metrics = false;  // --metrics: count (Options::metrics) and serve /metrics
+  // --dbsc: device-bound sessions (Options::device_binding); the bound
+  // cookie's lifetime in seconds (0: jeff's default).
+  bool dbsc = false;
+  long dbsc_cookie_lifetime = 0;
+  // --tls-cert / --tls-key: serve HTTPS with this PEM certificate (chain) and
+  // key; both or neither.
+  std::string tls_cert;
+  std::string tls_key;
   std::vector<std::string> secrets;
   std::vector<std::pair<std::string, std::string>> claims;
 };
@@ -64,6 +72,9 @@ AppConfig MakeAppConfig(const Flags& flags);
 // it may come up later). A browser that drops the Secure cookie is told by
 // the login page (PlainHttpNotice).
 void WarnAtStartUp(const Flags& flags, std::string_view program, std::error_code probe);
+
+// "https://" with --tls-cert, else "http://".
+std::string Scheme(const Flags& flags);
 
 // "jeff example on http://ADDRESS:PORT (store memory://...)", for stderr.
 std::string Banner(const Flags& flags);

@@ -1,7 +1,7 @@
 // jeff example: a small web app with logins kept by jeff (cpp-httplib).
 //   jeff-example [--address A] [--port P] [--store URL] [--user EMAIL:PASSWORD]...
 //                [--origin URL]... [--max-sessions N] [--cookie-name NAME] [--insecure]
-//                [--help]
+//                [--tls-cert FILE --tls-key FILE] [--help]
 
 #include "accounts.hpp"
 #include "app.hpp"
@@ -13,6 +13,7 @@
 #include <csignal>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <string>
 
 namespace {
@@ -45,7 +46,17 @@ int main(int argc, char** argv) {
     }
     example::WarnAtStartUp(flags, kProgram, probe);
 
-    httplib::Server server;
+    std::unique_ptr<httplib::Server> https;
+    if (!flags.tls_cert.empty()) {
+      https = std::make_unique<httplib::SSLServer>(flags.tls_cert.c_str(), flags.tls_key.c_str());
+      if (!https->is_valid()) {
+        std::cerr << kProgram << ": cannot use the certificate " << flags.tls_cert << " and key "
+                  << flags.tls_key << "\n";
+        return 1;
+      }
+    }
+    httplib::Server plain;
+    httplib::Server& server = https ? *https : plain;
     // Without it every keep-alive response waits for the client's delayed ACK.
     server.set_tcp_nodelay(true);
     example::MountRoutes(server, sessions, accounts, example::MakeAppConfig(flags));

@@ -176,7 +176,8 @@ std::string SessionsPage(const jeff::Session& s, const std::vector<jeff::Session
     const bool current = other.id == s.id;
     body += current ? "<tr class=\"current\">" : "<tr>";
     body += "<td>" + Escape(other.meta.empty() ? "Unknown device" : other.meta) +
-            (current ? " (this device)" : "") + "</td>";
+            (current ? " (this device)" : "") +
+            (other.device_bound ? " <small class=\"bound\">bound to this device</small>" : "") + "</td>";
     body += "<td class=\"when\"><small>signed in</small> " + When(other.created) +
             "</td><td class=\"when\"><small>last seen</small> " + When(other.last_seen) + "</td><td>";
     if (!current) {

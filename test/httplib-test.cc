@@ -2,7 +2,11 @@
 #include <jeff/http/httplib.hpp>
 #include <jeff/stores/memory/memory_store.hpp>
 
+#include "support/cookies.hpp"
+#include "support/dbsc_flow.hpp"
 #include "support/loopback_server.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <thread>
@@ -123,4 +127,95 @@ TEST_CASE("CookieHeader joins split Cookie headers") {
   req.headers.emplace("Cookie", "a=1");
   req.headers.emplace("Cookie", "b=2");
   CHECK(jeff::http::CookieHeader(req) == "a=1; b=2");
+}
+
+TEST_CASE("MountDeviceBinding: DBSC registration and refresh over real HTTP") {
+  jeff::Options options;
+  options.store = std::make_shared<jeff::MemoryStore>();
+  options.logger = [](std::string_view) {};
+  options.device_binding.enabled = true;
+  jeff::Sessions sessions(options);
+
+  jeff::test::LoopbackServer ts;
+  ts.server.Post("/login", [&](const httplib::Request&, httplib::Response& res) {
+    auto issued = sessions.Set("zoe", "test");
+    REQUIRE(issued.ok());
+    jeff::http::AddIssued(res, *issued);
+  });
+  jeff::http::MountDeviceBinding(ts.server, sessions);
+  ts.server.Get("/private", jeff::http::Wrap(sessions, [](const auto&, auto& res, const jeff::Session& s) {
+    res.set_content(s.device_bound ? "bound" : "unbound", "text/plain");
+  }));
+  ts.Start();
+  httplib::Client client("127.0.0.1", ts.port);
+
+  auto login = client.Post("/login");
+  REQUIRE(login);
+  const std::string long_cookie = jeff::test::CookieHeaderOf(login->get_header_value("Set-Cookie"));
+  const std::string registration = login->get_header_value("Secure-Session-Registration");
+  CHECK(registration.rfind("(ES256 RS256);", 0) == 0);
+  const std::string path = jeff::test::ParamOf(registration, "path");
+  CHECK(path == "/.well-known/dbsc/start");
+  CHECK(client.Get("/private", {{"Cookie", long_cookie}})->body == "unbound");
+
+  const auto key = jeff::test::DbscTestKey::Es256();
+  auto registered = client.Post(
+      path.c_str(),
+      {{"Cookie", long_cookie},
+       {"Secure-Session-Response", key.Registration(jeff::test::ParamOf(registration, "challenge"))}},
+      "", "");
+  REQUIRE(registered);
+  REQUIRE(registered->status == 200);
+  CHECK(registered->get_header_value("Content-Type") == "application/json");
+  CHECK(registered->get_header_value_count("Content-Type") == 1);
+  const auto config = nlohmann::json::parse(registered->body);
+  const std::string id = config.at("session_identifier");
+  CHECK(config.at("refresh_url") == "/.well-known/dbsc/refresh");
+  const std::string bound = jeff::test::CookieHeaderOf(registered->get_header_value("Set-Cookie"));
+  CHECK(bound.rfind("jeff_bound=", 0) == 0);
+
+  // Bound: the session cookie alone no longer opens the page.
+  CHECK(client.Get("/private", {{"Cookie", long_cookie}})->status == 302);
+  CHECK(client.Get("/private", {{"Cookie", long_cookie + "; " + bound}})->body == "bound");
+
+  const httplib::Headers refresh = {{"Cookie", long_cookie}, {"Sec-Secure-Session-Id", id}};
+  auto challenge = client.Post("/.well-known/dbsc/refresh", refresh, "", "");
+  REQUIRE(challenge);
+  CHECK(challenge->status == 403);
+  const std::string nonce = jeff::test::ChallengeOf(challenge->get_header_value("Secure-Session-Challenge"));
+  REQUIRE_FALSE(nonce.empty());
+  httplib::Headers signed_refresh = refresh;
+  signed_refresh.emplace("Secure-Session-Response", key.Refresh(nonce));
+  auto refreshed = client.Post("/.well-known/dbsc/refresh", signed_refresh, "", "");
+  REQUIRE(refreshed);
+  CHECK(refreshed->status == 200);
+  const std::string renewed = jeff::test::CookieHeaderOf(refreshed->get_header_value("Set-Cookie"));
+  CHECK(client.Get("/private", {{"Cookie", long_cookie + "; " + renewed}})->body == "bound");
+
+  SUBCASE("a revoked session: the refresh tells the browser to stop") {
+    REQUIRE(sessions.Clear(long_cookie).ok());
+    auto stop = client.Post("/.well-known/dbsc/refresh", refresh, "", "");
+    REQUIRE(stop);
+    CHECK(stop->status == 200);
+    CHECK(nlohmann::json::parse(stop->body).at("continue") == false);
+  }
+  SUBCASE("another path is not an endpoint (the paths are not regular expressions)") {
+    CHECK(client.Post("/Xwell-known/dbsc/refresh", refresh, "", "")->status == 404);
+  }
+}
+
+TEST_CASE("MountDeviceBinding mounts nothing when device binding is off") {
+  jeff::Options options;
+  options.store = std::make_shared<jeff::MemoryStore>();
+  options.logger = [](std::string_view) {};
+  jeff::Sessions sessions(options);
+  jeff::test::LoopbackServer ts;
+  jeff::http::MountDeviceBinding(ts.server, sessions);
+  ts.Start();
+  httplib::Client client("127.0.0.1", ts.port);
+  CHECK(client.Post("/.well-known/dbsc/start", "", "")->status == 404);
+  CHECK(client.Post("/.well-known/dbsc/refresh", "", "")->status == 404);
+  auto issued = sessions.Set("zoe", "test");
+  REQUIRE(issued.ok());
+  CHECK(issued->headers.empty());
 }

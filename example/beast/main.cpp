@@ -119,6 +119,10 @@ boost::asio::awaitable<void> Run(boost::asio::io_context& loop, const example::F
 int main(int argc, char** argv) {
   const example::beast::ServerOptions server_options = TakeServerFlags(argc, argv);
   const example::Flags flags = example::ParseFlags(argc, argv, kProgram, kServerUsage);
+  if (!flags.tls_cert.empty()) {
+    std::cerr << kProgram << ": --tls-cert: this server speaks plain HTTP (put a TLS proxy in front)\n";
+    return 2;
+  }
   try {
     const example::Accounts accounts = example::MakeAccounts(flags, kProgram);
 

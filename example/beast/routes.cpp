@@ -72,7 +72,10 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
   wrap_options.on_unauthorized = [&sessions](const Request& req, Response& res) {
     const Unauthorized to =
         UnauthorizedFor(Method(req), Path(req), jb::CookieHeader(req), sessions.options().cookie);
-    if (!to.set_cookie.empty()) res.insert(http::field::set_cookie, to.set_cookie);
+    // With DBSC the session cookie stays (see ../app.cpp).
+    if (!to.set_cookie.empty() && !sessions.options().device_binding.enabled) {
+      res.insert(http::field::set_cookie, to.set_cookie);
+    }
     res.result(http::status::found);
     res.set(http::field::location, to.location);
   };
@@ -167,9 +170,15 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
                  }
                  co_return;
                }
-               jb::AddSetCookies(res, issued->set_cookie);
+               jb::AddIssued(res, *issued);
                SeeOther(res, AfterLoginPath(form.next));
              }));
+
+  // Device-bound sessions (--dbsc): the browser registers its key and
+  // refreshes the short-lived bound cookie here.
+  for (auto& [path, handler] : jb::DeviceBindingRoutes(sessions)) {
+    router.Add(http::verb::post, std::move(path), std::move(handler));
+  }
 
   router.Add(http::verb::get, "/account",
              jb::Wrap(sessions, [](const Request&, Response& res, const Session& s) -> awaitable<void> {

@@ -226,7 +226,12 @@ Step DeviceBindingOp::Respond() {
       break;
     }
     case Outcome::kEnded: {
-      DeviceBindingResponse response = JsonAnswer(200, R"({"continue":false})");
+      // With the session's identifier the browser files the end as the
+      // server's request (Chromium 156: ServerRequested), not as a malformed
+      // configuration.
+      DeviceBindingResponse response = JsonAnswer(
+          200, session_id_ ? R"({"session_identifier":")" + FormatSessionId(*session_id_) + R"(","continue":false})"
+                           : std::string(R"({"continue":false})"));
       response.set_cookie.push_back(BuildExpiredCookie(options_.cookie, db.cookie_name));
       result_ = std::move(response);
       break;

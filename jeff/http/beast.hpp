@@ -2,7 +2,8 @@
 /// \file
 /// Boost.Beast adapter (header-only; the core does not link Boost): Wrap puts
 /// a coroutine handler behind a session check on an AsyncSessions, Public
-/// hands it what Check found. The rules are jeff/http/policy.hpp's, the same
+/// hands it what Check found, DeviceBindingRoutes serves the device-bound
+/// session (DBSC) endpoints, AddIssued sends what a login issued. The rules are jeff/http/policy.hpp's, the same
 /// as the cpp-httplib adapter's; this file maps Beast's types onto them.
 ///
 ///     namespace jh = jeff::http::beast;
@@ -92,6 +93,14 @@ inline void AddSetCookies(Response& res, const std::vector<std::string>& values)
   for (const std::string& v : values) res.insert(boost::beast::http::field::set_cookie, v);
 }
 
+/// Adds what AsyncSessions::Set / Rotate issued to a login's response: each
+/// Set-Cookie header and the other headers (Secure-Session-Registration,
+/// which starts device binding when it is on).
+inline void AddIssued(Response& res, const Issued& issued) {
+  AddSetCookies(res, issued.set_cookie);
+  for (const auto& [name, value] : issued.headers) res.insert(name, value);
+}
+
 /// Writes `reply` (status, Set-Cookie and other headers, body) into `res`.
 inline void ApplyReply(Response& res, const Reply& reply) {
   res.result(static_cast<unsigned>(reply.status));
@@ -118,7 +127,8 @@ struct BeastView {
         view{std::string_view(req.method_string().data(), req.method_string().size()),
              Field(req, boost::beast::http::field::origin),
              Field(req, "Sec-Fetch-Site"), cookie,
-             Field(req, boost::beast::http::field::authorization)} {}
+             Field(req, boost::beast::http::field::authorization),
+             Field(req, "Secure-Session-Response"), Field(req, "Sec-Secure-Session-Id")} {}
   BeastView(const BeastView&) = delete;  // `view` points into this object
   BeastView& operator=(const BeastView&) = delete;
 
@@ -172,6 +182,25 @@ inline boost::asio::awaitable<std::optional<CheckResult>> Admit(
     }
   }
   co_return std::nullopt;
+}
+
+// One request to a device-binding endpoint, answered by the core.
+inline boost::asio::awaitable<void> AnswerDevice(AsyncSessions& sessions, DeviceEndpoint endpoint,
+                                                 std::chrono::seconds retry_after, const Request& req,
+                                                 Response& res) {
+  const BeastView request(req);
+  const RequestView& v = request.view;
+  // Two statements, not one `?:` around both co_awaits: built by GCC 12,
+  // that form wrote through a corrupted frame (http_beast crashed).
+  std::optional<Result<DeviceBindingResponse>> answer;
+  if (endpoint == DeviceEndpoint::kRegistration) {
+    answer = co_await sessions.RegisterDevice(v.cookie, v.secure_session_response,
+                                              boost::asio::use_awaitable);
+  } else {
+    answer = co_await sessions.RefreshDevice(v.cookie, v.secure_session_id,
+                                             v.secure_session_response, boost::asio::use_awaitable);
+  }
+  ApplyReply(res, DeviceBindingReply(std::move(*answer), retry_after));
 }
 
 // What a Wrap'ed or Public route keeps, shared by its running coroutines.
@@ -236,6 +265,35 @@ inline Handler Wrap(AsyncSessions& sessions, SessionHandler handler, BeastOption
   route->hooks = std::move(options);
   return [&sessions, route = std::shared_ptr<const detail::Route<SessionHandler>>(std::move(route))](
              const Request& req, Response& res) { return detail::Run(sessions, route, req, res); };
+}
+
+/// A device-bound session (DBSC) endpoint: the path to serve for POST and its handler.
+struct DeviceBindingRoute {
+  std::string path;  ///< registration_path or refresh_path of Options::device_binding
+  Handler handler;   ///< answers with the core's Reply (a store failure: 503)
+};
+
+/// The routes of the DBSC endpoints of sessions.options().device_binding
+/// (POST registration_path and refresh_path), answered by
+/// AsyncSessions::RegisterDevice / RefreshDevice; a store failure is a 503
+/// with Retry-After `retry_after`. Empty when device binding is off.
+/// `sessions` must outlive every request.
+///
+///     for (auto& [path, handler] : jh::DeviceBindingRoutes(sessions)) {
+///       router.Add(boost::beast::http::verb::post, path, handler);
+///     }
+inline std::vector<DeviceBindingRoute> DeviceBindingRoutes(
+    AsyncSessions& sessions, std::chrono::seconds retry_after = std::chrono::seconds(1)) {
+  const DeviceBindingOptions& binding = sessions.options().device_binding;
+  if (!binding.enabled) return {};
+  std::vector<DeviceBindingRoute> routes;
+  for (const auto& [path, endpoint] : {std::pair{binding.registration_path, DeviceEndpoint::kRegistration},
+                                       std::pair{binding.refresh_path, DeviceEndpoint::kRefresh}}) {
+    routes.push_back({path, [&sessions, endpoint, retry_after](const Request& req, Response& res) {
+                        return detail::AnswerDevice(sessions, endpoint, retry_after, req, res);
+                      }});
+  }
+  return routes;
 }
 
 /// A route that runs `handler` for every request with what Check found; it

@@ -2,7 +2,8 @@
 /// \file
 /// cpp-httplib adapter (header-only; the core does not link cpp-httplib):
 /// Wrap puts a handler behind a session check, Public hands it the session if
-/// there is one. The rules are jeff/http/policy.hpp's; this file maps
+/// there is one, MountDeviceBinding serves the device-bound session (DBSC)
+/// endpoints, AddIssued sends what a login issued. The rules are jeff/http/policy.hpp's; this file maps
 /// cpp-httplib's types onto them.
 
 #include <httplib.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -60,6 +62,14 @@ inline void AddSetCookies(httplib::Response& res, const std::vector<std::string>
   for (const std::string& v : values) res.set_header("Set-Cookie", v);
 }
 
+/// Adds what Sessions::Set / Rotate issued to a login's response: each
+/// Set-Cookie header and the other headers (Secure-Session-Registration,
+/// which starts device binding when it is on).
+inline void AddIssued(httplib::Response& res, const Issued& issued) {
+  AddSetCookies(res, issued.set_cookie);
+  for (const auto& [name, value] : issued.headers) res.set_header(name, value);
+}
+
 /// Writes `reply` (status, Set-Cookie and other headers, body) into `res`.
 inline void ApplyReply(httplib::Response& res, const Reply& reply) {
   res.status = reply.status;
@@ -85,12 +95,27 @@ struct HttplibView {
         origin(req.get_header_value("Origin")),
         sec_fetch_site(req.get_header_value("Sec-Fetch-Site")),
         authorization(req.get_header_value("Authorization")),
-        view{req.method, origin, sec_fetch_site, cookie, authorization} {}
+        secure_session_response(req.get_header_value("Secure-Session-Response")),
+        secure_session_id(req.get_header_value("Sec-Secure-Session-Id")),
+        view{req.method,    origin, sec_fetch_site, cookie, authorization, secure_session_response,
+             secure_session_id} {}
   HttplibView(const HttplibView&) = delete;  // `view` points into this object
   HttplibView& operator=(const HttplibView&) = delete;
-  std::string cookie, origin, sec_fetch_site, authorization;
+  std::string cookie, origin, sec_fetch_site, authorization, secure_session_response,
+      secure_session_id;
   RequestView view;
 };
+
+// `path` as a regular expression that matches exactly it (cpp-httplib
+// routes are regular expressions).
+inline std::string LiteralPattern(std::string_view path) {
+  std::string pattern;
+  for (const char c : path) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) pattern += '\\';
+    pattern += c;
+  }
+  return pattern;
+}
 
 }  // namespace detail
 
@@ -135,6 +160,26 @@ inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
       }
     }
   };
+}
+
+/// Serves the device-bound session (DBSC) endpoints of
+/// sessions.options().device_binding on `server`: POST registration_path and
+/// refresh_path, answered by Sessions::RegisterDevice / RefreshDevice
+/// (AnswerDeviceBinding); a store failure is a 503 with Retry-After
+/// `retry_after`. Does nothing when device binding is off. `sessions` must
+/// outlive the server.
+inline void MountDeviceBinding(httplib::Server& server, Sessions& sessions,
+                               std::chrono::seconds retry_after = std::chrono::seconds(1)) {
+  const DeviceBindingOptions& binding = sessions.options().device_binding;
+  if (!binding.enabled) return;
+  for (const auto& [path, endpoint] : {std::pair{binding.registration_path, DeviceEndpoint::kRegistration},
+                                       std::pair{binding.refresh_path, DeviceEndpoint::kRefresh}}) {
+    server.Post(detail::LiteralPattern(path),
+                [&sessions, endpoint, retry_after](const httplib::Request& req, httplib::Response& res) {
+                  const detail::HttplibView request(req);
+                  ApplyReply(res, AnswerDeviceBinding(sessions, endpoint, request.view, retry_after));
+                });
+  }
 }
 
 /// A cpp-httplib handler that runs `handler` for every request with what

@@ -2,9 +2,21 @@
 
 #include <jeff/csrf.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <string_view>
 #include <utility>
 
 namespace jeff::http {
+namespace {
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) noexcept {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+}  // namespace
 
 std::string OriginRefusal(CsrfVerdict verdict) {
   if (verdict == CsrfVerdict::kMissingOrigin) {
@@ -74,6 +86,39 @@ Decision AfterCheck(CheckResult checked, const PolicyOptions& options, Access ac
   decision.reply.set_cookie = checked.set_cookie;
   decision.checked = std::move(checked);
   return decision;
+}
+
+Reply DeviceBindingReply(Result<DeviceBindingResponse> answer, std::chrono::seconds retry_after) {
+  if (!answer) {
+    if (IsStoreError(answer.error())) return StoreUnavailableReply(retry_after);
+    Reply reply;
+    reply.status = 404;
+    reply.headers = {{"Cache-Control", "no-store"}};
+    return reply;
+  }
+  Reply reply;
+  reply.status = answer->status;
+  for (auto& [name, value] : answer->headers) {
+    // Adapters write the body's type with the body.
+    if (EqualsIgnoringCase(name, "Content-Type")) {
+      reply.content_type = std::move(value);
+    } else {
+      reply.headers.emplace_back(std::move(name), std::move(value));
+    }
+  }
+  reply.set_cookie = std::move(answer->set_cookie);
+  reply.body = std::move(answer->body);
+  return reply;
+}
+
+Reply AnswerDeviceBinding(Sessions& sessions, DeviceEndpoint endpoint, const RequestView& request,
+                          std::chrono::seconds retry_after) {
+  return DeviceBindingReply(
+      endpoint == DeviceEndpoint::kRegistration
+          ? sessions.RegisterDevice(request.cookie, request.secure_session_response)
+          : sessions.RefreshDevice(request.cookie, request.secure_session_id,
+                                   request.secure_session_response),
+      retry_after);
 }
 
 Decision Decide(Sessions& sessions, const RequestView& request, const PolicyOptions& options,

@@ -5,7 +5,9 @@
 /// the store fails -> redirect (or 401) without a session. An adapter maps
 /// its request onto a RequestView, runs BeforeCheck, checks the session
 /// (synchronously with Decide, or asynchronously between BeforeCheck and
-/// AfterCheck), and maps the Decision back onto its response type.
+/// AfterCheck), and maps the Decision back onto its response type. The
+/// device-binding (DBSC) endpoints are answered by the core; DeviceBindingReply
+/// maps its answer onto a Reply.
 
 #include <jeff/csrf.hpp>
 #include <jeff/export.hpp>
@@ -29,6 +31,10 @@ struct RequestView {
   /// Every Cookie header, joined with "; " (HTTP/2 may split them).
   std::string_view cookie;
   std::string_view authorization;  ///< the Authorization header
+  /// The Secure-Session-Response header: a DBSC proof (registration, refresh).
+  std::string_view secure_session_response;
+  /// The Sec-Secure-Session-Id header: the bound session a DBSC refresh is for.
+  std::string_view secure_session_id;
 };
 
 /// Who may reach a route.
@@ -119,6 +125,28 @@ JEFF_API bool ChecksBearer(const RequestView& request, const PolicyOptions& opti
 /// Step 2, given what the check found: run the handler (with the
 /// Set-Cookie values to send), or the 503 / 302 / 401 answer.
 JEFF_API Decision AfterCheck(CheckResult checked, const PolicyOptions& options, Access access);
+
+/// The endpoints of device-bound sessions (Options::device_binding), both POST.
+enum class DeviceEndpoint {
+  kRegistration,  ///< registration_path: the browser's key and first proof
+  kRefresh,       ///< refresh_path: a challenge, then a proof for a new bound cookie
+};
+
+/// The Reply for what Sessions::RegisterDevice / RefreshDevice answered:
+/// its status, headers, Set-Cookie values and body as they are. A store
+/// failure: 503 with Retry-After `retry_after` (Chromium keeps the bound
+/// session and tries again later); any other error (device binding off,
+/// stateless sessions): 404, as if the endpoint were not there.
+JEFF_API Reply DeviceBindingReply(Result<DeviceBindingResponse> answer,
+                                  std::chrono::seconds retry_after);
+
+/// Answers a request to `endpoint` synchronously on `sessions`: its Cookie,
+/// Secure-Session-Response and (refresh) Sec-Secure-Session-Id headers go to
+/// the core, whose answer DeviceBindingReply maps. No origin check: the
+/// browser's own requests carry no Origin, and a proof is worth nothing
+/// without the device's key.
+JEFF_API Reply AnswerDeviceBinding(Sessions& sessions, DeviceEndpoint endpoint,
+                                   const RequestView& request, std::chrono::seconds retry_after);
 
 /// Both steps around a synchronous check on `sessions`.
 JEFF_API Decision Decide(Sessions& sessions, const RequestView& request,

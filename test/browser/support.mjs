@@ -7,14 +7,20 @@
 // /usr/bin/chromium, Debian package `chromium`), and playwright-core must be
 // installed (`npm ci --prefix test/browser`).
 
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import net from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 
 export const EXAMPLE = process.env.JEFF_EXAMPLE;
+// How the example serves HTTPS (startExample's `tls`): 'flags' (its own
+// --tls-cert/--tls-key, the default) or 'proxy' (plain HTTP behind a
+// TLS-terminating proxy in this process, for an example without TLS).
+export const EXAMPLE_TLS = process.env.JEFF_EXAMPLE_TLS || 'flags';
 export const CHROMIUM = process.env.JEFF_CHROMIUM || '/usr/bin/chromium';
 // Where screenshots of the main pages go (meson: <build>/test/browser/screenshots).
 export const SCREENSHOTS =
@@ -76,14 +82,75 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
+/// A self-signed P-256 certificate for `host` made by openssl in a new
+/// temporary folder: { host, cert, key (file names), spki (the base64 SHA-256
+/// of its SubjectPublicKeyInfo, what --ignore-certificate-errors-spki-list
+/// takes), remove() }.
+export function makeCertificate(host) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jeff-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-days', '2', '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`,
+    '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const spkiDer = new X509Certificate(readFileSync(cert)).publicKey.export({ type: 'spki', format: 'der' });
+  return {
+    host, cert, key,
+    spki: createHash('sha256').update(spkiDer).digest('base64'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+// A TLS-terminating TCP proxy on a free loopback port with the certificate
+// `tls`, forwarding each connection to 127.0.0.1:<target> (set later).
+async function startTlsProxy(tls) {
+  const sockets = new Set();
+  const proxy = { port: 0, target: 0 };
+  const server = createTlsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (client) => {
+    const upstream = net.connect(proxy.target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.port = server.address().port;
+  proxy.stop = () => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  return proxy;
+}
+
 /// jeff-example with `args` (an array, or a function of the port giving one)
 /// on a free port; resolves once it accepts connections. `app.origin` is
 /// http://127.0.0.1:<port>; `app.stop()` ends it.
-export async function startExample(args = []) {
+/// With `tls` (a makeCertificate()) it is reached over HTTPS with that
+/// certificate (as EXAMPLE_TLS says) and `app.origin` is
+/// https://<tls.host>:<port> (also allowed to POST); the browser must map
+/// tls.host to 127.0.0.1 (chromiumArgsForTls).
+export async function startExample(args = [], { tls } = {}) {
+  const proxy = tls && EXAMPLE_TLS === 'proxy' ? await startTlsProxy(tls) : null;
+  try {
+    const app = await startExampleOnce(args, tls, proxy);
+    return { ...app, async stop() { await app.stop(); await proxy?.stop(); } };
+  } catch (e) {
+    await proxy?.stop();
+    throw e;
+  }
+}
+
+async function startExampleOnce(args, tls, proxy) {
   let lastError;
   for (let attempt = 0; attempt < 3; ++attempt) {  // the free port may be taken meanwhile
     const port = await freePort();
-    const child = spawn(EXAMPLE, ['--port', String(port), ...(typeof args === 'function' ? args(port) : args)],
+    const origin = !tls ? `http://127.0.0.1:${port}` : `https://${tls.host}:${proxy?.port ?? port}`;
+    const tlsArgs = !tls ? [] : proxy ? ['--origin', origin]
+      : ['--tls-cert', tls.cert, '--tls-key', tls.key, '--origin', origin];
+    const child = spawn(EXAMPLE, ['--port', String(port), ...tlsArgs,
+                                  ...(typeof args === 'function' ? args(port) : args)],
                         { stdio: ['ignore', 'inherit', 'pipe'] });
     children.add(child);
     let log = '';
@@ -100,10 +167,11 @@ export async function startExample(args = []) {
       await new Promise((r) => setTimeout(r, 50));
     }
     if (status === 'up') {
+      if (proxy) proxy.target = port;
       return {
         port,
-        origin: `http://127.0.0.1:${port}`,
-        url: (p) => `http://127.0.0.1:${port}${p}`,
+        origin,
+        url: (p) => `${origin}${p}`,
         log: () => log,
         async stop() {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -148,11 +216,20 @@ export async function startAttacker() {
   };
 }
 
-/// Headless Debian Chromium, with `extraArgs` after CHROMIUM_ARGS. Playwright
-/// gives every launch a new, empty profile (--user-data-dir in a fresh
-/// temporary folder, removed on close).
+/// Headless Debian Chromium with `extraArgs` besides CHROMIUM_ARGS.
+/// Playwright gives every launch a new, empty profile (--user-data-dir in a
+/// fresh temporary folder, removed on close).
 export function launchChromium(extraArgs = []) {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true,
+                           args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/// The flags that make Chromium trust `tls` (a makeCertificate()) for
+/// https://<tls.host>, which it resolves to 127.0.0.1. --ignore-certificate-errors
+/// alone is not enough for features that need a trusted connection (DBSC).
+export function chromiumArgsForTls(tls) {
+  return [`--ignore-certificate-errors-spki-list=${tls.spki}`,
+          `--host-resolver-rules=MAP ${tls.host} 127.0.0.1`];
 }
 
 /// A browser context is one device: its own cookie jar and User-Agent.

@@ -1,16 +1,25 @@
 // The Boost.Beast adapter (jeff/http/beast.hpp): Beast requests in, Beast
 // responses out, through a real AsyncSessions on an io_context. Stateless
-// mode (sessions in an encrypted cookie) needs no store; store failures are
-// the policy's (policy-test.cc) and the Beast example's (a paused Redis).
+// mode (sessions in an encrypted cookie) needs no store; device binding
+// (DBSC) runs on the memory store; store failures are the policy's
+// (policy-test.cc) and the Beast example's (a paused Redis).
 
 #include <doctest/doctest.h>
 #include <jeff/http/beast.hpp>
+#include <jeff/stores/memory/memory_store.hpp>
+
+#include "support/cookies.hpp"
+#include "support/dbsc_flow.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -159,4 +168,68 @@ TEST_CASE("CookieHeader joins split Cookie headers; AddSetCookies sends each on 
   CHECK(res.result_int() == 503);
   CHECK(Field(res, http::field::retry_after) == "7");
   CHECK(Field(res, http::field::cache_control) == "no-store");
+}
+
+TEST_CASE("DeviceBindingRoutes: DBSC registration and refresh through Beast requests") {
+  boost::asio::io_context ioc;
+  jeff::Options options;
+  options.logger = [](std::string_view) {};
+  options.device_binding.enabled = true;
+  jeff::AsyncSessions sessions(options, std::make_shared<jeff::MemoryStore>(), ioc.get_executor());
+  auto run = [&ioc](auto&& future) {
+    ioc.restart();
+    ioc.run();
+    return future.get();
+  };
+  auto serve = [&run, &ioc](const jb::Handler& handler, const jb::Request& req) {
+    jb::Response res{http::status::ok, 11};
+    run(boost::asio::co_spawn(ioc, handler(req, res), boost::asio::use_future));
+    return res;
+  };
+
+  const std::vector<jb::DeviceBindingRoute> routes = jb::DeviceBindingRoutes(sessions);
+  REQUIRE(routes.size() == 2);
+  CHECK(routes[0].path == "/.well-known/dbsc/start");
+  CHECK(routes[1].path == "/.well-known/dbsc/refresh");
+
+  auto issued = run(sessions.Set("zoe", "test", boost::asio::use_future));
+  REQUIRE(issued.ok());
+  jb::Response login;
+  jb::AddIssued(login, *issued);
+  const std::string registration(login["Secure-Session-Registration"]);
+  CHECK(registration.rfind("(ES256 RS256);", 0) == 0);
+  CHECK(jeff::test::ParamOf(registration, "path") == routes[0].path);
+  const std::string long_cookie = jeff::test::CookieOf(*issued);
+
+  const auto key = jeff::test::DbscTestKey::Es256();
+  jb::Request start{http::verb::post, routes[0].path, 11};
+  start.set(http::field::cookie, long_cookie);
+  start.set("Secure-Session-Response", key.Registration(jeff::test::ParamOf(registration, "challenge")));
+  const jb::Response registered = serve(routes[0].handler, start);
+  REQUIRE(registered.result_int() == 200);
+  CHECK(Field(registered, http::field::content_type) == "application/json");
+  const std::string id = nlohmann::json::parse(registered.body()).at("session_identifier");
+  const std::string bound = jeff::test::CookieHeaderOf(Field(registered, http::field::set_cookie));
+  CHECK(bound.rfind("jeff_bound=", 0) == 0);
+
+  // Bound: Wrap wants the bound cookie beside the session cookie.
+  CHECK(serve(Hello(sessions), Req(http::verb::get, long_cookie)).result_int() == 302);
+  CHECK(serve(Hello(sessions), Req(http::verb::get, long_cookie + "; " + bound)).body() == "hello zoe");
+
+  jb::Request refresh{http::verb::post, routes[1].path, 11};
+  refresh.set(http::field::cookie, long_cookie);
+  refresh.set("Sec-Secure-Session-Id", id);
+  const jb::Response challenge = serve(routes[1].handler, refresh);
+  CHECK(challenge.result_int() == 403);
+  const std::string nonce = jeff::test::ChallengeOf(std::string(challenge["Secure-Session-Challenge"]));
+  REQUIRE_FALSE(nonce.empty());
+  refresh.set("Secure-Session-Response", key.Refresh(nonce));
+  const jb::Response refreshed = serve(routes[1].handler, refresh);
+  CHECK(refreshed.result_int() == 200);
+  CHECK(Field(refreshed, http::field::set_cookie).rfind("jeff_bound=", 0) == 0);
+}
+
+TEST_CASE("DeviceBindingRoutes: none when device binding is off") {
+  Fixture f;
+  CHECK(jb::DeviceBindingRoutes(f.sessions).empty());
 }

@@ -6,6 +6,9 @@
 #include <jeff/stores/memory/memory_store.hpp>
 
 #include "support/cookies.hpp"
+#include "support/dbsc_flow.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -107,8 +110,12 @@ TEST_CASE("AfterCheck: run the handler, or 503 / 302 / 401, always with Set-Cook
     CHECK(d.reply.set_cookie.size() == 1);
   }
   SUBCASE("no session: 302 to the redirect, or 401 without one") {
+    // kDeviceProofRequired: a bound session without its bound cookie. A DBSC
+    // browser renews that cookie before it sends the request; one that
+    // still comes without it is a copied cookie or an ended binding.
     for (auto status : {jeff::CheckStatus::kAbsent, jeff::CheckStatus::kMalformed,
-                        jeff::CheckStatus::kExpired, jeff::CheckStatus::kUnknown}) {
+                        jeff::CheckStatus::kExpired, jeff::CheckStatus::kUnknown,
+                        jeff::CheckStatus::kDeviceProofRequired}) {
       CAPTURE(jeff::ToString(status));
       Decision d = jeff::http::AfterCheck(Found(status), options, Access::kSession);
       CHECK(d.outcome == Outcome::kUnauthorized);
@@ -180,4 +187,87 @@ TEST_CASE("Decide: the whole policy around a real Sessions") {
     CHECK_FALSE(jeff::http::ChecksBearer(request, options));
     CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).run_handler());
   }
+}
+
+TEST_CASE("DeviceBindingReply: the core's answer as it is; a store failure is 503") {
+  SUBCASE("status, headers, Set-Cookie and body pass through; Content-Type goes with the body") {
+    jeff::DeviceBindingResponse answer;
+    answer.status = 403;
+    answer.headers = {{"Secure-Session-Challenge", "\"n\";id=\"s\""},
+                      {"content-type", "application/json"},
+                      {"Cache-Control", "no-store"}};
+    answer.set_cookie = {"jeff_bound=x; Path=/"};
+    answer.body = "{}";
+    const jeff::http::Reply reply = jeff::http::DeviceBindingReply(answer, std::chrono::seconds(7));
+    CHECK(reply.status == 403);
+    CHECK(reply.headers == std::vector<std::pair<std::string, std::string>>{
+                               {"Secure-Session-Challenge", "\"n\";id=\"s\""},
+                               {"Cache-Control", "no-store"}});
+    CHECK(reply.content_type == "application/json");
+    CHECK(reply.set_cookie == answer.set_cookie);
+    CHECK(reply.body == "{}");
+  }
+  SUBCASE("a store failure: 503 with Retry-After (Chromium keeps the session, tries later)") {
+    const jeff::http::Reply reply = jeff::http::DeviceBindingReply(
+        jeff::Result<jeff::DeviceBindingResponse>(jeff::Errc::kStoreUnavailable), std::chrono::seconds(7));
+    CHECK(reply.status == 503);
+    CHECK(Header(reply, "Retry-After") == "7");
+    CHECK(reply.set_cookie.empty());
+  }
+  SUBCASE("device binding off (kUnsupported): 404, as if there were no endpoint") {
+    const jeff::http::Reply reply = jeff::http::DeviceBindingReply(
+        jeff::Result<jeff::DeviceBindingResponse>(jeff::Errc::kUnsupported), std::chrono::seconds(7));
+    CHECK(reply.status == 404);
+    CHECK(reply.body.empty());
+  }
+}
+
+TEST_CASE("AnswerDeviceBinding: registration and refresh through a real Sessions") {
+  jeff::Options session_options;
+  session_options.store = std::make_shared<jeff::MemoryStore>();
+  session_options.logger = [](std::string_view) {};
+  session_options.device_binding.enabled = true;
+  jeff::Sessions sessions(session_options);
+  auto issued = sessions.Set("zoe", "test");
+  REQUIRE(issued.ok());
+  const std::string registration = jeff::test::HeaderOf(issued->headers, "Secure-Session-Registration");
+  const std::string long_cookie = jeff::test::CookieOf(*issued);
+  const auto key = jeff::test::DbscTestKey::Es256();
+  const auto seconds = std::chrono::seconds(1);
+  using jeff::http::DeviceEndpoint;
+
+  jeff::http::RequestView request;
+  request.method = "POST";
+  request.cookie = long_cookie;
+  const std::string proof = key.Registration(jeff::test::ParamOf(registration, "challenge"));
+  request.secure_session_response = proof;
+  const jeff::http::Reply registered =
+      jeff::http::AnswerDeviceBinding(sessions, DeviceEndpoint::kRegistration, request, seconds);
+  REQUIRE(registered.status == 200);
+  CHECK(registered.content_type == "application/json");
+  REQUIRE(registered.set_cookie.size() == 1);
+  CHECK(registered.set_cookie.front().rfind("jeff_bound=", 0) == 0);
+  const std::string id = nlohmann::json::parse(registered.body).at("session_identifier");
+
+  // Bound: the session cookie alone is no longer in.
+  CHECK(jeff::http::Decide(sessions, request, {}, Access::kSession).outcome == Outcome::kUnauthorized);
+  const std::string both = long_cookie + "; " + jeff::test::CookieHeaderOf(registered.set_cookie.front());
+  request.cookie = both;
+  CHECK(jeff::http::Decide(sessions, request, {}, Access::kSession).run_handler());
+
+  // Refresh: a challenge first, then the signed proof.
+  request.cookie = long_cookie;
+  request.secure_session_id = id;
+  request.secure_session_response = {};
+  const jeff::http::Reply challenge =
+      jeff::http::AnswerDeviceBinding(sessions, DeviceEndpoint::kRefresh, request, seconds);
+  CHECK(challenge.status == 403);
+  const std::string nonce = jeff::test::ChallengeOf(Header(challenge, "Secure-Session-Challenge"));
+  REQUIRE_FALSE(nonce.empty());
+  const std::string refresh_proof = key.Refresh(nonce);
+  request.secure_session_response = refresh_proof;
+  const jeff::http::Reply refreshed =
+      jeff::http::AnswerDeviceBinding(sessions, DeviceEndpoint::kRefresh, request, seconds);
+  CHECK(refreshed.status == 200);
+  CHECK(refreshed.set_cookie.size() == 1);
 }

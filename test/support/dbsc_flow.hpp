@@ -100,9 +100,12 @@ DeviceBindingResponse Refresh(Api& api, DbscBrowser& browser) {
   return *second;
 }
 
-// True when `response` tells the browser to end its DBSC session.
+// True when `response` tells the browser to end its DBSC session, naming
+// the session it ends (without the name Chromium files the end as a
+// malformed configuration).
 inline bool Ended(const DeviceBindingResponse& response) {
-  return response.status == 200 && response.body == R"({"continue":false})";
+  return response.status == 200 && response.body.starts_with(R"({"session_identifier":")") &&
+         response.body.ends_with(R"(","continue":false})");
 }
 
 // Login, registration, Check with and without the bound cookie, expiry of
