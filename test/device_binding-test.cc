@@ -157,8 +157,8 @@ TEST_CASE("hostile refreshes: replayed, foreign, expired, unsigned; a bound sess
   CHECK(rebind->status == 403);
   CHECK(RefreshStatus(sessions, browser, browser.key.Refresh(challenge)) == 200);
   // Another session's id, an unknown cookie, a malformed id: the browser stops.
-  CHECK(jeff::test::Ended(*sessions.RefreshDevice(browser.session_cookie, thief.session_id, "")));
-  CHECK(jeff::test::Ended(*sessions.RefreshDevice("", browser.session_id, "")));
+  CHECK(jeff::test::Ended(*sessions.RefreshDevice(browser.session_cookie, thief.session_id, ""), thief.session_id));
+  CHECK(jeff::test::Ended(*sessions.RefreshDevice("", browser.session_id, ""), browser.session_id));
   CHECK(jeff::test::Ended(*sessions.RefreshDevice(browser.session_cookie, "nope", "")));
   // The bound cookie of one session does not serve another.
   CHECK(sessions.Check(thief.session_cookie + "; " + browser.bound_cookie).status ==
@@ -176,9 +176,10 @@ TEST_CASE("an unbound session's refresh ends the browser's DBSC session") {
   jeff::Sessions sessions(f.options);
   auto issued = sessions.Set("alice", "");
   REQUIRE(issued.ok());
-  auto response = sessions.RefreshDevice(jeff::test::CookieOf(*issued), jeff::FormatSessionId(issued->session.id), "");
+  const std::string id = jeff::FormatSessionId(issued->session.id);
+  auto response = sessions.RefreshDevice(jeff::test::CookieOf(*issued), id, "");
   REQUIRE(response.ok());
-  CHECK(jeff::test::Ended(*response));
+  CHECK(jeff::test::Ended(*response, id));
 }
 
 TEST_CASE("concurrent refreshes, logins and checks never lose the binding") {

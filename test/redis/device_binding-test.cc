@@ -59,7 +59,7 @@ TEST_CASE("two servers refreshing one bound session concurrently never lose the 
   RunRefreshRace(first, second, browser, "carol", 30);
   // A revoke on one server ends the session at the next refresh on the other.
   REQUIRE(first.Delete("carol").ok());
-  CHECK(Ended(Refresh(second, browser)));
+  CHECK(Ended(Refresh(second, browser), browser.session_id));
 }
 
 }  // namespace
