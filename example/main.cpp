@@ -6,9 +6,9 @@
 #include "accounts.hpp"
 #include "app.hpp"
 #include "config.hpp"
+#include "start.hpp"
 
 #include <jeff/sessions.hpp>
-#include <jeff/stores/open_store.hpp>
 
 #include <csignal>
 #include <exception>
@@ -33,18 +33,7 @@ int main(int argc, char** argv) {
   try {
     const example::Accounts accounts = example::MakeAccounts(flags, kProgram);
 
-    jeff::Options options = example::SessionOptions(flags);
-    if (!flags.stateless) options.store = jeff::OpenStore(flags.store);
-    jeff::Sessions sessions(std::move(options));
-
-    // A store that cannot be reached is not fatal (it may come up later), but
-    // it is the first thing to know when every page answers 503.
-    std::error_code probe;
-    if (!flags.stateless) {
-      const auto found = sessions.SessionsForKey("jeff-example start-up probe");
-      if (!found) probe = found.error();
-    }
-    example::WarnAtStartUp(flags, kProgram, probe);
+    jeff::Sessions sessions = example::StartSessions(flags, kProgram);
 
     std::unique_ptr<httplib::Server> https;
     if (!flags.tls_cert.empty()) {

@@ -8,9 +8,9 @@
 
 #include "../accounts.hpp"
 #include "../config.hpp"
+#include "../start.hpp"
 
 #include <jeff/sessions.hpp>
-#include <jeff/stores/open_store.hpp>
 
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/ServerSocket.h>
@@ -33,18 +33,7 @@ int main(int argc, char** argv) {
   try {
     const example::Accounts accounts = example::MakeAccounts(flags, kProgram);
 
-    jeff::Options options = example::SessionOptions(flags);
-    if (!flags.stateless) options.store = jeff::OpenStore(flags.store);
-    jeff::Sessions sessions(std::move(options));
-
-    // A store that cannot be reached is not fatal (it may come up later), but
-    // it is the first thing to know when every page answers 503.
-    std::error_code probe;
-    if (!flags.stateless) {
-      const auto found = sessions.SessionsForKey("jeff-example start-up probe");
-      if (!found) probe = found.error();
-    }
-    example::WarnAtStartUp(flags, kProgram, probe);
+    jeff::Sessions sessions = example::StartSessions(flags, kProgram);
 
     // SIGINT and SIGTERM are awaited below; blocked before the server's
     // threads start, so that none of them takes the signal.

@@ -142,10 +142,13 @@ struct PocoView {
         origin(req.get("Origin", std::string())),
         sec_fetch_site(req.get("Sec-Fetch-Site", std::string())),
         authorization(req.get("Authorization", std::string())),
-        view{req.getMethod(), origin, sec_fetch_site, cookie, authorization} {}
+        secure_session_response(req.get("Secure-Session-Response", std::string())),
+        secure_session_id(req.get("Sec-Secure-Session-Id", std::string())),
+        view{req.getMethod(), origin,         sec_fetch_site, cookie, authorization, secure_session_response,
+             secure_session_id} {}
   PocoView(const PocoView&) = delete;  // `view` points into this object
   PocoView& operator=(const PocoView&) = delete;
-  std::string cookie, origin, sec_fetch_site, authorization;
+  std::string cookie, origin, sec_fetch_site, authorization, secure_session_response, secure_session_id;
   RequestView view;
 };
 

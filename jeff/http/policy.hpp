@@ -32,9 +32,11 @@ struct RequestView {
   std::string_view cookie;
   std::string_view authorization;  ///< the Authorization header
   /// The Secure-Session-Response header: a DBSC proof (registration, refresh).
-  std::string_view secure_session_response;
+  /// Defaulted (as the next one), so that an adapter which fills only the
+  /// fields above (written before DBSC) still compiles and never binds.
+  std::string_view secure_session_response = {};
   /// The Sec-Secure-Session-Id header: the bound session a DBSC refresh is for.
-  std::string_view secure_session_id;
+  std::string_view secure_session_id = {};
 };
 
 /// Who may reach a route.
