@@ -13,6 +13,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
@@ -84,7 +85,8 @@ Reply Fetch(Poco::UInt16 port, const std::string& method, const std::string& pat
 }
 
 // One response's bytes (head and Content-Length body) from `socket`; what
-// arrived before the peer closed it, if it did.
+// arrived before the peer closed it, if it did (a close with our unread
+// bytes in its buffer arrives as a reset: closed too).
 std::string ReadResponse(Poco::Net::StreamSocket& socket) {
   std::string bytes;
   char buf[4096];
@@ -97,7 +99,12 @@ std::string ReadResponse(Poco::Net::StreamSocket& socket) {
       end = head_end + 4 + length;
       if (bytes.size() >= end) return bytes.substr(0, end);
     }
-    const int n = socket.receiveBytes(buf, sizeof buf);
+    int n = 0;
+    try {
+      n = socket.receiveBytes(buf, sizeof buf);
+    } catch (const Poco::Net::ConnectionResetException&) {
+      return bytes;
+    }
     if (n <= 0) return bytes;
     bytes.append(buf, static_cast<std::size_t>(n));
   }
@@ -177,8 +184,12 @@ TEST_CASE("Wrap, Public, Set and Clear over a real Poco HTTPServer") {
     CHECK(refused.rfind("HTTP/1.1 403", 0) == 0);
     const std::string rest = "id=0123456789GET /private HTTP/1.1\r\nHost: x\r\nCookie: " + cookie +
                              "\r\n\r\n";
-    socket.sendBytes(rest.data(), static_cast<int>(rest.size()));
-    const std::string next = ReadResponse(socket);  // "" when the server closed the connection
+    std::string next;  // stays "" when the server closed the connection
+    try {
+      socket.sendBytes(rest.data(), static_cast<int>(rest.size()));
+      next = ReadResponse(socket);
+    } catch (const Poco::Net::ConnectionResetException&) {
+    }
     CHECK(next.rfind("HTTP/1.1 404", 0) != 0);
   }
 
