@@ -5,6 +5,8 @@ Reads from --dir: bench.json (Google Benchmark; metrics-pair.json: the
 metrics on/off rows pinned to one CPU), bytes.json (jeff-bench
 --jeff_bytes), node.json (jwe_peers.mjs), redis-benchmark.csv (-tls.csv over TLS) and the two
 wrk outputs. A figure whose part is missing or failed is null.
+With --combine, reads the JSON lines of several such reports instead (bench/run
+--repeat N) and prints the min, median and max of each key.
 """
 import argparse
 import csv
@@ -12,6 +14,7 @@ import json
 import os
 import platform
 import re
+import statistics
 
 
 def load_json(path):
@@ -100,11 +103,78 @@ def machine(bench):
     }
 
 
+# (field, comparison, bound): issues 7 and 28.
+TARGETS = [
+    ("memory_check_ns", "<=", 250), ("memory_check_ns_10", "<=", 550), ("memory_check_vs_floor", "<=", 1.6),
+    ("memory_check_2t_vs_1t", ">=", 1.6), ("redis_check_vs_get", ">=", 0.95),
+    ("redis_set_vs_get", ">=", 0.45), ("memcached_check_vs_get", ">=", 0.95),
+    ("redis_tls_check_vs_tcp", ">=", 0.8), ("redis_async_tls_check_vs_tcp", ">=", 0.8),
+    ("postgres_check_vs_select", ">=", 0.9),
+    ("jwe_vs_authjs", ">=", 250), ("jwe_gcm_vs_jose", ">=", 150),
+    ("http_wrapped_vs_unwrapped", ">=", 0.90), ("http_poco_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
+    ("redis_async_check_vs_sync", ">=", 2), ("memory_check_metrics_vs_off", "<=", 1.05), ("redis_async_check_vs_pipelined_get", ">=", 0.5),
+]
+
+
+def judge(out):
+    """field -> whether out[field] meets its target (None: no figure)."""
+    met = {}
+    for field, op, bound in TARGETS:
+        v = out.get(field)
+        met[field] = None if v is None else (v <= bound if op == "<=" else v >= bound)
+    return met
+
+
+def combine(paths):
+    """The JSON lines of several passes (report.py's last line each) -> one
+    table and JSON object: min, median and max of every numeric key over
+    the passes that have it, targets judged on the median."""
+    runs = [r for r in (load_json(p) for p in paths) if isinstance(r, dict)]
+    keys = []
+    for r in runs:
+        keys += [k for k, v in r.items() if k not in keys and is_number(v)]
+    out = {}
+    for k in keys:
+        values = sorted(r[k] for r in runs if is_number(r.get(k)))
+        out[k] = {"min": values[0], "median": statistics.median(values), "max": values[-1], "n": len(values)}
+    medians = {k: v["median"] for k, v in out.items()}
+    bounds = {f: "%s %s" % (op, b) for f, op, b in TARGETS}
+    met = judge(medians)
+    print("%-40s %12s %12s %12s %-9s %s" % ("key", "min", "median", "max", "target", "met"))
+    for k in keys:
+        ok = "" if k not in met else {True: "yes", False: "NO", None: "n/a"}[met[k]]
+        print("%-40s %12s %12s %12s %-9s %s" % (k, fmt(out[k]["min"]), fmt(out[k]["median"]),
+                                                fmt(out[k]["max"]), bounds.get(k, ""), ok))
+    out["targets_met"] = met
+    out["runs"] = len(runs)
+    out["quick"] = all(r.get("quick") for r in runs) if runs else None
+    out["machine"] = runs[0].get("machine") if runs else None
+    print(json.dumps(out, separators=(",", ":")))
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float) and v < 10:
+        return "%.2f%s" % (v, unit)
+    return "{:,.0f}{}".format(v, unit)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dir", required=True)
+    parser.add_argument("--dir")
     parser.add_argument("--quick", default="0")
+    parser.add_argument("--combine", nargs="+", metavar="JSON",
+                        help="combine the JSON lines of several passes (bench/run --repeat)")
     args = parser.parse_args()
+    if args.combine:
+        return combine(args.combine)
+    if not args.dir:
+        parser.error("--dir or --combine is required")
     path = lambda name: os.path.join(args.dir, name)
 
     bench = load_json(path("bench.json"))
@@ -241,21 +311,7 @@ def main():
     out["redis_async_check_vs_pipelined_get"] = ratio(out["redis_async_check_per_s"],
                                                       out["redis_benchmark_get_p16_per_s"])
 
-    # (field, comparison, bound) from issue 7.
-    targets = [
-        ("memory_check_ns", "<=", 250), ("memory_check_ns_10", "<=", 600),
-        ("memory_check_2t_vs_1t", ">=", 1.6), ("redis_check_vs_get", ">=", 0.95),
-        ("redis_set_vs_get", ">=", 0.45), ("memcached_check_vs_get", ">=", 0.95),
-        ("redis_tls_check_vs_tcp", ">=", 0.8), ("redis_async_tls_check_vs_tcp", ">=", 0.8),
-        ("postgres_check_vs_select", ">=", 0.9),
-        ("jwe_vs_authjs", ">=", 250), ("jwe_gcm_vs_jose", ">=", 150),
-        ("http_wrapped_vs_unwrapped", ">=", 0.90), ("http_poco_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
-        ("redis_async_check_vs_sync", ">=", 2), ("memory_check_metrics_vs_off", "<=", 1.05), ("redis_async_check_vs_pipelined_get", ">=", 0.5),
-    ]
-    met = {}
-    for field, op, bound in targets:
-        v = out[field]
-        met[field] = None if v is None else (v <= bound if op == "<=" else v >= bound)
+    met = judge(out)
     if stalled:
         met["http_wrapped_vs_unwrapped"] = None
     if poco_stalled:
@@ -264,13 +320,6 @@ def main():
     out["median_cv"] = median_cv(bench)
     out["quick"] = args.quick == "1"
     out["machine"] = machine(bench)
-
-    def fmt(v, unit=""):
-        if v is None:
-            return "n/a"
-        if isinstance(v, float) and v < 10:
-            return "%.2f%s" % (v, unit)
-        return "{:,.0f}{}".format(v, unit)
 
     table = [
         ("memory Check, 1 session/key, 1 thread", fmt(out["memory_check_ns"], " ns"), "", "memory_check_ns"),
@@ -329,7 +378,7 @@ def main():
         ("memcached item per 1-session key (no meta / 100 B)",
          fmt(out["memcached_item_bytes_1"], " B") + " / " + fmt(out["memcached_item_bytes_1_meta100"], " B"), "", None),
     ]
-    bounds = {f: "%s %s" % (op, b) for f, op, b in targets}
+    bounds = {f: "%s %s" % (op, b) for f, op, b in TARGETS}
     print("%-46s %-24s %-36s %-9s %-9s %s" % ("row", "jeff", "reference", "ratio", "target", "met"))
     for label, value, ref, field in table:
         shown_ratio = fmt(out[field]) if field and field not in ("memory_check_ns", "memory_check_ns_10",
