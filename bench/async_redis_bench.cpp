@@ -1,8 +1,9 @@
 // jeff-bench-async-redis: Redis Check throughput of AsyncSessions on
 // AsyncRedisStore on ONE event-loop thread (many Checks in flight, pipelined
 // on its connection) against Sessions on the synchronous RedisStore on many
-// threads, on the same server and the same sessions (one per key). bench/run
-// compares both with `redis-benchmark -t get -P 16` in the same run.
+// threads, on the same server and the same sessions (one per key), and on
+// TWO loop threads (a connection each). bench/run compares them with
+// `redis-benchmark -t get -P 16` in the same run.
 //
 //   jeff-bench-async-redis [seconds per measurement] [checks in flight]
 //                          [sync threads] [repetitions]
@@ -17,23 +18,21 @@
 #include <jeff/stores/redis/async_redis_store.hpp>
 #include <jeff/stores/redis/redis_store.hpp>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include "async_loop.hpp"
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <functional>
 #include <iostream>
+#include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using jeff_bench::LoopsRate;
+using jeff_bench::Median;
+using jeff_bench::SyncRate;
 constexpr std::size_t kKeys = 10000;
 
 std::size_t EnvNumber(const char* name, std::size_t fallback) {
@@ -72,79 +71,12 @@ std::vector<std::string> LogIn(jeff::Sessions& sessions) {
   return cookies;
 }
 
-// Checks per second of `threads` threads each calling Check in a loop.
-double SyncRate(jeff::Sessions& sessions, const std::vector<std::string>& cookies, int threads,
-                std::chrono::duration<double> length) {
-  std::atomic<bool> stop{false};
-  std::atomic<long> done{0}, bad{0};
-  std::vector<std::thread> pool;
-  const auto start = Clock::now();
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      std::size_t i = static_cast<std::size_t>(t) * 7919;
-      long mine = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (!sessions.Check(cookies[i++ % cookies.size()]).ok()) bad.fetch_add(1);
-        ++mine;
-      }
-      done.fetch_add(mine);
-    });
-  }
-  std::this_thread::sleep_for(length);
-  stop.store(true);
-  for (auto& th : pool) th.join();
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (bad.load() != 0) throw std::runtime_error("sync Check failed");
-  return static_cast<double>(done.load()) / seconds;
-}
-
-// Checks per second of one loop thread keeping `in_flight` Checks going:
-// each completion starts the next one.
-double AsyncRate(const jeff::RedisStoreOptions& store, const std::vector<std::string>& cookies,
-                 std::size_t in_flight, std::chrono::duration<double> length) {
-  boost::asio::io_context ioc(1);
+// One AsyncSessions on AsyncRedisStore (one connection) on `ioc`.
+std::unique_ptr<jeff::AsyncSessions> AsyncOn(boost::asio::io_context& ioc, const jeff::RedisStoreOptions& store) {
   jeff::AsyncRedisStoreOptions o;
   o.redis = store;
-  jeff::AsyncSessions sessions(SessionOptions(), std::make_shared<jeff::AsyncRedisStore>(o, ioc.get_executor()),
-                               ioc.get_executor());
-  bool measuring = false, stopping = false;
-  long done = 0, bad = 0;
-  std::size_t running = 0, next = 0;
-  std::function<void()> start_one = [&] {
-    ++running;
-    sessions.Check(cookies[next++ % cookies.size()], [&](jeff::CheckResult checked) {
-      --running;
-      if (!checked.ok()) ++bad;
-      if (measuring) ++done;
-      if (!stopping) start_one();
-    });
-  };
-  for (std::size_t i = 0; i < in_flight; ++i) start_one();
-  // Warm up (connect, fill the pipeline), then measure.
-  boost::asio::steady_timer timer(ioc);
-  Clock::time_point began;
-  timer.expires_after(std::chrono::milliseconds(100));
-  timer.async_wait([&](const boost::system::error_code&) {
-    measuring = true;
-    began = Clock::now();
-    timer.expires_after(std::chrono::duration_cast<Clock::duration>(length));
-    timer.async_wait([&](const boost::system::error_code&) {
-      measuring = false;
-      stopping = true;
-    });
-  });
-  Clock::time_point ended;
-  while (!stopping || running > 0) {
-    ioc.run_one();
-    if (stopping && ended == Clock::time_point{}) ended = Clock::now();
-  }
-  if (bad != 0) throw std::runtime_error("async Check failed");
-  return static_cast<double>(done) / std::chrono::duration<double>(ended - began).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return std::make_unique<jeff::AsyncSessions>(
+      SessionOptions(), std::make_shared<jeff::AsyncRedisStore>(o, ioc.get_executor()), ioc.get_executor());
 }
 
 }  // namespace
@@ -166,13 +98,18 @@ int main(int argc, char** argv) {
     sync_options.store = std::make_shared<jeff::RedisStore>(StoreOptions(port));
     jeff::Sessions sync(sync_options);
     const std::vector<std::string> cookies = LogIn(sync);
-    std::vector<double> async_rates, sync_rates, async_tls_rates;
+    const auto tcp = [&](boost::asio::io_context& ioc) { return AsyncOn(ioc, StoreOptions(port)); };
+    const auto over_tls = [&](boost::asio::io_context& ioc) { return AsyncOn(ioc, StoreOptions(tls_port, tls_ca)); };
+    std::vector<double> async_rates, async_2l_rates, sync_rates, async_tls_rates;
     for (int r = 0; r < repetitions; ++r) {  // interleaved: all see the same machine
-      async_rates.push_back(AsyncRate(StoreOptions(port), cookies, in_flight, length));
-      if (tls) async_tls_rates.push_back(AsyncRate(StoreOptions(tls_port, tls_ca), cookies, in_flight, length));
+      async_rates.push_back(LoopsRate(1, tcp, cookies, in_flight, length));
+      // Two loop threads, each with its connection and `in_flight` Checks.
+      async_2l_rates.push_back(LoopsRate(2, tcp, cookies, in_flight, length));
+      if (tls) async_tls_rates.push_back(LoopsRate(1, over_tls, cookies, in_flight, length));
       sync_rates.push_back(SyncRate(sync, cookies, threads, length));
     }
-    std::cout << "{\"async_check_per_s\":" << Median(async_rates);
+    std::cout << "{\"async_check_per_s\":" << Median(async_rates)
+              << ",\"async_check_2l_per_s\":" << Median(async_2l_rates);
     if (tls) std::cout << ",\"async_tls_check_per_s\":" << Median(async_tls_rates);
     std::cout << ",\"sync_check_per_s\":" << Median(sync_rates) << ",\"in_flight\":" << in_flight
               << ",\"async_connections\":1,\"sync_threads\":" << threads

@@ -12,6 +12,7 @@ namespace jeff_bench {
 void RegisterSessionBenchmarks();
 void RegisterJweBenchmarks();
 void RegisterDbscBenchmarks();  // dbsc_bench.cpp
+void RegisterMemoryFloorBenchmark();  // memory_floor_bench.cpp
 void RegisterRawRedisBenchmarks();      // raw_redis_bench.cpp (built with hiredis)
 void RegisterRawMemcachedBenchmarks();  // raw_memcached_bench.cpp (built with libmemcached)
 void RegisterRawPostgresBenchmarks();   // raw_postgres_bench.cpp (built with libpq)

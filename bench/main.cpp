@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
       if (std::strcmp(argv[i], "--jeff_bytes") == 0) return PrintBytes();
     }
     jeff_bench::RegisterSessionBenchmarks();
+    jeff_bench::RegisterMemoryFloorBenchmark();
     jeff_bench::RegisterJweBenchmarks();
     jeff_bench::RegisterDbscBenchmarks();
 #ifdef JEFF_BENCH_REDIS

@@ -111,8 +111,10 @@ TARGETS = [
     ("redis_tls_check_vs_tcp", ">=", 0.8), ("redis_async_tls_check_vs_tcp", ">=", 0.8),
     ("postgres_check_vs_select", ">=", 0.9),
     ("jwe_vs_authjs", ">=", 250), ("jwe_gcm_vs_jose", ">=", 150),
-    ("http_wrapped_vs_unwrapped", ">=", 0.90), ("http_poco_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
-    ("redis_async_check_vs_sync", ">=", 2), ("memory_check_metrics_vs_off", "<=", 1.05), ("redis_async_check_vs_pipelined_get", ">=", 0.5),
+    ("http_wrapped_vs_unwrapped", ">=", 0.90), ("http_poco_wrapped_vs_unwrapped", ">=", 0.90),
+    ("http_beast_wrapped_vs_unwrapped", ">=", 0.90), ("bytes_per_session", "<=", 85),
+    ("redis_async_check_vs_sync", ">=", 2), ("async_memory_check_vs_sync", "<=", 1.5),
+    ("async_memory_check_2l_vs_1l", ">=", 1.6), ("memory_check_metrics_vs_off", "<=", 1.05), ("redis_async_check_vs_pipelined_get", ">=", 0.5),
 ]
 
 
@@ -218,6 +220,9 @@ def main():
         "memory_check_cpu_ns": nanoseconds(rows, check_1t, "cpu_time"),
         "memory_check_cpu_ns_10": nanoseconds(rows, "MemoryCheck/sessions:10/real_time/threads:1", "cpu_time"),
         "memory_check_metrics_ns": nanoseconds(rows, "MemoryCheckMetrics/sessions:1/real_time/threads:1"),
+        # The floor (memory_floor_bench.cpp): cookie parsed, token hashed,
+        # one hash-table lookup, one constant-time compare; nothing else.
+        "memory_check_floor_ns": nanoseconds(rows, "MemoryCheckFloor/real_time/threads:1"),
         # DBSC: a whole refresh (challenge, then proof verified + new bound
         # cookie) and Check of a bound session, beside memory_check_ns.
         "dbsc_refresh_per_s": per_second(rows, "MemoryDbscRefresh/real_time/threads:1"),
@@ -281,6 +286,17 @@ def main():
     out["redis_async_in_flight"] = async_redis.get("in_flight")
     out["redis_sync_check_16t_per_s"] = async_redis.get("sync_check_per_s")
     out["redis_benchmark_get_p16_per_s"] = redis_benchmark_get(path("redis-benchmark-p16.csv"))
+    out["redis_async_check_2l_per_s"] = async_redis.get("async_check_2l_per_s")
+    out["async_redis_check_2l_vs_1l"] = ratio(out["redis_async_check_2l_per_s"], out["redis_async_check_per_s"])
+    # AsyncSessions on the memory store, one and two loop threads, and
+    # Sessions on one thread (jeff-bench-async-memory). _vs_sync is a time
+    # ratio (lower is better): what the loop costs a Check.
+    async_memory = load_json(path("async-memory.json")) or {}
+    out["async_memory_check_1l_per_s"] = async_memory.get("async_check_1l_per_s")
+    out["async_memory_check_2l_per_s"] = async_memory.get("async_check_2l_per_s")
+    out["sync_memory_check_1t_per_s"] = async_memory.get("sync_check_1t_per_s")
+    out["async_memory_check_vs_sync"] = ratio(out["sync_memory_check_1t_per_s"], out["async_memory_check_1l_per_s"])
+    out["async_memory_check_2l_vs_1l"] = ratio(out["async_memory_check_2l_per_s"], out["async_memory_check_1l_per_s"])
     # Options::metrics on vs off, same run: a time ratio (lower is better),
     # from the pinned pair (metrics-pair.json) when it ran, else from the main rows.
     pair = benchmark_rows(load_json(path("metrics-pair.json")))
@@ -290,6 +306,7 @@ def main():
         out["memory_check_metrics_vs_off"] = ratio(out["memory_check_metrics_pinned_ns"], out["memory_check_pinned_ns"])
     else:
         out["memory_check_metrics_vs_off"] = ratio(out["memory_check_metrics_ns"], out["memory_check_ns"])
+    out["memory_check_vs_floor"] = ratio(out["memory_check_ns"], out["memory_check_floor_ns"])
     out["redis_check_vs_get"] = ratio(out["redis_check_per_s"], redis_rawget)
     out["redis_set_vs_get"] = ratio(out["redis_set_per_s"], redis_rawget)
     out["redis_tls_check_vs_tcp"] = ratio(out["redis_tls_check_per_s"], out["redis_check_per_s"])
@@ -306,6 +323,13 @@ def main():
     out["http_poco_wrapped_per_s"] = poco_wrapped
     out["http_poco_unwrapped_per_s"] = poco_unwrapped
     out["http_poco_wrapped_vs_unwrapped"] = ratio(poco_wrapped, poco_unwrapped)
+    # The Beast example (AsyncSessions), wrk -t2 -c64, memory store and Redis.
+    for store in ("", "redis_"):
+        prefix = "beast-" + store.replace("_", "-")
+        out["http_beast_%swrapped_per_s" % store] = wrk_rate(path("wrk-%swrapped-keepalive.txt" % prefix))
+        out["http_beast_%sunwrapped_per_s" % store] = wrk_rate(path("wrk-%sunwrapped-keepalive.txt" % prefix))
+        out["http_beast_%swrapped_vs_unwrapped" % store] = ratio(out["http_beast_%swrapped_per_s" % store],
+                                                                out["http_beast_%sunwrapped_per_s" % store])
     out["redis_async_tls_check_vs_tcp"] = ratio(out["redis_async_tls_check_per_s"], out["redis_async_check_per_s"])
     out["redis_async_check_vs_sync"] = ratio(out["redis_async_check_per_s"], out["redis_sync_check_16t_per_s"])
     out["redis_async_check_vs_pipelined_get"] = ratio(out["redis_async_check_per_s"],
@@ -324,6 +348,8 @@ def main():
     table = [
         ("memory Check, 1 session/key, 1 thread", fmt(out["memory_check_ns"], " ns"), "", "memory_check_ns"),
         ("memory Check, 10 sessions/key, 1 thread", fmt(out["memory_check_ns_10"], " ns"), "", "memory_check_ns_10"),
+        ("memory Check vs its floor (parse, hash, lookup, compare)", fmt(out["memory_check_vs_floor"], "x"),
+         "floor " + fmt(out["memory_check_floor_ns"], " ns"), "memory_check_vs_floor"),
         ("memory Check, metrics on vs off", fmt(out["memory_check_metrics_vs_off"], "x"), "",
          "memory_check_metrics_vs_off"),
         ("memory Check, 2 threads vs 1", fmt(out["memory_check_2t_vs_1t"], "x"), "", "memory_check_2t_vs_1t"),
@@ -351,6 +377,12 @@ def main():
          "redis_async_check_vs_pipelined_get"),
         ("Redis async Check over TLS, 1 loop thread", fmt(out["redis_async_tls_check_per_s"], "/s"),
          "over TCP " + fmt(out["redis_async_check_per_s"], "/s"), "redis_async_tls_check_vs_tcp"),
+        ("Redis async Check, 2 loop threads vs 1", fmt(out["redis_async_check_2l_per_s"], "/s"),
+         "1 loop " + fmt(out["redis_async_check_per_s"], "/s"), "async_redis_check_2l_vs_1l"),
+        ("memory async Check, 1 loop thread (time vs sync)", fmt(out["async_memory_check_1l_per_s"], "/s"),
+         "sync Check 1 thread " + fmt(out["sync_memory_check_1t_per_s"], "/s"), "async_memory_check_vs_sync"),
+        ("memory async Check, 2 loop threads vs 1", fmt(out["async_memory_check_2l_per_s"], "/s"),
+         "1 loop " + fmt(out["async_memory_check_1l_per_s"], "/s"), "async_memory_check_2l_vs_1l"),
         ("PostgreSQL Check, 16 threads", fmt(out["postgres_check_per_s"], "/s"),
          "raw libpq SELECT " + fmt(out["postgres_rawselect_per_s"], "/s"), "postgres_check_vs_select"),
         ("PostgreSQL Set, 16 threads", fmt(out["postgres_set_per_s"], "/s"), "", None),
@@ -369,6 +401,10 @@ def main():
         ("HTTP /account on POCO (wrapped) under wrk", fmt(poco_wrapped, "/s"),
          "/login " + fmt(poco_unwrapped, "/s") + (" (STALLED)" if poco_stalled else ""),
          "http_poco_wrapped_vs_unwrapped"),
+        ("HTTP /account on Beast (wrapped), wrk -t2 -c64", fmt(out["http_beast_wrapped_per_s"], "/s"),
+         "/login " + fmt(out["http_beast_unwrapped_per_s"], "/s"), "http_beast_wrapped_vs_unwrapped"),
+        ("HTTP /account on Beast over Redis", fmt(out["http_beast_redis_wrapped_per_s"], "/s"),
+         "/login " + fmt(out["http_beast_redis_unwrapped_per_s"], "/s"), "http_beast_redis_wrapped_vs_unwrapped"),
         ("HTTP /account, Connection: close", fmt(wrapped_close, "/s"),
          "/login " + fmt(unwrapped_close, "/s"), "http_wrapped_vs_unwrapped_close"),
         ("bytes per session (Redis, no meta / 100 B)",
