@@ -170,8 +170,10 @@ Step CheckOp::Decided() {
 }
 
 Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
-  if (touching_) return AfterTouch(touch_.OnFetched(std::move(version), now));
-  result_ = CheckResult{};
+  if (touch_) return AfterTouch(touch_->OnFetched(std::move(version), now));
+  // The first candidate's result_ is still the default one; a later one's
+  // was moved from (into first_) or filled (malformed).
+  if (next_ > 1) result_ = CheckResult{};
   if (!version) {
     result_.status = CheckStatus::kStoreError;
     result_.error = version.error();
@@ -214,17 +216,20 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   s.expires = FromUnixMillis(match->expires_ms);
   s.last_seen = FromUnixMillis(match->last_seen_ms);
   s.meta.assign(match->meta);
-  s.device_bound = match->device_key().has_value();
-  s.persistent = IsPersistent(options_, match->persistent());
+  // A session without an ext map (every session of a v1 record) has none of
+  // its entries: no need to look for them.
+  const bool has_ext = !match->ext.empty();
+  s.device_bound = has_ext && match->device_key().has_value();
+  s.persistent = IsPersistent(options_, has_ext ? match->persistent() : std::nullopt);
 
   const std::int64_t touch_ms = std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
   if (touch_ms <= 0 || now_ms - match->last_seen_ms < touch_ms) return Step::Done();
   // Best effort: the read already proved the session; a failed touch only
   // delays the idle clock and is retried on a later request.
-  touching_ = true;
+  touch_.emplace(options_, buffer_);
   now_ = now;
   const SessionId id = s.id;
-  return AfterTouch(touch_.Begin(
+  return AfterTouch(touch_->Begin(
       kid_, {},
       [id, now_ms](Record& r) -> Result<bool> {
         bool found = false;
@@ -239,11 +244,11 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
       **version, now));
 }
 
-Step CheckOp::OnSwapped(Result<bool> swapped) { return AfterTouch(touch_.OnSwapped(std::move(swapped))); }
+Step CheckOp::OnSwapped(Result<bool> swapped) { return AfterTouch(touch_->OnSwapped(std::move(swapped))); }
 
 Step CheckOp::AfterTouch(Step step) {
   if (!step.done()) return step;
-  if (touch_.result()) result_.session.last_seen = now_;
+  if (touch_->result()) result_.session.last_seen = now_;
   return step;
 }
 

@@ -126,13 +126,12 @@ class CheckOp {
   // `cookie_header` and `buffer` must outlive the operation.
   CheckOp(const Options& options, std::string_view cookie_header, std::string& buffer,
           std::string& store_key)
-      : options_(options), header_(cookie_header), buffer_(buffer), store_key_(store_key),
-        touch_(options, buffer) {}
+      : options_(options), header_(cookie_header), buffer_(buffer), store_key_(store_key) {}
   Step Start();
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
   Step OnSwapped(Result<bool> swapped);
   Step OnErased(Result<void>) { return Step::Done(); }
-  Step OnWaited() { return touch_.OnWaited(); }
+  Step OnWaited() { return touch_->OnWaited(); }
   std::string& buffer() noexcept { return buffer_; }
   CheckResult& result() noexcept { return result_; }
 
@@ -150,11 +149,12 @@ class CheckOp {
   std::size_t next_ = 0;                      // candidates tried so far
   std::string_view kid_;
   TokenHash hash_{};
-  bool touching_ = false;
   TimePoint now_{};
   CheckResult first_;  // the first candidate's outcome, reported when none is better
   CheckResult result_;
-  Mutation touch_;
+  // Made only for a session due a touch: most Checks need none, and an
+  // idle Mutation still costs its construction and destruction.
+  std::optional<Mutation> touch_;
 };
 
 // The operations below are one Mutation, or a few in sequence, plus their

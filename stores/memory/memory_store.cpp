@@ -54,6 +54,18 @@ EntryPtr NewEntry(std::string_view key, std::size_t value_size) {
 
 std::uint64_t HashKey(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
 
+// Asks for the first lines of an entry's block at once. Where the value
+// starts is known only once the header's line has arrived, so without this
+// a lookup waits for one miss (the header) and then another (the value);
+// requested together, a one-session record (~180 bytes with its header)
+// arrives in about the time of one. Longer values stream after it.
+void PrefetchBlock(const Entry* e) noexcept {
+  const char* block = reinterpret_cast<const char*>(e);
+  __builtin_prefetch(block + 64);
+  __builtin_prefetch(block + 128);
+  __builtin_prefetch(block + 192);
+}
+
 // An open-addressing table (linear probing, backward-shift deletion, load at
 // most 5/8) of one shard. Slots keep the full hash, so a probe compares keys
 // only on a hash match.
@@ -70,7 +82,10 @@ class Table {
     for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
       Slot& slot = slots_[i];
       if (!slot.entry) return nullptr;
-      if (slot.hash == hash && slot.entry->key() == key) return &slot;
+      if (slot.hash == hash) {
+        PrefetchBlock(slot.entry.get());
+        if (slot.entry->key() == key) return &slot;
+      }
     }
   }
 
