@@ -100,19 +100,29 @@ int main(int argc, char** argv) {
     const std::vector<std::string> cookies = LogIn(sync);
     const auto tcp = [&](boost::asio::io_context& ioc) { return AsyncOn(ioc, StoreOptions(port)); };
     const auto over_tls = [&](boost::asio::io_context& ioc) { return AsyncOn(ioc, StoreOptions(tls_port, tls_ca)); };
+    // JEFF_BENCH_ASYNC_ONLY=tcp or tls: only the one-loop async Check over
+    // it (for profiling one path, e.g. under strace -c).
+    const char* only_env = std::getenv("JEFF_BENCH_ASYNC_ONLY");
+    const std::string only = only_env != nullptr ? only_env : "";
     std::vector<double> async_rates, async_2l_rates, sync_rates, async_tls_rates;
     for (int r = 0; r < repetitions; ++r) {  // interleaved: all see the same machine
-      async_rates.push_back(LoopsRate(1, tcp, cookies, in_flight, length));
+      if (only.empty() || only == "tcp") async_rates.push_back(LoopsRate(1, tcp, cookies, in_flight, length));
       // Two loop threads, each with its connection and `in_flight` Checks.
-      async_2l_rates.push_back(LoopsRate(2, tcp, cookies, in_flight, length));
-      if (tls) async_tls_rates.push_back(LoopsRate(1, over_tls, cookies, in_flight, length));
-      sync_rates.push_back(SyncRate(sync, cookies, threads, length));
+      if (only.empty()) async_2l_rates.push_back(LoopsRate(2, tcp, cookies, in_flight, length));
+      if (tls && (only.empty() || only == "tls")) {
+        async_tls_rates.push_back(LoopsRate(1, over_tls, cookies, in_flight, length));
+      }
+      if (only.empty()) sync_rates.push_back(SyncRate(sync, cookies, threads, length));
     }
-    std::cout << "{\"async_check_per_s\":" << Median(async_rates)
-              << ",\"async_check_2l_per_s\":" << Median(async_2l_rates);
-    if (tls) std::cout << ",\"async_tls_check_per_s\":" << Median(async_tls_rates);
-    std::cout << ",\"sync_check_per_s\":" << Median(sync_rates) << ",\"in_flight\":" << in_flight
-              << ",\"async_connections\":1,\"sync_threads\":" << threads
+    const auto field = [](const char* name, const std::vector<double>& rates) {
+      if (!rates.empty()) std::cout << "\"" << name << "\":" << Median(rates) << ",";
+    };
+    std::cout << "{";
+    field("async_check_per_s", async_rates);
+    field("async_check_2l_per_s", async_2l_rates);
+    field("async_tls_check_per_s", async_tls_rates);
+    field("sync_check_per_s", sync_rates);
+    std::cout << "\"in_flight\":" << in_flight << ",\"async_connections\":1,\"sync_threads\":" << threads
               << ",\"repetitions\":" << repetitions << "}\n";
     return 0;
   } catch (const std::exception& e) {
