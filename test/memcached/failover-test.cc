@@ -58,24 +58,11 @@ TEST_CASE("a ring node killed and restarted under load loses only its own sessio
   nodes[victim]->Kill();
   std::this_thread::sleep_for(1500ms);
   nodes[victim]->Restart();
-  // Every request OK again: no store error for 2 s, polled to a deadline.
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (load.QuietMs() < 2000 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(100ms);
-  }
-  load.Stop();
-  PrintCounts("memcached ring, 1 of 3 nodes killed 1.5 s", load);
-
-  CHECK(load.QuietMs() >= 2000);
+  FinishRun(load, "memcached ring, 1 of 3 nodes killed 1.5 s", false, true);
   CHECK(load.store_errors.load() > 0);  // the fault was seen
-  CHECK(load.wrong_grants.load() == 0);
-  CHECK(load.resurrected.load() == 0);
-  CHECK(load.store_errors_other_nodes.load() == 0);
-  CHECK(load.lost_elsewhere.load() == 0);
   // A restarted memcached is empty: the victim's sessions are gone.
   CHECK(load.lost_on_faulty.load() > 0);
-  CHECK(load.unexpected.load() == 0);
-  CHECK(load.final_errors.load() == 0);
+  CHECK(load.resurrected.load() == 0);
 }
 
 }  // namespace

@@ -224,4 +224,32 @@ inline void PrintCounts(const std::string& scenario, const FailoverWorkload& w) 
                    << " recovery_ms=" << w.RecoveryMs());
 }
 
+/// Ends a run: waits until no request has failed for 2 s (polled, at most
+/// `limit`), stops the workload, prints its counts, and checks what no
+/// scenario may show: a wrong grant, an unexpected answer, an error left
+/// after recovery. With `keeps_all`, also no acknowledged session lost and
+/// no revoked one back. `faulty_node_only`: no error, no loss on the keys of
+/// the other nodes.
+inline void FinishRun(FailoverWorkload& w, const std::string& scenario, bool keeps_all,
+                      bool faulty_node_only, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const auto deadline = FailoverWorkload::Clock::now() + limit;
+  while (w.QuietMs() < 2000 && FailoverWorkload::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  w.Stop();
+  PrintCounts(scenario, w);
+  CHECK(w.QuietMs() >= 2000);
+  CHECK(w.wrong_grants.load() == 0);
+  CHECK(w.unexpected.load() == 0);
+  CHECK(w.final_errors.load() == 0);
+  if (faulty_node_only) {
+    CHECK(w.store_errors_other_nodes.load() == 0);
+    CHECK(w.lost_elsewhere.load() == 0);
+  }
+  if (keeps_all) {
+    CHECK(w.lost_on_faulty.load() == 0);
+    CHECK(w.resurrected.load() == 0);
+  }
+}
+
 }  // namespace jeff::test
