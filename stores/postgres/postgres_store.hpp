@@ -123,7 +123,9 @@ class JEFF_API PostgresStore final : public Store {
 /// `pool_timeout` and `sweep_interval` as durations such as `500ms` or `2s`,
 /// `pool_size`, `sweep_batch`, `max_value_bytes`) are taken out;
 /// `connect_timeout` is whole seconds (1..3600) as in libpq, which gets it
-/// too; the rest (`sslmode`, `application_name`, ...) go to libpq unchanged.
+/// too; the rest (`sslmode`, `application_name`, ...) go to libpq unchanged,
+/// as do several hosts (`h1:p1,h2:p2`): with `target_session_attrs=read-write`
+/// broken connections are reopened on whichever host is the primary.
 /// Throws std::invalid_argument (without the password).
 JEFF_API std::shared_ptr<Store> MakePostgresStore(std::string_view url);
 

@@ -121,15 +121,16 @@ RedisStoreOptions LocalOptions(std::uint16_t port) {
   return o;
 }
 
-RedisCluster::RedisCluster(int nodes) {
-  for (int i = 0; i < nodes; ++i) {
+RedisCluster::RedisCluster(int nodes, int replicas, std::chrono::milliseconds node_timeout) {
+  for (int i = 0; i < nodes * (1 + replicas); ++i) {
     nodes_.push_back(StartRedis({"--cluster-enabled", "yes", "--cluster-config-file",
-                                 "{dir}/nodes.conf", "--cluster-node-timeout", "5000"},
+                                 "{dir}/nodes.conf", "--cluster-node-timeout",
+                                 std::to_string(node_timeout.count())},
                                 ClusterPort()));
   }
   std::string command = "redis-cli --cluster create";
   for (const auto& n : nodes_) command += " " + n->address();
-  command += " --cluster-replicas 0 --cluster-yes > " + nodes_[0]->dir() + "/create.log 2>&1";
+  command += " --cluster-replicas " + std::to_string(replicas) + " --cluster-yes > " + nodes_[0]->dir() + "/create.log 2>&1";
   if (std::system(command.c_str()) != 0) {
     std::ifstream log(nodes_[0]->dir() + "/create.log");
     const std::string output((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
@@ -236,7 +237,11 @@ void RedisCluster::FinishMigration(std::uint16_t slot, std::size_t from, std::si
   RawRedis(nodes_[to]->port()).Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
   RawRedis(nodes_[from]->port()).Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
   for (std::size_t n = 0; n < nodes_.size(); ++n) {
-    if (n != from && n != to) RawRedis(nodes_[n]->port()).Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
+    if (n == from || n == to) continue;
+    RawRedis raw(nodes_[n]->port());
+    // Replicas refuse SETSLOT; they follow their masters.
+    if (raw.Text({"INFO", "replication"}).find("role:master") == std::string::npos) continue;
+    raw.Text({"CLUSTER", "SETSLOT", s, "NODE", to_id});
   }
   WaitConverged(slot);
 }

@@ -48,12 +48,16 @@ class RawRedis {
 /// Options for a RedisStore on 127.0.0.1:port with test-friendly timeouts.
 RedisStoreOptions LocalOptions(std::uint16_t port);
 
-/// A Redis Cluster of `nodes` masters (no replicas) on free loopback ports,
-/// created with `redis-cli --cluster create` and waited for until every node
-/// reports cluster_state:ok. Throws (never skips) when that fails.
+/// A Redis Cluster of `nodes` masters with `replicas` replicas each on free
+/// loopback ports (nodes() lists the masters first as created; a failover
+/// changes the roles), created with `redis-cli --cluster create` and waited
+/// for until every node reports cluster_state:ok. `node_timeout`: the
+/// cluster-node-timeout after which a master is failed over. Throws (never
+/// skips) when that fails.
 class RedisCluster {
  public:
-  explicit RedisCluster(int nodes = 3);
+  explicit RedisCluster(int nodes = 3, int replicas = 0,
+                        std::chrono::milliseconds node_timeout = std::chrono::seconds(5));
   std::vector<std::unique_ptr<ServerProcess>>& nodes() { return nodes_; }
   /// "redis+cluster://127.0.0.1:p1,127.0.0.1:p2,..."
   std::string Url() const;

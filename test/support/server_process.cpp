@@ -212,8 +212,10 @@ std::unique_ptr<ServerProcess> StartMemcached(std::vector<std::string> extra_arg
   return std::make_unique<ServerProcess>("memcached", std::move(argv), port);
 }
 
-std::unique_ptr<ServerProcess> StartPostgres(std::uint16_t port) {
-  // The newest installed server: Debian keeps it outside PATH.
+namespace {
+
+// The newest installed PostgreSQL's bin folder: Debian keeps it outside PATH.
+std::filesystem::path PostgresBin() {
   std::filesystem::path bin;
   std::error_code ec;
   for (const auto& version : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
@@ -223,16 +225,19 @@ std::unique_ptr<ServerProcess> StartPostgres(std::uint16_t port) {
     }
   }
   if (bin.empty()) throw std::runtime_error("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/postgres)");
-  // initdb once per folder (a Restart keeps the data), then the server in
-  // the foreground, loopback only. fsync is off (the tests kill processes,
-  // never the machine); synchronous_commit stays on, so that a committed
-  // row is in the WAL before the commit returns and survives a SIGKILL.
-  const std::string script =
-      "[ -d {dir}/data ] || " + (bin / "initdb").string() +
-      " -D {dir}/data -U jeff --auth=trust --no-sync -E UTF8 --locale=C >/dev/null || exit 1; exec " +
-      (bin / "postgres").string() +
-      " -D {dir}/data -p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-      " -c full_page_writes=off";
+  return bin;
+}
+
+// `script` (sh) that prepares {dir}/data once and then execs the server
+// there, loopback only. fsync is off (the tests kill processes, never the
+// machine); synchronous_commit stays on, so that a committed row is in the
+// WAL before the commit returns and survives a SIGKILL.
+std::unique_ptr<ServerProcess> RunPostgres(const std::filesystem::path& bin, const std::string& prepare,
+                                           std::uint16_t port) {
+  const std::string script = "[ -d {dir}/data ] || " + prepare + " || exit 1; exec " +
+                             (bin / "postgres").string() +
+                             " -D {dir}/data -p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+                             " -c full_page_writes=off";
   std::vector<std::string> argv;
   if (::geteuid() == 0) {
     // initdb and postgres refuse to run as root.
@@ -240,6 +245,26 @@ std::unique_ptr<ServerProcess> StartPostgres(std::uint16_t port) {
   }
   argv.insert(argv.end(), {"sh", "-c", script});
   return std::make_unique<ServerProcess>("postgres", std::move(argv), port, std::chrono::seconds(60));
+}
+
+}  // namespace
+
+std::unique_ptr<ServerProcess> StartPostgres(std::uint16_t port) {
+  // initdb once per folder (a Restart keeps the data).
+  const auto bin = PostgresBin();
+  return RunPostgres(bin,
+                     (bin / "initdb").string() +
+                         " -D {dir}/data -U jeff --auth=trust --no-sync -E UTF8 --locale=C >/dev/null",
+                     port);
+}
+
+std::unique_ptr<ServerProcess> StartPostgresStandby(std::uint16_t primary_port, std::uint16_t port) {
+  const auto bin = PostgresBin();
+  return RunPostgres(bin,
+                     (bin / "pg_basebackup").string() + " -h 127.0.0.1 -p " +
+                         std::to_string(primary_port) +
+                         " -U jeff -D {dir}/data -R -X stream --no-sync >/dev/null",
+                     port);
 }
 
 }  // namespace jeff::test

@@ -68,4 +68,10 @@ std::unique_ptr<ServerProcess> StartMemcached(std::vector<std::string> extra_arg
 /// PQping before use. SIGSTOP/SIGKILL reach the backends too (the group).
 std::unique_ptr<ServerProcess> StartPostgres(std::uint16_t port = 0);
 
+/// PostgreSQL on a free port as a streaming-replication standby of the
+/// server (from StartPostgres) on `primary_port`: a base backup of it
+/// (pg_basebackup -R) in the process's folder, then hot standby. Promote it
+/// with SELECT pg_promote(). Its port accepts before it is ready.
+std::unique_ptr<ServerProcess> StartPostgresStandby(std::uint16_t primary_port, std::uint16_t port = 0);
+
 }  // namespace jeff::test
