@@ -47,13 +47,8 @@ void MountRoutes(httplib::Server& server, Sessions& sessions, const Accounts& ac
   // the request still carried a session cookie.
   wrap_options.on_unauthorized = [&sessions](const httplib::Request& req, httplib::Response& res) {
     const Unauthorized to = UnauthorizedFor(req.method, req.path, jeff::http::CookieHeader(req),
-                                            sessions.options().cookie);
-    // With DBSC (--dbsc) a session cookie without its bound cookie belongs to a
-    // live session the browser is about to refresh (or just registered): the
-    // refresh needs that cookie, so it is not deleted as stale.
-    if (!to.set_cookie.empty() && !sessions.options().device_binding.enabled) {
-      res.set_header("Set-Cookie", to.set_cookie);
-    }
+                                            sessions.options());
+    if (!to.set_cookie.empty()) res.set_header("Set-Cookie", to.set_cookie);
     res.set_redirect(to.location, 302);
   };
   const std::vector<std::string> origins = config.allowed_origins;

@@ -45,7 +45,8 @@ A small web app whose logins are kept by jeff.
   --dbsc-cookie-lifetime SECONDS
                         lifetime of that bound cookie (default 600)
   --tls-cert FILE       serve HTTPS with this PEM certificate (chain); needs
-                        --tls-key (jeff-example only)
+                        --tls-key (jeff-example only; the Beast and POCO
+                        examples speak plain HTTP behind a TLS proxy)
   --tls-key FILE        the PEM private key of --tls-cert
   --help                this text
 )";

@@ -264,11 +264,12 @@ std::string PlainHttpNotice(bool secure_cookie, std::string_view origin_header,
 }
 
 Unauthorized UnauthorizedFor(std::string_view method, std::string_view path,
-                             std::string_view cookie_header, const jeff::CookieOptions& cookie) {
+                             std::string_view cookie_header, const jeff::Options& options) {
+  const jeff::CookieOptions& cookie = options.cookie;
   const bool stale = jeff::FindCookie(cookie_header, cookie.name).has_value();
   Unauthorized out;
   out.location = LoginPathFor(method == "GET" ? path : "/", stale);
-  if (stale) out.set_cookie = jeff::BuildExpiredCookie(cookie, cookie.name);
+  if (stale && !options.device_binding.enabled) out.set_cookie = jeff::BuildExpiredCookie(cookie, cookie.name);
   return out;
 }
 

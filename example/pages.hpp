@@ -116,11 +116,14 @@ std::string PlainHttpNotice(bool secure_cookie, std::string_view origin_header,
 // live session is sent: the login page, with signed_out=1 when it still
 // carried the session cookie (its session was revoked or ended), which is
 // then expired (`set_cookie`, else empty) so that the notice shows once.
+// With device binding on, a session cookie without its bound cookie belongs
+// to a live session the browser is about to refresh (or has just
+// registered): the refresh needs that cookie, so it is never expired here.
 struct Unauthorized {
   std::string location;
   std::string set_cookie;
 };
 Unauthorized UnauthorizedFor(std::string_view method, std::string_view path,
-                             std::string_view cookie_header, const jeff::CookieOptions& cookie);
+                             std::string_view cookie_header, const jeff::Options& options);
 
 }  // namespace example

@@ -71,11 +71,8 @@ void MountRoutes(Router& router, jeff::AsyncSessions& sessions, const Accounts& 
   // the request still carried a session cookie.
   wrap_options.on_unauthorized = [&sessions](const Request& req, Response& res) {
     const Unauthorized to =
-        UnauthorizedFor(Method(req), Path(req), jb::CookieHeader(req), sessions.options().cookie);
-    // With DBSC the session cookie stays (see ../app.cpp).
-    if (!to.set_cookie.empty() && !sessions.options().device_binding.enabled) {
-      res.insert(http::field::set_cookie, to.set_cookie);
-    }
+        UnauthorizedFor(Method(req), Path(req), jb::CookieHeader(req), sessions.options());
+    if (!to.set_cookie.empty()) res.insert(http::field::set_cookie, to.set_cookie);
     res.result(http::status::found);
     res.set(http::field::location, to.location);
   };

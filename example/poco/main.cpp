@@ -2,6 +2,7 @@
 // Poco::Net::HTTPServer's thread pool over a synchronous jeff::Sessions.
 //   jeff-example-poco [--address A] [--port P] [--store URL] [--user EMAIL:PASSWORD]...
 //                     [--origin URL]... [--max-sessions N] [--cookie-name NAME] [--insecure]
+//                     [--dbsc] [--dbsc-cookie-lifetime SECONDS]
 //                     [--help]
 
 #include "routes.hpp"
@@ -30,6 +31,10 @@ constexpr std::string_view kProgram = "jeff-example-poco";
 
 int main(int argc, char** argv) {
   const example::Flags flags = example::ParseFlags(argc, argv, kProgram);
+  if (!flags.tls_cert.empty()) {
+    std::cerr << kProgram << ": --tls-cert: this server speaks plain HTTP (put a TLS proxy in front)\n";
+    return 2;
+  }
   try {
     const example::Accounts accounts = example::MakeAccounts(flags, kProgram);
 

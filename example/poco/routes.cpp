@@ -68,7 +68,7 @@ void MountRoutes(jp::Router& router, jeff::Sessions& sessions, const Accounts& a
   // the request still carried a session cookie.
   wrap_options.on_unauthorized = [&sessions](Request& req, Response& res) {
     const Unauthorized to =
-        UnauthorizedFor(req.getMethod(), Path(req), jp::CookieHeader(req), sessions.options().cookie);
+        UnauthorizedFor(req.getMethod(), Path(req), jp::CookieHeader(req), sessions.options());
     if (!to.set_cookie.empty()) res.add("Set-Cookie", to.set_cookie);
     res.setStatusAndReason(Status::HTTP_FOUND);
     res.set("Location", to.location);
@@ -150,9 +150,13 @@ void MountRoutes(jp::Router& router, jeff::Sessions& sessions, const Accounts& a
       }
       return;
     }
-    jp::AddSetCookies(res, issued->set_cookie);
+    jp::AddIssued(res, *issued);
     SeeOther(res, AfterLoginPath(form.next));
   });
+
+  // Device-bound sessions (--dbsc): the browser registers its key and
+  // refreshes the short-lived bound cookie here.
+  for (auto& [path, route] : jp::DeviceBindingRoutes(sessions)) router.Add("POST", path, std::move(route));
 
   router.Add("GET", "/account", jp::Wrap(sessions, [](Request&, Response& res, const Session& s) {
     Html(res, AccountPage(s));

@@ -2,7 +2,9 @@
 /// \file
 /// POCO adapter (header-only; the core does not link POCO): Wrap puts a
 /// handler behind a session check, Public hands it what Check found, and
-/// Handler makes either a Poco::Net::HTTPRequestHandler for a factory. The
+/// Handler makes either a Poco::Net::HTTPRequestHandler for a factory,
+/// DeviceBindingRoutes serves the device-bound session (DBSC) endpoints,
+/// AddIssued sends what a login issued. The
 /// rules are jeff/http/policy.hpp's, the same as the cpp-httplib and Beast
 /// adapters'; this file maps POCO's types onto them.
 ///
@@ -89,12 +91,20 @@ inline void AddSetCookies(Response& res, const std::vector<std::string>& values)
   for (const std::string& v : values) res.add("Set-Cookie", v);
 }
 
-/// Sessions::Set(key, meta), with the new session's Set-Cookie headers
-/// added to `res` when it succeeds (log-in).
+/// Adds what Sessions::Set / Rotate issued to a login's response: each
+/// Set-Cookie header and the other headers (Secure-Session-Registration,
+/// which starts device binding when it is on).
+inline void AddIssued(Response& res, const Issued& issued) {
+  AddSetCookies(res, issued.set_cookie);
+  for (const auto& [name, value] : issued.headers) res.set(name, value);
+}
+
+/// Sessions::Set(key, meta, options), with what it issued added to `res`
+/// (AddIssued) when it succeeds (log-in).
 inline Result<Issued> Set(Sessions& sessions, Response& res, std::string_view key,
-                          std::string_view meta = {}) {
-  Result<Issued> issued = sessions.Set(key, meta);
-  if (issued.ok()) AddSetCookies(res, issued->set_cookie);
+                          std::string_view meta = {}, const SetOptions& options = {}) {
+  Result<Issued> issued = sessions.Set(key, meta, options);
+  if (issued.ok()) AddIssued(res, *issued);
   return issued;
 }
 
@@ -225,6 +235,31 @@ inline Route Public(Sessions& sessions, PublicHandler handler) {
     AddSetCookies(res, decision.reply.set_cookie);
     handler(req, res, decision.checked);
   };
+}
+
+/// The routes of the device-bound session (DBSC) endpoints of
+/// sessions.options().device_binding: POST registration_path and
+/// refresh_path, answered by Sessions::RegisterDevice / RefreshDevice
+/// (AnswerDeviceBinding); a store failure is a 503 with Retry-After
+/// `retry_after`. Empty when device binding is off. The endpoints' bodies
+/// are empty (the proof travels in a header); one sent anyway is left
+/// unread and ends the connection. `sessions` must outlive the server.
+///
+///     for (auto& [path, route] : jp::DeviceBindingRoutes(sessions)) router.Add("POST", path, route);
+inline std::vector<std::pair<std::string, Route>> DeviceBindingRoutes(
+    Sessions& sessions, std::chrono::seconds retry_after = std::chrono::seconds(1)) {
+  const DeviceBindingOptions& binding = sessions.options().device_binding;
+  if (!binding.enabled) return {};
+  std::vector<std::pair<std::string, Route>> routes;
+  for (const auto& [path, endpoint] : {std::pair{binding.registration_path, DeviceEndpoint::kRegistration},
+                                       std::pair{binding.refresh_path, DeviceEndpoint::kRefresh}}) {
+    routes.emplace_back(path, [&sessions, endpoint, retry_after](Request& req, Response& res) {
+      const detail::PocoView request(req);
+      detail::CloseIfBodyUnread(req, res);
+      ApplyReply(res, AnswerDeviceBinding(sessions, endpoint, request.view, retry_after));
+    });
+  }
+  return routes;
 }
 
 /// A Poco::Net::HTTPRequestHandler that runs a Route (Wrap's, Public's or

@@ -8,6 +8,9 @@
 #include <jeff/stores/memory/memory_store.hpp>
 #include <jeff/stores/redis/redis_store.hpp>
 
+#include "support/cookies.hpp"
+#include "support/dbsc_flow.hpp"
+#include "support/dbsc_test_key.hpp"
 #include "support/server_process.hpp"
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -61,6 +64,7 @@ struct Reply {
   int status = 0;
   std::vector<std::string> set_cookie;
   std::string retry_after, location, body;
+  Poco::Net::NameValueCollection headers;  // every header (Set-Cookie too)
 };
 
 // One request on a new connection.
@@ -79,6 +83,7 @@ Reply Fetch(Poco::UInt16 port, const std::string& method, const std::string& pat
   for (auto it = res.find("Set-Cookie"); it != res.end() && it->first == "Set-Cookie"; ++it) {
     reply.set_cookie.push_back(it->second);
   }
+  reply.headers = res;
   reply.retry_after = res.get("Retry-After", std::string());
   reply.location = res.get("Location", std::string());
   return reply;
@@ -236,4 +241,73 @@ TEST_CASE("A store that is down: 503 with Retry-After, on_store_error first") {
   REQUIRE(store_errors.size() == 1);
   CHECK(store_errors.front().rfind("/private: ", 0) == 0);
   CHECK(Fetch(ts.port, "GET", "/public", {{"Cookie", cookie}}).body == "store error");
+}
+
+TEST_CASE("DeviceBindingRoutes: DBSC registration and refresh over a real Poco HTTPServer") {
+  jeff::Options options = QuietOptions(std::make_shared<jeff::MemoryStore>());
+  options.device_binding.enabled = true;
+  jeff::Sessions sessions(options);
+  PocoServer ts;
+  ts.router->Add("POST", "/login", [&](jp::Request&, jp::Response& res) {
+    REQUIRE(jp::Set(sessions, res, "zoe", "test").ok());
+    jp::Send(res, "in");
+  });
+  const std::vector<std::pair<std::string, jp::Route>> routes = jp::DeviceBindingRoutes(sessions);
+  REQUIRE(routes.size() == 2);
+  for (const auto& [path, route] : routes) ts.router->Add("POST", path, route);
+  ts.router->Add("GET", "/private", jp::Wrap(sessions, [](jp::Request&, jp::Response& res, const jeff::Session& s) {
+    jp::Send(res, s.device_bound ? "bound" : "unbound", "text/plain");
+  }));
+  ts.Start();
+
+  const Reply login = Fetch(ts.port, "POST", "/login");
+  REQUIRE(login.set_cookie.size() == 1);
+  const std::string long_cookie = jeff::test::CookieHeaderOf(login.set_cookie.front());
+  const std::string registration = login.headers.get("Secure-Session-Registration", "");
+  CHECK(registration.rfind("(ES256 RS256);", 0) == 0);
+  const std::string path = jeff::test::ParamOf(registration, "path");
+  CHECK(path == "/.well-known/dbsc/start");
+  CHECK(Fetch(ts.port, "GET", "/private", {{"Cookie", long_cookie}}).body == "unbound");
+
+  const auto key = jeff::test::DbscTestKey::Es256();
+  const Reply registered = Fetch(ts.port, "POST", path,
+      {{"Cookie", long_cookie},
+       {"Secure-Session-Response", key.Registration(jeff::test::ParamOf(registration, "challenge"))}});
+  REQUIRE(registered.status == 200);
+  CHECK(registered.headers.get("Content-Type", "") == "application/json");
+  const auto config = nlohmann::json::parse(registered.body);
+  CHECK(config.at("refresh_url") == "/.well-known/dbsc/refresh");
+  const std::string id = config.at("session_identifier");
+  REQUIRE(registered.set_cookie.size() == 1);
+  const std::string bound = jeff::test::CookieHeaderOf(registered.set_cookie.front());
+  CHECK(bound.rfind("jeff_bound=", 0) == 0);
+
+  // Bound: the session cookie alone no longer opens the page.
+  CHECK(Fetch(ts.port, "GET", "/private", {{"Cookie", long_cookie}}).status == 302);
+  CHECK(Fetch(ts.port, "GET", "/private", {{"Cookie", long_cookie + "; " + bound}}).body == "bound");
+
+  const Reply challenge = Fetch(ts.port, "POST", "/.well-known/dbsc/refresh",
+                                {{"Cookie", long_cookie}, {"Sec-Secure-Session-Id", id}});
+  CHECK(challenge.status == 403);
+  const std::string nonce = jeff::test::ChallengeOf(challenge.headers.get("Secure-Session-Challenge", ""));
+  REQUIRE_FALSE(nonce.empty());
+  const Reply refreshed = Fetch(ts.port, "POST", "/.well-known/dbsc/refresh",
+                                {{"Cookie", long_cookie}, {"Sec-Secure-Session-Id", id},
+                                 {"Secure-Session-Response", key.Refresh(nonce)}});
+  CHECK(refreshed.status == 200);
+  REQUIRE(refreshed.set_cookie.size() == 1);
+  const std::string renewed = jeff::test::CookieHeaderOf(refreshed.set_cookie.front());
+  CHECK(Fetch(ts.port, "GET", "/private", {{"Cookie", long_cookie + "; " + renewed}}).body == "bound");
+
+  // Revoked: the refresh tells the browser to stop.
+  REQUIRE(sessions.Clear(long_cookie).ok());
+  const Reply stop = Fetch(ts.port, "POST", "/.well-known/dbsc/refresh",
+                           {{"Cookie", long_cookie}, {"Sec-Secure-Session-Id", id}});
+  CHECK(stop.status == 200);
+  CHECK(nlohmann::json::parse(stop.body).at("continue") == false);
+}
+
+TEST_CASE("DeviceBindingRoutes: none when device binding is off") {
+  jeff::Sessions sessions(QuietOptions(std::make_shared<jeff::MemoryStore>()));
+  CHECK(jp::DeviceBindingRoutes(sessions).empty());
 }
