@@ -317,6 +317,21 @@ void AsyncSessions::StartRotate(std::string cookie_header, Done<Result<Issued>> 
              Op::Kind::kRotate, cookie_header, impl_->options.clock());
 }
 
+void AsyncSessions::StartUpdateMeta(std::string cookie_header, std::string meta, Done<Result<Session>> done) {
+  if (impl_->stateless) return done(impl_->stateless->UpdateMeta(cookie_header, meta));
+  using Op = engine::CookieMutationOp;
+  impl_->Launch<Op>(executor_, std::move(done), [](Op& op) { return std::move(op.updated()); },
+                    Op::Kind::kUpdateMeta, cookie_header, impl_->options.clock(), meta);
+}
+
+void AsyncSessions::StartUpdateMetaById(std::string key, SessionId id, std::string meta,
+                                        Done<Result<Session>> done) {
+  if (impl_->stateless) return done(impl_->stateless->UpdateMeta(key, id, meta));
+  impl_->Launch<engine::UpdateMetaOp>(executor_, std::move(done),
+                                      [](engine::UpdateMetaOp& op) { return std::move(op.result()); }, key, id,
+                                      meta);
+}
+
 void AsyncSessions::StartDeviceBinding(bool refresh, std::string cookie_header, std::string session_id,
                                        std::string proof, Done<Result<DeviceBindingResponse>> done) {
   if (impl_->stateless) return done(Errc::kUnsupported);

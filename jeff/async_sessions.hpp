@@ -34,7 +34,8 @@
 namespace jeff {
 
 /// The asynchronous session manager: the same operations, rules and results
-/// as Sessions (Check, Set, Clear, Delete, SessionsForKey, Rotate), over an
+/// as Sessions (Check, Set, Clear, Delete, SessionsForKey, Rotate,
+/// UpdateMeta, ...), over an
 /// AsyncStore. Calls are made from the thread that runs `executor` (the
 /// store's loop); each completion is posted to the token's associated
 /// executor (by default `executor`), never run inside the call that started
@@ -140,6 +141,28 @@ class JEFF_API AsyncSessions {
                                     });
   }
 
+  /// Sessions::UpdateMeta(cookie_header, meta): completes with
+  /// `void(Result<Session>)`.
+  template <typename CompletionToken>
+  auto UpdateMeta(std::string_view cookie_header, std::string_view meta, CompletionToken&& token) {
+    return Initiate<Result<Session>>(
+        std::forward<CompletionToken>(token),
+        [this, header = std::string(cookie_header), meta = std::string(meta)](auto done) mutable {
+          StartUpdateMeta(std::move(header), std::move(meta), std::move(done));
+        });
+  }
+
+  /// Sessions::UpdateMeta(key, id, meta): completes with
+  /// `void(Result<Session>)`.
+  template <typename CompletionToken>
+  auto UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta, CompletionToken&& token) {
+    return Initiate<Result<Session>>(
+        std::forward<CompletionToken>(token),
+        [this, key = std::string(key), id, meta = std::string(meta)](auto done) mutable {
+          StartUpdateMetaById(std::move(key), id, std::move(meta), std::move(done));
+        });
+  }
+
   /// Sessions::RegisterDevice (DBSC registration endpoint): completes with
   /// `void(Result<DeviceBindingResponse>)`.
   template <typename CompletionToken>
@@ -236,6 +259,8 @@ class JEFF_API AsyncSessions {
   void StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done);
   void StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done);
   void StartRotate(std::string cookie_header, Done<Result<Issued>> done);
+  void StartUpdateMeta(std::string cookie_header, std::string meta, Done<Result<Session>> done);
+  void StartUpdateMetaById(std::string key, SessionId id, std::string meta, Done<Result<Session>> done);
   void StartDeviceBinding(bool refresh, std::string cookie_header, std::string session_id, std::string proof,
                           Done<Result<DeviceBindingResponse>> done);
 

@@ -78,7 +78,7 @@ struct Options {
   std::chrono::microseconds cas_backoff = std::chrono::milliseconds(5);
   /// Longest application key (bytes) accepted by Set, Delete, SessionsForKey.
   std::size_t max_key_bytes = 1024;
-  /// Longest meta (bytes) accepted by Set.
+  /// Longest meta (bytes) accepted by Set and UpdateMeta.
   std::size_t max_meta_bytes = 4096;
   /// Source of time. Empty: the system clock.
   Clock clock;
@@ -279,6 +279,23 @@ class JEFF_API Sessions {
   /// concurrent Rotates with one cookie exactly one succeeds).
   /// Errc::kUnsupported in stateless mode.
   Result<Issued> Rotate(std::string_view cookie_header);
+
+  /// Replaces the meta of the session of `cookie_header` (the request's
+  /// Cookie header, the one Check verified), e.g. a device name the user
+  /// chose, and returns the session as it now is. Nothing else changes
+  /// (token, times, cookie: there is no Set-Cookie to send). The session is
+  /// matched by its current token inside one compare-and-swap, as Rotate's.
+  /// Errc::kInvalidArgument for meta over Options::max_meta_bytes (nothing
+  /// is written), Errc::kSessionNotFound when the cookie names no live
+  /// session, Errc::kUnsupported in stateless mode (the meta travels in the
+  /// token the client holds; a new one would leave the old one valid:
+  /// call Set instead).
+  Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta);
+
+  /// UpdateMeta for session `id` of `key` (an operator or another device
+  /// of the user, e.g. from the SessionsForKey list). Errors as above, and
+  /// Errc::kInvalidArgument for a key Set would refuse.
+  Result<Session> UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta);
 
   /// DBSC registration endpoint (DeviceBindingOptions::registration_path,
   /// POST): `cookie_header` is the request's Cookie header (the session

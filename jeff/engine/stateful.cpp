@@ -115,6 +115,18 @@ class StatefulStrategy final : public Strategy {
     return std::move(op.rotated());
   }
 
+  Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta) override {
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kUpdateMeta, cookie_header, options_.clock(), meta);
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.updated());
+  }
+
+  Result<Session> UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta) override {
+    UpdateMetaOp op(options_, key, id, meta);
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.result());
+  }
+
   Result<DeviceBindingResponse> RegisterDevice(std::string_view cookie_header, std::string_view proof) override {
     DeviceBindingOp op(options_, DeviceBindingOp::Kind::kRegister, cookie_header, {}, proof, options_.clock());
     Drive(op, *options_.store, options_.clock, observer_);

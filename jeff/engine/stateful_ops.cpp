@@ -31,6 +31,17 @@ Session ToSession(const Options& options, std::string_view key, const StoredSess
   return session;
 }
 
+// UpdateMeta's change of the matched session `s` of `key`'s record: its meta
+// becomes `meta`, and `updated` the session as it now is. Returns whether
+// the record changed (an equal meta writes nothing).
+bool ReplaceMeta(const Options& options, std::string_view key, StoredSession& s, std::string_view meta,
+                 std::optional<Session>& updated) {
+  const bool changed = s.meta != meta;
+  s.meta.assign(meta);
+  updated = ToSession(options, key, s);
+  return changed;
+}
+
 // Server-side lifetime of a session whose cookie has Max-Age `max_age`.
 std::chrono::seconds Lifetime(const Options& options, std::chrono::seconds max_age) {
   return max_age.count() > 0 ? max_age : options.session_cookie_lifetime;
@@ -313,8 +324,8 @@ Step SetOp::Next(Step step) {
 // ---- Clear and Rotate ----------------------------------------------------------
 
 CookieMutationOp::CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header,
-                                   TimePoint now)
-    : MutationOp(options), kind_(kind), now_(now) {
+                                   TimePoint now, std::string_view meta)
+    : MutationOp(options), kind_(kind), now_(now), meta_(meta) {
   for (std::string_view value : FindCookies(cookie_header, options.cookie.name, kMaxCandidates)) {
     values_.emplace_back(value);
   }
@@ -322,6 +333,14 @@ CookieMutationOp::CookieMutationOp(const Options& options, Kind kind, std::strin
     RandomBytes(fresh_token_);
     fresh_ = HashToken(fresh_token_);
   }
+}
+
+Step CookieMutationOp::Start() {
+  if (kind_ == Kind::kUpdateMeta && meta_.size() > options_.max_meta_bytes) {
+    updated_ = Errc::kInvalidArgument;
+    return Step::Done();
+  }
+  return NextCookie();
 }
 
 Step CookieMutationOp::NextCookie() {
@@ -338,6 +357,15 @@ Step CookieMutationOp::NextCookie() {
         return std::erase_if(record.sessions, [&](const StoredSession& s) {
                  return ConstantTimeEqual(s.token_hash, current_);
                }) != 0;
+      };
+    } else if (kind_ == Kind::kUpdateMeta) {
+      change = [this](Record& record) -> Result<bool> {
+        rotated_session_.reset();
+        for (StoredSession& s : record.sessions) {
+          if (!ConstantTimeEqual(s.token_hash, current_)) continue;
+          return ReplaceMeta(options_, record.key, s, meta_, rotated_session_);
+        }
+        return false;
       };
     } else {
       // The session is found by its current token, inside the
@@ -369,6 +397,11 @@ Step CookieMutationOp::Next(Step step) {
   if (!mutation_.result()) {
     cleared_ = mutation_.result().error();
     rotated_ = mutation_.result().error();
+    updated_ = mutation_.result().error();
+    return step;
+  }
+  if (kind_ == Kind::kUpdateMeta && rotated_session_) {
+    updated_ = std::move(*rotated_session_);
     return step;
   }
   if (kind_ == Kind::kRotate && rotated_session_) {
@@ -387,6 +420,39 @@ Step CookieMutationOp::Next(Step step) {
     return step;
   }
   return NextCookie();
+}
+
+// ---- UpdateMeta(key, id, meta) ---------------------------------------------------
+
+UpdateMetaOp::UpdateMetaOp(const Options& options, std::string_view key, const SessionId& id,
+                           std::string_view meta)
+    : MutationOp(options), key_(key), id_(id), meta_(meta) {}
+
+Step UpdateMetaOp::Start() {
+  if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
+  if (meta_.size() > options_.max_meta_bytes) return Step::Done();
+  return Next(mutation_.Begin(
+      KeyId(key_, options_.pepper), {},
+      [this](Record& record) -> Result<bool> {
+        updated_.reset();
+        for (StoredSession& s : record.sessions) {
+          if (s.id == id_) return ReplaceMeta(options_, record.key, s, meta_, updated_);
+        }
+        return false;
+      },
+      std::nullopt, TimePoint{}));
+}
+
+Step UpdateMetaOp::Next(Step step) {
+  if (!step.done()) return step;
+  if (!mutation_.result()) {
+    result_ = mutation_.result().error();
+  } else if (updated_) {
+    result_ = std::move(*updated_);
+  } else {
+    result_ = Errc::kSessionNotFound;
+  }
+  return step;
 }
 
 // ---- Delete(key, ids) ------------------------------------------------------------
