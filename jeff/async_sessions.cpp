@@ -317,6 +317,13 @@ void AsyncSessions::StartRotate(std::string cookie_header, Done<Result<Issued>> 
              Op::Kind::kRotate, cookie_header, impl_->options.clock());
 }
 
+void AsyncSessions::StartReauthenticated(std::string cookie_header, Done<Result<Issued>> done) {
+  if (impl_->stateless) return done(impl_->stateless->Reauthenticated(cookie_header));
+  using Op = engine::CookieMutationOp;
+  impl_->Launch<Op>(executor_, std::move(done), [](Op& op) { return std::move(op.rotated()); },
+                    Op::Kind::kReauthenticate, cookie_header, impl_->options.clock());
+}
+
 void AsyncSessions::StartUpdateMeta(std::string cookie_header, std::string meta, Done<Result<Session>> done) {
   if (impl_->stateless) return done(impl_->stateless->UpdateMeta(cookie_header, meta));
   using Op = engine::CookieMutationOp;

@@ -141,6 +141,15 @@ class JEFF_API AsyncSessions {
                                     });
   }
 
+  /// Sessions::Reauthenticated: completes with `void(Result<Issued>)`.
+  template <typename CompletionToken>
+  auto Reauthenticated(std::string_view cookie_header, CompletionToken&& token) {
+    return Initiate<Result<Issued>>(std::forward<CompletionToken>(token),
+                                    [this, header = std::string(cookie_header)](auto done) mutable {
+                                      StartReauthenticated(std::move(header), std::move(done));
+                                    });
+  }
+
   /// Sessions::UpdateMeta(cookie_header, meta): completes with
   /// `void(Result<Session>)`.
   template <typename CompletionToken>
@@ -259,6 +268,7 @@ class JEFF_API AsyncSessions {
   void StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done);
   void StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done);
   void StartRotate(std::string cookie_header, Done<Result<Issued>> done);
+  void StartReauthenticated(std::string cookie_header, Done<Result<Issued>> done);
   void StartUpdateMeta(std::string cookie_header, std::string meta, Done<Result<Session>> done);
   void StartUpdateMetaById(std::string key, SessionId id, std::string meta, Done<Result<Session>> done);
   void StartDeviceBinding(bool refresh, std::string cookie_header, std::string session_id, std::string proof,

@@ -122,6 +122,12 @@ struct Session {
   TimePoint expires;      ///< absolute end
   TimePoint last_seen;    ///< last recorded activity (throttled by touch_interval)
   std::string meta;       ///< application bytes given to Set (device, IP, ...)
+  /// The last authentication: `created` (the login Set recorded), or the
+  /// last Reauthenticated. Rotate, Check's touch, UpdateMeta and DBSC
+  /// refreshes keep it. Stateless sessions: the token's `auth_time` claim
+  /// (Set's time, kept by refreshes); the Unix epoch for a token without
+  /// one (Auth.js's), so that a route needing a recent login asks again.
+  TimePoint authenticated_at;
   /// The kind of cookie the session's login chose: true for a cookie with
   /// Max-Age (it survives a browser restart), false for a browser-session
   /// cookie (SetOptions::max_age 0). Rotate keeps it. Sessions stored
@@ -296,6 +302,18 @@ class JEFF_API Sessions {
   /// of the user, e.g. from the SessionsForKey list). Errors as above, and
   /// Errc::kInvalidArgument for a key Set would refuse.
   Result<Session> UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta);
+
+  /// Records that the user of the session of `cookie_header` (the request's
+  /// Cookie header) just authenticated again (password, second factor) and
+  /// gives the session a new token, as Rotate does: Session::authenticated_at
+  /// becomes the clock's now, and the returned Set-Cookie value replaces the
+  /// old cookie, which stops working. The new token is the session-fixation
+  /// defence of any privilege change: a cookie planted or copied before the
+  /// prompt must not inherit the fresh authentication. Matched by the current
+  /// token inside one compare-and-swap: Errc::kSessionNotFound when the cookie
+  /// names no live session (of two concurrent calls with one cookie exactly
+  /// one succeeds). Errc::kUnsupported in stateless mode (call Set again).
+  Result<Issued> Reauthenticated(std::string_view cookie_header);
 
   /// DBSC registration endpoint (DeviceBindingOptions::registration_path,
   /// POST): `cookie_header` is the request's Cookie header (the session

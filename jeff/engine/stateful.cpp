@@ -115,6 +115,12 @@ class StatefulStrategy final : public Strategy {
     return std::move(op.rotated());
   }
 
+  Result<Issued> Reauthenticated(std::string_view cookie_header) override {
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kReauthenticate, cookie_header, options_.clock());
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.rotated());
+  }
+
   Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta) override {
     CookieMutationOp op(options_, CookieMutationOp::Kind::kUpdateMeta, cookie_header, options_.clock(), meta);
     Drive(op, *options_.store, options_.clock, observer_);

@@ -25,7 +25,8 @@ std::minstd_rand& JitterRng() {
 
 Session ToSession(const Options& options, std::string_view key, const StoredSession& s) {
   Session session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
-                  FromUnixMillis(s.last_seen_ms), s.meta};
+                  FromUnixMillis(s.last_seen_ms), s.meta,
+                  FromUnixMillis(s.authenticated_at_ms.value_or(s.created_ms))};
   session.persistent = IsPersistent(options, s.persistent);
   session.device_bound = s.device_key.has_value();
   return session;
@@ -227,6 +228,7 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   s.meta.assign(match->meta);
   s.device_bound = match->device_key().has_value();
   s.persistent = IsPersistent(options_, match->persistent());
+  s.authenticated_at = FromUnixMillis(match->authenticated_at_ms().value_or(match->created_ms));
 
   const std::int64_t touch_ms = std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
   if (touch_ms <= 0 || now_ms - match->last_seen_ms < touch_ms) return Step::Done();
@@ -329,7 +331,7 @@ CookieMutationOp::CookieMutationOp(const Options& options, Kind kind, std::strin
   for (std::string_view value : FindCookies(cookie_header, options.cookie.name, kMaxCandidates)) {
     values_.emplace_back(value);
   }
-  if (kind_ == Kind::kRotate) {
+  if (kind_ == Kind::kRotate || kind_ == Kind::kReauthenticate) {
     RandomBytes(fresh_token_);
     fresh_ = HashToken(fresh_token_);
   }
@@ -378,6 +380,12 @@ Step CookieMutationOp::NextCookie() {
           if (!ConstantTimeEqual(s.token_hash, current_)) continue;
           s.token_hash = fresh_;
           s.last_seen_ms = std::max(s.last_seen_ms, StoredMillis(now_));
+          if (kind_ == Kind::kReauthenticate) {
+            // Recorded only when it differs from created_ms (the record may
+            // stay v1); never before the login itself.
+            const std::int64_t at_ms = std::max(s.created_ms, StoredMillis(now_));
+            s.authenticated_at_ms = at_ms == s.created_ms ? std::nullopt : std::optional<std::int64_t>(at_ms);
+          }
           rotated_session_ = ToSession(options_, record.key, s);
           return true;
         }
@@ -404,7 +412,7 @@ Step CookieMutationOp::Next(Step step) {
     updated_ = std::move(*rotated_session_);
     return step;
   }
-  if (kind_ == Kind::kRotate && rotated_session_) {
+  if ((kind_ == Kind::kRotate || kind_ == Kind::kReauthenticate) && rotated_session_) {
     Issued issued;
     issued.session = std::move(*rotated_session_);
     // The kind of cookie the login chose: a browser-session cookie stays

@@ -212,23 +212,24 @@ class SetOp : public MutationOp<SetOp> {
   Result<Issued> result_ = Errc::kInvalidArgument;
 };
 
-// Sessions::Clear, Sessions::Rotate and Sessions::UpdateMeta(cookie_header,
+// Sessions::Clear, Sessions::Rotate, Sessions::Reauthenticated (a Rotate
+// that also sets authenticated_at) and Sessions::UpdateMeta(cookie_header,
 // meta): one Mutation per session cookie of the request until one matches
-// (Rotate, UpdateMeta) or all were tried (Clear). The session is matched by
+// (Rotate, Reauthenticated, UpdateMeta) or all were tried (Clear). The session is matched by
 // its current token inside the compare-and-swap.
 class CookieMutationOp : public MutationOp<CookieMutationOp> {
  public:
-  enum class Kind { kClear, kRotate, kUpdateMeta };
+  enum class Kind { kClear, kRotate, kReauthenticate, kUpdateMeta };
   // `meta`: kUpdateMeta's new meta (Errc::kInvalidArgument, without I/O,
   // above Options::max_meta_bytes).
   CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header, TimePoint now,
                    std::string_view meta = {});
   Step Start();
-  // Clear, Rotate or UpdateMeta.
+  // Which operation.
   Kind kind() const noexcept { return kind_; }
   // Clear: the expired Set-Cookie values; others: unused.
   Result<std::vector<std::string>>& cleared() noexcept { return cleared_; }
-  // Rotate: the rotated session and its cookie.
+  // Rotate, Reauthenticated: the rotated session and its cookie.
   Result<Issued>& rotated() noexcept { return rotated_; }
   // UpdateMeta: the session with its new meta.
   Result<Session>& updated() noexcept { return updated_; }

@@ -39,6 +39,9 @@ class BlockingAsync {
   Result<Issued> Rotate(std::string_view cookie_header) {
     return Run<Result<Issued>>([&](auto done) { sessions_.Rotate(cookie_header, done); });
   }
+  Result<Issued> Reauthenticated(std::string_view cookie_header) {
+    return Run<Result<Issued>>([&](auto done) { sessions_.Reauthenticated(cookie_header, done); });
+  }
   Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta) {
     return Run<Result<Session>>([&](auto done) { sessions_.UpdateMeta(cookie_header, meta, done); });
   }

@@ -1,9 +1,11 @@
 #pragma once
-// Test support: the changes of one session after Set (UpdateMeta, ...) on a
+// Test support: the changes of one session after Set (UpdateMeta,
+// Reauthenticated and authenticated_at) on a
 // real store, for the per-store session suites. Call RunSessionUpdates from
 // a TEST_CASE.
 
 #include "support/sessions_race.hpp"
+#include "support/step_up_flow.hpp"
 #include "support/update_meta_flow.hpp"
 
 #include <jeff/sessions.hpp>
@@ -13,9 +15,14 @@
 namespace jeff::test {
 
 inline void RunSessionUpdates(std::shared_ptr<Store> store) {
-  Sessions sessions(RaceOptions(std::move(store)));
+  Sessions sessions(RaceOptions(store));
   RunUpdateMetaFlow(sessions);
   RunUpdateMetaRace(sessions);
+  ManualClock clock;
+  Options stepped = RaceOptions(store);
+  stepped.clock = clock.AsClock();
+  Sessions step_up(stepped);
+  RunStepUpFlow(step_up, clock, *store);
 }
 
 }  // namespace jeff::test
