@@ -270,6 +270,14 @@ void AsyncSessions::StartCheck(std::string cookie_header, Done<CheckResult> done
              std::move(cookie_header));
 }
 
+void AsyncSessions::StartCheckBearer(std::string authorization_header, Done<CheckResult> done) {
+  if (impl_->stateless) return done(impl_->stateless->CheckBearer(authorization_header));
+  CheckResult none;
+  std::optional<std::string> header = engine::BearerAsCookie(impl_->options, authorization_header, none);
+  if (!header) return done(std::move(none));
+  StartCheck(std::move(*header), std::move(done));
+}
+
 void AsyncSessions::StartSet(std::string key, std::string meta, SetOptions set_options,
                              Done<Result<Issued>> done) {
   const std::optional<std::chrono::seconds> max_age = set_options.max_age;

@@ -197,9 +197,20 @@ class JEFF_API AsyncSessions {
         });
   }
 
-  /// Sessions::CheckBearer (stateless mode; pure computation, so it
-  /// answers at once).
+  /// Sessions::CheckBearer in stateless mode (pure computation, so it
+  /// answers at once); kAbsent for stateful sessions, which need the store:
+  /// use the asynchronous overload.
   CheckResult CheckBearer(std::string_view authorization_header);
+
+  /// Sessions::CheckBearer, both strategies: completes with
+  /// `void(CheckResult)`.
+  template <typename CompletionToken>
+  auto CheckBearer(std::string_view authorization_header, CompletionToken&& token) {
+    return Initiate<CheckResult>(std::forward<CompletionToken>(token),
+                                 [this, header = std::string(authorization_header)](auto done) mutable {
+                                   StartCheckBearer(std::move(header), std::move(done));
+                                 });
+  }
 
   /// The options in force (after defaults were applied).
   const Options& options() const noexcept;
@@ -262,6 +273,7 @@ class JEFF_API AsyncSessions {
   }
 
   void StartCheck(std::string cookie_header, Done<CheckResult> done);
+  void StartCheckBearer(std::string authorization_header, Done<CheckResult> done);
   void StartSet(std::string key, std::string meta, SetOptions set_options, Done<Result<Issued>> done);
   void StartClear(std::string cookie_header, Done<Result<std::vector<std::string>>> done);
   void StartDeleteAll(std::string key, Done<Result<std::size_t>> done);

@@ -208,6 +208,11 @@ struct Issued {
   /// Set-Cookie header values for the response (one, or several when a
   /// stateless token is split into chunks).
   std::vector<std::string> set_cookie;
+  /// The session's credential for a client without a cookie jar (a mobile
+  /// or API client), to send as `Authorization: Bearer <token>` (see
+  /// CheckBearer): the session cookie's value (stateful `<kid>.<token>`,
+  /// or the whole stateless token). Keep it as secret as the cookie.
+  std::string token;
   /// Other response headers (name, value): with Options::device_binding,
   /// Set adds Secure-Session-Registration (the browser's invitation to bind
   /// the session to a device key). Usually empty.
@@ -251,8 +256,11 @@ class JEFF_API Sessions {
   CheckResult Check(std::string_view cookie_header);
 
   /// Checks `Authorization: Bearer <token>` (`authorization_header` is the
-  /// header's value) in stateless mode with StatelessOptions::bearer set;
-  /// kAbsent otherwise, or for another scheme. Never refreshes the token.
+  /// header's value; the token is Issued::token) as Check checks the
+  /// cookie: stateful sessions always (a device-bound one is then
+  /// kDeviceProofRequired: its proof lives in a cookie), stateless ones
+  /// with StatelessOptions::bearer set. kAbsent for another scheme, or
+  /// stateless without that option. Never refreshes a stateless token.
   CheckResult CheckBearer(std::string_view authorization_header);
 
   /// Logs out the session of `cookie_header` (if any) and returns the

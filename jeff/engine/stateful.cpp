@@ -85,6 +85,12 @@ class StatefulStrategy final : public Strategy {
     return std::move(op.result());
   }
 
+  CheckResult CheckBearer(std::string_view authorization_header) override {
+    CheckResult none;
+    const std::optional<std::string> header = BearerAsCookie(options_, authorization_header, none);
+    return header ? Check(*header) : none;
+  }
+
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
     CookieMutationOp op(options_, CookieMutationOp::Kind::kClear, cookie_header, options_.clock());
     Drive(op, *options_.store, options_.clock, observer_);

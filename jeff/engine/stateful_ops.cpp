@@ -1,5 +1,6 @@
 #include <jeff/engine/stateful_ops.hpp>
 
+#include <jeff/detail/bearer.hpp>
 #include <jeff/detail/session_cookie.hpp>
 #include <jeff/engine/device_binding.hpp>
 
@@ -260,6 +261,21 @@ Step CheckOp::AfterTouch(Step step) {
   return step;
 }
 
+std::optional<std::string> BearerAsCookie(const Options& options, std::string_view authorization_header,
+                                          CheckResult& out) {
+  out = CheckResult{};
+  const std::optional<std::string_view> token = detail::BearerToken(authorization_header);
+  if (!token) return std::nullopt;  // another scheme: not ours to judge
+  // Strict before it becomes a cookie: no ';' can smuggle in another one.
+  if (!ParseSessionCookie(*token)) {
+    out.status = CheckStatus::kMalformed;
+    return std::nullopt;
+  }
+  std::string header = options.cookie.name;
+  header.append("=").append(*token);
+  return header;
+}
+
 // ---- Set ---------------------------------------------------------------------
 
 SetOp::SetOp(const Options& options, std::string_view key, std::string_view meta,
@@ -316,8 +332,9 @@ Step SetOp::Next(Step step) {
   }
   Issued issued;
   issued.session = ToSession(options_, key_, session_);
-  issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
-                                             FormatSessionCookie(kid_, token_), cookie_max_age_, now_));
+  issued.token = FormatSessionCookie(kid_, token_);
+  issued.set_cookie.push_back(
+      BuildSetCookie(options_.cookie, options_.cookie.name, issued.token, cookie_max_age_, now_));
   if (session_.challenge) issued.headers.push_back(RegistrationHeader(options_, *session_.challenge));
   result_ = std::move(issued);
   return step;
@@ -422,8 +439,8 @@ Step CookieMutationOp::Next(Step step) {
       max_age = std::max(std::chrono::duration_cast<std::chrono::seconds>(issued.session.expires - now_),
                          std::chrono::seconds(1));
     }
-    issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
-                                               FormatSessionCookie(kid_, fresh_token_), max_age, now_));
+    issued.token = FormatSessionCookie(kid_, fresh_token_);
+    issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name, issued.token, max_age, now_));
     rotated_ = std::move(issued);
     return step;
   }

@@ -157,6 +157,14 @@ class CheckOp {
   Mutation touch_;
 };
 
+// Sessions::CheckBearer (stateful): the Cookie header `<cookie name>=<token>`
+// that makes CheckOp check the bearer token of `authorization_header`
+// exactly as a session cookie. std::nullopt, with what to answer in `out`,
+// when there is nothing to check: kAbsent for another scheme, kMalformed
+// for a token that is not `<kid>.<token>`.
+std::optional<std::string> BearerAsCookie(const Options& options, std::string_view authorization_header,
+                                          CheckResult& out);
+
 // The operations below are one Mutation, or a few in sequence, plus their
 // own bookkeeping; their constructors copy what they keep.
 

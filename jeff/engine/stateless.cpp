@@ -3,6 +3,7 @@
 #include <jeff/engine/observer.hpp>
 
 #include <jeff/claims.hpp>
+#include <jeff/detail/bearer.hpp>
 #include <jeff/detail/json.hpp>
 #include <jeff/jwe.hpp>
 
@@ -134,6 +135,7 @@ class StatelessStrategy final : public Strategy {
     issued.session = SessionOf(claims, key, sid, meta);
     if (auto shaped = Shape(issued.session, claims); !shaped) return shaped.error();
     issued.set_cookie = TokenCookies(*token, std::nullopt, now);
+    issued.token = *token;
     observer_.SetDone();
     return issued;
   }
@@ -178,13 +180,9 @@ class StatelessStrategy final : public Strategy {
   CheckResult CheckAuthorization(std::string_view authorization_header) const {
     CheckResult result;
     if (!options_.stateless.bearer) return result;
-    std::string_view value = Trim(authorization_header);
-    constexpr std::string_view kScheme = "bearer";
-    const bool is_bearer = value.size() > kScheme.size() && (value[kScheme.size()] == ' ' || value[kScheme.size()] == '\t') &&
-                           std::equal(kScheme.begin(), kScheme.end(), value.begin(),
-                                      [](char a, char b) { return a == (b | 0x20); });
-    if (!is_bearer) return result;  // another scheme: not ours to judge
-    return CheckToken(Trim(value.substr(kScheme.size())), {}, /*may_refresh=*/false);
+    const std::optional<std::string_view> token = detail::BearerToken(authorization_header);
+    if (!token) return result;  // another scheme: not ours to judge
+    return CheckToken(*token, {}, /*may_refresh=*/false);
   }
 
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
@@ -255,12 +253,6 @@ class StatelessStrategy final : public Strategy {
     seconds lifetime = o.max_age.count() > 0 ? o.max_age : o.session_cookie_lifetime;
     if (o.idle_timeout.count() > 0) lifetime = std::min(lifetime, o.idle_timeout);
     return lifetime;
-  }
-
-  static std::string_view Trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
   }
 
   // `<name>.0`, `<name>.1`, ... joined in order, as Auth.js reads them.

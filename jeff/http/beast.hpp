@@ -169,7 +169,7 @@ inline boost::asio::awaitable<std::optional<CheckResult>> Admit(
   if (!decision) {
     CheckResult checked;
     if (ChecksBearer(request.view, policy)) {
-      checked = sessions.CheckBearer(request.view.authorization);
+      checked = co_await sessions.CheckBearer(request.view.authorization, boost::asio::use_awaitable);
     } else {
       checked = co_await sessions.Check(request.view.cookie, boost::asio::use_awaitable);
     }

@@ -52,7 +52,7 @@ Reply StoreUnavailableReply(std::chrono::seconds retry_after) {
 
 std::optional<Decision> BeforeCheck(const RequestView& request, const PolicyOptions& options,
                                     Access access) {
-  if (access == Access::kPublic) return std::nullopt;
+  if (access == Access::kPublic || ChecksBearer(request, options)) return std::nullopt;
   std::optional<Reply> refusal = RefuseOrigin(request, options.allowed_origins);
   if (!refusal) return std::nullopt;
   Decision decision;

@@ -59,9 +59,12 @@ struct PolicyOptions {
   /// Where a request without a live session is sent (302). Empty: it is
   /// answered 401 instead.
   std::string unauthorized_redirect = "/";
-  /// Check `Authorization: Bearer` (Sessions::CheckBearer) instead of the
-  /// cookie when the request has an Authorization header (stateless mode
-  /// with StatelessOptions::bearer). false: the cookie only.
+  /// Check `Authorization: Bearer` (Sessions::CheckBearer: stateful
+  /// sessions, or stateless ones with StatelessOptions::bearer) instead of
+  /// the cookie when the request has an Authorization header. Such a
+  /// request skips the origin check: a browser never attaches the header by
+  /// itself, so it cannot be forged cross-site (CSRF rides on cookies).
+  /// false: the cookie only.
   bool bearer = false;
   /// kSession routes that need a recent login (step-up): a session whose
   /// last authentication (Session::authenticated_at) is older than this is
@@ -128,7 +131,8 @@ JEFF_API std::optional<Reply> RefuseOrigin(const RequestView& request,
 JEFF_API Reply StoreUnavailableReply(std::chrono::seconds retry_after);
 
 /// Step 1, before the session check: the 403 Decision when the origin check
-/// refuses the request (kSession routes only); std::nullopt: go on and check.
+/// refuses the request (kSession routes authenticated by cookie only);
+/// std::nullopt: go on and check.
 JEFF_API std::optional<Decision> BeforeCheck(const RequestView& request,
                                              const PolicyOptions& options, Access access);
 

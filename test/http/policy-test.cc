@@ -219,9 +219,23 @@ TEST_CASE("Decide: the whole policy around a real Sessions") {
     CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).run_handler());
     options.bearer = true;
     CHECK(jeff::http::ChecksBearer(request, options));
-    // A stateful Sessions has no bearer tokens: CheckBearer finds nothing.
+    // Not a token: no session.
     CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).outcome ==
           Outcome::kUnauthorized);
+    // A stateful session's token; the origin check is for cookies only (a
+    // browser never sends the header by itself), a cookie still gets it.
+    const std::string bearer = "Bearer " + issued->token;
+    request.authorization = bearer;
+    request.method = "DELETE";
+    request.origin = "https://evil.example";
+    Decision api = jeff::http::Decide(sessions, request, options, Access::kSession);
+    CHECK(api.run_handler());
+    CHECK(api.checked.session.key == "zoe");
+    options.bearer = false;
+    CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).outcome == Outcome::kForbidden);
+    options.bearer = true;
+    request.method = "GET";
+    request.origin = {};
     request.authorization = {};
     CHECK_FALSE(jeff::http::ChecksBearer(request, options));
     CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).run_handler());

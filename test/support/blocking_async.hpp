@@ -24,6 +24,9 @@ class BlockingAsync {
   CheckResult Check(std::string_view cookie_header) {
     return Run<CheckResult>([&](auto done) { sessions_.Check(cookie_header, done); });
   }
+  CheckResult CheckBearer(std::string_view authorization_header) {
+    return Run<CheckResult>([&](auto done) { sessions_.CheckBearer(authorization_header, done); });
+  }
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) {
     return Run<Result<std::vector<std::string>>>([&](auto done) { sessions_.Clear(cookie_header, done); });
   }
