@@ -255,3 +255,30 @@ TEST_CASE("Wrap with max_authentication_age: an old login signs in again until R
   REQUIRE(again.ok());
   CHECK(client.Get("/danger", {{"Cookie", jeff::test::CookieOf(*again)}})->body == "done");
 }
+
+TEST_CASE("Wrap with bearer: a stateful session's token in Authorization, no origin check; cookies still checked") {
+  jeff::Options options;
+  options.store = std::make_shared<jeff::MemoryStore>();
+  options.insecure = true;
+  options.logger = [](std::string_view) {};
+  jeff::Sessions sessions(options);
+  jeff::test::LoopbackServer ts;
+  jeff::http::HttplibOptions api;
+  api.allowed_origins = {"http://app.example"};
+  api.bearer = true;
+  ts.server.Post("/api", jeff::http::Wrap(sessions, [](const auto&, auto& res, const jeff::Session& s) {
+    res.set_content("hello " + s.key, "text/plain");
+  }, api));
+  ts.Start();
+  httplib::Client client("127.0.0.1", ts.port);
+
+  auto issued = sessions.Set("zoe", "cli");
+  REQUIRE(issued.ok());
+  auto with_token = client.Post("/api", {{"Authorization", "Bearer " + issued->token}}, "", "text/plain");
+  REQUIRE(with_token);
+  CHECK(with_token->status == 200);
+  CHECK(with_token->body == "hello zoe");
+  CHECK(client.Post("/api", {{"Authorization", "Bearer nope"}}, "", "text/plain")->status == 302);
+  // The cookie (no Authorization header) still needs an allowed origin.
+  CHECK(client.Post("/api", {{"Cookie", jeff::test::CookieOf(*issued)}}, "", "text/plain")->status == 403);
+}

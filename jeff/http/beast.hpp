@@ -82,6 +82,10 @@ struct BeastOptions {
   /// Answers such a request (the Set-Cookie headers are already added), e.g.
   /// a 302 to the password prompt. Empty: 401 "Please sign in again".
   std::function<void(const Request&, Response&)> on_reauthenticate;
+  /// Accept `Authorization: Bearer <Issued::token>` in place of the cookie
+  /// (PolicyOptions::bearer): API and mobile clients. Such requests skip the
+  /// origin check, which is for cookies. false: the cookie only.
+  bool bearer = false;
 };
 
 /// All Cookie request headers joined with "; " (HTTP/2 may split them).
@@ -276,6 +280,7 @@ inline Handler Wrap(AsyncSessions& sessions, SessionHandler handler, BeastOption
   route->policy.retry_after = options.retry_after;
   route->policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
   route->policy.max_authentication_age = options.max_authentication_age;
+  route->policy.bearer = options.bearer;
   route->policy.clock = sessions.options().clock;
   route->hooks = std::move(options);
   return [&sessions, route = std::shared_ptr<const detail::Route<SessionHandler>>(std::move(route))](

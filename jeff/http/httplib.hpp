@@ -52,6 +52,10 @@ struct HttplibOptions {
   /// Answers such a request (the Set-Cookie headers are already added), e.g.
   /// a 302 to the password prompt. Empty: 401 "Please sign in again".
   std::function<void(const httplib::Request&, httplib::Response&)> on_reauthenticate;
+  /// Accept `Authorization: Bearer <Issued::token>` in place of the cookie
+  /// (PolicyOptions::bearer): API and mobile clients. Such requests skip the
+  /// origin check, which is for cookies. false: the cookie only.
+  bool bearer = false;
 };
 
 /// All Cookie request headers joined with "; " (HTTP/2 may split them).
@@ -153,6 +157,7 @@ inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
   policy.retry_after = options.retry_after;
   policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
   policy.max_authentication_age = options.max_authentication_age;
+  policy.bearer = options.bearer;
   policy.clock = sessions.options().clock;
   return [&sessions, handler = std::move(handler), options = std::move(options),
           policy = std::move(policy)](const httplib::Request& req, httplib::Response& res) {
