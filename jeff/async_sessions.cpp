@@ -270,6 +270,14 @@ void AsyncSessions::StartCheck(std::string cookie_header, Done<CheckResult> done
              std::move(cookie_header));
 }
 
+void AsyncSessions::StartCheckBearer(std::string authorization_header, Done<CheckResult> done) {
+  if (impl_->stateless) return done(impl_->stateless->CheckBearer(authorization_header));
+  CheckResult none;
+  std::optional<std::string> header = engine::BearerAsCookie(impl_->options, authorization_header, none);
+  if (!header) return done(std::move(none));
+  StartCheck(std::move(*header), std::move(done));
+}
+
 void AsyncSessions::StartSet(std::string key, std::string meta, SetOptions set_options,
                              Done<Result<Issued>> done) {
   const std::optional<std::chrono::seconds> max_age = set_options.max_age;
@@ -315,6 +323,28 @@ void AsyncSessions::StartRotate(std::string cookie_header, Done<Result<Issued>> 
   impl_->Launch<Op>(executor_,
              std::move(done), [](Op& op) { return std::move(op.rotated()); },
              Op::Kind::kRotate, cookie_header, impl_->options.clock());
+}
+
+void AsyncSessions::StartReauthenticated(std::string cookie_header, Done<Result<Issued>> done) {
+  if (impl_->stateless) return done(impl_->stateless->Reauthenticated(cookie_header));
+  using Op = engine::CookieMutationOp;
+  impl_->Launch<Op>(executor_, std::move(done), [](Op& op) { return std::move(op.rotated()); },
+                    Op::Kind::kReauthenticate, cookie_header, impl_->options.clock());
+}
+
+void AsyncSessions::StartUpdateMeta(std::string cookie_header, std::string meta, Done<Result<Session>> done) {
+  if (impl_->stateless) return done(impl_->stateless->UpdateMeta(cookie_header, meta));
+  using Op = engine::CookieMutationOp;
+  impl_->Launch<Op>(executor_, std::move(done), [](Op& op) { return std::move(op.updated()); },
+                    Op::Kind::kUpdateMeta, cookie_header, impl_->options.clock(), meta);
+}
+
+void AsyncSessions::StartUpdateMetaById(std::string key, SessionId id, std::string meta,
+                                        Done<Result<Session>> done) {
+  if (impl_->stateless) return done(impl_->stateless->UpdateMeta(key, id, meta));
+  impl_->Launch<engine::UpdateMetaOp>(executor_, std::move(done),
+                                      [](engine::UpdateMetaOp& op) { return std::move(op.result()); }, key, id,
+                                      meta);
 }
 
 void AsyncSessions::StartDeviceBinding(bool refresh, std::string cookie_header, std::string session_id,

@@ -34,7 +34,8 @@
 namespace jeff {
 
 /// The asynchronous session manager: the same operations, rules and results
-/// as Sessions (Check, Set, Clear, Delete, SessionsForKey, Rotate), over an
+/// as Sessions (Check, Set, Clear, Delete, SessionsForKey, Rotate,
+/// UpdateMeta, ...), over an
 /// AsyncStore. Calls are made from the thread that runs `executor` (the
 /// store's loop); each completion is posted to the token's associated
 /// executor (by default `executor`), never run inside the call that started
@@ -140,6 +141,37 @@ class JEFF_API AsyncSessions {
                                     });
   }
 
+  /// Sessions::Reauthenticated: completes with `void(Result<Issued>)`.
+  template <typename CompletionToken>
+  auto Reauthenticated(std::string_view cookie_header, CompletionToken&& token) {
+    return Initiate<Result<Issued>>(std::forward<CompletionToken>(token),
+                                    [this, header = std::string(cookie_header)](auto done) mutable {
+                                      StartReauthenticated(std::move(header), std::move(done));
+                                    });
+  }
+
+  /// Sessions::UpdateMeta(cookie_header, meta): completes with
+  /// `void(Result<Session>)`.
+  template <typename CompletionToken>
+  auto UpdateMeta(std::string_view cookie_header, std::string_view meta, CompletionToken&& token) {
+    return Initiate<Result<Session>>(
+        std::forward<CompletionToken>(token),
+        [this, header = std::string(cookie_header), meta = std::string(meta)](auto done) mutable {
+          StartUpdateMeta(std::move(header), std::move(meta), std::move(done));
+        });
+  }
+
+  /// Sessions::UpdateMeta(key, id, meta): completes with
+  /// `void(Result<Session>)`.
+  template <typename CompletionToken>
+  auto UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta, CompletionToken&& token) {
+    return Initiate<Result<Session>>(
+        std::forward<CompletionToken>(token),
+        [this, key = std::string(key), id, meta = std::string(meta)](auto done) mutable {
+          StartUpdateMetaById(std::move(key), id, std::move(meta), std::move(done));
+        });
+  }
+
   /// Sessions::RegisterDevice (DBSC registration endpoint): completes with
   /// `void(Result<DeviceBindingResponse>)`.
   template <typename CompletionToken>
@@ -165,9 +197,20 @@ class JEFF_API AsyncSessions {
         });
   }
 
-  /// Sessions::CheckBearer (stateless mode; pure computation, so it
-  /// answers at once).
+  /// Sessions::CheckBearer in stateless mode (pure computation, so it
+  /// answers at once); kAbsent for stateful sessions, which need the store:
+  /// use the asynchronous overload.
   CheckResult CheckBearer(std::string_view authorization_header);
+
+  /// Sessions::CheckBearer, both strategies: completes with
+  /// `void(CheckResult)`.
+  template <typename CompletionToken>
+  auto CheckBearer(std::string_view authorization_header, CompletionToken&& token) {
+    return Initiate<CheckResult>(std::forward<CompletionToken>(token),
+                                 [this, header = std::string(authorization_header)](auto done) mutable {
+                                   StartCheckBearer(std::move(header), std::move(done));
+                                 });
+  }
 
   /// The options in force (after defaults were applied).
   const Options& options() const noexcept;
@@ -230,12 +273,16 @@ class JEFF_API AsyncSessions {
   }
 
   void StartCheck(std::string cookie_header, Done<CheckResult> done);
+  void StartCheckBearer(std::string authorization_header, Done<CheckResult> done);
   void StartSet(std::string key, std::string meta, SetOptions set_options, Done<Result<Issued>> done);
   void StartClear(std::string cookie_header, Done<Result<std::vector<std::string>>> done);
   void StartDeleteAll(std::string key, Done<Result<std::size_t>> done);
   void StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done);
   void StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done);
   void StartRotate(std::string cookie_header, Done<Result<Issued>> done);
+  void StartReauthenticated(std::string cookie_header, Done<Result<Issued>> done);
+  void StartUpdateMeta(std::string cookie_header, std::string meta, Done<Result<Session>> done);
+  void StartUpdateMetaById(std::string key, SessionId id, std::string meta, Done<Result<Session>> done);
   void StartDeviceBinding(bool refresh, std::string cookie_header, std::string session_id, std::string proof,
                           Done<Result<DeviceBindingResponse>> done);
 

@@ -130,7 +130,7 @@ constexpr CounterFamily kCounters[] = {
     {"sets", "Sessions created by Set.", &MetricsSnapshot::sets},
     {"clears", "Sessions logged out by Clear.", &MetricsSnapshot::clears},
     {"deletes", "Sessions revoked by Delete.", &MetricsSnapshot::deletes},
-    {"rotations", "Sessions given a new token by Rotate.", &MetricsSnapshot::rotations},
+    {"rotations", "Sessions given a new token by Rotate or Reauthenticated.", &MetricsSnapshot::rotations},
     {"cas_attempts", "Compare-and-swap calls made on the store.", &MetricsSnapshot::cas_attempts},
     {"cas_conflicts", "Compare-and-swap calls that lost to a concurrent change.", &MetricsSnapshot::cas_conflicts},
     {"store_errors", "Store calls that failed.", &MetricsSnapshot::store_errors},

@@ -70,7 +70,7 @@ struct MetricsSnapshot {
   std::uint64_t sets = 0;        ///< successful Set calls (sessions created)
   std::uint64_t clears = 0;      ///< successful Clear calls (logouts)
   std::uint64_t deletes = 0;     ///< sessions revoked by Delete (the sum of its results)
-  std::uint64_t rotations = 0;   ///< successful Rotate calls
+  std::uint64_t rotations = 0;   ///< successful Rotate and Reauthenticated calls
   std::uint64_t cas_attempts = 0;   ///< compare-and-swap calls made
   std::uint64_t cas_conflicts = 0;  ///< compare-and-swap calls that lost to a concurrent change
   std::uint64_t store_errors = 0;   ///< store calls that failed (timeouts, connection loss, ...)

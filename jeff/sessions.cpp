@@ -72,6 +72,18 @@ Result<std::vector<Session>> Sessions::SessionsForKey(std::string_view key) {
 
 Result<Issued> Sessions::Rotate(std::string_view cookie_header) { return strategy_->Rotate(cookie_header); }
 
+Result<Issued> Sessions::Reauthenticated(std::string_view cookie_header) {
+  return strategy_->Reauthenticated(cookie_header);
+}
+
+Result<Session> Sessions::UpdateMeta(std::string_view cookie_header, std::string_view meta) {
+  return strategy_->UpdateMeta(cookie_header, meta);
+}
+
+Result<Session> Sessions::UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta) {
+  return strategy_->UpdateMeta(key, id, meta);
+}
+
 Result<DeviceBindingResponse> Sessions::RegisterDevice(std::string_view cookie_header,
                                                        std::string_view secure_session_response) {
   return strategy_->RegisterDevice(cookie_header, secure_session_response);

@@ -78,7 +78,7 @@ struct Options {
   std::chrono::microseconds cas_backoff = std::chrono::milliseconds(5);
   /// Longest application key (bytes) accepted by Set, Delete, SessionsForKey.
   std::size_t max_key_bytes = 1024;
-  /// Longest meta (bytes) accepted by Set.
+  /// Longest meta (bytes) accepted by Set and UpdateMeta.
   std::size_t max_meta_bytes = 4096;
   /// Source of time. Empty: the system clock.
   Clock clock;
@@ -122,6 +122,12 @@ struct Session {
   TimePoint expires;      ///< absolute end
   TimePoint last_seen;    ///< last recorded activity (throttled by touch_interval)
   std::string meta;       ///< application bytes given to Set (device, IP, ...)
+  /// The last authentication: `created` (the login Set recorded), or the
+  /// last Reauthenticated. Rotate, Check's touch, UpdateMeta and DBSC
+  /// refreshes keep it. Stateless sessions: the token's `auth_time` claim
+  /// (Set's time, kept by refreshes); the Unix epoch for a token without
+  /// one (Auth.js's), so that a route needing a recent login asks again.
+  TimePoint authenticated_at;
   /// The kind of cookie the session's login chose: true for a cookie with
   /// Max-Age (it survives a browser restart), false for a browser-session
   /// cookie (SetOptions::max_age 0). Rotate keeps it. Sessions stored
@@ -202,6 +208,11 @@ struct Issued {
   /// Set-Cookie header values for the response (one, or several when a
   /// stateless token is split into chunks).
   std::vector<std::string> set_cookie;
+  /// The session's credential for a client without a cookie jar (a mobile
+  /// or API client), to send as `Authorization: Bearer <token>` (see
+  /// CheckBearer): the session cookie's value (stateful `<kid>.<token>`,
+  /// or the whole stateless token). Keep it as secret as the cookie.
+  std::string token;
   /// Other response headers (name, value): with Options::device_binding,
   /// Set adds Secure-Session-Registration (the browser's invitation to bind
   /// the session to a device key). Usually empty.
@@ -245,8 +256,11 @@ class JEFF_API Sessions {
   CheckResult Check(std::string_view cookie_header);
 
   /// Checks `Authorization: Bearer <token>` (`authorization_header` is the
-  /// header's value) in stateless mode with StatelessOptions::bearer set;
-  /// kAbsent otherwise, or for another scheme. Never refreshes the token.
+  /// header's value; the token is Issued::token) as Check checks the
+  /// cookie: stateful sessions always (a device-bound one is then
+  /// kDeviceProofRequired: its proof lives in a cookie), stateless ones
+  /// with StatelessOptions::bearer set. kAbsent for another scheme, or
+  /// stateless without that option. Never refreshes a stateless token.
   CheckResult CheckBearer(std::string_view authorization_header);
 
   /// Logs out the session of `cookie_header` (if any) and returns the
@@ -279,6 +293,35 @@ class JEFF_API Sessions {
   /// concurrent Rotates with one cookie exactly one succeeds).
   /// Errc::kUnsupported in stateless mode.
   Result<Issued> Rotate(std::string_view cookie_header);
+
+  /// Replaces the meta of the session of `cookie_header` (the request's
+  /// Cookie header, the one Check verified), e.g. a device name the user
+  /// chose, and returns the session as it now is. Nothing else changes
+  /// (token, times, cookie: there is no Set-Cookie to send). The session is
+  /// matched by its current token inside one compare-and-swap, as Rotate's.
+  /// Errc::kInvalidArgument for meta over Options::max_meta_bytes (nothing
+  /// is written), Errc::kSessionNotFound when the cookie names no live
+  /// session, Errc::kUnsupported in stateless mode (the meta travels in the
+  /// token the client holds; a new one would leave the old one valid:
+  /// call Set instead).
+  Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta);
+
+  /// UpdateMeta for session `id` of `key` (an operator or another device
+  /// of the user, e.g. from the SessionsForKey list). Errors as above, and
+  /// Errc::kInvalidArgument for a key Set would refuse.
+  Result<Session> UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta);
+
+  /// Records that the user of the session of `cookie_header` (the request's
+  /// Cookie header) just authenticated again (password, second factor) and
+  /// gives the session a new token, as Rotate does: Session::authenticated_at
+  /// becomes the clock's now, and the returned Set-Cookie value replaces the
+  /// old cookie, which stops working. The new token is the session-fixation
+  /// defence of any privilege change: a cookie planted or copied before the
+  /// prompt must not inherit the fresh authentication. Matched by the current
+  /// token inside one compare-and-swap: Errc::kSessionNotFound when the cookie
+  /// names no live session (of two concurrent calls with one cookie exactly
+  /// one succeeds). Errc::kUnsupported in stateless mode (call Set again).
+  Result<Issued> Reauthenticated(std::string_view cookie_header);
 
   /// DBSC registration endpoint (DeviceBindingOptions::registration_path,
   /// POST): `cookie_header` is the request's Cookie header (the session

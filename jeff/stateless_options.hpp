@@ -54,7 +54,9 @@ using SessionCallback = std::function<void(const Session& session, nlohmann::jso
 ///
 /// Claims of the token: `sub` (the key), `sid` (session id, a UUIDv4),
 /// `iat`, `exp`, `jti` (a UUIDv4 per token), `meta` (Set's meta, when not
-/// empty: it must then be UTF-8), plus what `jwt_callback` adds. Lifetime:
+/// empty: it must then be UTF-8), `auth_time` (OpenID Connect's: Set's
+/// time, which refreshes carry on; Session::authenticated_at), plus what
+/// `jwt_callback` adds. Lifetime:
 /// `exp` = now + Options::max_age (Options::session_cookie_lifetime when
 /// max_age is 0; shortened to Options::idle_timeout when that is set and
 /// shorter), slid forward by a refresh at most once per

@@ -219,3 +219,66 @@ TEST_CASE("MountDeviceBinding mounts nothing when device binding is off") {
   REQUIRE(issued.ok());
   CHECK(issued->headers.empty());
 }
+
+TEST_CASE("Wrap with max_authentication_age: an old login signs in again until Reauthenticated") {
+  jeff::ManualClock clock;
+  jeff::Options options;
+  options.store = std::make_shared<jeff::MemoryStore>();
+  options.clock = clock.AsClock();
+  options.insecure = true;
+  options.logger = [](std::string_view) {};
+  jeff::Sessions sessions(options);
+  jeff::test::LoopbackServer ts;
+  jeff::http::HttplibOptions recent;
+  recent.max_authentication_age = std::chrono::minutes(10);
+  const auto done = [](const auto&, auto& res, const jeff::Session&) { res.set_content("done", "text/plain"); };
+  ts.server.Get("/danger", jeff::http::Wrap(sessions, done, recent));
+  recent.on_reauthenticate = [](const auto&, auto& res) { res.set_redirect("/confirm-password"); };
+  ts.server.Get("/custom", jeff::http::Wrap(sessions, done, recent));
+  ts.Start();
+  httplib::Client client("127.0.0.1", ts.port);
+
+  auto issued = sessions.Set("zoe", "test");
+  REQUIRE(issued.ok());
+  const httplib::Headers with_cookie = {{"Cookie", jeff::test::CookieOf(*issued)}};
+  CHECK(client.Get("/danger", with_cookie)->body == "done");
+  clock.Advance(std::chrono::minutes(11));
+  auto old = client.Get("/danger", with_cookie);
+  REQUIRE(old);
+  CHECK(old->status == 401);
+  CHECK(old->body == "Please sign in again to continue.\n");
+  auto custom = client.Get("/custom", with_cookie);
+  REQUIRE(custom);
+  CHECK(custom->status == 302);
+  CHECK(custom->get_header_value("Location") == "/confirm-password");
+  auto again = sessions.Reauthenticated(jeff::test::CookieOf(*issued));
+  REQUIRE(again.ok());
+  CHECK(client.Get("/danger", {{"Cookie", jeff::test::CookieOf(*again)}})->body == "done");
+}
+
+TEST_CASE("Wrap with bearer: a stateful session's token in Authorization, no origin check; cookies still checked") {
+  jeff::Options options;
+  options.store = std::make_shared<jeff::MemoryStore>();
+  options.insecure = true;
+  options.logger = [](std::string_view) {};
+  jeff::Sessions sessions(options);
+  jeff::test::LoopbackServer ts;
+  jeff::http::HttplibOptions api;
+  api.allowed_origins = {"http://app.example"};
+  api.bearer = true;
+  ts.server.Post("/api", jeff::http::Wrap(sessions, [](const auto&, auto& res, const jeff::Session& s) {
+    res.set_content("hello " + s.key, "text/plain");
+  }, api));
+  ts.Start();
+  httplib::Client client("127.0.0.1", ts.port);
+
+  auto issued = sessions.Set("zoe", "cli");
+  REQUIRE(issued.ok());
+  auto with_token = client.Post("/api", {{"Authorization", "Bearer " + issued->token}}, "", "text/plain");
+  REQUIRE(with_token);
+  CHECK(with_token->status == 200);
+  CHECK(with_token->body == "hello zoe");
+  CHECK(client.Post("/api", {{"Authorization", "Bearer nope"}}, "", "text/plain")->status == 302);
+  // The cookie (no Authorization header) still needs an allowed origin.
+  CHECK(client.Post("/api", {{"Cookie", jeff::test::CookieOf(*issued)}}, "", "text/plain")->status == 403);
+}

@@ -216,6 +216,11 @@ void Observer::Finished(CookieMutationOp& op) {
     if (!op.cleared()) return Failed(op.cleared().error(), op.store_key());
     return Cleared();
   }
+  // UpdateMeta counts nothing; a conflict is an event as for every write.
+  if (op.kind() == CookieMutationOp::Kind::kUpdateMeta) {
+    if (!op.updated()) Failed(op.updated().error(), op.store_key());
+    return;
+  }
   if (!op.rotated()) return Failed(op.rotated().error(), op.store_key());
   if (enabled_) Local().Add(kRotations);
 }
@@ -231,6 +236,10 @@ void Observer::Finished(DeleteSomeOp& op) {
 }
 
 void Observer::Finished(ListOp&) {}
+
+void Observer::Finished(UpdateMetaOp& op) {
+  if (!op.result()) Failed(op.result().error(), op.store_key());
+}
 
 void Observer::Finished(DeviceBindingOp& op) {
   if (!op.result()) {

@@ -39,6 +39,7 @@ class CookieMutationOp;
 class DeleteAllOp;
 class DeleteSomeOp;
 class ListOp;
+class UpdateMetaOp;
 class DeviceBindingOp;
 
 class Observer {
@@ -96,6 +97,7 @@ class Observer {
   void Finished(DeleteAllOp& op);
   void Finished(DeleteSomeOp& op);
   void Finished(ListOp& op);
+  void Finished(UpdateMetaOp& op);
   void Finished(DeviceBindingOp& op);
 
   // Event::kInsecureMode etc.: calls on_event (if any), never throwing.

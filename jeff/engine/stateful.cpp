@@ -85,6 +85,12 @@ class StatefulStrategy final : public Strategy {
     return std::move(op.result());
   }
 
+  CheckResult CheckBearer(std::string_view authorization_header) override {
+    CheckResult none;
+    const std::optional<std::string> header = BearerAsCookie(options_, authorization_header, none);
+    return header ? Check(*header) : none;
+  }
+
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
     CookieMutationOp op(options_, CookieMutationOp::Kind::kClear, cookie_header, options_.clock());
     Drive(op, *options_.store, options_.clock, observer_);
@@ -113,6 +119,24 @@ class StatefulStrategy final : public Strategy {
     CookieMutationOp op(options_, CookieMutationOp::Kind::kRotate, cookie_header, options_.clock());
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.rotated());
+  }
+
+  Result<Issued> Reauthenticated(std::string_view cookie_header) override {
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kReauthenticate, cookie_header, options_.clock());
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.rotated());
+  }
+
+  Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta) override {
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kUpdateMeta, cookie_header, options_.clock(), meta);
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.updated());
+  }
+
+  Result<Session> UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta) override {
+    UpdateMetaOp op(options_, key, id, meta);
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.result());
   }
 
   Result<DeviceBindingResponse> RegisterDevice(std::string_view cookie_header, std::string_view proof) override {

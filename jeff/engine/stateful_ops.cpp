@@ -1,5 +1,6 @@
 #include <jeff/engine/stateful_ops.hpp>
 
+#include <jeff/detail/bearer.hpp>
 #include <jeff/detail/session_cookie.hpp>
 #include <jeff/engine/device_binding.hpp>
 
@@ -25,10 +26,22 @@ std::minstd_rand& JitterRng() {
 
 Session ToSession(const Options& options, std::string_view key, const StoredSession& s) {
   Session session{std::string(key), s.id, FromUnixMillis(s.created_ms), FromUnixMillis(s.expires_ms),
-                  FromUnixMillis(s.last_seen_ms), s.meta};
+                  FromUnixMillis(s.last_seen_ms), s.meta,
+                  FromUnixMillis(s.authenticated_at_ms.value_or(s.created_ms))};
   session.persistent = IsPersistent(options, s.persistent);
   session.device_bound = s.device_key.has_value();
   return session;
+}
+
+// UpdateMeta's change of the matched session `s` of `key`'s record: its meta
+// becomes `meta`, and `updated` the session as it now is. Returns whether
+// the record changed (an equal meta writes nothing).
+bool ReplaceMeta(const Options& options, std::string_view key, StoredSession& s, std::string_view meta,
+                 std::optional<Session>& updated) {
+  const bool changed = s.meta != meta;
+  s.meta.assign(meta);
+  updated = ToSession(options, key, s);
+  return changed;
 }
 
 // Server-side lifetime of a session whose cookie has Max-Age `max_age`.
@@ -221,6 +234,8 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   const bool has_ext = !match->ext.empty();
   s.device_bound = has_ext && match->device_key().has_value();
   s.persistent = IsPersistent(options_, has_ext ? match->persistent() : std::nullopt);
+  const std::optional<std::int64_t> authenticated_ms = has_ext ? match->authenticated_at_ms() : std::nullopt;
+  s.authenticated_at = FromUnixMillis(authenticated_ms.value_or(match->created_ms));
 
   const std::int64_t touch_ms = std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
   if (touch_ms <= 0 || now_ms - match->last_seen_ms < touch_ms) return Step::Done();
@@ -250,6 +265,21 @@ Step CheckOp::AfterTouch(Step step) {
   if (!step.done()) return step;
   if (touch_->result()) result_.session.last_seen = now_;
   return step;
+}
+
+std::optional<std::string> BearerAsCookie(const Options& options, std::string_view authorization_header,
+                                          CheckResult& out) {
+  out = CheckResult{};
+  const std::optional<std::string_view> token = detail::BearerToken(authorization_header);
+  if (!token) return std::nullopt;  // another scheme: not ours to judge
+  // Strict before it becomes a cookie: no ';' can smuggle in another one.
+  if (!ParseSessionCookie(*token)) {
+    out.status = CheckStatus::kMalformed;
+    return std::nullopt;
+  }
+  std::string header = options.cookie.name;
+  header.append("=").append(*token);
+  return header;
 }
 
 // ---- Set ---------------------------------------------------------------------
@@ -308,8 +338,9 @@ Step SetOp::Next(Step step) {
   }
   Issued issued;
   issued.session = ToSession(options_, key_, session_);
-  issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
-                                             FormatSessionCookie(kid_, token_), cookie_max_age_, now_));
+  issued.token = FormatSessionCookie(kid_, token_);
+  issued.set_cookie.push_back(
+      BuildSetCookie(options_.cookie, options_.cookie.name, issued.token, cookie_max_age_, now_));
   if (session_.challenge) issued.headers.push_back(RegistrationHeader(options_, *session_.challenge));
   result_ = std::move(issued);
   return step;
@@ -318,15 +349,23 @@ Step SetOp::Next(Step step) {
 // ---- Clear and Rotate ----------------------------------------------------------
 
 CookieMutationOp::CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header,
-                                   TimePoint now)
-    : MutationOp(options), kind_(kind), now_(now) {
+                                   TimePoint now, std::string_view meta)
+    : MutationOp(options), kind_(kind), now_(now), meta_(meta) {
   for (std::string_view value : FindCookies(cookie_header, options.cookie.name, kMaxCandidates)) {
     values_.emplace_back(value);
   }
-  if (kind_ == Kind::kRotate) {
+  if (kind_ == Kind::kRotate || kind_ == Kind::kReauthenticate) {
     RandomBytes(fresh_token_);
     fresh_ = HashToken(fresh_token_);
   }
+}
+
+Step CookieMutationOp::Start() {
+  if (kind_ == Kind::kUpdateMeta && meta_.size() > options_.max_meta_bytes) {
+    updated_ = Errc::kInvalidArgument;
+    return Step::Done();
+  }
+  return NextCookie();
 }
 
 Step CookieMutationOp::NextCookie() {
@@ -344,6 +383,15 @@ Step CookieMutationOp::NextCookie() {
                  return ConstantTimeEqual(s.token_hash, current_);
                }) != 0;
       };
+    } else if (kind_ == Kind::kUpdateMeta) {
+      change = [this](Record& record) -> Result<bool> {
+        rotated_session_.reset();
+        for (StoredSession& s : record.sessions) {
+          if (!ConstantTimeEqual(s.token_hash, current_)) continue;
+          return ReplaceMeta(options_, record.key, s, meta_, rotated_session_);
+        }
+        return false;
+      };
     } else {
       // The session is found by its current token, inside the
       // compare-and-swap: of two concurrent Rotates with one cookie, the
@@ -355,6 +403,12 @@ Step CookieMutationOp::NextCookie() {
           if (!ConstantTimeEqual(s.token_hash, current_)) continue;
           s.token_hash = fresh_;
           s.last_seen_ms = std::max(s.last_seen_ms, StoredMillis(now_));
+          if (kind_ == Kind::kReauthenticate) {
+            // Recorded only when it differs from created_ms (the record may
+            // stay v1); never before the login itself.
+            const std::int64_t at_ms = std::max(s.created_ms, StoredMillis(now_));
+            s.authenticated_at_ms = at_ms == s.created_ms ? std::nullopt : std::optional<std::int64_t>(at_ms);
+          }
           rotated_session_ = ToSession(options_, record.key, s);
           return true;
         }
@@ -374,9 +428,14 @@ Step CookieMutationOp::Next(Step step) {
   if (!mutation_.result()) {
     cleared_ = mutation_.result().error();
     rotated_ = mutation_.result().error();
+    updated_ = mutation_.result().error();
     return step;
   }
-  if (kind_ == Kind::kRotate && rotated_session_) {
+  if (kind_ == Kind::kUpdateMeta && rotated_session_) {
+    updated_ = std::move(*rotated_session_);
+    return step;
+  }
+  if ((kind_ == Kind::kRotate || kind_ == Kind::kReauthenticate) && rotated_session_) {
     Issued issued;
     issued.session = std::move(*rotated_session_);
     // The kind of cookie the login chose: a browser-session cookie stays
@@ -386,12 +445,45 @@ Step CookieMutationOp::Next(Step step) {
       max_age = std::max(std::chrono::duration_cast<std::chrono::seconds>(issued.session.expires - now_),
                          std::chrono::seconds(1));
     }
-    issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name,
-                                               FormatSessionCookie(kid_, fresh_token_), max_age, now_));
+    issued.token = FormatSessionCookie(kid_, fresh_token_);
+    issued.set_cookie.push_back(BuildSetCookie(options_.cookie, options_.cookie.name, issued.token, max_age, now_));
     rotated_ = std::move(issued);
     return step;
   }
   return NextCookie();
+}
+
+// ---- UpdateMeta(key, id, meta) ---------------------------------------------------
+
+UpdateMetaOp::UpdateMetaOp(const Options& options, std::string_view key, const SessionId& id,
+                           std::string_view meta)
+    : MutationOp(options), key_(key), id_(id), meta_(meta) {}
+
+Step UpdateMetaOp::Start() {
+  if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
+  if (meta_.size() > options_.max_meta_bytes) return Step::Done();
+  return Next(mutation_.Begin(
+      KeyId(key_, options_.pepper), {},
+      [this](Record& record) -> Result<bool> {
+        updated_.reset();
+        for (StoredSession& s : record.sessions) {
+          if (s.id == id_) return ReplaceMeta(options_, record.key, s, meta_, updated_);
+        }
+        return false;
+      },
+      std::nullopt, TimePoint{}));
+}
+
+Step UpdateMetaOp::Next(Step step) {
+  if (!step.done()) return step;
+  if (!mutation_.result()) {
+    result_ = mutation_.result().error();
+  } else if (updated_) {
+    result_ = std::move(*updated_);
+  } else {
+    result_ = Errc::kSessionNotFound;
+  }
+  return step;
 }
 
 // ---- Delete(key, ids) ------------------------------------------------------------

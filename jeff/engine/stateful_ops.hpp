@@ -1,10 +1,10 @@
 #pragma once
 // Internal: the stateful strategy's decisions, without I/O (sans-I/O).
 //
-// Each operation (Check, Set, Clear, DeleteAll, DeleteSome, List, Rotate) is
-// a small state machine. It never touches a store, a clock or a timer: it
-// returns a Step (fetch this key, compare-and-swap this value, erase this
-// key, wait this long, or done) and a driver performs it and feeds the
+// Each operation (Check, Set, Clear, DeleteAll, DeleteSome, List, Rotate,
+// UpdateMeta) is a small state machine. It never touches a store, a clock or
+// a timer: it returns a Step (fetch this key, compare-and-swap this value,
+// erase this key, wait this long, or done) and a driver performs it and feeds the
 // outcome back with the time it read. The synchronous driver
 // (engine/stateful.cpp) blocks on a Store; the asynchronous one
 // (async_sessions.cpp) runs on an AsyncStore and Asio timers. The rules
@@ -157,6 +157,14 @@ class CheckOp {
   std::optional<Mutation> touch_;
 };
 
+// Sessions::CheckBearer (stateful): the Cookie header `<cookie name>=<token>`
+// that makes CheckOp check the bearer token of `authorization_header`
+// exactly as a session cookie. std::nullopt, with what to answer in `out`,
+// when there is nothing to check: kAbsent for another scheme, kMalformed
+// for a token that is not `<kid>.<token>`.
+std::optional<std::string> BearerAsCookie(const Options& options, std::string_view authorization_header,
+                                          CheckResult& out);
+
 // The operations below are one Mutation, or a few in sequence, plus their
 // own bookkeeping; their constructors copy what they keep.
 
@@ -212,19 +220,27 @@ class SetOp : public MutationOp<SetOp> {
   Result<Issued> result_ = Errc::kInvalidArgument;
 };
 
-// Sessions::Clear and Sessions::Rotate: one Mutation per session cookie of
-// the request until one matches (Rotate) or all were tried (Clear).
+// Sessions::Clear, Sessions::Rotate, Sessions::Reauthenticated (a Rotate
+// that also sets authenticated_at) and Sessions::UpdateMeta(cookie_header,
+// meta): one Mutation per session cookie of the request until one matches
+// (Rotate, Reauthenticated, UpdateMeta) or all were tried (Clear). The session is matched by
+// its current token inside the compare-and-swap.
 class CookieMutationOp : public MutationOp<CookieMutationOp> {
  public:
-  enum class Kind { kClear, kRotate };
-  CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header, TimePoint now);
-  Step Start() { return NextCookie(); }
-  // Clear or Rotate.
+  enum class Kind { kClear, kRotate, kReauthenticate, kUpdateMeta };
+  // `meta`: kUpdateMeta's new meta (Errc::kInvalidArgument, without I/O,
+  // above Options::max_meta_bytes).
+  CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header, TimePoint now,
+                   std::string_view meta = {});
+  Step Start();
+  // Which operation.
   Kind kind() const noexcept { return kind_; }
-  // Clear: the expired Set-Cookie values; Rotate: unused.
+  // Clear: the expired Set-Cookie values; others: unused.
   Result<std::vector<std::string>>& cleared() noexcept { return cleared_; }
-  // Rotate: the rotated session and its cookie.
+  // Rotate, Reauthenticated: the rotated session and its cookie.
   Result<Issued>& rotated() noexcept { return rotated_; }
+  // UpdateMeta: the session with its new meta.
+  Result<Session>& updated() noexcept { return updated_; }
 
  private:
   friend MutationOp;
@@ -240,9 +256,31 @@ class CookieMutationOp : public MutationOp<CookieMutationOp> {
   Token fresh_token_{};
   TokenHash fresh_{};
   TokenHash current_{};
-  std::optional<Session> rotated_session_;
+  std::string meta_;
+  std::optional<Session> rotated_session_;  // Rotate, UpdateMeta: the matched session
   Result<std::vector<std::string>> cleared_ = Errc::kInvalidArgument;
   Result<Issued> rotated_ = Errc::kSessionNotFound;
+  Result<Session> updated_ = Errc::kSessionNotFound;
+};
+
+// Sessions::UpdateMeta(key, id, meta): the meta of session `id` of `key`,
+// replaced in one Mutation. Fails at once for a bad key or meta, as SetOp
+// does; Errc::kSessionNotFound when `key` has no live session `id`.
+class UpdateMetaOp : public MutationOp<UpdateMetaOp> {
+ public:
+  UpdateMetaOp(const Options& options, std::string_view key, const SessionId& id, std::string_view meta);
+  Step Start();
+  Result<Session>& result() noexcept { return result_; }
+
+ private:
+  friend MutationOp;
+  Step Next(Step step);
+
+  std::string key_;
+  SessionId id_;
+  std::string meta_;
+  std::optional<Session> updated_;
+  Result<Session> result_ = Errc::kInvalidArgument;
 };
 
 // Sessions::Delete(key, ids). Fails at once for a bad key, as SetOp does.

@@ -3,6 +3,7 @@
 #include <jeff/engine/observer.hpp>
 
 #include <jeff/claims.hpp>
+#include <jeff/detail/bearer.hpp>
 #include <jeff/detail/json.hpp>
 #include <jeff/jwe.hpp>
 
@@ -37,6 +38,7 @@ struct TokenClaims {
   std::optional<double> iat;
   std::optional<double> exp;
   std::optional<double> nbf;
+  std::optional<double> auth_time;  // OpenID Connect's: the last authentication
 };
 
 // NumericDate claims must be numbers, string claims strings (as jose checks).
@@ -45,7 +47,11 @@ bool ReadClaims(const simdjson::dom::object& object, TokenClaims& out) {
     const std::string_view k = field.key;
     std::string_view* text = k == "sub" ? &out.sub : k == "sid" ? &out.sid : k == "jti" ? &out.jti
                              : k == "meta" ? &out.meta : nullptr;
-    std::optional<double>* number = k == "iat" ? &out.iat : k == "exp" ? &out.exp : k == "nbf" ? &out.nbf : nullptr;
+    std::optional<double>* number = k == "iat"         ? &out.iat
+                                    : k == "exp"       ? &out.exp
+                                    : k == "nbf"       ? &out.nbf
+                                    : k == "auth_time" ? &out.auth_time
+                                                       : nullptr;
     if (text != nullptr && field.value.get_string().get(*text) != simdjson::SUCCESS) return false;
     if (number != nullptr) {
       double value = 0;
@@ -67,7 +73,8 @@ std::optional<std::int64_t> ToMillis(std::optional<double> seconds_since_epoch) 
 
 // The token's times are all representable (see ToMillis).
 bool TimesInRange(const TokenClaims& tc) {
-  return (!tc.exp || ToMillis(tc.exp)) && (!tc.iat || ToMillis(tc.iat)) && (!tc.nbf || ToMillis(tc.nbf));
+  return (!tc.exp || ToMillis(tc.exp)) && (!tc.iat || ToMillis(tc.iat)) && (!tc.nbf || ToMillis(tc.nbf)) &&
+         (!tc.auth_time || ToMillis(tc.auth_time));
 }
 
 std::int64_t UnixSeconds(TimePoint t) {
@@ -119,6 +126,7 @@ class StatelessStrategy final : public Strategy {
     nlohmann::json claims = nlohmann::json::object();
     const std::string sid = FormatSessionId(NewSessionId());
     if (!meta.empty()) claims["meta"] = meta;
+    claims["auth_time"] = UnixSeconds(now);
     if (auto edited = RunJwtCallback(JwtTrigger::kSignIn, key, sid, claims); !edited) return edited.error();
     auto token = Issue(claims, key, sid, now);
     if (!token) return token.error();
@@ -127,6 +135,7 @@ class StatelessStrategy final : public Strategy {
     issued.session = SessionOf(claims, key, sid, meta);
     if (auto shaped = Shape(issued.session, claims); !shaped) return shaped.error();
     issued.set_cookie = TokenCookies(*token, std::nullopt, now);
+    issued.token = *token;
     observer_.SetDone();
     return issued;
   }
@@ -171,13 +180,9 @@ class StatelessStrategy final : public Strategy {
   CheckResult CheckAuthorization(std::string_view authorization_header) const {
     CheckResult result;
     if (!options_.stateless.bearer) return result;
-    std::string_view value = Trim(authorization_header);
-    constexpr std::string_view kScheme = "bearer";
-    const bool is_bearer = value.size() > kScheme.size() && (value[kScheme.size()] == ' ' || value[kScheme.size()] == '\t') &&
-                           std::equal(kScheme.begin(), kScheme.end(), value.begin(),
-                                      [](char a, char b) { return a == (b | 0x20); });
-    if (!is_bearer) return result;  // another scheme: not ours to judge
-    return CheckToken(Trim(value.substr(kScheme.size())), {}, /*may_refresh=*/false);
+    const std::optional<std::string_view> token = detail::BearerToken(authorization_header);
+    if (!token) return result;  // another scheme: not ours to judge
+    return CheckToken(*token, {}, /*may_refresh=*/false);
   }
 
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
@@ -248,12 +253,6 @@ class StatelessStrategy final : public Strategy {
     seconds lifetime = o.max_age.count() > 0 ? o.max_age : o.session_cookie_lifetime;
     if (o.idle_timeout.count() > 0) lifetime = std::min(lifetime, o.idle_timeout);
     return lifetime;
-  }
-
-  static std::string_view Trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
   }
 
   // `<name>.0`, `<name>.1`, ... joined in order, as Auth.js reads them.
@@ -359,7 +358,12 @@ class StatelessStrategy final : public Strategy {
     session.persistent = options_.max_age.count() > 0;
     session.key.assign(key);
     session.id = ParseSessionId(sid).value_or(SessionId{});
-    session.created = session.last_seen = TimePoint(seconds(claims.at("iat").get<std::int64_t>()));
+    session.created = session.last_seen = session.authenticated_at =
+        TimePoint(seconds(claims.at("iat").get<std::int64_t>()));
+    // Set's login is the authentication (the auth_time it stamped).
+    if (const auto at = claims.find("auth_time"); at != claims.end() && at->is_number_integer()) {
+      session.authenticated_at = TimePoint(seconds(at->get<std::int64_t>()));
+    }
     session.expires = TimePoint(seconds(claims.at("exp").get<std::int64_t>()));
     session.meta.assign(meta);
     return session;
@@ -418,6 +422,9 @@ class StatelessStrategy final : public Strategy {
     session.key.assign(tc.sub);
     session.id = ParseSessionId(sid).value_or(SessionId{});
     session.created = session.last_seen = FromUnixMillis(tc.iat ? *ToMillis(tc.iat) : 0);
+    // A refresh moves iat, never auth_time; a token without it (Auth.js's)
+    // has no known authentication: the epoch, so step-up routes ask again.
+    session.authenticated_at = FromUnixMillis(tc.auth_time ? *ToMillis(tc.auth_time) : 0);
     session.expires = FromUnixMillis(exp_ms);
     session.meta.assign(tc.meta);
     session.persistent = options_.max_age.count() > 0;

@@ -20,6 +20,16 @@ class Strategy {
   virtual Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) = 0;
   virtual Result<std::vector<Session>> SessionsForKey(std::string_view key) = 0;
   virtual Result<Issued> Rotate(std::string_view cookie_header) = 0;
+  // Step-up; strategies that cannot change a session in place support none.
+  virtual Result<Issued> Reauthenticated(std::string_view /*cookie_header*/) { return Errc::kUnsupported; }
+  // Meta updates; strategies that cannot change a session in place support none.
+  virtual Result<Session> UpdateMeta(std::string_view /*cookie_header*/, std::string_view /*meta*/) {
+    return Errc::kUnsupported;
+  }
+  virtual Result<Session> UpdateMeta(std::string_view /*key*/, const SessionId& /*id*/,
+                                     std::string_view /*meta*/) {
+    return Errc::kUnsupported;
+  }
   // DBSC endpoints; strategies without device binding support none.
   virtual Result<DeviceBindingResponse> RegisterDevice(std::string_view /*cookie_header*/,
                                                        std::string_view /*proof*/) {

@@ -74,6 +74,18 @@ struct BeastOptions {
   /// Origins (`scheme://host[:port]`) allowed to send unsafe methods (POST,
   /// PUT, ...) to Wrap'ed routes; others get 403. Empty: no check.
   std::vector<std::string> allowed_origins;
+  /// Step-up: a session whose last authentication (Session::authenticated_at)
+  /// is older than this is answered by on_reauthenticate instead of the
+  /// handler. 0: any age. Set it per route, e.g. 10 minutes for "delete
+  /// account"; the prompt behind it ends in Sessions::Reauthenticated.
+  std::chrono::seconds max_authentication_age{0};
+  /// Answers such a request (the Set-Cookie headers are already added), e.g.
+  /// a 302 to the password prompt. Empty: 401 "Please sign in again".
+  std::function<void(const Request&, Response&)> on_reauthenticate;
+  /// Accept `Authorization: Bearer <Issued::token>` in place of the cookie
+  /// (PolicyOptions::bearer): API and mobile clients. Such requests skip the
+  /// origin check, which is for cookies. false: the cookie only.
+  bool bearer = false;
 };
 
 /// All Cookie request headers joined with "; " (HTTP/2 may split them).
@@ -161,7 +173,7 @@ inline boost::asio::awaitable<std::optional<CheckResult>> Admit(
   if (!decision) {
     CheckResult checked;
     if (ChecksBearer(request.view, policy)) {
-      checked = sessions.CheckBearer(request.view.authorization);
+      checked = co_await sessions.CheckBearer(request.view.authorization, boost::asio::use_awaitable);
     } else {
       checked = co_await sessions.Check(request.view.cookie, boost::asio::use_awaitable);
     }
@@ -172,9 +184,12 @@ inline boost::asio::awaitable<std::optional<CheckResult>> Admit(
     AddSetCookies(res, decision->reply.set_cookie);
     co_return std::move(decision->checked);
   }
-  if (decision->outcome == Outcome::kUnauthorized && hooks != nullptr && hooks->on_unauthorized) {
+  const std::function<void(const Request&, Response&)>* hook = nullptr;
+  if (hooks != nullptr && decision->outcome == Outcome::kUnauthorized) hook = &hooks->on_unauthorized;
+  if (hooks != nullptr && decision->outcome == Outcome::kReauthenticate) hook = &hooks->on_reauthenticate;
+  if (hook != nullptr && *hook) {
     AddSetCookies(res, decision->reply.set_cookie);
-    hooks->on_unauthorized(req, res);
+    (*hook)(req, res);
   } else {
     ApplyReply(res, decision->reply);
     if (decision->outcome == Outcome::kStoreError && hooks != nullptr && hooks->on_store_error) {
@@ -252,7 +267,9 @@ inline bool AllowOrigin(const Request& req, Response& res,
 /// A route that runs `handler` with the request's live session. No session:
 /// options.on_unauthorized (default 302 to the configured redirect); store
 /// failure: 503 with Retry-After, then options.on_store_error; cross-origin
-/// unsafe request (when allowed_origins is set): 403. Runs on the loop of
+/// unsafe request (when allowed_origins is set): 403; a session older than
+/// options.max_authentication_age: options.on_reauthenticate (default 401).
+/// Runs on the loop of
 /// `sessions`, which must outlive every request that starts; a request
 /// waiting for its Check when `sessions` is destroyed gets the 503 (the
 /// Check completes with std::errc::operation_canceled).
@@ -262,6 +279,9 @@ inline Handler Wrap(AsyncSessions& sessions, SessionHandler handler, BeastOption
   route->policy.allowed_origins = options.allowed_origins;
   route->policy.retry_after = options.retry_after;
   route->policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
+  route->policy.max_authentication_age = options.max_authentication_age;
+  route->policy.bearer = options.bearer;
+  route->policy.clock = sessions.options().clock;
   route->hooks = std::move(options);
   return [&sessions, route = std::shared_ptr<const detail::Route<SessionHandler>>(std::move(route))](
              const Request& req, Response& res) { return detail::Run(sessions, route, req, res); };

@@ -44,6 +44,18 @@ struct HttplibOptions {
   /// Origins (`scheme://host[:port]`) allowed to send unsafe methods (POST,
   /// PUT, ...) to Wrap'ed routes; others get 403. Empty: no check.
   std::vector<std::string> allowed_origins;
+  /// Step-up: a session whose last authentication (Session::authenticated_at)
+  /// is older than this is answered by on_reauthenticate instead of the
+  /// handler. 0: any age. Set it per route, e.g. 10 minutes for "delete
+  /// account"; the prompt behind it ends in Sessions::Reauthenticated.
+  std::chrono::seconds max_authentication_age{0};
+  /// Answers such a request (the Set-Cookie headers are already added), e.g.
+  /// a 302 to the password prompt. Empty: 401 "Please sign in again".
+  std::function<void(const httplib::Request&, httplib::Response&)> on_reauthenticate;
+  /// Accept `Authorization: Bearer <Issued::token>` in place of the cookie
+  /// (PolicyOptions::bearer): API and mobile clients. Such requests skip the
+  /// origin check, which is for cookies. false: the cookie only.
+  bool bearer = false;
 };
 
 /// All Cookie request headers joined with "; " (HTTP/2 may split them).
@@ -134,7 +146,9 @@ inline bool AllowOrigin(const httplib::Request& req, httplib::Response& res,
 /// No session: options.on_unauthorized (default 302 to the configured
 /// redirect); store failure: 503 with Retry-After, then
 /// options.on_store_error; cross-origin unsafe
-/// request (when allowed_origins is set): 403. `sessions` must outlive the
+/// request (when allowed_origins is set): 403; a session older than
+/// options.max_authentication_age: options.on_reauthenticate (default
+/// 401). `sessions` must outlive the
 /// server.
 inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
                                      HttplibOptions options = {}) {
@@ -142,6 +156,9 @@ inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
   policy.allowed_origins = std::move(options.allowed_origins);
   policy.retry_after = options.retry_after;
   policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
+  policy.max_authentication_age = options.max_authentication_age;
+  policy.bearer = options.bearer;
+  policy.clock = sessions.options().clock;
   return [&sessions, handler = std::move(handler), options = std::move(options),
           policy = std::move(policy)](const httplib::Request& req, httplib::Response& res) {
     const detail::HttplibView request(req);
@@ -150,9 +167,12 @@ inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
     if (decision.outcome == Outcome::kRunHandler) {
       AddSetCookies(res, decision.reply.set_cookie);
       handler(req, res, decision.checked.session);
-    } else if (decision.outcome == Outcome::kUnauthorized && options.on_unauthorized) {
+    } else if (const auto* hook = decision.outcome == Outcome::kUnauthorized     ? &options.on_unauthorized
+                                  : decision.outcome == Outcome::kReauthenticate ? &options.on_reauthenticate
+                                                                                 : nullptr;
+               hook != nullptr && *hook) {
       AddSetCookies(res, decision.reply.set_cookie);
-      options.on_unauthorized(req, res);
+      (*hook)(req, res);
     } else {
       ApplyReply(res, decision.reply);
       if (decision.outcome == Outcome::kStoreError && options.on_store_error) {

@@ -72,6 +72,19 @@ struct PocoOptions {
   /// Origins (`scheme://host[:port]`) allowed to send unsafe methods (POST,
   /// PUT, ...) to Wrap'ed routes; others get 403. Empty: no check.
   std::vector<std::string> allowed_origins;
+  /// Step-up: a session whose last authentication (Session::authenticated_at)
+  /// is older than this is answered by on_reauthenticate instead of the
+  /// handler. 0: any age. Set it per route, e.g. 10 minutes for "delete
+  /// account"; the prompt behind it ends in Sessions::Reauthenticated.
+  std::chrono::seconds max_authentication_age{0};
+  /// Answers such a request (the Set-Cookie headers are already added;
+  /// what it leaves unsent is sent as it stands), e.g.
+  /// a 302 to the password prompt. Empty: 401 "Please sign in again".
+  std::function<void(Request&, Response&)> on_reauthenticate;
+  /// Accept `Authorization: Bearer <Issued::token>` in place of the cookie
+  /// (PolicyOptions::bearer): API and mobile clients. Such requests skip the
+  /// origin check, which is for cookies. false: the cookie only.
+  bool bearer = false;
 };
 
 /// All Cookie request headers joined with "; " (HTTP/2 may split them).
@@ -191,7 +204,9 @@ inline bool AllowOrigin(const Request& req, Response& res,
 /// A route that runs `handler` with the request's live session. No session:
 /// options.on_unauthorized (default 302 to the configured redirect); store
 /// failure: 503 with Retry-After (options.on_store_error is called first);
-/// cross-origin unsafe request (when allowed_origins is set): 403. A
+/// cross-origin unsafe request (when allowed_origins is set): 403; a session
+/// older than options.max_authentication_age: options.on_reauthenticate
+/// (default 401). A
 /// request with a body answered so is the connection's last (its body is
 /// left unread). `sessions` must outlive the server.
 inline Route Wrap(Sessions& sessions, SessionHandler handler, PocoOptions options = {}) {
@@ -199,6 +214,9 @@ inline Route Wrap(Sessions& sessions, SessionHandler handler, PocoOptions option
   policy.allowed_origins = options.allowed_origins;
   policy.retry_after = options.retry_after;
   policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
+  policy.max_authentication_age = options.max_authentication_age;
+  policy.bearer = options.bearer;
+  policy.clock = sessions.options().clock;
   return [&sessions, handler = std::move(handler), options = std::move(options),
           policy = std::move(policy)](Request& req, Response& res) {
     const detail::PocoView request(req);
@@ -210,9 +228,12 @@ inline Route Wrap(Sessions& sessions, SessionHandler handler, PocoOptions option
       return;
     }
     detail::CloseIfBodyUnread(req, res);
-    if (decision.outcome == Outcome::kUnauthorized && options.on_unauthorized) {
+    const auto* hook = decision.outcome == Outcome::kUnauthorized     ? &options.on_unauthorized
+                       : decision.outcome == Outcome::kReauthenticate ? &options.on_reauthenticate
+                                                                      : nullptr;
+    if (hook != nullptr && *hook) {
       AddSetCookies(res, decision.reply.set_cookie);
-      options.on_unauthorized(req, res);
+      (*hook)(req, res);
       if (!res.sent()) Send(res, {});
       return;
     }

@@ -52,7 +52,7 @@ Reply StoreUnavailableReply(std::chrono::seconds retry_after) {
 
 std::optional<Decision> BeforeCheck(const RequestView& request, const PolicyOptions& options,
                                     Access access) {
-  if (access == Access::kPublic) return std::nullopt;
+  if (access == Access::kPublic || ChecksBearer(request, options)) return std::nullopt;
   std::optional<Reply> refusal = RefuseOrigin(request, options.allowed_origins);
   if (!refusal) return std::nullopt;
   Decision decision;
@@ -65,22 +65,34 @@ bool ChecksBearer(const RequestView& request, const PolicyOptions& options) noex
   return options.bearer && !request.authorization.empty();
 }
 
+bool NeedsReauthentication(const Session& session, std::chrono::seconds max_age, TimePoint now) noexcept {
+  return max_age.count() > 0 && now - session.authenticated_at > max_age;
+}
+
 Decision AfterCheck(CheckResult checked, const PolicyOptions& options, Access access) {
   Decision decision;
+  const auto sign_in = [&](Decision::Outcome outcome, const std::string& redirect, std::string_view text) {
+    decision.outcome = outcome;
+    if (redirect.empty()) {
+      decision.reply.status = 401;
+      decision.reply.headers = {{"Cache-Control", "no-store"}};
+      decision.reply.body = text;
+      decision.reply.content_type = "text/plain";
+    } else {
+      decision.reply.status = 302;
+      decision.reply.headers = {{"Location", redirect}};
+    }
+  };
   if (access == Access::kSession && checked.status == CheckStatus::kStoreError) {
     decision.outcome = Decision::Outcome::kStoreError;
     decision.reply = StoreUnavailableReply(options.retry_after);
   } else if (access == Access::kSession && !checked.ok()) {
-    decision.outcome = Decision::Outcome::kUnauthorized;
-    if (options.unauthorized_redirect.empty()) {
-      decision.reply.status = 401;
-      decision.reply.headers = {{"Cache-Control", "no-store"}};
-      decision.reply.body = "Sign-in required.\n";
-      decision.reply.content_type = "text/plain";
-    } else {
-      decision.reply.status = 302;
-      decision.reply.headers = {{"Location", options.unauthorized_redirect}};
-    }
+    sign_in(Decision::Outcome::kUnauthorized, options.unauthorized_redirect, "Sign-in required.\n");
+  } else if (access == Access::kSession && options.max_authentication_age.count() > 0 &&
+             NeedsReauthentication(checked.session, options.max_authentication_age,
+                                   options.clock ? options.clock() : SystemClock()())) {
+    sign_in(Decision::Outcome::kReauthenticate, options.reauthenticate_redirect,
+            "Please sign in again to continue.\n");
   }
   // Copied: a Public handler still sees every field of what Check found.
   decision.reply.set_cookie = checked.set_cookie;

@@ -59,10 +59,24 @@ struct PolicyOptions {
   /// Where a request without a live session is sent (302). Empty: it is
   /// answered 401 instead.
   std::string unauthorized_redirect = "/";
-  /// Check `Authorization: Bearer` (Sessions::CheckBearer) instead of the
-  /// cookie when the request has an Authorization header (stateless mode
-  /// with StatelessOptions::bearer). false: the cookie only.
+  /// Check `Authorization: Bearer` (Sessions::CheckBearer: stateful
+  /// sessions, or stateless ones with StatelessOptions::bearer) instead of
+  /// the cookie when the request has an Authorization header. Such a
+  /// request skips the origin check: a browser never attaches the header by
+  /// itself, so it cannot be forged cross-site (CSRF rides on cookies).
+  /// false: the cookie only.
   bool bearer = false;
+  /// kSession routes that need a recent login (step-up): a session whose
+  /// last authentication (Session::authenticated_at) is older than this is
+  /// answered "sign in again" (Decision::Outcome::kReauthenticate) instead
+  /// of running the handler. 0: any age.
+  std::chrono::seconds max_authentication_age{0};
+  /// Where such a request is sent (302), e.g. a password prompt that ends in
+  /// Sessions::Reauthenticated. Empty: it is answered 401 instead.
+  std::string reauthenticate_redirect;
+  /// Reads now for max_authentication_age (adapters pass Options::clock).
+  /// Empty: the system clock.
+  Clock clock;
 };
 
 /// A response the policy writes, in no framework's types.
@@ -85,6 +99,8 @@ struct Decision {
     kForbidden,     ///< 403: an unsafe request from a foreign or unknown origin
     kUnauthorized,  ///< no live session on a kSession route (302 or 401)
     kStoreError,    ///< the store failed (503 with Retry-After)
+    kReauthenticate,  ///< a live session whose last authentication is older
+                      ///< than PolicyOptions::max_authentication_age (302 or 401)
   };
   Outcome outcome = Outcome::kRunHandler;
   /// What Check found (default, kAbsent, when the request was refused
@@ -115,7 +131,8 @@ JEFF_API std::optional<Reply> RefuseOrigin(const RequestView& request,
 JEFF_API Reply StoreUnavailableReply(std::chrono::seconds retry_after);
 
 /// Step 1, before the session check: the 403 Decision when the origin check
-/// refuses the request (kSession routes only); std::nullopt: go on and check.
+/// refuses the request (kSession routes authenticated by cookie only);
+/// std::nullopt: go on and check.
 JEFF_API std::optional<Decision> BeforeCheck(const RequestView& request,
                                              const PolicyOptions& options, Access access);
 
@@ -124,8 +141,15 @@ JEFF_API std::optional<Decision> BeforeCheck(const RequestView& request,
 /// Authorization header).
 JEFF_API bool ChecksBearer(const RequestView& request, const PolicyOptions& options) noexcept;
 
+/// True when `session` last authenticated longer than `max_age` before `now`
+/// (a route that needs a recent login must ask for the password again);
+/// false when `max_age` is 0.
+JEFF_API bool NeedsReauthentication(const Session& session, std::chrono::seconds max_age,
+                                    TimePoint now) noexcept;
+
 /// Step 2, given what the check found: run the handler (with the
-/// Set-Cookie values to send), or the 503 / 302 / 401 answer.
+/// Set-Cookie values to send), or the 503 / 302 / 401 answer (also for a
+/// session too old for PolicyOptions::max_authentication_age).
 JEFF_API Decision AfterCheck(CheckResult checked, const PolicyOptions& options, Access access);
 
 /// The endpoints of device-bound sessions (Options::device_binding), both POST.

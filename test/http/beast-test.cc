@@ -139,6 +139,35 @@ TEST_CASE("Wrap: a custom unauthorized handler replaces the redirect") {
   CHECK(Field(res, http::field::location).empty());
 }
 
+TEST_CASE("Wrap with max_authentication_age: an old login gets on_reauthenticate, by default 401") {
+  Fixture f;
+  jeff::ManualClock clock;
+  jeff::Options options = Fixture::Options();
+  options.clock = clock.AsClock();
+  jeff::AsyncSessions sessions(options, nullptr, f.ioc.get_executor());
+  auto issued = sessions.Set("zoe", "test", boost::asio::use_future);
+  f.ioc.restart();
+  f.ioc.run();
+  const std::string cookie = jeff::test::CookieOf(issued.get().value());
+  jb::BeastOptions recent;
+  recent.max_authentication_age = std::chrono::minutes(10);
+  const jb::Handler danger = Hello(sessions, recent);
+  recent.on_reauthenticate = [](const jb::Request&, jb::Response& res) {
+    res.result(http::status::found);
+    res.set(http::field::location, "/confirm-password");
+  };
+  const jb::Handler custom = Hello(sessions, recent);
+
+  CHECK(f.Serve(danger, Req(http::verb::get, cookie)).body() == "hello zoe");
+  clock.Advance(std::chrono::minutes(11));
+  const jb::Response old = f.Serve(danger, Req(http::verb::get, cookie));
+  CHECK(old.result_int() == 401);
+  CHECK(old.body() == "Please sign in again to continue.\n");
+  const jb::Response redirected = f.Serve(custom, Req(http::verb::get, cookie));
+  CHECK(redirected.result_int() == 302);
+  CHECK(Field(redirected, http::field::location) == "/confirm-password");
+}
+
 TEST_CASE("Public: the handler always runs and sees what Check found") {
   Fixture f;
   const jb::Handler status = jb::Public(f.sessions, [](const jb::Request&, jb::Response& res,

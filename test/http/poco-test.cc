@@ -311,3 +311,36 @@ TEST_CASE("DeviceBindingRoutes: none when device binding is off") {
   jeff::Sessions sessions(QuietOptions(std::make_shared<jeff::MemoryStore>()));
   CHECK(jp::DeviceBindingRoutes(sessions).empty());
 }
+
+TEST_CASE("Wrap with max_authentication_age: an old login signs in again until Reauthenticated") {
+  jeff::ManualClock clock;
+  jeff::Options options = QuietOptions(std::make_shared<jeff::MemoryStore>());
+  options.clock = clock.AsClock();
+  jeff::Sessions sessions(options);
+  PocoServer ts;
+  jp::PocoOptions recent;
+  recent.max_authentication_age = std::chrono::minutes(10);
+  const auto done = [](jp::Request&, jp::Response& res, const jeff::Session&) { jp::Send(res, "done"); };
+  ts.router->Add("GET", "/danger", jp::Wrap(sessions, done, recent));
+  recent.on_reauthenticate = [](jp::Request&, jp::Response& res) {
+    res.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_FOUND);
+    res.set("Location", "/confirm-password");
+  };
+  ts.router->Add("GET", "/custom", jp::Wrap(sessions, done, recent));
+  ts.Start();
+
+  auto issued = sessions.Set("zoe", "test");
+  REQUIRE(issued.ok());
+  const std::string cookie = jeff::test::CookieOf(*issued);
+  CHECK(Fetch(ts.port, "GET", "/danger", {{"Cookie", cookie}}).body == "done");
+  clock.Advance(std::chrono::minutes(11));
+  const Reply old = Fetch(ts.port, "GET", "/danger", {{"Cookie", cookie}});
+  CHECK(old.status == 401);
+  CHECK(old.body == "Please sign in again to continue.\n");
+  const Reply custom = Fetch(ts.port, "GET", "/custom", {{"Cookie", cookie}});
+  CHECK(custom.status == 302);
+  CHECK(custom.location == "/confirm-password");
+  auto again = sessions.Reauthenticated(cookie);
+  REQUIRE(again.ok());
+  CHECK(Fetch(ts.port, "GET", "/danger", {{"Cookie", jeff::test::CookieOf(*again)}}).body == "done");
+}

@@ -141,6 +141,45 @@ TEST_CASE("AfterCheck: run the handler, or 503 / 302 / 401, always with Set-Cook
   }
 }
 
+TEST_CASE("Step-up: a session authenticated longer ago than max_authentication_age must sign in again") {
+  using namespace std::chrono_literals;
+  jeff::ManualClock clock;
+  jeff::http::PolicyOptions options;
+  options.clock = clock.AsClock();
+  jeff::CheckResult found = Found(jeff::CheckStatus::kOk);
+  found.session.authenticated_at = clock.Now() - 10min;
+
+  CHECK_FALSE(jeff::http::NeedsReauthentication(found.session, 10min, clock.Now()));
+  CHECK(jeff::http::NeedsReauthentication(found.session, 10min, clock.Now() + 1ms));
+  CHECK_FALSE(jeff::http::NeedsReauthentication(found.session, 0s, clock.Now() + 1000h));
+
+  SUBCASE("0 (the default): any age runs the handler") {
+    CHECK(jeff::http::AfterCheck(found, options, Access::kSession).run_handler());
+  }
+  SUBCASE("within the age: the handler runs") {
+    options.max_authentication_age = 10min;
+    CHECK(jeff::http::AfterCheck(found, options, Access::kSession).run_handler());
+  }
+  SUBCASE("older: 401 without a redirect, 302 with one; Set-Cookie still sent") {
+    options.max_authentication_age = 10min;
+    clock.Advance(1s);
+    Decision d = jeff::http::AfterCheck(found, options, Access::kSession);
+    CHECK(d.outcome == Outcome::kReauthenticate);
+    CHECK(d.checked.session.key == "ann");
+    CHECK(d.reply.status == 401);
+    CHECK(Header(d.reply, "Cache-Control") == "no-store");
+    CHECK(d.reply.body == "Please sign in again to continue.\n");
+    CHECK(d.reply.set_cookie.size() == 1);
+    options.reauthenticate_redirect = "/confirm-password";
+    d = jeff::http::AfterCheck(found, options, Access::kSession);
+    CHECK(d.outcome == Outcome::kReauthenticate);
+    CHECK(d.reply.status == 302);
+    CHECK(Header(d.reply, "Location") == "/confirm-password");
+    // Public routes never answer for the handler.
+    CHECK(jeff::http::AfterCheck(found, options, Access::kPublic).run_handler());
+  }
+}
+
 TEST_CASE("Decide: the whole policy around a real Sessions") {
   jeff::Options session_options;
   session_options.store = std::make_shared<jeff::MemoryStore>();
@@ -180,9 +219,23 @@ TEST_CASE("Decide: the whole policy around a real Sessions") {
     CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).run_handler());
     options.bearer = true;
     CHECK(jeff::http::ChecksBearer(request, options));
-    // A stateful Sessions has no bearer tokens: CheckBearer finds nothing.
+    // Not a token: no session.
     CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).outcome ==
           Outcome::kUnauthorized);
+    // A stateful session's token; the origin check is for cookies only (a
+    // browser never sends the header by itself), a cookie still gets it.
+    const std::string bearer = "Bearer " + issued->token;
+    request.authorization = bearer;
+    request.method = "DELETE";
+    request.origin = "https://evil.example";
+    Decision api = jeff::http::Decide(sessions, request, options, Access::kSession);
+    CHECK(api.run_handler());
+    CHECK(api.checked.session.key == "zoe");
+    options.bearer = false;
+    CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).outcome == Outcome::kForbidden);
+    options.bearer = true;
+    request.method = "GET";
+    request.origin = {};
     request.authorization = {};
     CHECK_FALSE(jeff::http::ChecksBearer(request, options));
     CHECK(jeff::http::Decide(sessions, request, options, Access::kSession).run_handler());

@@ -132,7 +132,7 @@ jeff::Options StatelessOptions(const std::string& cookie_name, std::vector<std::
 
 // Claims minus what the issuer stamps itself.
 json WithoutStamps(json claims) {
-  for (const char* stamp : {"iat", "exp", "jti", "sid"}) claims.erase(stamp);
+  for (const char* stamp : {"iat", "exp", "jti", "sid", "auth_time"}) claims.erase(stamp);
   return claims;
 }
 

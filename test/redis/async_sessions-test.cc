@@ -2,10 +2,14 @@
 // race suite with coroutines (logins interleave on the wire, so the CAS loop
 // and its timer back-off really run), interoperation with Sessions on the
 // synchronous RedisStore, a stopped server reported as a store error, and
-// the manager destroyed while its calls wait on a stopped server.
+// the manager destroyed while its calls wait on a stopped server, and the
+// session updates (UpdateMeta, Reauthenticated).
 
 #include "redis_test_support.hpp"
 #include "support/async_sessions_race.hpp"
+#include "support/blocking_async.hpp"
+#include "support/step_up_flow.hpp"
+#include "support/update_meta_flow.hpp"
 
 #include <doctest/doctest.h>
 #include <jeff/stores/redis/async_redis_store.hpp>
@@ -43,6 +47,21 @@ TEST_CASE("AsyncSessions races on a real 3-node Redis Cluster") {
   h.revoke_trials = 5;
   h.make_store = [](boost::asio::io_context& ioc) { return AsyncStoreOn(ioc, cluster.Options()); };
   RunAsyncSessionsRaces(h);
+}
+
+TEST_CASE("AsyncSessions session updates on a real redis-server") {
+  static std::unique_ptr<ServerProcess> server = StartRedis();
+  boost::asio::io_context ioc;
+  AsyncSessions sessions(Options{}, AsyncStoreOn(ioc, LocalOptions(server->port())), ioc.get_executor());
+  BlockingAsync api(sessions, ioc);
+  RunUpdateMetaFlow(api);
+  ManualClock clock;
+  Options stepped;
+  stepped.clock = clock.AsClock();
+  AsyncSessions step_up(stepped, AsyncStoreOn(ioc, LocalOptions(server->port())), ioc.get_executor());
+  BlockingAsync step_up_api(step_up, ioc);
+  RedisStore inspect(LocalOptions(server->port()));
+  RunStepUpFlow(step_up_api, clock, inspect);
 }
 
 TEST_CASE("AsyncSessions and Sessions share sessions on one redis-server") {

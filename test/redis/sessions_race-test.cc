@@ -1,7 +1,9 @@
-// The Sessions-level race suite (no lost login, no resurrected session) on a
+// The Sessions-level race suite (no lost login, no resurrected session) and
+// the session updates (support/session_updates.hpp) on a
 // real redis-server and on a real 3-node Redis Cluster.
 
 #include "redis_test_support.hpp"
+#include "support/session_updates.hpp"
 #include "support/sessions_race.hpp"
 
 #include <doctest/doctest.h>
@@ -22,6 +24,11 @@ TEST_CASE("sessions races on a real 3-node Redis Cluster") {
   RaceHarness h;
   h.store = std::make_shared<RedisStore>(cluster.Options());
   RunSessionsRaces(h);
+}
+
+TEST_CASE("session updates on a real redis-server") {
+  static std::unique_ptr<ServerProcess> server = StartRedis();
+  RunSessionUpdates(std::make_shared<RedisStore>(LocalOptions(server->port())));
 }
 
 }  // namespace

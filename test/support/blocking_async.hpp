@@ -24,6 +24,9 @@ class BlockingAsync {
   CheckResult Check(std::string_view cookie_header) {
     return Run<CheckResult>([&](auto done) { sessions_.Check(cookie_header, done); });
   }
+  CheckResult CheckBearer(std::string_view authorization_header) {
+    return Run<CheckResult>([&](auto done) { sessions_.CheckBearer(authorization_header, done); });
+  }
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) {
     return Run<Result<std::vector<std::string>>>([&](auto done) { sessions_.Clear(cookie_header, done); });
   }
@@ -33,6 +36,22 @@ class BlockingAsync {
   Result<std::vector<Session>> SessionsForKey(std::string_view key) {
     return Run<Result<std::vector<Session>>>([&](auto done) { sessions_.SessionsForKey(key, done); });
   }
+  Result<Issued> Set(std::string_view key, std::string_view meta, const SetOptions& set_options) {
+    return Run<Result<Issued>>([&](auto done) { sessions_.Set(key, meta, set_options, done); });
+  }
+  Result<Issued> Rotate(std::string_view cookie_header) {
+    return Run<Result<Issued>>([&](auto done) { sessions_.Rotate(cookie_header, done); });
+  }
+  Result<Issued> Reauthenticated(std::string_view cookie_header) {
+    return Run<Result<Issued>>([&](auto done) { sessions_.Reauthenticated(cookie_header, done); });
+  }
+  Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta) {
+    return Run<Result<Session>>([&](auto done) { sessions_.UpdateMeta(cookie_header, meta, done); });
+  }
+  Result<Session> UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta) {
+    return Run<Result<Session>>([&](auto done) { sessions_.UpdateMeta(key, id, meta, done); });
+  }
+  const Options& options() const noexcept { return sessions_.options(); }
   Result<DeviceBindingResponse> RegisterDevice(std::string_view cookie_header, std::string_view proof) {
     return Run<Result<DeviceBindingResponse>>(
         [&](auto done) { sessions_.RegisterDevice(cookie_header, proof, done); });

@@ -1,0 +1,28 @@
+// Stateful sessions as bearer tokens (Issued::token, Sessions::CheckBearer)
+// on the memory store, through both drivers.
+#include <doctest/doctest.h>
+#include <jeff/async_sessions.hpp>
+#include <jeff/sessions.hpp>
+
+#include "support/blocking_async.hpp"
+#include "support/bearer_flow.hpp"
+#include "support/memory_fixture.hpp"
+
+TEST_CASE("Sessions: a stateful session's token works as Authorization: Bearer") {
+  jeff::test::MemoryFixture f;
+  jeff::Sessions sessions(f.options);
+  jeff::test::RunBearerFlow(sessions);
+}
+
+TEST_CASE("AsyncSessions: a stateful session's token works as Authorization: Bearer") {
+  jeff::test::MemoryFixture f;
+  f.options.store = nullptr;
+  boost::asio::io_context ioc;
+  jeff::AsyncSessions sessions(f.options, f.store, ioc.get_executor());
+  jeff::test::BlockingAsync api(sessions, ioc);
+  jeff::test::RunBearerFlow(api);
+  // The synchronous overload cannot reach the store.
+  auto issued = api.Set("ann", "cli");
+  REQUIRE(issued.ok());
+  CHECK(sessions.CheckBearer("Bearer " + issued->token).status == jeff::CheckStatus::kAbsent);
+}
