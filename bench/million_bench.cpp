@@ -142,7 +142,8 @@ int main(int argc, char** argv) {
     } else if (store == "redis") {
       const auto redis_url = jeff_bench::RedisUrl();
       if (!redis_url) throw std::runtime_error("JEFF_BENCH_REDIS_PORT is not set");
-      url = *redis_url;
+      // Generous: a loaded machine must slow the run, not fail it.
+      url = *redis_url + "?timeout=10s&pool_timeout=10s";
       redis = std::make_unique<Redis>(jeff_bench::PortFromEnv("JEFF_BENCH_REDIS_PORT"));
       measure = [&] { return redis->UsedMemory(); };
       extra = [&] {
@@ -169,9 +170,7 @@ int main(int argc, char** argv) {
       postgres->Exec(std::string("DROP TABLE IF EXISTS ") + kPostgresTable);
       postgres->Exec(std::string("DROP SEQUENCE IF EXISTS ") + kPostgresTable + "_version");
       url = *pg_url + (pg_url->find('?') == std::string::npos ? "?" : "&") +
-            "create_table=1&table=" + kPostgresTable +
-            // Generous: a loaded machine must slow the run, not fail it.
-            "&timeout=10s&pool_timeout=10s";
+            "create_table=1&table=" + kPostgresTable + "&timeout=10s&pool_timeout=10s";
       measure = [&] { return postgres->TableBytes(); };
       extra = [&] {
         return ",\"rows\":" + postgres->Exec(std::string("SELECT count(*) FROM ") + kPostgresTable);
