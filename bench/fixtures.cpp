@@ -16,6 +16,8 @@
 #include <thread>
 #include <utility>
 
+#include <unistd.h>
+
 namespace jeff_bench {
 namespace {
 
@@ -40,9 +42,9 @@ std::string EncryptOrThrow(jeff::JweEnc enc, std::string_view plaintext) {
   return *token;
 }
 
-// Populating a remote store one Set at a time would take most of a quick
-// run; the store is thread-safe, so a few threads share the keys.
-void ForEachKeyInParallel(std::size_t threads, const std::function<void(std::size_t)>& body) {
+}  // namespace
+
+void ParallelFor(std::size_t n, std::size_t threads, const std::function<void(std::size_t)>& body) {
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> workers;
   std::exception_ptr failure;
@@ -50,11 +52,11 @@ void ForEachKeyInParallel(std::size_t threads, const std::function<void(std::siz
   for (std::size_t t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
       try {
-        for (std::size_t i; (i = next.fetch_add(1)) < kKeys;) body(i);
+        for (std::size_t i; (i = next.fetch_add(1)) < n;) body(i);
       } catch (...) {
         std::lock_guard lock(failure_mu);
         failure = std::current_exception();
-        next = kKeys;
+        next = n;
       }
     });
   }
@@ -62,7 +64,12 @@ void ForEachKeyInParallel(std::size_t threads, const std::function<void(std::siz
   if (failure) std::rethrow_exception(failure);
 }
 
-}  // namespace
+std::int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t pages = 0, resident = 0;
+  if (!(statm >> pages >> resident)) throw std::runtime_error("cannot read /proc/self/statm");
+  return resident * sysconf(_SC_PAGESIZE);
+}
 
 int PortFromEnv(const char* name) {
   const char* text = std::getenv(name);
@@ -142,7 +149,9 @@ Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key) 
         url, std::string(tls ? "benchtls" : "bench") + std::to_string(sessions_per_key) + ":"));
     std::vector<std::string> headers(kKeys);
     const bool remote = url.rfind("memory:", 0) != 0;
-    ForEachKeyInParallel(remote ? 8 : 1, [&](std::size_t i) {
+    // Populating a remote store one Set at a time would take most of a
+    // quick run; the store is thread-safe, so a few threads share the keys.
+    ParallelFor(kKeys, remote ? 8 : 1, [&](std::size_t i) {
       const std::string key = "user" + std::to_string(i) + "@example.com";
       for (std::size_t s = 0; s < sessions_per_key; ++s) {
         auto issued = p.sessions->Set(key);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,15 @@ std::optional<std::string> PostgresUrl();
 int PortFromEnv(const char* name);
 /// The positive number in environment variable `name`, else `fallback`.
 std::size_t SizeFromEnv(const char* name, std::size_t fallback);
+
+/// Calls body(i) for every i in [0, n) from `threads` threads (each takes
+/// the next i); rethrows the first exception a call threw, after which no
+/// new call starts.
+void ParallelFor(std::size_t n, std::size_t threads, const std::function<void(std::size_t)>& body);
+
+/// This process's resident set size in bytes (/proc/self/statm).
+/// Throws std::runtime_error when it cannot be read.
+std::int64_t ResidentBytes();
 
 /// Keys `rawget:0` ... of the raw client loops (the references).
 std::vector<std::string> RawKeys();

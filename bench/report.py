@@ -4,7 +4,8 @@
 Reads from --dir: bench.json (Google Benchmark; metrics-pair.json: the
 metrics on/off rows pinned to one CPU), bytes.json (jeff-bench
 --jeff_bytes), node.json (jwe_peers.mjs), redis-benchmark.csv (-tls.csv over TLS) and the two
-wrk outputs. A figure whose part is missing or failed is null.
+wrk outputs, million-{memory,redis,postgres}.json (jeff-bench-million) and
+churn.json (jeff-bench-churn). A figure whose part is missing or failed is null.
 With --combine, reads the JSON lines of several such reports instead (bench/run
 --repeat N) and prints the min, median and max of each key.
 """
@@ -335,6 +336,28 @@ def main():
     out["redis_async_check_vs_pipelined_get"] = ratio(out["redis_async_check_per_s"],
                                                       out["redis_benchmark_get_p16_per_s"])
 
+    # A million sessions (jeff-bench-million): growth per session of each
+    # store, and the count it was measured on (100,000 under --quick).
+    for store in ("memory", "redis", "postgres"):
+        million = load_json(path("million-%s.json" % store)) or {}
+        out["bytes_per_session_%s" % store] = million.get("bytes_per_session")
+        out["million_sessions_%s" % store] = million.get("sessions")
+    out["redis_memory_usage_one_key_million"] = (load_json(path("million-redis.json")) or {}).get("memory_usage_one_key")
+    # The memory store under churn (jeff-bench-churn): RSS slope, Check
+    # percentiles in the first and last third (latency on a busy machine is
+    # not a result: compare the thirds, not the figures), count vs bound.
+    churn = load_json(path("churn.json")) or {}
+    out["churn_rss_slope_bytes_per_min"] = churn.get("rss_slope_bytes_per_min")
+    out["churn_seconds"] = churn.get("seconds")
+    out["churn_live_sessions"] = churn.get("live_sessions")
+    out["churn_sessions_bound"] = churn.get("sessions_bound")
+    out["churn_store_entries"] = churn.get("store_entries")
+    out["churn_store_entries_bound"] = churn.get("store_entries_bound")
+    phases = churn.get("check_ns") or [{}, {}, {}]
+    for third, phase in (("first", phases[0]), ("last", phases[-1])):
+        for q in ("p50", "p99", "p999"):
+            out["churn_check_%s_ns_%s" % (q, third)] = phase.get(q)
+
     met = judge(out)
     if stalled:
         met["http_wrapped_vs_unwrapped"] = None
@@ -411,6 +434,20 @@ def main():
          fmt(out["bytes_per_session"], " B") + " / " + fmt(out["bytes_per_session_meta100"], " B"),
          "record " + fmt(out["redis_record_bytes_1"], " B") + ", MEMORY USAGE " + fmt(out["redis_memory_usage_1"], " B"),
          "bytes_per_session"),
+        ("bytes per session, memory store (RSS)", fmt(out["bytes_per_session_memory"], " B"),
+         fmt(out["million_sessions_memory"]) + " sessions", None),
+        ("bytes per session, Redis (used_memory)", fmt(out["bytes_per_session_redis"], " B"),
+         fmt(out["million_sessions_redis"]) + " sessions, MEMORY USAGE of a key " +
+         fmt(out["redis_memory_usage_one_key_million"], " B"), None),
+        ("bytes per session, PostgreSQL (table+indexes)", fmt(out["bytes_per_session_postgres"], " B"),
+         fmt(out["million_sessions_postgres"]) + " sessions", None),
+        ("memory store churn: RSS slope", fmt(out["churn_rss_slope_bytes_per_min"], " B/min"),
+         fmt(out["churn_seconds"]) + " s, live " + fmt(out["churn_live_sessions"]) + " <= " +
+         fmt(out["churn_sessions_bound"]), None),
+        ("churn Check p50/p99/p99.9, first third",
+         " / ".join(fmt(out["churn_check_%s_ns_first" % q], " ns") for q in ("p50", "p99", "p999")), "", None),
+        ("churn Check p50/p99/p99.9, last third",
+         " / ".join(fmt(out["churn_check_%s_ns_last" % q], " ns") for q in ("p50", "p99", "p999")), "", None),
         ("memcached item per 1-session key (no meta / 100 B)",
          fmt(out["memcached_item_bytes_1"], " B") + " / " + fmt(out["memcached_item_bytes_1_meta100"], " B"), "", None),
     ]
