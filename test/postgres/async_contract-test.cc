@@ -27,7 +27,10 @@ TEST_CASE("PostgreSQL through PooledAsyncStore passes the async store contract")
 
 TEST_CASE("PostgreSQL opened by OpenAsyncStore passes the async store contract") {
   const std::string url = PostgresUrl(SharedPostgres().port()) +
-                          "?async_threads=4&create_table=1&table=jeff_async_sessions&async_queue=64";
+                          "?async_threads=4&create_table=1&table=jeff_async_sessions&async_queue=64"
+                          // As TestOptions: a loaded machine under ThreadSanitizer can take
+                          // more than the default second for one call.
+                          "&connect_timeout=5&timeout=5s&pool_timeout=5s";
   RunAsyncStoreContract(ServerAsyncHarness([url](boost::asio::any_io_executor loop) {
     auto store = OpenAsyncStore(url, loop);
     auto* pooled = dynamic_cast<PooledAsyncStore*>(store.get());
