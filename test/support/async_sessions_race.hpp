@@ -33,7 +33,7 @@ struct AsyncRaceHarness {
   // Makes the store on the given loop (the store's own event loop).
   std::function<std::shared_ptr<AsyncStore>(boost::asio::io_context&)> make_store;
   int coroutines = 8;
-  int sets_per_coroutine = 200;
+  int sets_per_coroutine = kRaceSetsPerWriter;  ///< as RaceHarness::sets_per_thread
   int revoke_trials = 20;  ///< per revoke subcase, and of double Rotates (see MoreRaceTrials)
 };
 
