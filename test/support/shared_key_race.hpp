@@ -71,18 +71,23 @@ class SyncSharedKeyRace {
       });
     }
   }
-  ~SyncSharedKeyRace() { Stop(); }
+  /// Stops and joins the threads (no final sweep: a test that failed early).
+  ~SyncSharedKeyRace() { Join(); }
 
   /// Stops and joins the threads, then the final sweep.
   void Stop() {
     if (workers_.empty()) return;
-    stop_ = true;
-    for (auto& w : workers_) w.join();
-    workers_.clear();
+    Join();
     oracle_.FinalSweep([this](const std::string& cookie) { return unlimited_.Check(cookie); });
   }
 
  private:
+  void Join() {
+    stop_ = true;
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
   SharedKeyOracle& oracle_;
   Sessions evicting_;
   Sessions unlimited_;
@@ -113,20 +118,26 @@ class AsyncSharedKeyRace {
       while (running_ > 0) ioc_.run_one_for(std::chrono::milliseconds(50));
     });
   }
-  ~AsyncSharedKeyRace() { Stop(); }
+  /// Stops the coroutines and joins the loop thread (no final sweep).
+  ~AsyncSharedKeyRace() { Join(); }
 
-  /// Stops the coroutines and joins the loop thread, then the final sweep
-  /// (on this thread, through the same loop).
+  /// Stops the coroutines and joins the loop thread, rethrows what a
+  /// coroutine threw, then the final sweep (on this thread, through the
+  /// same loop).
   void Stop() {
     if (!loop_.joinable()) return;
-    stop_ = true;
-    loop_.join();
+    Join();
     if (failure_) std::rethrow_exception(failure_);
     BlockingAsync api(unlimited_, ioc_);
     oracle_.FinalSweep([&api](const std::string& cookie) { return api.Check(cookie); });
   }
 
  private:
+  void Join() {
+    stop_ = true;
+    if (loop_.joinable()) loop_.join();
+  }
+
   boost::asio::awaitable<void> Work(int c, std::chrono::microseconds pace) {
     using boost::asio::use_awaitable;
     std::mt19937 rng(static_cast<unsigned>(c) * 104729u + 7u);
