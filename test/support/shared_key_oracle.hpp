@@ -11,7 +11,8 @@
 //  - it counts as revoked only once a Delete that surely covered it was
 //    acknowledged: Delete(key, {id}), or Delete(key) begun after its Set
 //    was acknowledged. A Check begun after that which grants it is a
-//    revoked session back (`revoked_back`, once per session);
+//    revoked session back (`revoked_back`, once per session; apart,
+//    `revoked_back_unwritten`, when that Delete removed nothing);
 //  - a failed Delete, or a Delete(key) that overlapped its Set, leaves its
 //    fate unknown: either answer is then right;
 //  - on "evicting" keys (Options::max_sessions_per_key = kMaxPerKey) a Set
@@ -79,6 +80,7 @@ struct RaceOp::Tracked {
   long sets_ended_before = 0;   ///< Sets of its key ended before its own began
   std::uint64_t revoked_at = 0; ///< sequence number of the acknowledged revocation
   bool came_back = false;
+  bool unwritten = false;       ///< its revoke removed nothing, so wrote nothing
 };
 
 class SharedKeyOracle {
@@ -110,9 +112,19 @@ class SharedKeyOracle {
     std::lock_guard lock(k.mu);
     const unsigned r = rng() % 100;
     // On keys without a limit, revoke when many are tracked: records stay small.
-    if (!k.key.evicting && k.live.size() >= 2 * kMaxPerKey) return BeginDeleteOne(k, op, rng);
-    if (r < 25 || (r < 60 && k.live.empty())) return BeginSet(k, op);
-    if (r < 60) {
+    if (!k.key.evicting && k.live.size() >= 2 * kMaxPerKey && !k.failing) {
+      return BeginDeleteOne(k, op, rng);
+    }
+    // While the key's requests fail, only logins and Checks until one
+    // answers (as a user would retry): a failed revoke leaves a session's
+    // fate unknown, and revokes failing through an outage would leave no
+    // session whose loss could be told.
+    if (!k.failing && PopVerify(k, op)) {
+      op.start = ++seq_;
+      return op;
+    }
+    if (r < 60 || k.failing) {
+      if (r < 25 || k.live.empty()) return BeginSet(k, op);
       op.kind = RaceOp::kCheckLive;
       op.session = k.live[rng() % k.live.size()];
       op.cookie = op.session->cookie;
@@ -143,6 +155,7 @@ class SharedKeyOracle {
     --k.sets_running;
     ++k.sets_ended;
     if (!issued.ok()) return Failed(k, IsStoreError(issued.error()));
+    Answered(k);
     auto s = std::make_shared<RaceOp::Tracked>();
     s->cookie = CookieOf(*issued);
     s->id = issued->session.id;
@@ -159,6 +172,7 @@ class SharedKeyOracle {
     KeyState& k = *keys_[op.key];
     std::lock_guard lock(k.mu);
     if (c.status == CheckStatus::kStoreError) return Failed(k, true);
+    Answered(k);
     if (c.status != CheckStatus::kOk && c.status != CheckStatus::kUnknown) {
       unexpected.fetch_add(1);
       return;
@@ -194,12 +208,14 @@ class SharedKeyOracle {
       }
       s->state = RaceOp::Tracked::kRevoked;
       s->revoked_at = ++seq_;
+      s->unwritten = *deleted == 0;
       Untrack(k, s);
       k.revoked.push_back(s);
       if (k.revoked.size() > kRevokedKept) k.revoked.pop_front();
       acked_revokes.fetch_add(1);
     }
     if (!deleted.ok()) Failed(k, IsStoreError(deleted.error()));
+    else Answered(k);
   }
 
   /// After the workers stopped: checks every tracked session once more with
@@ -234,6 +250,10 @@ class SharedKeyOracle {
   std::atomic<long long> store_errors_untargeted{0};  ///< on keys the fault is not about
   std::atomic<long long> wrong_grants{0};
   std::atomic<long long> revoked_back{0};  ///< sessions, each counted once
+  /// Of those back, the ones whose acknowledged Delete removed nothing (the
+  /// session was gone where it read, so it wrote nothing and waited for no
+  /// replica): counted apart, see docs/design.md.
+  std::atomic<long long> revoked_back_unwritten{0};
   std::atomic<long long> lost{0};
   std::atomic<long long> lost_untargeted{0};
   std::atomic<long long> evicted{0};  ///< gone, and a Set may have evicted them
@@ -241,7 +261,11 @@ class SharedKeyOracle {
   std::atomic<long long> final_errors{0};  ///< store errors in the final sweep
 
  private:
-  static constexpr std::size_t kRevokedKept = 16;
+  // Revoked sessions kept per key for Checks and the final sweep: enough
+  // to reach back past an outage (about 70 revokes per key and second).
+  static constexpr std::size_t kRevokedKept = 512;
+  // Revoked sessions checked again when a key answers after failing.
+  static constexpr std::size_t kVerifyRevoked = 64;
 
   struct KeyState {
     std::mutex mu;
@@ -253,7 +277,41 @@ class SharedKeyOracle {
     int sets_running = 0;
     int delete_alls_running = 0;
     std::uint64_t last_delete_all_end = 0;
+    bool failing = false;  // the last answer about this key was a store error
+    // Sessions to check first once the key answers again after failing.
+    std::vector<std::shared_ptr<RaceOp::Tracked>> verify;
   };
+
+  // A request about `k` was answered. The first answer after failures
+  // queues a Check of every tracked session and of the latest revoked
+  // ones: what an outage lost or brought back is seen before later
+  // requests (evictions, revokes of the whole key) hide it.
+  void Answered(KeyState& k) {
+    if (!k.failing) return;
+    k.failing = false;
+    k.verify = k.live;
+    const std::size_t recent = std::min<std::size_t>(k.revoked.size(), kVerifyRevoked);
+    k.verify.insert(k.verify.end(), k.revoked.end() - static_cast<std::ptrdiff_t>(recent), k.revoked.end());
+  }
+
+  // Makes `op` the next queued Check of `k`, if any is left.
+  static bool PopVerify(KeyState& k, RaceOp& op) {
+    while (!k.verify.empty()) {
+      std::shared_ptr<RaceOp::Tracked> s = std::move(k.verify.back());
+      k.verify.pop_back();
+      if (s->state == RaceOp::Tracked::kRevoked) {
+        op.kind = RaceOp::kCheckRevoked;
+      } else if (std::find(k.live.begin(), k.live.end(), s) != k.live.end()) {
+        op.kind = RaceOp::kCheckLive;
+      } else {
+        continue;  // found gone meanwhile
+      }
+      op.cookie = s->cookie;
+      op.session = std::move(s);
+      return true;
+    }
+    return false;
+  }
 
   RaceOp BeginSet(KeyState& k, RaceOp& op) {
     op.kind = RaceOp::kSet;
@@ -299,7 +357,7 @@ class SharedKeyOracle {
   }
 
   void CameBack(RaceOp::Tracked& s) {
-    if (!s.came_back) revoked_back.fetch_add(1);
+    if (!s.came_back) (s.unwritten ? revoked_back_unwritten : revoked_back).fetch_add(1);
     s.came_back = true;
   }
 
@@ -309,6 +367,7 @@ class SharedKeyOracle {
       return;
     }
     store_errors.fetch_add(1);
+    k.failing = true;
     if (!k.key.targeted) store_errors_untargeted.fetch_add(1);
     last_error_ms_.store(Ms(Clock::now()));
   }
