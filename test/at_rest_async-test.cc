@@ -12,14 +12,6 @@
 namespace jeff::test {
 namespace {
 
-// An AsyncSessions and its blocking facade, owned together.
-struct OwnedAsync {
-  OwnedAsync(const Options& o, std::shared_ptr<AsyncStore> store, boost::asio::io_context& ioc)
-      : sessions(o, std::move(store), ioc.get_executor()), api(sessions, ioc) {}
-  AsyncSessions sessions;
-  BlockingAsync api;
-};
-
 TEST_CASE("at rest: sealed records, rollout, rotation and swaps through AsyncSessions") {
   MemoryFixture f;
   Options base = f.options;
