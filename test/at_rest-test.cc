@@ -45,6 +45,26 @@ TEST_CASE("at rest: Check's touch and Delete work on sealed records") {
   CHECK(sessions.Check(CookieOf(*issued)).status == CheckStatus::kUnknown);
 }
 
+TEST_CASE("at rest: rolling back, a server with seal_writes off writes a sealed record back in clear") {
+  MemoryFixture f;
+  Options sealing = f.options;
+  sealing.at_rest.keys = {AtRestTestKey(1)};
+  Options back = sealing;
+  back.at_rest.seal_writes = false;
+  Sessions writer(sealing);
+  Sessions reader(back);
+  Sessions old_server(f.options);
+  auto issued = writer.Set("ann@example.com", "laptop");
+  REQUIRE(issued.ok());
+  const std::string store_key = StoreKeyOf(f.options, "ann@example.com");
+  CheckSealed(MemoryDump(*f.store, store_key), "ann@example.com", "laptop");
+  REQUIRE(reader.UpdateMeta(CookieOf(*issued), "desk").ok());
+  const std::string clear = MemoryDump(*f.store, store_key);
+  CHECK_FALSE(IsSealedRecord(clear));
+  CHECK(clear.find("ann@example.com") != std::string::npos);
+  CHECK(old_server.Check(CookieOf(*issued)).session.meta == "desk");  // readable without the ring again
+}
+
 TEST_CASE("at rest: off by default, the ring validated at construction") {
   MemoryFixture f;
   {
