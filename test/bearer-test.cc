@@ -4,7 +4,7 @@
 #include <jeff/async_sessions.hpp>
 #include <jeff/sessions.hpp>
 
-#include "support/blocking_async.hpp"
+#include "support/async_harness.hpp"
 #include "support/bearer_flow.hpp"
 #include "support/memory_fixture.hpp"
 
@@ -16,13 +16,11 @@ TEST_CASE("Sessions: a stateful session's token works as Authorization: Bearer")
 
 TEST_CASE("AsyncSessions: a stateful session's token works as Authorization: Bearer") {
   jeff::test::MemoryFixture f;
-  f.options.store = nullptr;
-  boost::asio::io_context ioc;
-  jeff::AsyncSessions sessions(f.options, f.store, ioc.get_executor());
-  jeff::test::BlockingAsync api(sessions, ioc);
+  jeff::test::AsyncHarness async(f);
+  auto& api = async.api();
   jeff::test::RunBearerFlow(api);
   // The synchronous overload cannot reach the store.
   auto issued = api.Set("ann", "cli");
   REQUIRE(issued.ok());
-  CHECK(sessions.CheckBearer("Bearer " + issued->token).status == jeff::CheckStatus::kAbsent);
+  CHECK(async.sessions().CheckBearer("Bearer " + issued->token).status == jeff::CheckStatus::kAbsent);
 }

@@ -276,12 +276,7 @@ inline bool AllowOrigin(const Request& req, Response& res,
 inline Handler Wrap(AsyncSessions& sessions, SessionHandler handler, BeastOptions options = {}) {
   auto route = std::make_shared<detail::Route<SessionHandler>>();
   route->handler = std::move(handler);
-  route->policy.allowed_origins = options.allowed_origins;
-  route->policy.retry_after = options.retry_after;
-  route->policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
-  route->policy.max_authentication_age = options.max_authentication_age;
-  route->policy.bearer = options.bearer;
-  route->policy.clock = sessions.options().clock;
+  route->policy = PolicyFor(sessions.options(), options);
   route->hooks = std::move(options);
   return [&sessions, route = std::shared_ptr<const detail::Route<SessionHandler>>(std::move(route))](
              const Request& req, Response& res) { return detail::Run(sessions, route, req, res); };

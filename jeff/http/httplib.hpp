@@ -152,13 +152,7 @@ inline bool AllowOrigin(const httplib::Request& req, httplib::Response& res,
 /// server.
 inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
                                      HttplibOptions options = {}) {
-  PolicyOptions policy;
-  policy.allowed_origins = std::move(options.allowed_origins);
-  policy.retry_after = options.retry_after;
-  policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
-  policy.max_authentication_age = options.max_authentication_age;
-  policy.bearer = options.bearer;
-  policy.clock = sessions.options().clock;
+  PolicyOptions policy = PolicyFor(sessions.options(), options);
   return [&sessions, handler = std::move(handler), options = std::move(options),
           policy = std::move(policy)](const httplib::Request& req, httplib::Response& res) {
     const detail::HttplibView request(req);

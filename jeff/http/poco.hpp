@@ -210,13 +210,7 @@ inline bool AllowOrigin(const Request& req, Response& res,
 /// request with a body answered so is the connection's last (its body is
 /// left unread). `sessions` must outlive the server.
 inline Route Wrap(Sessions& sessions, SessionHandler handler, PocoOptions options = {}) {
-  PolicyOptions policy;
-  policy.allowed_origins = options.allowed_origins;
-  policy.retry_after = options.retry_after;
-  policy.unauthorized_redirect = sessions.options().unauthorized_redirect;
-  policy.max_authentication_age = options.max_authentication_age;
-  policy.bearer = options.bearer;
-  policy.clock = sessions.options().clock;
+  PolicyOptions policy = PolicyFor(sessions.options(), options);
   return [&sessions, handler = std::move(handler), options = std::move(options),
           policy = std::move(policy)](Request& req, Response& res) {
     const detail::PocoView request(req);

@@ -79,6 +79,21 @@ struct PolicyOptions {
   Clock clock;
 };
 
+/// The PolicyOptions of an adapter's route: `adapter`'s allowed_origins,
+/// retry_after, max_authentication_age and bearer (every adapter's options
+/// name them so), and the session options' unauthorized_redirect and clock.
+template <class AdapterOptions>
+PolicyOptions PolicyFor(const Options& session_options, const AdapterOptions& adapter) {
+  PolicyOptions policy;
+  policy.allowed_origins = adapter.allowed_origins;
+  policy.retry_after = adapter.retry_after;
+  policy.unauthorized_redirect = session_options.unauthorized_redirect;
+  policy.max_authentication_age = adapter.max_authentication_age;
+  policy.bearer = adapter.bearer;
+  policy.clock = session_options.clock;
+  return policy;
+}
+
 /// A response the policy writes, in no framework's types.
 struct Reply {
   int status = 200;  ///< HTTP status code

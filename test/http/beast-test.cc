@@ -262,3 +262,29 @@ TEST_CASE("DeviceBindingRoutes: none when device binding is off") {
   Fixture f;
   CHECK(jb::DeviceBindingRoutes(f.sessions).empty());
 }
+
+TEST_CASE("Wrap with bearer: a stateful session's token in Authorization, no origin check; cookies still checked") {
+  Fixture f;
+  jeff::Options options = Fixture::Options();
+  options.stateless = {};
+  jeff::AsyncSessions sessions(options, std::make_shared<jeff::MemoryStore>(), f.ioc.get_executor());
+  auto login = sessions.Set("zoe", "cli", boost::asio::use_future);
+  f.ioc.restart();
+  f.ioc.run();
+  const jeff::Issued issued = login.get().value();
+  jb::BeastOptions api;
+  api.allowed_origins = {"http://app.example"};
+  api.bearer = true;
+  const jb::Handler hello = Hello(sessions, api);
+
+  jb::Request with_token = Req(http::verb::post);
+  with_token.set(http::field::authorization, "Bearer " + issued.token);
+  const jb::Response granted = f.Serve(hello, with_token);
+  CHECK(granted.result_int() == 200);
+  CHECK(granted.body() == "hello zoe");
+  jb::Request forged = Req(http::verb::post);
+  forged.set(http::field::authorization, "Bearer nope");
+  CHECK(f.Serve(hello, forged).result_int() == 302);
+  // The cookie (no Authorization header) still needs an allowed origin.
+  CHECK(f.Serve(hello, Req(http::verb::post, jeff::test::CookieOf(issued))).result_int() == 403);
+}

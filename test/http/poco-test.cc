@@ -344,3 +344,24 @@ TEST_CASE("Wrap with max_authentication_age: an old login signs in again until R
   REQUIRE(again.ok());
   CHECK(Fetch(ts.port, "GET", "/danger", {{"Cookie", jeff::test::CookieOf(*again)}}).body == "done");
 }
+
+TEST_CASE("Wrap with bearer: a stateful session's token in Authorization, no origin check; cookies still checked") {
+  jeff::Sessions sessions(QuietOptions(std::make_shared<jeff::MemoryStore>()));
+  PocoServer ts;
+  jp::PocoOptions api;
+  api.allowed_origins = {"http://app.example"};
+  api.bearer = true;
+  ts.router->Add("POST", "/api", jp::Wrap(sessions, [](jp::Request&, jp::Response& res, const jeff::Session& s) {
+    jp::Send(res, "hello " + s.key);
+  }, api));
+  ts.Start();
+
+  auto issued = sessions.Set("zoe", "cli");
+  REQUIRE(issued.ok());
+  const Reply granted = Fetch(ts.port, "POST", "/api", {{"Authorization", "Bearer " + issued->token}});
+  CHECK(granted.status == 200);
+  CHECK(granted.body == "hello zoe");
+  CHECK(Fetch(ts.port, "POST", "/api", {{"Authorization", "Bearer nope"}}).status == 302);
+  // The cookie (no Authorization header) still needs an allowed origin.
+  CHECK(Fetch(ts.port, "POST", "/api", {{"Cookie", jeff::test::CookieOf(*issued)}}).status == 403);
+}
