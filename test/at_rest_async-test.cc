@@ -3,26 +3,24 @@
 #include <doctest/doctest.h>
 #include <jeff/async_sessions.hpp>
 
+#include "support/async_harness.hpp"
 #include "support/at_rest_flow.hpp"
-#include "support/blocking_async.hpp"
 #include "support/memory_fixture.hpp"
 
 #include <memory>
+#include <vector>
 
 namespace jeff::test {
 namespace {
 
 TEST_CASE("at rest: sealed records, rollout, rotation and swaps through AsyncSessions") {
   MemoryFixture f;
-  Options base = f.options;
-  base.store = nullptr;
-  boost::asio::io_context ioc;
-  std::vector<std::unique_ptr<OwnedAsync>> owned;
+  std::vector<std::unique_ptr<AsyncHarness>> made;
   RunAtRestFlow(
-      *f.store, base,
+      *f.store, f.options,
       [&](const Options& o) {
-        owned.push_back(std::make_unique<OwnedAsync>(o, f.store, ioc));
-        return &owned.back()->api;
+        made.push_back(std::make_unique<AsyncHarness>(o, f.store));
+        return &made.back()->api();
       },
       [&](const std::string& store_key) { return StoredValue(*f.store, store_key).value; });
 }

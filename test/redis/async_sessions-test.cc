@@ -65,6 +65,16 @@ TEST_CASE("AsyncSessions session updates on a real redis-server") {
   RunStepUpFlow(step_up_api, clock, inspect);
 }
 
+// An AsyncSessions and its blocking facade on an io_context shared with the
+// store (AsyncHarness brings its own io_context, which a Redis store bound to
+// another one cannot serve).
+struct OwnedAsync {
+  OwnedAsync(const Options& o, std::shared_ptr<AsyncStore> store, boost::asio::io_context& ioc)
+      : sessions(o, std::move(store), ioc.get_executor()), api(sessions, ioc) {}
+  AsyncSessions sessions;
+  BlockingAsync api;
+};
+
 TEST_CASE("AsyncSessions data at rest on a real redis-server: a raw GET shows neither key nor meta") {
   static std::unique_ptr<ServerProcess> server = StartRedis();
   boost::asio::io_context ioc;

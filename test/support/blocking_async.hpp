@@ -79,13 +79,4 @@ class BlockingAsync {
   boost::asio::io_context& ioc_;
 };
 
-// An AsyncSessions and its blocking facade, owned together (for flows that
-// make several, e.g. RunAtRestFlow).
-struct OwnedAsync {
-  OwnedAsync(const Options& o, std::shared_ptr<AsyncStore> store, boost::asio::io_context& ioc)
-      : sessions(o, std::move(store), ioc.get_executor()), api(sessions, ioc) {}
-  AsyncSessions sessions;
-  BlockingAsync api;
-};
-
 }  // namespace jeff::test
