@@ -14,6 +14,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include <unistd.h>
@@ -132,11 +133,11 @@ std::string CookieHeaderFor(std::string_view set_cookie) {
   return std::string(set_cookie.substr(0, set_cookie.find(';')));
 }
 
-Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key) {
+Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key, bool sealed) {
   static std::mutex mu;
-  static std::map<std::pair<std::string, std::size_t>, Populated> built;
+  static std::map<std::tuple<std::string, std::size_t, bool>, Populated> built;
   std::lock_guard lock(mu);
-  auto [it, fresh] = built.try_emplace({url, sessions_per_key});
+  auto [it, fresh] = built.try_emplace({url, sessions_per_key, sealed});
   Populated& p = it->second;
   if (!fresh) return p;
   try {
@@ -145,8 +146,10 @@ Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key) 
     // populated would add its sessions to the first one's keys (two sessions
     // per key, bigger records, read by whichever row runs after it).
     const bool tls = url.rfind("rediss:", 0) == 0;
-    p.sessions = std::make_unique<jeff::Sessions>(StatefulOptions(
-        url, std::string(tls ? "benchtls" : "bench") + std::to_string(sessions_per_key) + ":"));
+    jeff::Options options = StatefulOptions(
+        url, std::string(tls ? "benchtls" : sealed ? "benchsealed" : "bench") + std::to_string(sessions_per_key) + ":");
+    if (sealed) options.at_rest.keys = {jeff::AtRestKey{1, std::string(jeff::kAtRestKeyBytes, 'k')}};
+    p.sessions = std::make_unique<jeff::Sessions>(std::move(options));
     std::vector<std::string> headers(kKeys);
     const bool remote = url.rfind("memory:", 0) != 0;
     // Populating a remote store one Set at a time would take most of a

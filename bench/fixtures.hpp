@@ -65,11 +65,12 @@ struct Populated {
   std::size_t header_chars = 0;
 };
 
-/// Built once per (url, sessions_per_key), under a key prefix of its own
-/// (so every key holds exactly `sessions_per_key` sessions, also when two
-/// urls reach one server), and then shared; thread-safe.
+/// Built once per (url, sessions_per_key, sealed), under a key prefix of its
+/// own (so every key holds exactly `sessions_per_key` sessions, also when two
+/// urls reach one server), and then shared; thread-safe. `sealed`: records
+/// encrypted at rest (Options::at_rest with one benchmark key).
 /// Throws std::runtime_error when the store refuses a Set.
-Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key);
+Populated& PopulatedStore(const std::string& url, std::size_t sessions_per_key, bool sealed = false);
 
 /// Stateful options over `url` as a benchmark uses them: defaults, except
 /// the key prefix (keeps rows apart on one server) and a touch interval

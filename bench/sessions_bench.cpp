@@ -30,11 +30,12 @@ jeff::Sessions& WithMetrics(Populated& p) {
 }
 
 // `metrics`: Check through a manager with Options::metrics on (counters
-// and timed store calls), else the default (off).
+// and timed store calls), else the default (off). `sealed`: records
+// encrypted at rest (Options::at_rest).
 void Check(benchmark::State& state, const std::string& url, std::size_t sessions_per_key,
-           bool metrics = false) {
+           bool metrics = false, bool sealed = false) {
   Guarded(state, [&] {
-    Populated& p = PopulatedStore(url, sessions_per_key);
+    Populated& p = PopulatedStore(url, sessions_per_key, sealed);
     jeff::Sessions& sessions = metrics ? WithMetrics(p) : *p.sessions;
     IndexWalk walk(kKeys, static_cast<std::size_t>(state.thread_index()) + 1);
     std::size_t refused = 0;
@@ -126,6 +127,11 @@ void RegisterSessionBenchmarks() {
   benchmark::RegisterBenchmark("MemoryCheckMetrics/sessions:1",
                                [memory](benchmark::State& s) { Check(s, memory, 1, /*metrics=*/true); })
       ->Threads(1)->UseRealTime();
+  // Same again with records encrypted at rest: report.py's
+  // memory_check_encrypted_vs_plain.
+  benchmark::RegisterBenchmark("MemoryCheckEncrypted/sessions:1", [memory](benchmark::State& s) {
+    Check(s, memory, 1, /*metrics=*/false, /*sealed=*/true);
+  })->Threads(1)->UseRealTime();
   benchmark::RegisterBenchmark("MemorySet", [memory](benchmark::State& s) { Set(s, memory); })
       ->Threads(1)->UseRealTime();
   for (std::size_t n : {1, 10}) {

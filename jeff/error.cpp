@@ -19,6 +19,7 @@ class Category final : public std::error_category {
       case Errc::kUnsupported: return "operation not supported by this session strategy";
       case Errc::kCrypto: return "cryptographic failure";
       case Errc::kStoreRefused: return "session store refused the request";
+      case Errc::kRecordKeyUnknown: return "session record sealed with a key not in the at-rest key ring";
     }
     return "unknown jeff error";
   }
@@ -52,6 +53,7 @@ bool IsStoreError(std::error_code ec) noexcept {
     case Errc::kValueTooLarge:
     case Errc::kConflict:
     case Errc::kStoreRefused:
+    case Errc::kRecordKeyUnknown:
       return true;
     default:
       return false;

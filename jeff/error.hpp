@@ -29,6 +29,9 @@ enum class Errc {
   /// database or table, a Redis database index out of range. A
   /// configuration to fix, not an outage to wait out (still HTTP 503).
   kStoreRefused,
+  /// a record sealed (Options::at_rest) with a key whose id is not in the
+  /// ring: never read as a session; put the key back in the ring (HTTP 503).
+  kRecordKeyUnknown,
 };
 
 /// The error category of jeff::Errc ("jeff"). Thread-safe, never throws.
@@ -38,7 +41,7 @@ JEFF_API const std::error_category& ErrorCategory() noexcept;
 JEFF_API std::error_code make_error_code(Errc e) noexcept;
 
 /// True when `ec` is a store failure (unavailable, refused, timeout, protocol,
-/// corrupt, too large, conflict): the caller should answer "try again later"
+/// corrupt, too large, conflict, record key unknown): the caller should answer "try again later"
 /// (HTTP 503), never "logged in" and never "not logged in".
 JEFF_API bool IsStoreError(std::error_code ec) noexcept;
 

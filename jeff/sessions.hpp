@@ -4,6 +4,7 @@
 /// Check, log out with Clear, revoke with Delete, list with SessionsForKey.
 /// Framework-free: header strings in, session and Set-Cookie values out.
 
+#include <jeff/at_rest.hpp>
 #include <jeff/clock.hpp>
 #include <jeff/cookie.hpp>
 #include <jeff/device_binding.hpp>
@@ -112,6 +113,10 @@ struct Options {
   /// cookie works only beside a short-lived cookie that the browser renews
   /// by proving possession of a device key. Off by default.
   DeviceBindingOptions device_binding;
+  /// Encryption at rest of the stateful records (key and meta): the key
+  /// ring and whether writes are sealed. No keys (the default): records in
+  /// clear. The stateless strategy ignores it.
+  AtRestOptions at_rest;
 };
 
 /// A live session, as handlers and operators see it.

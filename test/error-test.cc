@@ -16,7 +16,7 @@ using jeff::Errc;
 constexpr Errc kAll[] = {
     Errc::kStoreUnavailable, Errc::kStoreTimeout, Errc::kStoreProtocol,   Errc::kStoreCorrupt,
     Errc::kValueTooLarge,    Errc::kConflict,     Errc::kInvalidArgument, Errc::kSessionNotFound,
-    Errc::kUnsupported,      Errc::kCrypto,       Errc::kStoreRefused,
+    Errc::kUnsupported,      Errc::kCrypto,       Errc::kStoreRefused,    Errc::kRecordKeyUnknown,
 };
 
 }  // namespace
@@ -58,6 +58,7 @@ TEST_CASE("IsStoreError") {
   CHECK(jeff::IsStoreError(Errc::kValueTooLarge));
   CHECK(jeff::IsStoreError(Errc::kConflict));
   CHECK(jeff::IsStoreError(Errc::kStoreRefused));
+  CHECK(jeff::IsStoreError(Errc::kRecordKeyUnknown));  // 503: put the key back, never a grant
   CHECK_FALSE(jeff::IsStoreError(Errc::kInvalidArgument));
   CHECK_FALSE(jeff::IsStoreError(Errc::kSessionNotFound));
   CHECK_FALSE(jeff::IsStoreError(Errc::kUnsupported));
@@ -75,6 +76,7 @@ TEST_CASE("a refusal is its own code, not an outage") {
   CHECK(std::error_code(Errc::kStoreRefused).message() == "session store refused the request");
   // Appended: the values of the older codes do not move.
   CHECK(static_cast<int>(Errc::kStoreRefused) == static_cast<int>(Errc::kCrypto) + 1);
+  CHECK(static_cast<int>(Errc::kRecordKeyUnknown) == static_cast<int>(Errc::kStoreRefused) + 1);
 }
 
 TEST_CASE("a failure's reason is kept on its thread, for that code only") {

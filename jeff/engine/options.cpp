@@ -1,5 +1,7 @@
 #include <jeff/engine/options.hpp>
 
+#include <jeff/detail/sealed_record.hpp>
+
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -107,6 +109,7 @@ Options ValidateOptions(Options o) {
   RequireOption(o.cas_backoff.count() >= 0, "cas_backoff must not be negative");
   RequireOption(o.max_key_bytes >= 1, "max_key_bytes must be positive");
   ValidateDeviceBinding(o);
+  ValidateAtRest(o.at_rest);
   return o;
 }
 

@@ -1,6 +1,7 @@
 #include <jeff/engine/stateful_ops.hpp>
 
 #include <jeff/detail/bearer.hpp>
+#include <jeff/detail/sealed_record.hpp>
 #include <jeff/detail/session_cookie.hpp>
 #include <jeff/engine/device_binding.hpp>
 
@@ -105,7 +106,9 @@ Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
   const bool exists = version.has_value();
   Record record;
   if (exists) {
-    auto decoded = DecodeRecord(*buffer_);
+    const Result<std::string_view> opened = OpenRecord(options_->at_rest, store_key_, *buffer_, plain_);
+    if (!opened) return Finish(opened.error());
+    auto decoded = DecodeRecord(*opened);
     if (!decoded) return Finish(decoded.error());
     record = std::move(*decoded);
   } else {
@@ -125,7 +128,7 @@ Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
   const milliseconds ttl = record.sessions.empty()
                                ? kEmptyRecordTtl
                                : std::max(milliseconds(1), milliseconds(latest_ms - now_ms));
-  encoded_ = EncodeRecord(record);
+  encoded_ = SealRecord(options_->at_rest, store_key_, EncodeRecord(record));
   return Swap(store_key_, version, encoded_, ttl);
 }
 
@@ -196,10 +199,16 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
     result_.status = CheckStatus::kUnknown;
     return Decided();
   }
+  // A sealed record is opened into plain_ (the views below point into it);
+  // one in clear is read where it is.
+  const Result<std::string_view> opened = OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
   std::optional<SessionView> match;
-  auto key = VisitRecord(buffer_, [&](const SessionView& s) {
-    if (ConstantTimeEqual(s.token_hash, hash_)) match = s;
-  });
+  Result<std::string_view> key = opened;
+  if (opened) {
+    key = VisitRecord(*opened, [&](const SessionView& s) {
+      if (ConstantTimeEqual(s.token_hash, hash_)) match = s;
+    });
+  }
   if (!key) {
     result_.status = CheckStatus::kStoreError;
     result_.error = key.error();
@@ -532,9 +541,13 @@ Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint no
   }
   if (version->has_value()) {
     const std::int64_t now_ms = StoredMillis(now);
-    auto visited = VisitRecord(buffer_, [&](const SessionView& s) {
-      if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) ++live_;
-    });
+    const Result<std::string_view> opened = OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
+    Result<std::string_view> visited = opened;
+    if (opened) {
+      visited = VisitRecord(*opened, [&](const SessionView& s) {
+        if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) ++live_;
+      });
+    }
     if (!visited) {
       result_ = visited.error();
       return Step::Done();
@@ -564,7 +577,12 @@ Step ListOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   }
   std::vector<Session> out;
   if (version->has_value()) {
-    auto record = DecodeRecord(buffer_);
+    const Result<std::string_view> opened = OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
+    if (!opened) {
+      result_ = opened.error();
+      return Step::Done();
+    }
+    auto record = DecodeRecord(*opened);
     if (!record) {
       result_ = record.error();
       return Step::Done();

@@ -114,6 +114,7 @@ class Mutation {
   std::string create_key_;
   Change change_;
   std::string encoded_;
+  std::string plain_;  // a sealed record's plaintext (Options::at_rest)
   int attempt_ = 0;
   std::chrono::microseconds backoff_{};
   Result<void> result_;
@@ -148,6 +149,7 @@ class CheckOp {
   std::vector<std::string_view> candidates_;  // found only when the first one fails
   std::size_t next_ = 0;                      // candidates tried so far
   std::string_view kid_;
+  std::string plain_;  // a sealed record's plaintext (Options::at_rest)
   TokenHash hash_{};
   TimePoint now_{};
   CheckResult first_;  // the first candidate's outcome, reported when none is better
@@ -324,6 +326,7 @@ class KeyReadOp {
   std::string key_;
   std::string store_key_;
   std::string buffer_;
+  std::string plain_;  // a sealed record's plaintext (Options::at_rest)
 };
 
 // Sessions::Delete(key): read (to count the live sessions), then one

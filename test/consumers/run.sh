@@ -164,6 +164,17 @@ loads_installed "$dir/app" libjeff-stores.so ||
   fail "the tour does not load the installed libjeff-stores.so"
 drive_tour "$dir/app"
 
+# --- 1a. the README's data-at-rest program --------------------------------------
+step "README: the data-at-rest program"
+dir=$work/readme-at-rest
+mkdir -p "$dir"
+readme_block "as at-rest.cpp" >"$dir/at-rest.cpp"
+# shellcheck disable=SC2046  # pkg-config prints several words on purpose
+c++ -std=c++20 -Wall -Wextra -Werror "$dir/at-rest.cpp" -o "$dir/at-rest" $(pkg-config --cflags --libs jeff-stores) ||
+  fail "the README's data-at-rest program does not build"
+"$dir/at-rest" | grep -qx "ann@example.com: Firefox on Ann's laptop" ||
+  fail "the README's data-at-rest program failed"
+
 # --- 1b. the README's Beast server ------------------------------------------
 step "README: the Boost.Beast server built with the README's lines, on memory and on Redis"
 [[ -f $pkgconfig_dir/jeff-stores-async.pc ]] ||

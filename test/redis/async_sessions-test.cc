@@ -7,6 +7,7 @@
 
 #include "redis_test_support.hpp"
 #include "support/async_sessions_race.hpp"
+#include "support/at_rest_flow.hpp"
 #include "support/blocking_async.hpp"
 #include "support/step_up_flow.hpp"
 #include "support/update_meta_flow.hpp"
@@ -62,6 +63,33 @@ TEST_CASE("AsyncSessions session updates on a real redis-server") {
   BlockingAsync step_up_api(step_up, ioc);
   RedisStore inspect(LocalOptions(server->port()));
   RunStepUpFlow(step_up_api, clock, inspect);
+}
+
+// An AsyncSessions and its blocking facade on an io_context shared with the
+// store (AsyncHarness brings its own io_context, which a Redis store bound to
+// another one cannot serve).
+struct OwnedAsync {
+  OwnedAsync(const Options& o, std::shared_ptr<AsyncStore> store, boost::asio::io_context& ioc)
+      : sessions(o, std::move(store), ioc.get_executor()), api(sessions, ioc) {}
+  AsyncSessions sessions;
+  BlockingAsync api;
+};
+
+TEST_CASE("AsyncSessions data at rest on a real redis-server: a raw GET shows neither key nor meta") {
+  static std::unique_ptr<ServerProcess> server = StartRedis();
+  boost::asio::io_context ioc;
+  auto store = AsyncStoreOn(ioc, LocalOptions(server->port()));
+  RedisStore inspect(LocalOptions(server->port()));
+  RawRedis raw(server->port());
+  std::vector<std::unique_ptr<OwnedAsync>> owned;
+  RunAtRestFlow(
+      inspect, Options{},
+      [&](const Options& o) {
+        owned.push_back(std::make_unique<OwnedAsync>(o, store, ioc));
+        return &owned.back()->api;
+      },
+      // The store's value is `<8-byte version><record>`: the record follows.
+      [&](const std::string& store_key) { return raw.Text({"GET", store_key}).substr(8); });
 }
 
 TEST_CASE("AsyncSessions and Sessions share sessions on one redis-server") {

@@ -24,7 +24,7 @@ std::string RequiredEnv(const char* name) {
 
 ProcessOutcome Jeffctl(const std::vector<std::string>& args, std::string_view input,
                        EnvChanges env) {
-  for (const char* name : {"JEFF_STORE", "JEFF_PEPPER", "JEFF_SECRET"}) env.try_emplace(name);
+  for (const char* name : {"JEFF_STORE", "JEFF_PEPPER", "JEFF_SECRET", "JEFF_AT_REST_KEYS"}) env.try_emplace(name);
   std::vector<std::string> argv = {RequiredEnv("JEFFCTL")};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv, input, env);

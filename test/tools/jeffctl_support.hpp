@@ -29,7 +29,7 @@ inline constexpr int kExitStoreUnavailable = 3;
 inline const std::string kAuthJsSalt = "authjs.session-token";
 
 /// Runs jeffctl (the binary named by $JEFFCTL) with `args` and `input`.
-/// JEFF_STORE, JEFF_PEPPER and JEFF_SECRET are removed from its environment
+/// JEFF_STORE, JEFF_PEPPER, JEFF_SECRET and JEFF_AT_REST_KEYS are removed from its environment
 /// unless `env` sets them.
 ProcessOutcome Jeffctl(const std::vector<std::string>& args, std::string_view input = {},
                        EnvChanges env = {});

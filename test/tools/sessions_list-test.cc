@@ -291,5 +291,32 @@ TEST_CASE("list: an unknown key, and the in-process memory:// store, find nothin
   CHECK(run.err.find("memory://") != std::string::npos);
 }
 
+TEST_CASE("list reads records encrypted at rest with the ring from JEFF_AT_REST_KEYS, and only then") {
+  const std::string key_bytes(kAtRestKeyBytes, 'r');
+  const std::string ring = "9:" + Base64UrlEncode(key_bytes);
+  for (const std::string& url : LiveStoreUrls()) {
+    CAPTURE(url);
+    Options options;
+    options.at_rest.keys = {AtRestKey{9, key_bytes}};
+    Sessions sessions = SessionsAt(url, options);
+    const std::string key = "list-sealed@example.com";
+    REQUIRE(sessions.Set(key, "sealed laptop").ok());
+
+    const ProcessOutcome run = Jeffctl({"sessions", "list", key, "--store", url}, {}, {{"JEFF_AT_REST_KEYS", ring}});
+    CHECK(run.exit_code == kExitOk);
+    const std::vector<json> lines = JsonLines(run.out);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0]["key"] == key);
+    CHECK(lines[0]["meta"] == "sealed laptop");
+    // Without the ring: a store error naming the missing key, never "no sessions".
+    const ProcessOutcome blind = Jeffctl({"sessions", "list", key, "--store", url});
+    CHECK(blind.exit_code == kExitStoreUnavailable);
+    CHECK(blind.err.find("not in the at-rest key ring") != std::string::npos);
+    // A malformed ring is a usage error.
+    CHECK(Jeffctl({"sessions", "list", key, "--store", url}, {}, {{"JEFF_AT_REST_KEYS", "9:short"}}).exit_code ==
+          kExitUsage);
+  }
+}
+
 }  // namespace
 }  // namespace jeff::test

@@ -1,5 +1,6 @@
 #include "sessions_command.hpp"
 
+#include "at_rest_keys.hpp"
 #include "session_json.hpp"
 
 #include <jeff/error.hpp>
@@ -31,7 +32,8 @@ constexpr std::string_view kStoreOptionsHelp =
     "                      none); sessions idle longer count as ended\n"
     "\n"
     "Sessions are stored under <prefix><hash of KEY, with the pepper>: the URL, --prefix and\n"
-    "--pepper must be the application's own, or jeffctl finds nothing.\n";
+    "--pepper must be the application's own, or jeffctl finds nothing.\n"
+    "\n";
 
 constexpr std::string_view kListUsage =
     "usage: jeffctl sessions list KEY [--store URL] [--prefix P] [--pepper P]\n"
@@ -98,6 +100,8 @@ StoreSessions OpenSessions(const Args& args) {
   }
   options.key_prefix = args.Value("prefix").value_or(options.key_prefix);
   options.pepper = args.Has("pepper") ? *args.Value("pepper") : Env("JEFF_PEPPER").value_or("");
+  options.at_rest.keys = ParseAtRestKeys(Env("JEFF_AT_REST_KEYS").value_or(""));
+  options.at_rest.seal_writes = false;  // see kAtRestKeysHelp
   if (auto idle = args.Value("idle-timeout")) {
     options.idle_timeout = ParseSeconds("idle-timeout", *idle, std::chrono::seconds(0),
                                         std::chrono::hours(24 * 365 * 100));
@@ -193,10 +197,10 @@ CommandGroup SessionsCommands() {
   return {"sessions",
           {
               {"list", "list the live sessions of KEY as JSON lines",
-               std::string(kListUsage) + std::string(kStoreOptionsHelp),
+               std::string(kListUsage) + std::string(kStoreOptionsHelp) + std::string(kAtRestKeysHelp),
                Flags({{"max-age", true, false}}, kStoreFlags), List},
               {"revoke", "revoke all sessions of KEY, or those given by --id",
-               std::string(kRevokeUsage) + std::string(kStoreOptionsHelp),
+               std::string(kRevokeUsage) + std::string(kStoreOptionsHelp) + std::string(kAtRestKeysHelp),
                Flags({{"id", true, true}}, kStoreFlags), Revoke},
           }};
 }
