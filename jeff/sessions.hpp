@@ -66,6 +66,18 @@ struct Options {
   /// anyone who knows or guesses a key (an email address) can compute its
   /// key id. Recommended: a server-side secret of 32 random bytes or more.
   std::string pepper;
+  /// More peppers whose key ids are read but never written: the pepper
+  /// ring is `pepper` (new sessions are stored under its key id) followed
+  /// by these, in order. An empty entry stands for "no pepper" (plain
+  /// SHA-256). A cookie is checked under the key id it carries, whichever
+  /// pepper made it; Delete, SessionsForKey and UpdateMeta by key also cover
+  /// the key ids of these peppers, one store call each. So a pepper changes
+  /// without logging anyone out: first list the new pepper here on every
+  /// server, then make it `pepper` and list the old one here, and drop that
+  /// entry once no session stored under it can be live (see README,
+  /// "Changing the pepper"). Entries must differ from each other and from
+  /// `pepper`. Empty: one pepper.
+  std::vector<std::string> read_peppers;
   /// Development only: allow the cookie without Secure (plain HTTP). Logs a
   /// warning once, at construction.
   bool insecure = false;
