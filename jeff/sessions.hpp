@@ -280,7 +280,8 @@ class JEFF_API Sessions {
   /// session; fails only when the store did.
   Result<std::vector<std::string>> Clear(std::string_view cookie_header);
 
-  /// Revokes every session of `key`. Returns how many were live.
+  /// Revokes every session of `key` (stored under any pepper of the ring:
+  /// Options::pepper and read_peppers). Returns how many were live.
   Result<std::size_t> Delete(std::string_view key);
 
   /// Revokes the sessions of `key` whose ids are in `ids`; other ids are
@@ -289,8 +290,8 @@ class JEFF_API Sessions {
   /// an id names a token still in use; an id already denied counts 0.
   Result<std::size_t> Delete(std::string_view key, std::span<const SessionId> ids);
 
-  /// The live sessions of `key`, oldest first (expired ones are pruned).
-  /// An unknown key gives an empty list.
+  /// The live sessions of `key` under every pepper of the ring, oldest
+  /// first (expired ones are pruned). An unknown key gives an empty list.
   Result<std::vector<Session>> SessionsForKey(std::string_view key);
 
   /// Gives the session of `cookie_header` (the request's Cookie header, the
