@@ -67,6 +67,18 @@ struct Options {
   /// anyone who knows or guesses a key (an email address) can compute its
   /// key id. Recommended: a server-side secret of 32 random bytes or more.
   std::string pepper;
+  /// More peppers whose key ids are read but never written: the pepper
+  /// ring is `pepper` (new sessions are stored under its key id) followed
+  /// by these, in order. An empty entry stands for "no pepper" (plain
+  /// SHA-256). A cookie is checked under the key id it carries, whichever
+  /// pepper made it; Delete, SessionsForKey and UpdateMeta by key also cover
+  /// the key ids of these peppers, one store call each. So a pepper changes
+  /// without logging anyone out: first list the new pepper here on every
+  /// server, then make it `pepper` and list the old one here, and drop that
+  /// entry once no session stored under it can be live (see README,
+  /// "Changing the pepper"). Entries must differ from each other and from
+  /// `pepper`. Empty: one pepper.
+  std::vector<std::string> read_peppers;
   /// Development only: allow the cookie without Secure (plain HTTP). Logs a
   /// warning once, at construction.
   bool insecure = false;
@@ -273,7 +285,8 @@ class JEFF_API Sessions {
   /// session; fails only when the store did.
   Result<std::vector<std::string>> Clear(std::string_view cookie_header);
 
-  /// Revokes every session of `key`. Returns how many were live.
+  /// Revokes every session of `key` (stored under any pepper of the ring:
+  /// Options::pepper and read_peppers). Returns how many were live.
   Result<std::size_t> Delete(std::string_view key);
 
   /// Revokes the sessions of `key` whose ids are in `ids`; other ids are
@@ -282,8 +295,8 @@ class JEFF_API Sessions {
   /// an id names a token still in use; an id already denied counts 0.
   Result<std::size_t> Delete(std::string_view key, std::span<const SessionId> ids);
 
-  /// The live sessions of `key`, oldest first (expired ones are pruned).
-  /// An unknown key gives an empty list.
+  /// The live sessions of `key` under every pepper of the ring, oldest
+  /// first (expired ones are pruned). An unknown key gives an empty list.
   Result<std::vector<Session>> SessionsForKey(std::string_view key);
 
   /// Gives the session of `cookie_header` (the request's Cookie header, the

@@ -2,6 +2,7 @@
 
 #include <jeff/detail/sealed_record.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -108,6 +109,12 @@ Options ValidateOptions(Options o) {
   RequireOption(o.metrics_timed_one_in >= 1, "metrics_timed_one_in must be at least 1");
   RequireOption(o.cas_backoff.count() >= 0, "cas_backoff must not be negative");
   RequireOption(o.max_key_bytes >= 1, "max_key_bytes must be positive");
+  for (std::size_t i = 0; i < o.read_peppers.size(); ++i) {
+    RequireOption(o.read_peppers[i] != o.pepper &&
+                      std::find(o.read_peppers.begin(), o.read_peppers.begin() + static_cast<std::ptrdiff_t>(i),
+                                o.read_peppers[i]) == o.read_peppers.begin() + static_cast<std::ptrdiff_t>(i),
+                  "read_peppers must differ from each other and from pepper");
+  }
   ValidateDeviceBinding(o);
   ValidateAtRest(o.at_rest);
   return o;

@@ -83,6 +83,14 @@ void AssignStoreKey(const Options& options, std::string_view kid, std::string& o
   out.assign(options.key_prefix).append(kid);
 }
 
+std::vector<std::string> RingKeyIds(const Options& options, std::string_view key) {
+  std::vector<std::string> kids;
+  kids.reserve(1 + options.read_peppers.size());
+  kids.push_back(KeyId(key, options.pepper));
+  for (const std::string& pepper : options.read_peppers) kids.push_back(KeyId(key, pepper));
+  return kids;
+}
+
 // ---- Mutation ---------------------------------------------------------------
 
 Step Mutation::Begin(std::string_view kid, std::string_view create_key, Change change,
@@ -471,8 +479,13 @@ UpdateMetaOp::UpdateMetaOp(const Options& options, std::string_view key, const S
 Step UpdateMetaOp::Start() {
   if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
   if (meta_.size() > options_.max_meta_bytes) return Step::Done();
+  kids_ = RingKeyIds(options_, key_);
+  return Begin();
+}
+
+Step UpdateMetaOp::Begin() {
   return Next(mutation_.Begin(
-      KeyId(key_, options_.pepper), {},
+      kids_[next_++], {},
       [this](Record& record) -> Result<bool> {
         updated_.reset();
         for (StoredSession& s : record.sessions) {
@@ -485,6 +498,8 @@ Step UpdateMetaOp::Start() {
 
 Step UpdateMetaOp::Next(Step step) {
   if (!step.done()) return step;
+  // A session lives in one record: the next key id's only while not found.
+  if (mutation_.result() && !updated_ && next_ < kids_.size()) return Begin();
   if (!mutation_.result()) {
     result_ = mutation_.result().error();
   } else if (updated_) {
@@ -502,9 +517,15 @@ DeleteSomeOp::DeleteSomeOp(const Options& options, std::string_view key, std::ve
 
 Step DeleteSomeOp::Start() {
   if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
+  kids_ = RingKeyIds(options_, key_);
+  return Begin();
+}
+
+Step DeleteSomeOp::Begin() {
+  removed_ = 0;
   // The time of a Mutation without snapshot is the one its fetch brings.
   return Next(mutation_.Begin(
-      KeyId(key_, options_.pepper), {},
+      kids_[next_++], {},
       [this](Record& record) -> Result<bool> {
         removed_ = std::erase_if(record.sessions, [&](const StoredSession& s) {
           return std::find(ids_.begin(), ids_.end(), s.id) != ids_.end();
@@ -518,9 +539,11 @@ Step DeleteSomeOp::Next(Step step) {
   if (!step.done()) return step;
   if (!mutation_.result()) {
     result_ = mutation_.result().error();
-  } else {
-    result_ = removed_;
+    return step;
   }
+  removed_total_ += removed_;
+  if (next_ < kids_.size()) return Begin();
+  result_ = removed_total_;
   return step;
 }
 
@@ -528,7 +551,13 @@ Step DeleteSomeOp::Next(Step step) {
 
 Step KeyReadOp::Start() {
   if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
-  AssignStoreKey(options_, KeyId(key_, options_.pepper), store_key_);
+  kids_ = RingKeyIds(options_, key_);
+  return *FetchNext();
+}
+
+std::optional<Step> KeyReadOp::FetchNext() {
+  if (next_ == kids_.size()) return std::nullopt;
+  AssignStoreKey(options_, kids_[next_++], store_key_);
   return Step::Fetch(store_key_);
 }
 
@@ -562,9 +591,10 @@ Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint no
 Step DeleteAllOp::OnErased(Result<void> erased) {
   if (!erased) {
     result_ = erased.error();
-  } else {
-    result_ = live_;
+    return Step::Done();
   }
+  if (auto next = FetchNext()) return *next;
+  result_ = live_;
   return Step::Done();
 }
 
@@ -575,7 +605,6 @@ Step ListOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
     result_ = version.error();
     return Step::Done();
   }
-  std::vector<Session> out;
   if (version->has_value()) {
     const Result<std::string_view> opened = OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
     if (!opened) {
@@ -589,10 +618,19 @@ Step ListOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
     }
     const std::int64_t now_ms = StoredMillis(now);
     for (const StoredSession& s : record->sessions) {
-      if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) out.push_back(ToSession(options_, record->key, s));
+      if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) {
+        sessions_.push_back(ToSession(options_, record->key, s));
+      }
     }
   }
-  result_ = std::move(out);
+  if (auto next = FetchNext()) return *next;
+  // Each record lists its sessions oldest first; several records are merged
+  // by creation time.
+  if (kids_.size() > 1) {
+    std::stable_sort(sessions_.begin(), sessions_.end(),
+                     [](const Session& a, const Session& b) { return a.created < b.created; });
+  }
+  result_ = std::move(sessions_);
   return Step::Done();
 }
 

@@ -72,6 +72,10 @@ bool IsLive(const Options& options, std::int64_t expires_ms, std::int64_t last_s
 // `<key_prefix><kid>` into `out` (its capacity reused).
 void AssignStoreKey(const Options& options, std::string_view kid, std::string& out);
 
+// The key ids of `key` under the pepper ring: Options::pepper's first (the
+// one new sessions are stored under), then each of Options::read_peppers'.
+std::vector<std::string> RingKeyIds(const Options& options, std::string_view key);
+
 // One read-modify-compare-and-swap of the record under a kid, retried with
 // jittered exponential back-off up to options.cas_attempts, then
 // Errc::kConflict. Expired sessions are pruned on every write; the record's
@@ -266,8 +270,9 @@ class CookieMutationOp : public MutationOp<CookieMutationOp> {
 };
 
 // Sessions::UpdateMeta(key, id, meta): the meta of session `id` of `key`,
-// replaced in one Mutation. Fails at once for a bad key or meta, as SetOp
-// does; Errc::kSessionNotFound when `key` has no live session `id`.
+// replaced in one Mutation of the record that holds it (the ring's key ids
+// tried in order). Fails at once for a bad key or meta, as SetOp does;
+// Errc::kSessionNotFound when `key` has no live session `id`.
 class UpdateMetaOp : public MutationOp<UpdateMetaOp> {
  public:
   UpdateMetaOp(const Options& options, std::string_view key, const SessionId& id, std::string_view meta);
@@ -278,14 +283,19 @@ class UpdateMetaOp : public MutationOp<UpdateMetaOp> {
   friend MutationOp;
   Step Next(Step step);
 
+  Step Begin();
+
   std::string key_;
   SessionId id_;
   std::string meta_;
+  std::vector<std::string> kids_;  // the ring's key ids of key_, tried in order
+  std::size_t next_ = 0;
   std::optional<Session> updated_;
   Result<Session> result_ = Errc::kInvalidArgument;
 };
 
-// Sessions::Delete(key, ids). Fails at once for a bad key, as SetOp does.
+// Sessions::Delete(key, ids): one Mutation per key id of the ring. Fails
+// at once for a bad key, as SetOp does.
 class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
  public:
   DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids);
@@ -296,16 +306,21 @@ class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
   friend MutationOp;
   Step Next(Step step);
 
+  Step Begin();
+
   std::string key_;
   std::vector<SessionId> ids_;
-  std::size_t removed_ = 0;
+  std::vector<std::string> kids_;  // the ring's key ids of key_, each changed in turn
+  std::size_t next_ = 0;
+  std::size_t removed_ = 0;        // by the current record's change
+  std::size_t removed_total_ = 0;  // by the records changed before it
   Result<std::size_t> result_ = Errc::kInvalidArgument;
 };
 
-// An operation that starts by reading the record of an application key
-// (Errc::kInvalidArgument, without I/O, for an empty key or one over
-// Options::max_key_bytes); the derived
-// operation decides on the bytes in OnFetched.
+// An operation that reads the records of an application key, one per key
+// id of the pepper ring, in ring order (Errc::kInvalidArgument, without
+// I/O, for an empty key or one over Options::max_key_bytes); the derived
+// operation decides on each record's bytes in OnFetched.
 class KeyReadOp {
  public:
   KeyReadOp(const KeyReadOp&) = delete;
@@ -316,21 +331,25 @@ class KeyReadOp {
   Step OnErased(Result<void>) { return Step::Done(); }
   Step OnWaited() { return Step::Done(); }
   std::string& buffer() noexcept { return buffer_; }
-  // The store key of the key's index (for events).
+  // The store key of the record read last (for events).
   std::string_view store_key() const noexcept { return store_key_; }
 
  protected:
   KeyReadOp(const Options& options, std::string_view key) : options_(options), key_(key) {}
+  // Fetches the next key id's record; std::nullopt once all were read.
+  std::optional<Step> FetchNext();
 
   const Options& options_;
   std::string key_;
   std::string store_key_;
   std::string buffer_;
   std::string plain_;  // a sealed record's plaintext (Options::at_rest)
+  std::vector<std::string> kids_;
+  std::size_t next_ = 0;
 };
 
-// Sessions::Delete(key): read (to count the live sessions), then one
-// unconditional erase.
+// Sessions::Delete(key): for each key id of the ring, read (to count the
+// live sessions), then one unconditional erase.
 class DeleteAllOp : public KeyReadOp {
  public:
   DeleteAllOp(const Options& options, std::string_view key) : KeyReadOp(options, key) {}
@@ -343,7 +362,7 @@ class DeleteAllOp : public KeyReadOp {
   Result<std::size_t> result_ = Errc::kInvalidArgument;
 };
 
-// Sessions::SessionsForKey: one read.
+// Sessions::SessionsForKey: one read per key id of the ring.
 class ListOp : public KeyReadOp {
  public:
   ListOp(const Options& options, std::string_view key) : KeyReadOp(options, key) {}
@@ -351,6 +370,7 @@ class ListOp : public KeyReadOp {
   Result<std::vector<Session>>& result() noexcept { return result_; }
 
  private:
+  std::vector<Session> sessions_;
   Result<std::vector<Session>> result_ = Errc::kInvalidArgument;
 };
 

@@ -430,14 +430,18 @@ class StatelessStrategy final : public Strategy {
     session.persistent = options_.max_age.count() > 0;
 
     if (options_.stateless.denylist && !sid.empty()) {
-      const std::string deny_key = DenyKey(sid, session.key);
-      const auto start = observer_.StartCall(StoreOp::kFetch);
-      auto entry = options_.stateless.denylist->Fetch(deny_key);
-      observer_.EndCall(StoreOp::kFetch, start, entry.error(), deny_key);
-      if (!entry) return StoreFailure(entry.error());
-      if (entry->has_value()) {  // revoked: never refreshed either
-        observer_.Denied(session.key);
-        return result;
+      // Revocations are written under Options::pepper; a server that had
+      // another pepper wrote them under that one, so each ring entry is read.
+      for (std::size_t i = 0; i <= options_.read_peppers.size(); ++i) {
+        const std::string deny_key = DenyKey(sid, session.key, i == 0 ? options_.pepper : options_.read_peppers[i - 1]);
+        const auto start = observer_.StartCall(StoreOp::kFetch);
+        auto entry = options_.stateless.denylist->Fetch(deny_key);
+        observer_.EndCall(StoreOp::kFetch, start, entry.error(), deny_key);
+        if (!entry) return StoreFailure(entry.error());
+        if (entry->has_value()) {  // revoked: never refreshed either
+          observer_.Denied(session.key);
+          return result;
+        }
       }
     }
 
@@ -480,10 +484,10 @@ class StatelessStrategy final : public Strategy {
   // `<prefix>deny:<22 characters>`, naming session `id` of `key` only (so
   // that revoking an id under one key cannot touch another key's session),
   // short enough for any store whatever the id and key.
-  std::string DenyKey(std::string_view id, std::string_view key) const {
+  std::string DenyKey(std::string_view id, std::string_view key, std::string_view pepper) const {
     std::string subject = std::to_string(id.size());
     subject.append(":").append(id).append(key);
-    return options_.key_prefix + "deny:" + KeyId(subject, options_.pepper);
+    return options_.key_prefix + "deny:" + KeyId(subject, pepper);
   }
 
   // Records that session `id` of `key` is revoked, until every token of it
@@ -496,7 +500,7 @@ class StatelessStrategy final : public Strategy {
       const std::int64_t left_ms = *exp_ms - ToUnixMillis(options_.clock());
       ttl = std::max(ttl, milliseconds(left_ms) + options_.stateless.skew + kDenylistMargin);
     }
-    const std::string deny_key = DenyKey(id, key);
+    const std::string deny_key = DenyKey(id, key, options_.pepper);
     const auto start = observer_.StartCall(StoreOp::kCas);
     auto added = options_.stateless.denylist->CompareAndSwap(deny_key, std::nullopt, "1", ttl);
     observer_.EndAdd(start, added, deny_key);

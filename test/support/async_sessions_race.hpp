@@ -144,6 +144,77 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
     CHECK(resurrected == 0);
   }
 
+  SUBCASE("while the pepper rotates, logins on both rings lose nothing and a revoke is final") {
+    // As in RunSessionsRaces: half the writers on each ring of step 2.
+    std::shared_ptr<AsyncStore> store = h.make_store(ioc);
+    AsyncSessions old_ring(WithPeppers(options, kOldPepper, {kNewPepper}), store, ioc.get_executor());
+    AsyncSessions new_ring(WithPeppers(options, kNewPepper, {kOldPepper}), store, ioc.get_executor());
+    AsyncSessions* rings[] = {&new_ring, &old_ring};
+    const std::string key = "rotating@example.com";
+    int failures = 0;
+    std::vector<std::function<awaitable<void>()>> logins;
+    for (int c = 0; c < h.coroutines; ++c) {
+      logins.push_back([&, c]() -> awaitable<void> {
+        for (int i = 0; i < h.sets_per_coroutine; ++i) {
+          auto issued = co_await rings[c % 2]->Set(key, "device", use_awaitable);
+          if (!issued.ok()) ++failures;
+        }
+      });
+    }
+    RunCoroutines(ioc, std::move(logins));
+    CHECK(failures == 0);
+    RunCoroutine(ioc, [&]() -> awaitable<void> {
+      for (AsyncSessions* ring : rings) {
+        CheckDistinctSessions(co_await ring->SessionsForKey(key, use_awaitable),
+                              static_cast<std::size_t>(h.coroutines * h.sets_per_coroutine));
+      }
+    });
+
+    int resurrected = 0, raced = 0;
+    int trial = 0;
+    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+      const std::string victim_key = "rotating-revoke-" + std::to_string(trial) + "@example.com";
+      std::optional<Issued> victim;
+      RunCoroutine(ioc, [&]() -> awaitable<void> {
+        auto issued = co_await old_ring.Set(victim_key, "victim", use_awaitable);
+        REQUIRE(issued.ok());
+        victim = std::move(*issued);
+      });
+      RaceOverlap overlap;
+      std::vector<std::function<awaitable<void>()>> racers;
+      for (int c = 0; c < 3; ++c) {
+        racers.push_back([&, c]() -> awaitable<void> {
+          for (int i = 0; i < 5; ++i) {
+            overlap.started.fetch_add(1);
+            (void)co_await rings[(c + i) % 2]->Set(victim_key, "racer", use_awaitable);
+            overlap.done.fetch_add(1);
+          }
+        });
+      }
+      racers.push_back([&]() -> awaitable<void> {
+        const std::vector<SessionId> ids{victim->session.id};
+        overlap.BeginOne();
+        auto removed = co_await new_ring.Delete(victim_key, ids, use_awaitable);
+        if (overlap.EndOne()) ++raced;
+        CHECK(removed.value() == 1);
+      });
+      RunCoroutines(ioc, std::move(racers));
+      RunCoroutine(ioc, [&]() -> awaitable<void> {
+        auto list = co_await old_ring.SessionsForKey(victim_key, use_awaitable);
+        REQUIRE(list.ok());
+        CHECK(list->size() == 15);
+        for (const Session& s : *list) {
+          if (s.id == victim->session.id) ++resurrected;
+        }
+        auto checked = co_await new_ring.Check(CookieOf(*victim), use_awaitable);
+        CHECK(checked.status == CheckStatus::kUnknown);
+      });
+    }
+    MESSAGE("the revoke overlapped logins on both rings in " << raced << " of " << trial << " trials");
+    CHECK(raced > 0);
+    CHECK(resurrected == 0);
+  }
+
   SUBCASE("revoking all sessions of a key is final for every session it saw") {
     int raced = 0;
     int trial = 0;

@@ -33,6 +33,9 @@ class BlockingAsync {
   Result<std::size_t> Delete(std::string_view key) {
     return Run<Result<std::size_t>>([&](auto done) { sessions_.Delete(key, done); });
   }
+  Result<std::size_t> Delete(std::string_view key, std::span<const SessionId> ids) {
+    return Run<Result<std::size_t>>([&](auto done) { sessions_.Delete(key, ids, done); });
+  }
   Result<std::vector<Session>> SessionsForKey(std::string_view key) {
     return Run<Result<std::vector<Session>>>([&](auto done) { sessions_.SessionsForKey(key, done); });
   }

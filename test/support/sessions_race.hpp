@@ -92,6 +92,25 @@ inline Options RaceOptions(std::shared_ptr<Store> store) {
   return o;
 }
 
+// Checks that `list` holds `count` sessions, no id twice.
+inline void CheckDistinctSessions(const Result<std::vector<Session>>& list, std::size_t count) {
+  REQUIRE(list.ok());
+  CHECK(list->size() == count);
+  std::set<SessionId> ids;
+  for (const Session& s : *list) ids.insert(s.id);
+  CHECK(ids.size() == list->size());
+}
+
+inline constexpr const char* kOldPepper = "old pepper of the race";
+inline constexpr const char* kNewPepper = "new pepper of the race";
+
+// `options` with pepper `pepper` and `read_peppers` `read`.
+inline Options WithPeppers(Options options, std::string pepper, std::vector<std::string> read) {
+  options.pepper = std::move(pepper);
+  options.read_peppers = std::move(read);
+  return options;
+}
+
 inline void RunSessionsRaces(const RaceHarness& h) {
   Sessions sessions(RaceOptions(h.store));
 
@@ -150,6 +169,67 @@ inline void RunSessionsRaces(const RaceHarness& h) {
       CHECK(sessions.Check(cookie).status == CheckStatus::kUnknown);
     }
     MESSAGE("the revoke overlapped logins in " << raced << " of " << trial << " trials");
+    CHECK(raced > 0);
+    CHECK(resurrected == 0);
+  }
+
+  SUBCASE("while the pepper rotates, logins on both rings lose nothing and a revoke is final") {
+    // Step 2 of the rollout: half the servers still store under the old
+    // pepper (reading the new), half under the new (reading the old).
+    const Options base = RaceOptions(h.store);
+    Sessions old_ring(WithPeppers(base, kOldPepper, {kNewPepper}));
+    Sessions new_ring(WithPeppers(base, kNewPepper, {kOldPepper}));
+    Sessions* rings[] = {&new_ring, &old_ring};
+    const std::string key = "rotating@example.com";
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < h.threads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < h.sets_per_thread; ++i) {
+          if (!rings[t % 2]->Set(key, "device").ok()) failures.fetch_add(1);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(failures.load() == 0);
+    for (Sessions* ring : rings) {
+      CheckDistinctSessions(ring->SessionsForKey(key), static_cast<std::size_t>(h.threads * h.sets_per_thread));
+    }
+
+    int resurrected = 0, raced = 0;
+    int trial = 0;
+    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+      const std::string victim_key = "rotating-revoke-" + std::to_string(trial) + "@example.com";
+      auto victim = old_ring.Set(victim_key, "victim");
+      REQUIRE(victim.ok());
+      StartLine start(4);
+      RaceOverlap overlap;
+      std::vector<std::thread> racers;
+      for (int t = 0; t < 3; ++t) {
+        racers.emplace_back([&, t] {
+          start.ArriveAndWait();
+          for (int i = 0; i < 5; ++i) {
+            (void)overlap.Other([&] { return rings[(t + i) % 2]->Set(victim_key, "racer"); });
+          }
+        });
+      }
+      racers.emplace_back([&] {
+        start.ArriveAndWait();
+        const SessionId id = victim->session.id;
+        overlap.BeginOne();
+        CHECK(new_ring.Delete(victim_key, std::span<const SessionId>(&id, 1)).value() == 1);
+        if (overlap.EndOne()) ++raced;
+      });
+      for (auto& t : racers) t.join();
+      auto list = old_ring.SessionsForKey(victim_key);
+      REQUIRE(list.ok());
+      CHECK(list->size() == 15);
+      for (const Session& s : *list) {
+        if (s.id == victim->session.id) ++resurrected;
+      }
+      CHECK(new_ring.Check(CookieOf(*victim)).status == CheckStatus::kUnknown);
+    }
+    MESSAGE("the revoke overlapped logins on both rings in " << raced << " of " << trial << " trials");
     CHECK(raced > 0);
     CHECK(resurrected == 0);
   }

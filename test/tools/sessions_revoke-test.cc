@@ -82,6 +82,27 @@ TEST_CASE("revoke --id ends the listed sessions only") {
   }
 }
 
+TEST_CASE("during a pepper rotation, --read-pepper reaches the sessions stored under the old pepper") {
+  const std::string url = LiveStoreUrls()[1];
+  Options old_ring;
+  old_ring.pepper = "old-pepper";
+  Options new_ring;
+  new_ring.pepper = "new-pepper";
+  new_ring.read_peppers = {"old-pepper"};
+  Sessions before = SessionsAt(url, old_ring);
+  Sessions after = SessionsAt(url, new_ring);
+  const std::string key = "revoke-rotated@example.com";
+  const Issued old_session = before.Set(key).value();
+  const Issued new_session = after.Set(key).value();
+
+  const ProcessOutcome run = Jeffctl(
+      {"sessions", "revoke", key, "--store", url, "--pepper", "new-pepper", "--read-pepper", "old-pepper"});
+  CHECK(run.exit_code == kExitOk);
+  CHECK(JsonLines(run.out) == std::vector<json>{json{{"revoked", 2}}});
+  CHECK(after.Check(CookieOf(old_session)).status == CheckStatus::kUnknown);
+  CHECK(after.Check(CookieOf(new_session)).status == CheckStatus::kUnknown);
+}
+
 TEST_CASE("revoke uses the application's prefix and pepper, from flags or environment") {
   const std::string url = LiveStoreUrls()[1];
   Options options;

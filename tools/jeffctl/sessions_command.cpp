@@ -28,6 +28,8 @@ constexpr std::string_view kStoreOptionsHelp =
     "  --prefix P          the application's Options::key_prefix (default jeff:)\n"
     "  --pepper P          the application's Options::pepper (default $JEFF_PEPPER; none when\n"
     "                      unset)\n"
+    "  --read-pepper P     one of the application's Options::read_peppers (repeatable; \"\"\n"
+    "                      for none), while a pepper rotation is under way\n"
     "  --idle-timeout S    the application's Options::idle_timeout in seconds (default 0:\n"
     "                      none); sessions idle longer count as ended\n"
     "\n"
@@ -68,6 +70,7 @@ constexpr Flag kStoreFlags[] = {
     {"store", true, false},
     {"prefix", true, false},
     {"pepper", true, false},
+    {"read-pepper", true, true},
     {"idle-timeout", true, false},
 };
 
@@ -102,6 +105,7 @@ StoreSessions OpenSessions(const Args& args) {
   options.pepper = args.Has("pepper") ? *args.Value("pepper") : Env("JEFF_PEPPER").value_or("");
   options.at_rest.keys = ParseAtRestKeys(Env("JEFF_AT_REST_KEYS").value_or(""));
   options.at_rest.seal_writes = false;  // see kAtRestKeysHelp
+  options.read_peppers = args.Values("read-pepper");
   if (auto idle = args.Value("idle-timeout")) {
     options.idle_timeout = ParseSeconds("idle-timeout", *idle, std::chrono::seconds(0),
                                         std::chrono::hours(24 * 365 * 100));
