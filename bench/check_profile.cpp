@@ -1,16 +1,18 @@
 // jeff-check-profile: load-insensitive counts of one memory-store Check,
 // for profiling on a busy machine (issue 28). Populates a MemoryStore with
 // 10,000 keys of `sessions` sessions each (as jeff-bench's MemoryCheck),
-// then runs `checks` Checks through Sessions (sync) or AsyncSessions on one
-// io_context (async), and prints heap allocations per Check (counted by
-// replacing operator new in this program). Instructions per Check: run it
+// then runs `checks` Checks through Sessions (sync), AsyncSessions on one
+// io_context called from outside the loop, one run() per Check (async), or
+// AsyncSessions as an application's loop calls it, each completion starting
+// the next Check within one run() (loop), and prints heap allocations per
+// Check (counted by replacing operator new in this program). Instructions per Check: run it
 // under callgrind, counting only the Checks:
 //
 //   valgrind --tool=callgrind --toggle-collect='*RunChecks*' jeff-check-profile sync 1 100000
 //
 // then divide the total Ir by `checks` + 1000 (the warm-up runs first).
 //
-//   jeff-check-profile sync|async|sealed [sessions per key] [checks]
+//   jeff-check-profile sync|async|loop|sealed [sessions per key] [checks]
 //
 // `sealed`: sync, with records encrypted at rest (Options::at_rest).
 
@@ -19,12 +21,14 @@
 #include <jeff/stores/memory/memory_store.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -68,6 +72,26 @@ std::size_t Next(std::size_t i) { return (i + 7727) % kKeys; }
   return bad;
 }
 
+// As an application's loop runs them: each completion starts the next Check,
+// all within one run() (Asio recycles its handler blocks only there).
+[[gnu::noinline]] std::size_t RunChecksInLoop(boost::asio::io_context& ioc, jeff::AsyncSessions& sessions,
+                                              const std::vector<std::string>& cookies, std::size_t checks) {
+  std::size_t bad = 0, i = 0, left = checks;
+  std::function<void()> next = [&] {
+    if (left == 0) return;
+    --left;
+    i = Next(i);
+    sessions.Check(cookies[i], [&](jeff::CheckResult r) {
+      bad += r.ok() ? 0 : 1;
+      next();
+    });
+  };
+  boost::asio::post(ioc, next);
+  ioc.run();
+  ioc.restart();
+  return bad;
+}
+
 }  // namespace
 
 // These replace the global allocation functions, so GCC's new/delete pairing
@@ -108,6 +132,7 @@ int main(int argc, char** argv) {
     jeff::AsyncSessions async(ProfileOptions(), store, ioc.get_executor());
     std::size_t bad = 0;
     const auto run = [&](std::size_t n) {
+      if (mode == "loop") return RunChecksInLoop(ioc, async, cookies, n);
       return mode == "async" ? RunChecksAsync(ioc, async, cookies, n) : RunChecksSync(sync, cookies, n);
     };
     bad += run(1000);  // warm: per-thread buffers, Asio's recycled blocks

@@ -97,7 +97,7 @@ template <typename Op, typename T, typename Get>
 class Running final : public RunningCall, public std::enable_shared_from_this<Running<Op, T, Get>> {
  public:
   template <typename... Args>
-  Running(Core& core, boost::asio::any_io_executor executor, std::function<void(T)> done, Get get,
+  Running(Core& core, boost::asio::any_io_executor executor, async_detail::Completion<T> done, Get get,
           Args&&... args)
       : core_(&core), executor_(std::move(executor)), done_(std::move(done)), get_(std::move(get)),
         op_(core.options, std::forward<Args>(args)...) {}
@@ -191,7 +191,7 @@ class Running final : public RunningCall, public std::enable_shared_from_this<Ru
   engine::Observer::CallStart call_start_{};
   std::string call_key_;
   boost::asio::any_io_executor executor_;
-  std::function<void(T)> done_;
+  async_detail::Completion<T> done_;
   Get get_;
   Op op_;  // refers to core_->options, which it no longer reads once aborted
   std::optional<boost::asio::steady_timer> timer_;
@@ -214,7 +214,7 @@ struct AsyncSessions::Impl : Core {
   // `get(op)` once it is done, or operation_canceled if the manager goes
   // first.
   template <typename Op, typename T, typename Get, typename... Args>
-  void Launch(const boost::asio::any_io_executor& executor, std::function<void(T)> done, Get get,
+  void Launch(const boost::asio::any_io_executor& executor, async_detail::Completion<T> done, Get get,
               Args&&... args) {
     std::make_shared<Running<Op, T, Get>>(*this, executor, std::move(done), std::move(get),
                                           std::forward<Args>(args)...)

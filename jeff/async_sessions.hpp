@@ -33,6 +33,40 @@
 
 namespace jeff {
 
+namespace async_detail {
+
+/// A call's completion inside AsyncSessions (not for applications): called
+/// at most once with the outcome; move-only, so that it can own a move-only
+/// Asio handler in one heap block with what it needs beside it (a
+/// std::function needs a copyable target: a second block behind a
+/// shared_ptr). Dropped uncalled, it destroys what it owns.
+template <typename T>
+class Completion {
+ public:
+  Completion() = default;
+  /// Owns `f`, a callable taking T.
+  template <typename F>
+  explicit Completion(F f) : call_(std::make_unique<Model<F>>(std::move(f))) {}
+  /// Calls the callable with `value`. Precondition: made from one, and not
+  /// moved from.
+  void operator()(T value) { call_->Call(std::move(value)); }
+
+ private:
+  struct Concept {
+    virtual ~Concept() = default;
+    virtual void Call(T value) = 0;
+  };
+  template <typename F>
+  struct Model final : Concept {
+    explicit Model(F fn) : f(std::move(fn)) {}
+    void Call(T value) override { f(std::move(value)); }
+    F f;
+  };
+  std::unique_ptr<Concept> call_;
+};
+
+}  // namespace async_detail
+
 /// The asynchronous session manager: the same operations, rules and results
 /// as Sessions (Check, Set, Clear, Delete, SessionsForKey, Rotate,
 /// UpdateMeta, ...), over an
@@ -228,11 +262,11 @@ class JEFF_API AsyncSessions {
 
  private:
   template <typename T>
-  using Done = std::function<void(T)>;
+  using Done = async_detail::Completion<T>;
 
   // Adapts an Asio completion token: the handler (often move-only) is kept
-  // behind a shared_ptr so the non-template core can hold a std::function,
-  // and is posted to its associated executor. As with Asio's own
+  // in a Completion, so that the non-template core can hold it, and is
+  // posted to its associated executor. As with Asio's own
   // operations, that executor has outstanding work until the handler ran
   // (a loop run only for the handler does not stop while the call is
   // pending); the hold ends on the handler's thread, after the handler. On
@@ -245,18 +279,18 @@ class JEFF_API AsyncSessions {
         [this](auto handler, Start start) {
           using Handler = decltype(handler);
           using Executor = boost::asio::associated_executor_t<Handler, executor_type>;
-          struct Pending {
-            Handler handler;
-            Executor executor;
-            std::optional<boost::asio::executor_work_guard<Executor>> work;
-          };
+          using Work = std::optional<boost::asio::executor_work_guard<Executor>>;
           Executor executor = boost::asio::get_associated_executor(handler, executor_);
-          auto pending = std::make_shared<Pending>(Pending{std::move(handler), std::move(executor), std::nullopt});
-          if (!IsOwnExecutor(pending->executor)) pending->work.emplace(pending->executor);
-          start(Done<T>([pending](T value) {
-            boost::asio::post(pending->executor, [pending, value = std::move(value)]() mutable {
-              pending->handler(std::move(value));
-              pending->work.reset();
+          Work work;
+          if (!IsOwnExecutor(executor)) work.emplace(executor);
+          // The handler, its executor and the hold: one block with the
+          // completion; the handler and the hold move into the posted call.
+          start(Done<T>([handler = std::move(handler), executor = std::move(executor),
+                         work = std::move(work)](T value) mutable {
+            boost::asio::post(executor, [handler = std::move(handler), work = std::move(work),
+                                         value = std::move(value)]() mutable {
+              handler(std::move(value));
+              work.reset();
             });
           }));
         },

@@ -15,6 +15,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include <thread>
+#include <utility>
 
 using namespace std::chrono_literals;
 using boost::asio::awaitable;
@@ -92,6 +93,35 @@ class AnswersOnLoop final : public jeff::AsyncStore {
 };
 
 }  // namespace
+
+TEST_CASE("a call's completion owns a move-only callable: called with the value, or destroyed uncalled") {
+  // Counts the live copies of what the callable owns.
+  struct Owned {
+    explicit Owned(int& live) : live(&live) { ++live; }
+    Owned(Owned&& other) noexcept : live(std::exchange(other.live, nullptr)) {}
+    Owned(const Owned&) = delete;
+    ~Owned() {
+      if (live != nullptr) --*live;
+    }
+    int* live;
+  };
+  int live = 0, got = 0;
+  {
+    jeff::async_detail::Completion<int> done(
+        [owned = Owned(live), &got](int value) mutable { got = value; });
+    CHECK(live == 1);
+    jeff::async_detail::Completion<int> moved = std::move(done);  // no copy is made
+    CHECK(live == 1);
+    moved(42);
+    CHECK(got == 42);
+  }
+  CHECK(live == 0);
+  {
+    jeff::async_detail::Completion<int> dropped([owned = Owned(live)](int) {});
+    CHECK(live == 1);
+  }
+  CHECK(live == 0);  // a call dropped uncalled frees its handler
+}
 
 TEST_CASE("the handler's executor keeps outstanding work until the completion ran") {
   // The store and the manager on one loop, the handler bound to another: a

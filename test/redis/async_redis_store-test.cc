@@ -213,6 +213,50 @@ TEST_CASE(
   CHECK(ConnectedClients(raw) == clients_before + 1);
 }
 
+// GETs the server has run so far (INFO commandstats).
+long long GetCalls(RawRedis& raw) {
+  const std::string info = raw.Text({"INFO", "commandstats"});
+  const auto at = info.find("cmdstat_get:calls=");
+  return at == std::string::npos ? 0 : std::stoll(info.substr(at + 18));
+}
+
+TEST_CASE(
+    "AsyncRedisStore: a burst of replies is handled in parts, the follow-ups written in between") {
+  // 256 Fetches go out in one write and their replies (~30 KB) come back at
+  // once; every reply's handler starts a follow-up Fetch. Handled all in one
+  // turn, the follow-ups would reach the server only after the last reply
+  // (client and server taking turns); handled a read of at most 16 KB at a
+  // time, the first part's follow-ups are at the server while the 200th
+  // reply (byte ~23,000) is handled.
+  auto server = StartRedis();
+  RawRedis raw(server->port());
+  asio::io_context ioc;
+  AsyncRedisStore store(AsyncOptions(server->port()), ioc.get_executor());
+  const std::string key = UniqueKey("burst");
+  REQUIRE(Swap(ioc, store, key, std::nullopt, std::string(100, 'v')).value());
+  constexpr int kBurst = 256;
+  const long long gets_before = GetCalls(raw);
+  int answered = 0, followed = 0, failed = 0;
+  bool overlapped = false;
+  for (int i = 0; i < kBurst; ++i) {
+    store.AsyncFetch(key, [&](Result<std::optional<Versioned>> r) {
+      if (!r.ok()) ++failed;
+      store.AsyncFetch(key, [&](Result<std::optional<Versioned>> again) {
+        ++followed;
+        if (!again.ok()) ++failed;
+      });
+      if (++answered != 200) return;
+      // The loop waits here: only follow-ups written before this reply
+      // was handled can reach the server.
+      const auto deadline = Clock::now() + std::chrono::seconds(5);
+      while (!overlapped && Clock::now() < deadline) overlapped = GetCalls(raw) > gets_before + kBurst;
+    });
+  }
+  RunUntil(ioc, [&] { return followed == kBurst; });
+  CHECK(failed == 0);
+  CHECK(overlapped);
+}
+
 TEST_CASE("AsyncRedisStore and RedisStore share a server: values and versions interoperate") {
   auto server = StartRedis();
   asio::io_context ioc;
