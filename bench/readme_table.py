@@ -5,7 +5,8 @@ figure in it comes from one run.
     python3 bench/readme_table.py build-bench/bench-last/run-*/report.json
     python3 bench/readme_table.py build-bench/bench-last/report.txt   # one pass
 
-Each argument is a report's JSON line (a file whose last line is one); with
+Each argument is a report's JSON line (a file whose last line is one, or a
+.jsonl file of several, as kept in docs/bench/); with
 several (bench/run --repeat N) a figure is the median and the range column
 gives min–max. Targets and the verdict are report.py's (judged on the median).
 """
@@ -56,16 +57,18 @@ ROWS = [
 ]
 
 
-def last_json_line(path):
+def reports(path):
+    """A .jsonl file: one report per line (kept runs, e.g. docs/bench/);
+    any other file: its last line is the report."""
     with open(path) as f:
         lines = [line for line in f if line.strip()]
-    return json.loads(lines[-1])
+    return [json.loads(line) for line in (lines if path.endswith(".jsonl") else lines[-1:])]
 
 
 def main(paths):
     if not paths:
         sys.exit(__doc__)
-    runs = [last_json_line(p) for p in paths]
+    runs = [run for p in paths for run in reports(p)]
     targets = {field: (op, bound) for field, op, bound in report.TARGETS}
     print("| row | median | range (%d run%s) | target | met |" % (len(runs), "" if len(runs) == 1 else "s"))
     print("|---|---|---|---|---|")
