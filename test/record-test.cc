@@ -454,6 +454,166 @@ TEST_CASE("EncodeRecord refuses ext entries the reader would refuse") {
   }
 }
 
+// ---- Format v4: the move fields (docs/design.md, "Moving records to the newest key id") ----
+
+namespace {
+
+const std::string kKidA(jeff::kKeyIdChars, 'A');
+const std::string kKidB = "abcdefghij-_0123456789";
+
+jeff::MoveId MakeMoveId(std::uint8_t fill) {
+  jeff::MoveId id;
+  id.fill(fill);
+  return id;
+}
+
+// A frozen record holding one copy, which itself absorbed an earlier move.
+Record MakeMovedRecord() {
+  Record r = MakeRecord(2);
+  r.sessions[1].origin = jeff::StoredMoveRef{kKidB, MakeMoveId(0x5a)};
+  r.moved_to = jeff::StoredMoveRef{kKidA, MakeMoveId(0x6b)};
+  r.absorbed.push_back({kKidB, MakeMoveId(0x5a), 1893456000999});
+  r.absorbed.push_back({kKidA, MakeMoveId(0x01), 0});
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("EncodeRecord writes v4 only for move fields, byte for byte") {
+  Record r;
+  r.key = "k";
+  r.moved_to = jeff::StoredMoveRef{kKidA, MakeMoveId(0x33)};
+  // [4, "k", [], {1: [kid, move id]}]
+  std::string expected = "\x94\x04\xc4\x01k\x90\x81\x01\x92\xc4\x16";
+  expected += kKidA;
+  expected += "\xc4\x10";
+  expected += std::string(16, '\x33');
+  CHECK(jeff::EncodeRecord(r) == expected);
+
+  Record copy = MakeRecord(1);
+  CHECK(jeff::EncodeRecord(copy)[1] == '\x01');
+  copy.sessions[0].origin = jeff::StoredMoveRef{kKidB, MakeMoveId(0x44)};
+  const std::string bytes = jeff::EncodeRecord(copy);
+  CHECK(bytes.substr(0, 2) == "\x94\x04");
+  CHECK(bytes.back() == '\x80');  // an empty record-level map
+}
+
+TEST_CASE("v4 records round-trip, and the reader shows the move fields") {
+  const Record r = MakeMovedRecord();
+  const std::string bytes = jeff::EncodeRecord(r);
+  const auto decoded = jeff::DecodeRecord(bytes);
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == r);
+
+  jeff::RecordReader reader(bytes);
+  std::vector<std::optional<jeff::MoveRefView>> origins;
+  while (const auto s = reader.Next()) origins.push_back(s->origin());
+  REQUIRE(reader.Finish().ok());
+  REQUIRE(origins.size() == 2);
+  CHECK_FALSE(origins[0]);
+  REQUIRE(origins[1]);
+  CHECK(origins[1]->kid == kKidB);
+  CHECK(origins[1]->move_id[0] == 0x5a);
+  const auto moved_to = reader.moved_to();
+  REQUIRE(moved_to);
+  CHECK(moved_to->kid == kKidA);
+  CHECK(moved_to->move_id[15] == 0x6b);
+
+  SUBCASE("without sessions, and with each record-level entry alone") {
+    Record frozen_only;
+    frozen_only.key = "k";
+    frozen_only.moved_to = r.moved_to;
+    Record absorbed_only;
+    absorbed_only.key = "k";
+    absorbed_only.absorbed = r.absorbed;
+    for (const Record& one : {frozen_only, absorbed_only}) {
+      const auto again = jeff::DecodeRecord(jeff::EncodeRecord(one));
+      REQUIRE(again.ok());
+      CHECK(*again == one);
+    }
+  }
+  SUBCASE("a v1/v2 record shows none") {
+    jeff::RecordReader plain(jeff::EncodeRecord(MakeRecord(1)));
+    while (plain.Next()) {
+    }
+    REQUIRE(plain.Finish().ok());
+    CHECK_FALSE(plain.moved_to());
+    CHECK(plain.absorbed().empty());
+  }
+}
+
+TEST_CASE("v4 deviations are corrupt: fail closed") {
+  const auto v4 = [](std::uint32_t map_entries) {
+    Msgpack m;
+    m.Array(4).Int(4).Bin("k").Array(0).Map(map_entries);
+    return m;
+  };
+  const auto ref = [](Msgpack& m, std::string_view kid, std::size_t id_bytes = 16) -> Msgpack& {
+    return m.Array(2).Bin(kid).Bin(id_bytes, 'm');
+  };
+  {
+    Msgpack ok = v4(1).Int(1);
+    CHECK_FALSE(IsCorrupt(ref(ok, kKidA).bytes));
+    Msgpack absorbed = v4(1).Int(2).Array(1).Array(3).Bin(kKidA).Bin(16, 'm').Int(5);
+    CHECK_FALSE(IsCorrupt(absorbed.bytes));
+  }
+  Msgpack m;
+  CHECK(IsCorrupt(Msgpack().Array(3).Int(4).Bin("k").Array(0).bytes));           // v4 without its map
+  CHECK(IsCorrupt(Msgpack().Array(4).Int(2).Bin("k").Array(0).Map(0).bytes));    // v2 with a fourth element
+  CHECK(IsCorrupt(Msgpack().Array(4).Int(5).Bin("k").Array(0).Map(0).bytes));    // unknown version
+  CHECK(IsCorrupt(v4(1).Int(3).Int(0).bytes));                                     // unknown record key
+  {
+    Msgpack twice = v4(2).Int(1);
+    ref(twice, kKidA).Int(1);
+    CHECK(IsCorrupt(ref(twice, kKidA).bytes));  // repeated key
+  }
+  {
+    Msgpack reversed = v4(2).Int(2).Array(0).Int(1);
+    CHECK(IsCorrupt(ref(reversed, kKidA).bytes));  // keys out of order
+  }
+  {
+    Msgpack short_kid = v4(1).Int(1);
+    CHECK(IsCorrupt(ref(short_kid, kKidA.substr(1)).bytes));
+    Msgpack bad_char = v4(1).Int(1);
+    CHECK(IsCorrupt(ref(bad_char, std::string(21, 'A') + ".").bytes));
+    Msgpack short_id = v4(1).Int(1);
+    CHECK(IsCorrupt(ref(short_id, kKidA, 15).bytes));
+  }
+  CHECK(IsCorrupt(v4(1).Int(2).Array(1).Array(3).Bin(kKidA).Bin(16, 'm').Int(-1).bytes));  // time
+  CHECK(IsCorrupt(v4(1).Int(2).Array(1).Array(2).Bin(kKidA).Bin(16, 'm').bytes));          // fields
+  CHECK(IsCorrupt(v4(0).Raw({0xc0}).bytes));                                                // trailing
+  CHECK(IsCorrupt(v4(1).bytes));                                                            // truncated
+  {
+    // Ext key 6 with a wrong key id, in a session of a v4 record.
+    Msgpack session;
+    session.Array(4).Int(4).Bin("k").Array(1).SessionV2Fields().Map(1).Int(6);
+    ref(session, "too short").Map(0);
+    CHECK(IsCorrupt(session.bytes));
+  }
+  // Every truncation of a valid v4 record is corrupt.
+  const std::string bytes = jeff::EncodeRecord(MakeMovedRecord());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    CAPTURE(n);
+    CHECK(IsCorrupt(bytes.substr(0, n)));
+  }
+}
+
+TEST_CASE("EncodeRecord refuses move fields the reader would refuse") {
+  const std::pair<const char*, std::function<void(Record&)>> cases[] = {
+      {"short target", [](Record& r) { r.moved_to->kid.pop_back(); }},
+      {"origin with a dot", [](Record& r) { r.sessions[1].origin->kid[3] = '.'; }},
+      {"absorbed with a space", [](Record& r) { r.absorbed[0].origin_kid[0] = ' '; }},
+      {"absorbed until negative", [](Record& r) { r.absorbed[1].until_ms = -1; }},
+  };
+  CHECK_NOTHROW((void)jeff::EncodeRecord(MakeMovedRecord()));
+  for (const auto& [name, spoil] : cases) {
+    CAPTURE(name);
+    Record r = MakeMovedRecord();
+    spoil(r);
+    CHECK_THROWS_AS((void)jeff::EncodeRecord(r), std::invalid_argument);
+  }
+}
+
 TEST_CASE("records round-trip") {
   for (int n : {0, 1, 2, 15, 16, 100}) {
     CAPTURE(n);

@@ -70,6 +70,20 @@ TEST_CASE("a sealed record shows neither the key nor the meta, and opens to the 
   CHECK(jeff::DecodeRecord(sealed).error() == Errc::kStoreCorrupt);
 }
 
+TEST_CASE("a v4 record (a move's) seals and opens like any other, and is not taken for a sealed one") {
+  const AtRestOptions ring = Ring({Key(1, 'a')});
+  jeff::Record record = *jeff::DecodeRecord(PlainRecord());
+  record.moved_to = jeff::StoredMoveRef{std::string(jeff::kKeyIdChars, 'T'), {}};
+  const std::string plain = jeff::EncodeRecord(record);
+  CHECK_FALSE(jeff::IsSealedRecord(plain));
+  CHECK(Open(ring, plain).value() == plain);
+  const std::string sealed = jeff::SealRecord(ring, kStoreKey, plain);
+  CHECK(jeff::IsSealedRecord(sealed));
+  auto opened = Open(ring, sealed);
+  REQUIRE(opened.ok());
+  CHECK(*jeff::DecodeRecord(*opened) == record);
+}
+
 TEST_CASE("records in clear are read as they are, and written so without keys or with seal_writes off") {
   const std::string plain = PlainRecord();
   AtRestOptions ring = Ring({Key(1, 'a')});

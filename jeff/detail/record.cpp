@@ -15,6 +15,7 @@ namespace jeff {
 namespace {
 
 constexpr std::uint32_t kRecordFields = 3;
+constexpr std::uint32_t kRecordFieldsV4 = 4;  // v2's and the record-level map
 constexpr std::uint32_t kSessionFieldsV1 = 6;
 constexpr std::uint32_t kSessionFieldsV2 = 7;  // v1's and the ext map
 // The smallest encoded v1 session: fixarray, bin8 16, bin8 32, three fixints,
@@ -29,7 +30,15 @@ enum ExtKey : std::int64_t {
   kExtDeviceKey = 3,
   kExtChallenge = 4,
   kExtBoundCookies = 5,
+  kExtOrigin = 6,
 };
+// The record-level map's keys (format v4).
+enum RecordKey : std::int64_t {
+  kRecordMovedTo = 1,
+  kRecordAbsorbed = 2,
+};
+constexpr std::uint32_t kMoveRefFields = 2;
+constexpr std::uint32_t kAbsorbedFields = 3;
 constexpr std::uint32_t kDeviceKeyFields = 3;
 constexpr std::uint32_t kChallengeFields = 2;
 constexpr std::uint32_t kBoundCookieFields = 2;
@@ -236,7 +245,61 @@ struct ExtFields {
   std::optional<DeviceKeyView> device_key;
   std::optional<ChallengeView> challenge;
   BoundCookiesView bound_cookies;
+  std::optional<MoveRefView> origin;
 };
+
+constexpr bool IsKeyIdChar(std::uint8_t c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+// A key id as the move fields store it: bin of kKeyIdChars base64url
+// characters (it becomes part of a store key, so nothing else is allowed).
+bool ReadKeyId(const std::uint8_t*& at, const std::uint8_t* end, std::string_view& kid) noexcept {
+  std::span<const std::uint8_t> bytes;
+  if (!ReadBinSized(at, end, kKeyIdChars, kKeyIdChars, bytes) ||
+      !std::all_of(bytes.begin(), bytes.end(), IsKeyIdChar)) {
+    return false;
+  }
+  kid = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return true;
+}
+
+bool ReadMoveId(const std::uint8_t*& at, const std::uint8_t* end,
+                std::span<const std::uint8_t, sizeof(MoveId)>& id) noexcept {
+  const std::uint8_t* data = nullptr;
+  if (!ReadBinOfSize(at, end, sizeof(MoveId), data)) return false;
+  id = std::span<const std::uint8_t, sizeof(MoveId)>(data, sizeof(MoveId));
+  return true;
+}
+
+// Ext key 6 and record key 1: [kid, move id].
+bool ReadMoveRef(const std::uint8_t*& at, const std::uint8_t* end, std::optional<MoveRefView>& out) noexcept {
+  MoveRefView ref{.kid = {}, .move_id = std::span<const std::uint8_t, sizeof(MoveId)>(at, sizeof(MoveId))};
+  if (!ReadTuple(at, end, kMoveRefFields) || !ReadKeyId(at, end, ref.kid) || !ReadMoveId(at, end, ref.move_id)) {
+    return false;
+  }
+  out = ref;
+  return true;
+}
+
+// Record key 2: [[origin kid, move id, until_ms], ...]. Calls `entry` for
+// each (none when it fails).
+template <typename Entry>
+bool ReadAbsorbed(const std::uint8_t*& at, const std::uint8_t* end, Entry&& entry) noexcept {
+  std::uint32_t n = 0;
+  if (!ReadArray(at, end, n)) return false;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::string_view kid;
+    std::span<const std::uint8_t, sizeof(MoveId)> id(at, sizeof(MoveId));
+    std::int64_t until_ms = 0;
+    if (!ReadTuple(at, end, kAbsorbedFields) || !ReadKeyId(at, end, kid) || !ReadMoveId(at, end, id) ||
+        !ReadTime(at, end, until_ms)) {
+      return false;
+    }
+    entry(kid, id, until_ms);
+  }
+  return true;
+}
 
 // Ext key 3: [alg, spki, thumbprint].
 bool ReadDeviceKey(const std::uint8_t*& at, const std::uint8_t* end, ExtFields& s) noexcept {
@@ -312,6 +375,7 @@ bool ReadExt(const std::uint8_t*& at, const std::uint8_t* end, ExtFields& s) noe
       case kExtDeviceKey: ok = ReadDeviceKey(at, end, s); break;
       case kExtChallenge: ok = ReadChallenge(at, end, s); break;
       case kExtBoundCookies: ok = ReadBoundCookies(at, end, s); break;
+      case kExtOrigin: ok = ReadMoveRef(at, end, s.origin); break;
       default: return false;  // unknown: fail closed
     }
     if (!ok) return false;
@@ -367,6 +431,13 @@ std::vector<std::uint8_t> Copy(std::span<const std::uint8_t> bytes) {
   return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
 }
 
+StoredMoveRef OwnedMoveRef(const MoveRefView& view) {
+  StoredMoveRef ref;
+  ref.kid.assign(view.kid);
+  std::copy(view.move_id.begin(), view.move_id.end(), ref.move_id.begin());
+  return ref;
+}
+
 // The writing side.
 
 void RequireExt(bool ok, const char* what) {
@@ -393,11 +464,44 @@ void CheckExt(const StoredSession& s) {
   }
 }
 
+bool IsKeyId(std::string_view kid) noexcept {
+  return kid.size() == kKeyIdChars &&
+         std::all_of(kid.begin(), kid.end(), [](char c) { return IsKeyIdChar(static_cast<std::uint8_t>(c)); });
+}
+
+void PackMoveRef(msgpack::packer<StringStream>& packer, const StoredMoveRef& ref) {
+  RequireExt(IsKeyId(ref.kid), "a move's key id is not 22 base64url characters");
+  packer.pack_array(kMoveRefFields);
+  PackBin(packer, ref.kid.data(), ref.kid.size(), "key id");
+  PackBin(packer, ref.move_id.data(), ref.move_id.size(), "move id");
+}
+
+// The record-level map of format v4.
+void PackMoves(msgpack::packer<StringStream>& packer, const Record& record) {
+  packer.pack_map((record.moved_to ? 1 : 0) + (record.absorbed.empty() ? 0 : 1));
+  if (record.moved_to) {
+    packer.pack_int64(kRecordMovedTo);
+    PackMoveRef(packer, *record.moved_to);
+  }
+  if (!record.absorbed.empty()) {
+    packer.pack_int64(kRecordAbsorbed);
+    packer.pack_array(CheckedSize(record.absorbed.size(), "absorbed count"));
+    for (const StoredAbsorbed& a : record.absorbed) {
+      RequireExt(IsKeyId(a.origin_kid), "an absorbed move's key id is not 22 base64url characters");
+      RequireExt(IsStoredTime(a.until_ms), "absorbed until_ms out of range");
+      packer.pack_array(kAbsorbedFields);
+      PackBin(packer, a.origin_kid.data(), a.origin_kid.size(), "key id");
+      PackBin(packer, a.move_id.data(), a.move_id.size(), "move id");
+      packer.pack_int64(a.until_ms);
+    }
+  }
+}
+
 void PackExt(msgpack::packer<StringStream>& packer, const StoredSession& s) {
   CheckExt(s);
   const std::uint32_t entries = (s.persistent ? 1 : 0) + (s.authenticated_at_ms ? 1 : 0) +
                                 (s.device_key ? 1 : 0) + (s.challenge ? 1 : 0) +
-                                (s.bound_cookies.empty() ? 0 : 1);
+                                (s.bound_cookies.empty() ? 0 : 1) + (s.origin ? 1 : 0);
   packer.pack_map(entries);
   if (s.persistent) {
     packer.pack_int64(kExtPersistent);
@@ -433,6 +537,10 @@ void PackExt(msgpack::packer<StringStream>& packer, const StoredSession& s) {
       packer.pack_int64(cookie.expires_ms);
     }
   }
+  if (s.origin) {
+    packer.pack_int64(kExtOrigin);
+    PackMoveRef(packer, *s.origin);
+  }
 }
 
 }  // namespace
@@ -445,12 +553,14 @@ std::string EncodeRecord(const Record& record) {
     estimate += 96 + s.meta.size();
     v2 = v2 || s.HasExt();
   }
-  out.reserve(estimate);
+  const bool v4 = record.HasMoves();
+  v2 = v2 || v4;
+  out.reserve(estimate + (v4 ? 64 * (1 + record.absorbed.size()) : 0));
 
   StringStream stream{out};
   msgpack::packer<StringStream> packer(stream);
-  packer.pack_array(kRecordFields);
-  packer.pack_uint64(v2 ? kRecordFormatV2 : kRecordFormatV1);
+  packer.pack_array(v4 ? kRecordFieldsV4 : kRecordFields);
+  packer.pack_uint64(v4 ? kRecordFormatV4 : v2 ? kRecordFormatV2 : kRecordFormatV1);
   PackBin(packer, record.key.data(), record.key.size(), "key");
   packer.pack_array(CheckedSize(record.sessions.size(), "session count"));
   for (const StoredSession& s : record.sessions) {
@@ -463,6 +573,7 @@ std::string EncodeRecord(const Record& record) {
     PackBin(packer, s.meta.data(), s.meta.size(), "meta");
     if (v2) PackExt(packer, s);
   }
+  if (v4) PackMoves(packer, record);
   return out;
 }
 
@@ -473,13 +584,17 @@ RecordReader::RecordReader(std::string_view bytes) noexcept
   const std::uint8_t* key = nullptr;
   std::uint32_t key_size = 0;
   std::uint32_t sessions = 0;
-  if (!ReadArray(at_, end_, fields) || fields != kRecordFields || !ReadInt(at_, end_, version) ||
+  if (!ReadArray(at_, end_, fields) || (fields != kRecordFields && fields != kRecordFieldsV4) ||
+      !ReadInt(at_, end_, version) ||
       (version != static_cast<std::int64_t>(kRecordFormatV1) &&
-       version != static_cast<std::int64_t>(kRecordFormatV2))) {
+       version != static_cast<std::int64_t>(kRecordFormatV2) &&
+       version != static_cast<std::int64_t>(kRecordFormatV4)) ||
+      (fields == kRecordFieldsV4) != (version == static_cast<std::int64_t>(kRecordFormatV4))) {
     failed_ = true;
     return;
   }
-  v2_ = version == static_cast<std::int64_t>(kRecordFormatV2);
+  v4_ = version == static_cast<std::int64_t>(kRecordFormatV4);
+  v2_ = v4_ || version == static_cast<std::int64_t>(kRecordFormatV2);
   // A declared count the bytes cannot hold is rejected before any session.
   if (!ReadBin(at_, end_, key, key_size) || !ReadArray(at_, end_, sessions) ||
       sessions > bytes.size() / (kMinEncodedSession + (v2_ ? 1 : 0))) {
@@ -488,6 +603,45 @@ RecordReader::RecordReader(std::string_view bytes) noexcept
   }
   key_ = std::string_view(reinterpret_cast<const char*>(key), key_size);
   declared_ = left_ = sessions;
+  if (left_ == 0 && v4_) ReadTail();
+}
+
+void RecordReader::ReadTail() noexcept {
+  std::uint32_t entries = 0;
+  if (!ReadMap(at_, end_, entries)) {
+    failed_ = true;
+    return;
+  }
+  std::int64_t previous = 0;
+  for (std::uint32_t i = 0; i < entries; ++i) {
+    std::int64_t key = 0;
+    if (!ReadInt(at_, end_, key) || key <= previous) {
+      failed_ = true;
+      return;
+    }
+    previous = key;
+    const std::uint8_t* value = at_;
+    bool ok = false;
+    if (key == kRecordMovedTo) {
+      std::optional<MoveRefView> ref;
+      ok = ReadMoveRef(at_, end_, ref);
+      moved_to_ = std::span<const std::uint8_t>(value, at_);
+    } else if (key == kRecordAbsorbed) {
+      ok = ReadAbsorbed(at_, end_, [](std::string_view, std::span<const std::uint8_t, sizeof(MoveId)>, std::int64_t) {});
+      absorbed_ = std::span<const std::uint8_t>(value, at_);
+    }
+    if (!ok) {
+      failed_ = true;
+      return;
+    }
+  }
+}
+
+std::optional<MoveRefView> RecordReader::moved_to() const noexcept {
+  std::optional<MoveRefView> ref;
+  const std::uint8_t* at = moved_to_.data();
+  if (!moved_to_.empty()) (void)ReadMoveRef(at, at + moved_to_.size(), ref);
+  return ref;
 }
 
 std::optional<SessionView> RecordReader::Next() noexcept {
@@ -504,6 +658,7 @@ std::optional<SessionView> RecordReader::Next() noexcept {
 [[gnu::noinline]] std::optional<SessionView> RecordReader::NextV2() noexcept {
   std::optional<SessionView> view = ReadSession<true>(at_, end_);
   Count(view.has_value());
+  if (view && left_ == 0 && v4_) ReadTail();
   return view;
 }
 
@@ -514,6 +669,7 @@ std::optional<std::int64_t> SessionView::authenticated_at_ms() const noexcept {
 std::optional<DeviceKeyView> SessionView::device_key() const noexcept { return ExtOf(ext).device_key; }
 std::optional<ChallengeView> SessionView::challenge() const noexcept { return ExtOf(ext).challenge; }
 BoundCookiesView SessionView::bound_cookies() const noexcept { return ExtOf(ext).bound_cookies; }
+std::optional<MoveRefView> SessionView::origin() const noexcept { return ExtOf(ext).origin; }
 
 Result<std::string_view> RecordReader::Finish() const noexcept {
   if (failed_ || left_ != 0 || at_ != end_) return Errc::kStoreCorrupt;
@@ -548,10 +704,23 @@ Result<Record> DecodeRecord(std::string_view bytes) {
       std::copy(view.token_hash.begin(), view.token_hash.end(), cookie.token_hash.begin());
       cookie.expires_ms = view.expires_ms;
     }
+    if (ext.origin) out.origin = OwnedMoveRef(*ext.origin);
   }
   const Result<std::string_view> key = reader.Finish();
   if (!key) return key.error();
   record.key.assign(*key);
+  if (const std::optional<MoveRefView> moved_to = reader.moved_to()) record.moved_to = OwnedMoveRef(*moved_to);
+  const std::span<const std::uint8_t> absorbed = reader.absorbed();
+  const std::uint8_t* at = absorbed.data();
+  if (!absorbed.empty()) {
+    (void)ReadAbsorbed(at, at + absorbed.size(),
+                       [&](std::string_view kid, std::span<const std::uint8_t, sizeof(MoveId)> id, std::int64_t until_ms) {
+                         StoredAbsorbed& a = record.absorbed.emplace_back();
+                         a.origin_kid.assign(kid);
+                         std::copy(id.begin(), id.end(), a.move_id.begin());
+                         a.until_ms = until_ms;
+                       });
+  }
   return record;
 }
 

@@ -7,8 +7,12 @@
 /// Format v2 gives each session a seventh field, `ext`: a map of optional
 /// entries under positive int keys 1..5 in strictly ascending order:
 ///   [2, key, [[id, token_hash, created_ms, expires_ms, last_seen_ms, meta, ext], ...]]
-/// EncodeRecord writes v1 whenever no session carries an ext entry; the
-/// readers accept both. Anything else in `ext` (an unknown key, keys out of
+/// Format v4 (moves between pepper key ids, docs/design.md "Moving records
+/// to the newest key id") is v2 plus a fourth element, a record-level map:
+///   [4, key, [[... v2 session, ext may hold key 6 ...], ...], {1: moved_to, 2: absorbed}]
+/// EncodeRecord writes v1 whenever no session carries an ext entry, v4
+/// whenever the record or a session carries a move field, else v2; the
+/// readers accept all three. Anything else in `ext` (an unknown key, keys out of
 /// order or repeated, a wrong type, length or time) is Errc::kStoreCorrupt:
 /// a reader must never rewrite a record without the fields it does not know.
 
@@ -16,6 +20,7 @@
 #include <jeff/result.hpp>
 #include <jeff/token.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +36,13 @@ namespace jeff {
 inline constexpr std::uint64_t kRecordFormatV1 = 1;
 /// Format v2: every session has an ext map (written when one needs it).
 inline constexpr std::uint64_t kRecordFormatV2 = 2;
+/// Format v4: v2 plus the record-level move map (3 is the sealed format).
+inline constexpr std::uint64_t kRecordFormatV4 = 4;
+
+/// A move's random id (format v4).
+using MoveId = std::array<std::uint8_t, 16>;
+/// Length of a key id (base64url of 16 bytes) as the move fields store it.
+inline constexpr std::size_t kKeyIdChars = 22;
 
 /// Ext key 3: the algorithm of a device key (DBSC).
 enum class DeviceKeyAlg : std::uint8_t {
@@ -72,6 +84,27 @@ struct StoredBoundCookie {
   bool operator==(const StoredBoundCookie&) const = default;
 };
 
+/// Ext key 6 (owning), and the record-level moved_to entry: a key id and
+/// the move it belongs to (format v4).
+struct StoredMoveRef {
+  std::string kid;  ///< exactly kKeyIdChars base64url characters
+  MoveId move_id{};  ///< the move
+
+  /// Field-by-field equality.
+  bool operator==(const StoredMoveRef&) const = default;
+};
+
+/// A record-level absorbed entry (owning): move `move_id` from the record
+/// under `origin_kid` was copied into this record; kept until `until_ms`.
+struct StoredAbsorbed {
+  std::string origin_kid;     ///< exactly kKeyIdChars characters
+  MoveId move_id{};           ///< the move
+  std::int64_t until_ms = 0;  ///< Unix ms: the origin's latest session expiry
+
+  /// Field-by-field equality.
+  bool operator==(const StoredAbsorbed&) const = default;
+};
+
 /// One session as stored (owning).
 struct StoredSession {
   SessionId id{};                 ///< public id (UUIDv4)
@@ -94,10 +127,14 @@ struct StoredSession {
   /// Ext key 5: bound cookies still accepted, newest first, at most
   /// kMaxBoundCookies. Empty: none.
   std::vector<StoredBoundCookie> bound_cookies;
+  /// Ext key 6 (format v4): this session is a copy made by a move from the
+  /// record under `origin->kid`; it is live only while that record is
+  /// frozen under `origin->move_id`. std::nullopt: not a copy.
+  std::optional<StoredMoveRef> origin;
 
-  /// True when the session carries any ext entry (and so needs format v2).
+  /// True when the session carries any ext entry (and so needs format v2 or v4).
   bool HasExt() const noexcept {
-    return persistent || authenticated_at_ms || device_key || challenge || !bound_cookies.empty();
+    return persistent || authenticated_at_ms || device_key || challenge || !bound_cookies.empty() || origin;
   }
   /// Field-by-field equality.
   bool operator==(const StoredSession&) const = default;
@@ -107,9 +144,26 @@ struct StoredSession {
 struct Record {
   std::string key;                      ///< the application's key (user id, email)
   std::vector<StoredSession> sessions;  ///< in creation order
+  /// Record key 1 (format v4): frozen, its sessions move to the record
+  /// under `moved_to->kid` by move `moved_to->move_id`; nobody writes it
+  /// again. std::nullopt: not frozen.
+  std::optional<StoredMoveRef> moved_to;
+  /// Record key 2 (format v4): the moves absorbed into this record. Empty: none.
+  std::vector<StoredAbsorbed> absorbed;
 
+  /// True when the record needs format v4.
+  bool HasMoves() const noexcept {
+    return moved_to || !absorbed.empty() ||
+           std::any_of(sessions.begin(), sessions.end(), [](const StoredSession& s) { return s.origin.has_value(); });
+  }
   /// Field-by-field equality.
   bool operator==(const Record&) const = default;
+};
+
+/// A key id and a move inside an encoded record (views into its bytes).
+struct MoveRefView {
+  std::string_view kid;                              ///< kKeyIdChars characters
+  std::span<const std::uint8_t, sizeof(MoveId)> move_id;  ///< the move
 };
 
 /// Ext key 3 inside an encoded record (views into its bytes).
@@ -174,9 +228,12 @@ struct SessionView {
   std::optional<ChallengeView> challenge() const noexcept;
   /// Ext key 5 (see StoredSession::bound_cookies).
   BoundCookiesView bound_cookies() const noexcept;
+  /// Ext key 6 (see StoredSession::origin).
+  std::optional<MoveRefView> origin() const noexcept;
 };
 
-/// Encodes `record`: format v1 (byte for byte what earlier versions wrote)
+/// Encodes `record`: format v4 when it carries a move field
+/// (Record::HasMoves), else v1 (byte for byte what earlier versions wrote)
 /// when no session carries an ext entry, else v2. Throws std::length_error
 /// only when the key, a meta or the session count exceeds msgpack's 2^32-1
 /// limit, and std::invalid_argument for an ext entry the format does not
@@ -184,7 +241,7 @@ struct SessionView {
 /// never writes a record the reader would refuse.
 std::string EncodeRecord(const Record& record);
 
-/// A pull decoder of a v1 or v2 record: validates the bytes as it goes, without
+/// A pull decoder of a v1, v2 or v4 record: validates the bytes as it goes, without
 /// allocating or copying. Read the sessions with Next() until it returns
 /// false, then call Finish(), which tells whether the whole of the bytes was
 /// a valid record. Sessions seen before a failure must not be acted on.
@@ -203,7 +260,7 @@ class RecordReader {
   std::optional<SessionView> Next() noexcept;
 
   /// After Next() returned std::nullopt: the record's key (a view into the bytes)
-  /// when every byte was a valid v1 or v2 record, else Errc::kStoreCorrupt
+  /// when every byte was a valid v1, v2 or v4 record, else Errc::kStoreCorrupt
   /// (a truncation, trailing bytes, wrong types or lengths, an unknown
   /// version, a session count the bytes cannot hold, a time outside
   /// 0 ... kMaxUnixMillis, or an ext map with an unknown, repeated or
@@ -214,8 +271,16 @@ class RecordReader {
   /// header itself is invalid).
   std::uint32_t declared_sessions() const noexcept { return declared_; }
 
+  /// After Finish() succeeded: record key 1 (see Record::moved_to).
+  std::optional<MoveRefView> moved_to() const noexcept;
+  /// After Finish() succeeded: record key 2, the validated encoded array
+  /// (empty: none); DecodeRecord reads its entries.
+  std::span<const std::uint8_t> absorbed() const noexcept { return absorbed_; }
+
  private:
   std::optional<SessionView> NextV2() noexcept;
+  // After the last session of a v4 record: reads the record-level map.
+  void ReadTail() noexcept;
   // After reading a session: counts it, or marks the failure.
   void Count(bool read) noexcept {
     if (read) {
@@ -231,10 +296,13 @@ class RecordReader {
   std::uint32_t declared_ = 0;
   std::uint32_t left_ = 0;  // declared and not read yet
   bool v2_ = false;         // sessions carry an ext map
+  bool v4_ = false;         // a record-level map follows the sessions
   bool failed_ = false;
+  std::span<const std::uint8_t> moved_to_{};  // record key 1's value, validated
+  std::span<const std::uint8_t> absorbed_{};  // record key 2's value, validated
 };
 
-/// Validates all of `bytes` as a v1 or v2 record and calls `visit(const
+/// Validates all of `bytes` as a v1, v2 or v4 record and calls `visit(const
 /// SessionView&)` for each session, in order, without allocating. Returns the
 /// record's key (a view into `bytes`). On Errc::kStoreCorrupt `visit` may
 /// have been called for a prefix of the sessions: callers must not act on

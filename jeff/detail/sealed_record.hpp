@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Internal: the sealed form of a record (encryption at rest, Options::at_rest;
-/// docs/design.md, "Data at rest"). Format 3 wraps a whole v1 or v2 record:
+/// docs/design.md, "Data at rest"). Format 3 wraps a whole v1, v2 or v4 record:
 ///   [3, key_id (uint 32), nonce (bin 24), sealed (bin: ciphertext || tag 16)]
 /// sealed with XChaCha20-Poly1305 (IETF) under the ring key `key_id`, with
 /// the store key (`<prefix><kid>`) as associated data, so that a sealed
@@ -17,7 +17,7 @@
 
 namespace jeff {
 
-/// Format 3: a sealed v1 or v2 record.
+/// Format 3: a sealed v1, v2 or v4 record.
 inline constexpr std::uint64_t kRecordFormatSealed = 3;
 
 /// Throws std::invalid_argument("jeff::Options: ...") unless every key is
