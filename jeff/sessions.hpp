@@ -79,6 +79,16 @@ struct Options {
   /// "Changing the pepper"). Entries must differ from each other and from
   /// `pepper`. Empty: one pepper.
   std::vector<std::string> read_peppers;
+  /// Move records found under a read pepper's key id to `pepper`'s on their
+  /// first write (a Set of the key, or any change through the ring or an
+  /// old cookie), in two compare-and-swaps that lose and resurrect no
+  /// session when servers race (docs/design.md, "Moving records to the
+  /// newest key id"). Every server follows moved records whatever this
+  /// says; turn it on only where `pepper` is the newest pepper (step 2 of
+  /// the README's "Changing the pepper", never step 1). Costs a Set one more
+  /// store read per read pepper. false: records stay under the key id they
+  /// were created with.
+  bool move_records = false;
   /// Development only: allow the cookie without Secure (plain HTTP). Logs a
   /// warning once, at construction.
   bool insecure = false;

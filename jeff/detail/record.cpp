@@ -637,6 +637,18 @@ void RecordReader::ReadTail() noexcept {
   }
 }
 
+bool RecordReader::HasAbsorbed(std::span<const std::uint8_t, sizeof(MoveId)> id) const noexcept {
+  bool found = false;
+  const std::uint8_t* at = absorbed_.data();
+  if (!absorbed_.empty()) {
+    (void)ReadAbsorbed(at, at + absorbed_.size(),
+                       [&](std::string_view, std::span<const std::uint8_t, sizeof(MoveId)> listed, std::int64_t) {
+                         found = found || std::equal(listed.begin(), listed.end(), id.begin());
+                       });
+  }
+  return found;
+}
+
 std::optional<MoveRefView> RecordReader::moved_to() const noexcept {
   std::optional<MoveRefView> ref;
   const std::uint8_t* at = moved_to_.data();

@@ -276,6 +276,8 @@ class RecordReader {
   /// After Finish() succeeded: record key 2, the validated encoded array
   /// (empty: none); DecodeRecord reads its entries.
   std::span<const std::uint8_t> absorbed() const noexcept { return absorbed_; }
+  /// After Finish() succeeded: whether record key 2 lists move `id`.
+  bool HasAbsorbed(std::span<const std::uint8_t, sizeof(MoveId)> id) const noexcept;
 
  private:
   std::optional<SessionView> NextV2() noexcept;

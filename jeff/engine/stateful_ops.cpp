@@ -93,30 +93,94 @@ std::vector<std::string> RingKeyIds(const Options& options, std::string_view key
 
 // ---- Mutation ---------------------------------------------------------------
 
+bool HasAbsorbed(const Record& record, const MoveId& id) noexcept {
+  return std::any_of(record.absorbed.begin(), record.absorbed.end(),
+                     [&](const StoredAbsorbed& a) { return a.move_id == id; });
+}
+
+namespace {
+
+// The latest time anything in `record` must be kept to: its sessions'
+// expiry and its absorbed moves' until_ms (a target must remember a move
+// as long as its origin may exist).
+std::int64_t KeepUntilMs(const Record& record) {
+  std::int64_t latest_ms = 0;
+  for (const StoredSession& s : record.sessions) latest_ms = std::max(latest_ms, s.expires_ms);
+  for (const StoredAbsorbed& a : record.absorbed) latest_ms = std::max(latest_ms, a.until_ms);
+  return latest_ms;
+}
+
+// Drops the sessions past their expiry or idle, and the absorbed moves past
+// their until_ms.
+void Prune(const Options& options, Record& record, std::int64_t now_ms) {
+  std::erase_if(record.sessions, [&](const StoredSession& s) {
+    return !IsLive(options, s.expires_ms, s.last_seen_ms, now_ms);
+  });
+  std::erase_if(record.absorbed, [&](const StoredAbsorbed& a) { return a.until_ms <= now_ms; });
+}
+
+// Evicts by position above max_sessions_per_key: a record lists sessions in
+// the order they were written, whatever the clocks of the servers that wrote
+// them said (sorting by created_ms let a server whose clock runs ahead make
+// a new login evict itself).
+void Evict(const Options& options, Record& record) {
+  const std::size_t max = options.max_sessions_per_key;
+  if (max != 0 && record.sessions.size() > max) {
+    record.sessions.erase(record.sessions.begin(), record.sessions.end() - static_cast<std::ptrdiff_t>(max));
+  }
+}
+
+// The decoded record in `stored` (sealed or not) under `store_key`.
+Result<Record> OpenAndDecode(const Options& options, std::string_view store_key, const std::string& stored,
+                             std::string& plain) {
+  const Result<std::string_view> opened = OpenRecord(options.at_rest, store_key, stored, plain);
+  if (!opened) return opened.error();
+  return DecodeRecord(*opened);
+}
+
+}  // namespace
+
 Step Mutation::Begin(std::string_view kid, std::string_view create_key, Change change,
                      std::optional<Version> snapshot, TimePoint now) {
+  kid_.assign(kid);
   AssignStoreKey(*options_, kid, store_key_);
   create_key_.assign(create_key);
   change_ = std::move(change);
   attempt_ = 0;
   backoff_ = options_->cas_backoff / 10;
   result_ = {};
+  phase_ = Phase::kChange;
+  hops_ = 0;
   if (snapshot) return Decide(snapshot, now);
   return Step::Fetch(store_key_);
 }
 
 Step Mutation::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   if (!version) return Finish(version.error());
+  if (phase_ == Phase::kAbsorb) return Absorb(*version, now);
   return Decide(*version, now);
 }
 
+bool Mutation::ShouldMove(const Record& record) const {
+  if (!options_->move_records || record.sessions.empty()) return false;
+  const std::string target = KeyId(record.key, options_->pepper);
+  // Never back to where it came from (a misconfigured step-1 server would
+  // otherwise make a cycle of frozen records).
+  if (kid_ == target || std::any_of(record.absorbed.begin(), record.absorbed.end(),
+                                    [&](const StoredAbsorbed& a) { return a.origin_kid == target; })) {
+    return false;
+  }
+  return std::any_of(options_->read_peppers.begin(), options_->read_peppers.end(),
+                     [&](const std::string& pepper) { return kid_ == KeyId(record.key, pepper); });
+}
+
 Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
+  phase_ = Phase::kChange;
+  now_ = now;
   const bool exists = version.has_value();
   Record record;
   if (exists) {
-    const Result<std::string_view> opened = OpenRecord(options_->at_rest, store_key_, *buffer_, plain_);
-    if (!opened) return Finish(opened.error());
-    auto decoded = DecodeRecord(*opened);
+    auto decoded = OpenAndDecode(*options_, store_key_, *buffer_, plain_);
     if (!decoded) return Finish(decoded.error());
     record = std::move(*decoded);
   } else {
@@ -124,25 +188,116 @@ Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
     record.key = create_key_;
   }
   const std::int64_t now_ms = StoredMillis(now);
-  std::erase_if(record.sessions, [&](const StoredSession& s) {
-    return !IsLive(*options_, s.expires_ms, s.last_seen_ms, now_ms);
-  });
+  Prune(*options_, record, now_ms);
+  if (record.moved_to) {
+    // Frozen: read-only for everyone; its sessions live on in the target.
+    source_ = std::move(record);
+    return StartAbsorb(now);
+  }
+  if (exists && ShouldMove(record)) {
+    // Freeze first: from here on this content is the one every mover copies.
+    MoveId id;
+    RandomBytes(id);
+    record.moved_to = StoredMoveRef{KeyId(record.key, options_->pepper), id};
+    source_ = record;
+    phase_ = Phase::kFreeze;
+    return Write(version, record, now_ms);
+  }
   auto changed = change_(record);
   if (!changed) return Finish(changed.error());
   if (!*changed || (!exists && record.sessions.empty())) return Finish({});
+  return Write(version, record, now_ms);
+}
 
-  std::int64_t latest_ms = 0;
-  for (const StoredSession& s : record.sessions) latest_ms = std::max(latest_ms, s.expires_ms);
-  const milliseconds ttl = record.sessions.empty()
+Step Mutation::Write(std::optional<Version> version, const Record& record, std::int64_t now_ms) {
+  const milliseconds ttl = record.sessions.empty() && record.absorbed.empty()
                                ? kEmptyRecordTtl
-                               : std::max(milliseconds(1), milliseconds(latest_ms - now_ms));
+                               : std::max(milliseconds(1), milliseconds(KeepUntilMs(record) - now_ms));
   encoded_ = SealRecord(options_->at_rest, store_key_, EncodeRecord(record));
   return Swap(store_key_, version, encoded_, ttl);
 }
 
+Step Mutation::StartAbsorb(TimePoint now) {
+  if (++hops_ > kMaxMoveHops) return Finish(Errc::kStoreCorrupt);
+  source_kid_ = kid_;
+  kid_ = source_.moved_to->kid;
+  AssignStoreKey(*options_, kid_, store_key_);
+  phase_ = Phase::kAbsorb;
+  attempt_ = 0;
+  backoff_ = options_->cas_backoff / 10;
+  now_ = now;
+  return Step::Fetch(store_key_);
+}
+
+Step Mutation::Absorb(std::optional<Version> version, TimePoint now) {
+  Record target;
+  if (version) {
+    auto decoded = OpenAndDecode(*options_, store_key_, *buffer_, plain_);
+    if (!decoded) return Finish(decoded.error());
+    target = std::move(*decoded);
+  } else {
+    target.key = source_.key;
+  }
+  const MoveId& id = source_.moved_to->move_id;
+  if (HasAbsorbed(target, id)) {
+    // Absorbed already (by us or another server). A frozen target moved on
+    // with the sessions: follow it; else change it, from this very read.
+    if (target.moved_to) {
+      source_ = std::move(target);
+      return StartAbsorb(now);
+    }
+    return Decide(version, now);
+  }
+  if (target.moved_to) {
+    // Frozen without this move: it never will have it, so the move goes
+    // on to the target's target.
+    if (++hops_ > kMaxMoveHops) return Finish(Errc::kStoreCorrupt);
+    kid_ = target.moved_to->kid;
+    AssignStoreKey(*options_, kid_, store_key_);
+    return Step::Fetch(store_key_);
+  }
+  const std::int64_t now_ms = StoredMillis(now);
+  Prune(*options_, target, now_ms);
+  Prune(*options_, source_, now_ms);
+  // The copies go first (they are older than what the target holds, and
+  // eviction removes from the front), each tagged with its origin; copies
+  // the source holds from earlier moves keep their tags, and the moves
+  // they came by are remembered here too.
+  std::vector<StoredSession> merged;
+  merged.reserve(source_.sessions.size() + target.sessions.size());
+  for (StoredSession& s : source_.sessions) {
+    if (!s.origin) s.origin = StoredMoveRef{source_kid_, id};
+    merged.push_back(s);
+  }
+  for (StoredSession& s : target.sessions) merged.push_back(std::move(s));
+  target.sessions = std::move(merged);
+  bool adds = !source_.sessions.empty();
+  for (const StoredAbsorbed& a : source_.absorbed) {
+    if (HasAbsorbed(target, a.move_id)) continue;
+    target.absorbed.push_back(a);
+    adds = true;
+  }
+  // Nothing live to move (every session of the source ended): the change
+  // goes to the target as it is.
+  if (!adds) return Decide(version, now);
+  target.absorbed.push_back(StoredAbsorbed{source_kid_, id, std::max(KeepUntilMs(source_), now_ms + 1)});
+  Evict(*options_, target);
+  return Write(version, target, now_ms);
+}
+
 Step Mutation::OnSwapped(Result<bool> swapped) {
   if (!swapped) return Finish(swapped.error());
-  if (*swapped) return Finish({});
+  if (*swapped) {
+    if (phase_ == Phase::kFreeze) return StartAbsorb(now_);
+    if (phase_ == Phase::kAbsorb) {
+      // Absorbed: on to the change, in the target, from a fresh read.
+      phase_ = Phase::kChange;
+      attempt_ = 0;
+      backoff_ = options_->cas_backoff / 10;
+      return Step::Fetch(store_key_);
+    }
+    return Finish({});
+  }
   if (++attempt_ >= options_->cas_attempts) return Finish(Errc::kConflict);
   if (backoff_.count() > 0) {
     std::uniform_int_distribution<long long> jitter(0, backoff_.count());
@@ -167,6 +322,10 @@ Step CheckOp::Start() {
 }
 
 Step CheckOp::TryCandidate(std::string_view value) {
+  stage_ = Stage::kCookie;
+  follows_ = 0;
+  frozen_seen_.clear();
+  holder_ = Holder{};
   auto cookie = ParseSessionCookie(value);
   if (!cookie) {
     result_ = CheckResult{};
@@ -193,76 +352,164 @@ Step CheckOp::Decided() {
   return Step::Done();
 }
 
+Step CheckOp::StoreError(std::error_code error) {
+  result_.status = CheckStatus::kStoreError;
+  result_.error = error;
+  return Decided();
+}
+
+Result<CheckOp::Scan> CheckOp::ScanRecord(std::string_view bytes) const {
+  Scan scan;
+  RecordReader reader(bytes);
+  while (const std::optional<SessionView> s = reader.Next()) {
+    if (ConstantTimeEqual(s->token_hash, hash_)) scan.match = s;
+  }
+  const Result<std::string_view> key = reader.Finish();
+  if (!key) return key.error();
+  scan.key = *key;
+  scan.moved_to = reader.moved_to();
+  if (stage_ == Stage::kFollow) scan.lists_looking = reader.HasAbsorbed(looking_);
+  return scan;
+}
+
 Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
-  if (touch_) return AfterTouch(touch_->OnFetched(std::move(version), now));
-  // The first candidate's result_ is still the default one; a later one's
-  // was moved from (into first_) or filled (malformed).
-  if (next_ > 1) result_ = CheckResult{};
-  if (!version) {
-    result_.status = CheckStatus::kStoreError;
-    result_.error = version.error();
-    return Decided();
+  if (stage_ == Stage::kTouch) return AfterTouch(touch_->OnFetched(std::move(version), now));
+  if (stage_ == Stage::kCookie) {
+    // The first candidate's result_ is still the default one; a later one's
+    // was moved from (into first_) or filled (malformed).
+    if (next_ > 1) result_ = CheckResult{};
+    now_ = now;
+  }
+  if (!version) return StoreError(version.error());
+  if (stage_ == Stage::kOrigin) {
+    // A copy counts only while its origin is frozen under its move.
+    const std::optional<MoveRefView> origin = holder_.match->origin();
+    bool frozen_so = false;
+    if (version->has_value()) {
+      const Result<std::string_view> opened = OpenRecord(options_.at_rest, follow_key_, origin_.stored, origin_.plain);
+      if (!opened) return StoreError(opened.error());
+      RecordReader reader(*opened);
+      while (reader.Next()) {
+      }
+      if (const Result<std::string_view> key = reader.Finish(); !key) return StoreError(key.error());
+      const std::optional<MoveRefView> moved_to = reader.moved_to();
+      frozen_so = moved_to && std::equal(moved_to->move_id.begin(), moved_to->move_id.end(), origin->move_id.begin());
+    }
+    if (!frozen_so) {
+      result_.status = CheckStatus::kUnknown;
+      return Decided();
+    }
+    return Accept(std::nullopt);
   }
   if (!version->has_value()) {
+    if (stage_ == Stage::kFollow) return Judge();  // the target holds nothing: the holder stays
     result_.status = CheckStatus::kUnknown;
     return Decided();
   }
-  // A sealed record is opened into plain_ (the views below point into it);
-  // one in clear is read where it is.
-  const Result<std::string_view> opened = OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
-  std::optional<SessionView> match;
-  Result<std::string_view> key = opened;
-  if (opened) {
-    key = VisitRecord(*opened, [&](const SessionView& s) {
-      if (ConstantTimeEqual(s.token_hash, hash_)) match = s;
-    });
+  // A sealed record is opened into its plaintext buffer (the views below
+  // point into it); one in clear is read where it is.
+  const bool follow = stage_ == Stage::kFollow;
+  Read* read = follow ? &hops_[fetch_slot_] : nullptr;
+  const Result<std::string_view> opened =
+      follow ? OpenRecord(options_.at_rest, follow_key_, read->stored, read->plain)
+             : OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
+  if (!opened) return StoreError(opened.error());
+  const Result<Scan> scan = ScanRecord(*opened);
+  if (!scan) return StoreError(scan.error());
+  if (!follow || scan->lists_looking) {
+    // Copies no string on the hot path (no move: the cookie's record).
+    if (follow) holder_kid_.assign(std::string_view(follow_key_).substr(options_.key_prefix.size()));
+    holder_ = Holder{scan->match, scan->key, follow ? std::string_view(holder_kid_) : kid_, follow ? fetch_slot_ : -1};
+    cookie_version_ = follow ? std::nullopt : std::optional<Version>(**version);
   }
-  if (!key) {
-    result_.status = CheckStatus::kStoreError;
-    result_.error = key.error();
-    return Decided();
+  if (scan->moved_to && (!follow || scan->lists_looking)) {
+    // The holder moved on: its sessions are wherever its move went.
+    std::copy(scan->moved_to->move_id.begin(), scan->moved_to->move_id.end(), looking_.begin());
   }
-  if (!match) {
+  if (scan->moved_to) {
+    frozen_seen_.emplace_back(follow ? follow_key_.substr(options_.key_prefix.size()) : std::string(kid_), MoveId{});
+    std::copy(scan->moved_to->move_id.begin(), scan->moved_to->move_id.end(), frozen_seen_.back().second.begin());
+    return FollowTo(scan->moved_to->kid);
+  }
+  return Judge();
+}
+
+Step CheckOp::FollowTo(std::string_view kid) {
+  if (++follows_ > kMaxMoveHops) return StoreError(make_error_code(Errc::kStoreCorrupt));
+  // Never into the holder's buffer: its views must stay valid.
+  fetch_slot_ = holder_.slot == 0 ? 1 : holder_.slot == 1 ? 0 : (follows_ % 2);
+  stage_ = Stage::kFollow;
+  AssignStoreKey(options_, kid, follow_key_);
+  return Step::Fetch(follow_key_);
+}
+
+bool CheckOp::SeenFrozen(const MoveRefView& origin) const noexcept {
+  return std::any_of(frozen_seen_.begin(), frozen_seen_.end(), [&](const auto& seen) {
+    return seen.first == origin.kid && std::equal(seen.second.begin(), seen.second.end(), origin.move_id.begin());
+  });
+}
+
+// The holder is known: judge its match (after making sure a copy's origin
+// still stands).
+Step CheckOp::Judge() {
+  if (!holder_.match) {
     result_.status = CheckStatus::kUnknown;
     return Decided();
   }
-  const std::int64_t now_ms = StoredMillis(now);
-  if (!IsLive(options_, match->expires_ms, match->last_seen_ms, now_ms)) {
+  if (!holder_.match->ext.empty()) {
+    if (const std::optional<MoveRefView> origin = holder_.match->origin(); origin && !SeenFrozen(*origin)) {
+      stage_ = Stage::kOrigin;
+      AssignStoreKey(options_, origin->kid, follow_key_);
+      return Step::Fetch(follow_key_);
+    }
+  }
+  return Accept(cookie_version_);
+}
+
+// The match is a live record's session: expiry, device binding, the
+// result, and the touch when due. `snapshot`: the version of the bytes in
+// buffer_ when they are the holder's (the touch's first attempt then needs
+// no read).
+Step CheckOp::Accept(std::optional<Version> snapshot) {
+  const SessionView& match = *holder_.match;
+  const std::int64_t now_ms = StoredMillis(now_);
+  if (!IsLive(options_, match.expires_ms, match.last_seen_ms, now_ms)) {
     result_.status = CheckStatus::kExpired;
     return Decided();
   }
   // DBSC: a bound session's cookie alone is not enough (it serves only the
   // refresh endpoint). Off, bindings are ignored.
-  if (options_.device_binding.enabled && match->device_key() &&
-      !HasValidBoundCookie(options_, header_, *match, now_ms)) {
+  if (options_.device_binding.enabled && match.device_key() &&
+      !HasValidBoundCookie(options_, header_, match, now_ms)) {
     result_.status = CheckStatus::kDeviceProofRequired;
     return Decided();
   }
   result_.status = CheckStatus::kOk;
   Session& s = result_.session;
-  s.key.assign(*key);
-  std::copy(match->id.begin(), match->id.end(), s.id.begin());
-  s.created = FromUnixMillis(match->created_ms);
-  s.expires = FromUnixMillis(match->expires_ms);
-  s.last_seen = FromUnixMillis(match->last_seen_ms);
-  s.meta.assign(match->meta);
+  s.key.assign(holder_.key);
+  std::copy(match.id.begin(), match.id.end(), s.id.begin());
+  s.created = FromUnixMillis(match.created_ms);
+  s.expires = FromUnixMillis(match.expires_ms);
+  s.last_seen = FromUnixMillis(match.last_seen_ms);
+  s.meta.assign(match.meta);
   // A session without an ext map (every session of a v1 record) has none of
   // its entries: no need to look for them.
-  const bool has_ext = !match->ext.empty();
-  s.device_bound = has_ext && match->device_key().has_value();
-  s.persistent = IsPersistent(options_, has_ext ? match->persistent() : std::nullopt);
-  const std::optional<std::int64_t> authenticated_ms = has_ext ? match->authenticated_at_ms() : std::nullopt;
-  s.authenticated_at = FromUnixMillis(authenticated_ms.value_or(match->created_ms));
+  const bool has_ext = !match.ext.empty();
+  s.device_bound = has_ext && match.device_key().has_value();
+  s.persistent = IsPersistent(options_, has_ext ? match.persistent() : std::nullopt);
+  const std::optional<std::int64_t> authenticated_ms = has_ext ? match.authenticated_at_ms() : std::nullopt;
+  s.authenticated_at = FromUnixMillis(authenticated_ms.value_or(match.created_ms));
 
   const std::int64_t touch_ms = std::chrono::duration_cast<milliseconds>(options_.touch_interval).count();
-  if (touch_ms <= 0 || now_ms - match->last_seen_ms < touch_ms) return Step::Done();
+  if (touch_ms <= 0 || now_ms - match.last_seen_ms < touch_ms) return Step::Done();
   // Best effort: the read already proved the session; a failed touch only
-  // delays the idle clock and is retried on a later request.
+  // delays the idle clock and is retried on a later request. A holder read
+  // while following a move is written through its own Mutation's read.
+  stage_ = Stage::kTouch;
   touch_.emplace(options_, buffer_);
-  now_ = now;
   const SessionId id = s.id;
   return AfterTouch(touch_->Begin(
-      kid_, {},
+      holder_.kid, {},
       [id, now_ms](Record& r) -> Result<bool> {
         bool found = false;
         for (StoredSession& stored : r.sessions) {
@@ -273,7 +520,7 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
         }
         return found;
       },
-      **version, now));
+      holder_.slot == -1 ? snapshot : std::nullopt, now_));
 }
 
 Step CheckOp::OnSwapped(Result<bool> swapped) { return AfterTouch(touch_->OnSwapped(std::move(swapped))); }
@@ -328,20 +575,27 @@ Step SetOp::Start() {
   session_.persistent = StoredPersistent(options_, cookie_max_age_.count() > 0);
   kid_ = KeyId(key_, options_.pepper);
   if (options_.device_binding.enabled) session_.challenge = NewDeviceChallenge(options_, session_.created_ms);
+  if (options_.move_records) {
+    std::vector<std::string> kids = RingKeyIds(options_, key_);
+    move_kids_.assign(std::make_move_iterator(kids.begin() + 1), std::make_move_iterator(kids.end()));
+  }
+  return BeginNext();
+}
+
+Step SetOp::BeginNext() {
+  if (moved_ < move_kids_.size()) {
+    // Changes nothing: a live record there is moved (Mutation), then left.
+    return Next(mutation_.Begin(move_kids_[moved_++], {}, [](Record&) -> Result<bool> { return false; },
+                                std::nullopt, now_));
+  }
+  adding_ = true;
   return Next(mutation_.Begin(
       kid_, key_,
       [this](Record& record) -> Result<bool> {
         record.sessions.push_back(session_);
-        // Evict by position: a record lists sessions in the order they were
-        // written, whatever the clocks of the servers that wrote them said
-        // (sorting by created_ms let a server whose clock runs ahead make a
-        // new login evict itself). The new session is last and max >= 1, so
-        // it is never evicted, and the cookie names a written session.
-        const std::size_t max = options_.max_sessions_per_key;
-        if (max != 0 && record.sessions.size() > max) {
-          record.sessions.erase(record.sessions.begin(),
-                                record.sessions.end() - static_cast<std::ptrdiff_t>(max));
-        }
+        // The new session is last and max >= 1, so it is never evicted, and
+        // the cookie names a written session.
+        Evict(options_, record);
         return true;
       },
       std::nullopt, now_));
@@ -353,6 +607,10 @@ Step SetOp::Next(Step step) {
     result_ = mutation_.result().error();
     return step;
   }
+  if (!adding_) return BeginNext();
+  // Where the session was added: pepper's record, or its target when a
+  // step-1 server's pepper record had moved on.
+  kid_.assign(mutation_.kid());
   Issued issued;
   issued.session = ToSession(options_, key_, session_);
   issued.token = FormatSessionCookie(kid_, token_);
@@ -552,6 +810,7 @@ Step DeleteSomeOp::Next(Step step) {
 Step KeyReadOp::Start() {
   if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
   kids_ = RingKeyIds(options_, key_);
+  ring_size_ = kids_.size();
   return *FetchNext();
 }
 
@@ -561,30 +820,121 @@ std::optional<Step> KeyReadOp::FetchNext() {
   return Step::Fetch(store_key_);
 }
 
+void KeyReadOp::Queue(std::string_view kid) {
+  if (std::find(kids_.begin(), kids_.end(), kid) == kids_.end()) kids_.emplace_back(kid);
+}
+
+Result<std::optional<Step>> KeyReadOp::KeepAndFetchNext(Result<std::optional<Version>> version) {
+  if (!version) return version.error();
+  Read& read = reads_.emplace_back();
+  read.kid = kids_[next_ - 1];
+  if (version->has_value()) {
+    auto record = OpenAndDecode(options_, store_key_, buffer_, plain_);
+    if (!record) return record.error();
+    if (record->moved_to) Queue(record->moved_to->kid);
+    for (const StoredSession& s : record->sessions) {
+      if (s.origin) Queue(s.origin->kid);
+    }
+    if (with_absorbed_) {
+      for (const StoredAbsorbed& a : record->absorbed) Queue(a.origin_kid);
+    }
+    read.record = std::move(*record);
+  }
+  if (kids_.size() > ring_size_ + kMaxLinkedReads) return Errc::kStoreCorrupt;
+  return FetchNext();
+}
+
+const KeyReadOp::Read* KeyReadOp::Find(std::string_view kid) const {
+  for (const Read& read : reads_) {
+    if (read.kid == kid) return &read;
+  }
+  return nullptr;
+}
+
+// Whether a record along the targets from `kid` absorbed move `id` (the
+// sessions it moved then live there, or further on).
+bool KeyReadOp::ChainAbsorbed(std::string_view kid, const MoveId& id) const {
+  for (int hop = 0; hop < kMaxMoveHops; ++hop) {
+    const Read* read = Find(kid);
+    if (!read || !read->record) return false;
+    if (HasAbsorbed(*read->record, id)) return true;
+    if (!read->record->moved_to) return false;
+    kid = read->record->moved_to->kid;
+  }
+  return false;
+}
+
+Result<std::vector<Session>> KeyReadOp::LiveSessions(TimePoint now) const {
+  const std::int64_t now_ms = StoredMillis(now);
+  std::vector<Session> sessions;
+  std::size_t records = 0;
+  for (const Read& read : reads_) {
+    if (!read.record) continue;
+    const Record& record = *read.record;
+    if (record.moved_to && ChainAbsorbed(record.moved_to->kid, record.moved_to->move_id)) continue;
+    ++records;
+    for (const StoredSession& s : record.sessions) {
+      if (!IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) continue;
+      if (s.origin) {
+        const Read* origin = Find(s.origin->kid);
+        if (!origin || !origin->record || !origin->record->moved_to ||
+            origin->record->moved_to->move_id != s.origin->move_id) {
+          continue;  // its origin no longer stands: a dead copy
+        }
+      }
+      if (std::any_of(sessions.begin(), sessions.end(), [&](const Session& seen) { return seen.id == s.id; })) {
+        continue;
+      }
+      sessions.push_back(ToSession(options_, record.key, s));
+    }
+  }
+  // Each record lists its sessions oldest first; several records are merged
+  // by creation time.
+  if (records > 1) {
+    std::stable_sort(sessions.begin(), sessions.end(),
+                     [](const Session& a, const Session& b) { return a.created < b.created; });
+  }
+  return sessions;
+}
+
 // ---- Delete(key) -------------------------------------------------------------------
 
 Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
-  if (!version) {
-    result_ = version.error();
+  auto next = KeepAndFetchNext(std::move(version));
+  if (!next) {
+    result_ = next.error();
     return Step::Done();
   }
-  if (version->has_value()) {
-    const std::int64_t now_ms = StoredMillis(now);
-    const Result<std::string_view> opened = OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
-    Result<std::string_view> visited = opened;
-    if (opened) {
-      visited = VisitRecord(*opened, [&](const SessionView& s) {
-        if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) ++live_;
-      });
-    }
-    if (!visited) {
-      result_ = visited.error();
-      return Step::Done();
-    }
+  if (*next) return **next;
+  auto live = LiveSessions(now);
+  if (!live) {
+    result_ = live.error();
+    return Step::Done();
   }
-  // Unconditional: a login that commits after this point survives (it
-  // happened after the revoke); none that committed before can come back,
-  // since its writer's next compare-and-swap sees the key gone.
+  live_ = live->size();
+  // Origins first: a copy lives only while its origin stands, so once the
+  // origins are gone no copy of theirs can come back, whichever mover lands
+  // late. Then the rest, each erase unconditional: a login that commits
+  // after it survives (it happened after the revoke); none that committed
+  // before can come back, since its writer's next compare-and-swap sees the
+  // key gone.
+  std::vector<std::string> kids;
+  for (const Read& read : reads_) {
+    if (read.record && read.record->moved_to) kids.push_back(read.kid);
+  }
+  for (const Read& read : reads_) {
+    if (std::find(kids.begin(), kids.end(), read.kid) == kids.end()) kids.push_back(read.kid);
+  }
+  for (const std::string& kid : kids) AssignStoreKey(options_, kid, erase_.emplace_back());
+  return EraseNext();
+}
+
+Step DeleteAllOp::EraseNext() {
+  if (erased_ == erase_.size()) {
+    result_ = live_;
+    return Step::Done();
+  }
+  store_key_ = erase_[erased_++];
   return Step::Erase(store_key_);
 }
 
@@ -593,44 +943,19 @@ Step DeleteAllOp::OnErased(Result<void> erased) {
     result_ = erased.error();
     return Step::Done();
   }
-  if (auto next = FetchNext()) return *next;
-  result_ = live_;
-  return Step::Done();
+  return EraseNext();
 }
 
 // ---- SessionsForKey ------------------------------------------------------------------
 
 Step ListOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
-  if (!version) {
-    result_ = version.error();
+  auto next = KeepAndFetchNext(std::move(version));
+  if (!next) {
+    result_ = next.error();
     return Step::Done();
   }
-  if (version->has_value()) {
-    const Result<std::string_view> opened = OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
-    if (!opened) {
-      result_ = opened.error();
-      return Step::Done();
-    }
-    auto record = DecodeRecord(*opened);
-    if (!record) {
-      result_ = record.error();
-      return Step::Done();
-    }
-    const std::int64_t now_ms = StoredMillis(now);
-    for (const StoredSession& s : record->sessions) {
-      if (IsLive(options_, s.expires_ms, s.last_seen_ms, now_ms)) {
-        sessions_.push_back(ToSession(options_, record->key, s));
-      }
-    }
-  }
-  if (auto next = FetchNext()) return *next;
-  // Each record lists its sessions oldest first; several records are merged
-  // by creation time.
-  if (kids_.size() > 1) {
-    std::stable_sort(sessions_.begin(), sessions_.end(),
-                     [](const Session& a, const Session& b) { return a.created < b.created; });
-  }
-  result_ = std::move(sessions_);
+  if (*next) return **next;
+  result_ = LiveSessions(now);
   return Step::Done();
 }
 

@@ -76,12 +76,26 @@ void AssignStoreKey(const Options& options, std::string_view kid, std::string& o
 // one new sessions are stored under), then each of Options::read_peppers'.
 std::vector<std::string> RingKeyIds(const Options& options, std::string_view key);
 
+// The most frozen records a read or a write follows from the record it
+// began with (a longer chain is Errc::kStoreCorrupt).
+inline constexpr int kMaxMoveHops = 3;
+
+// Whether `record` (format v4) lists move `id` among those it absorbed.
+bool HasAbsorbed(const Record& record, const MoveId& id) noexcept;
+
 // One read-modify-compare-and-swap of the record under a kid, retried with
 // jittered exponential back-off up to options.cas_attempts, then
-// Errc::kConflict. Expired sessions are pruned on every write; the record's
-// TTL is its latest session expiry; a change that leaves no session writes
-// an empty record (kEmptyRecordTtl) rather than erasing; a change that
-// changed nothing writes nothing.
+// Errc::kConflict. Expired sessions (and absorbed moves past their
+// until_ms) are pruned on every write; the record's TTL is its latest
+// session expiry or absorbed until_ms; a change that leaves no session
+// writes an empty record (kEmptyRecordTtl) rather than erasing; a change
+// that changed nothing writes nothing.
+//
+// Moves (docs/design.md, "Moving records to the newest key id"): a record
+// found frozen is never written; its move is absorbed into its target
+// first (helping whoever froze it), and the change applies to the target.
+// With Options::move_records, a live record under a read pepper's key id
+// is frozen first (one compare-and-swap), then absorbed the same way.
 class Mutation {
  public:
   // Edits the record; returns whether it changed anything.
@@ -104,9 +118,19 @@ class Mutation {
   const Result<void>& result() const noexcept { return result_; }
   // The store key of the record being changed (empty before Begin).
   std::string_view store_key() const noexcept { return store_key_; }
+  // The key id of the record the change applied to: the one given to Begin,
+  // or the target its record moved to.
+  std::string_view kid() const noexcept { return kid_; }
 
  private:
+  enum class Phase : std::uint8_t { kChange, kFreeze, kAbsorb };
   Step Decide(std::optional<Version> version, TimePoint now);
+  // Whether the live record under kid_ is to be frozen (move_records).
+  bool ShouldMove(const Record& record) const;
+  // source_ is frozen: absorb its move into its target, then change that.
+  Step StartAbsorb(TimePoint now);
+  Step Absorb(std::optional<Version> version, TimePoint now);
+  Step Write(std::optional<Version> version, const Record& record, std::int64_t now_ms);
   Step Finish(Result<void> result) {
     result_ = result;
     return Step::Done();
@@ -114,6 +138,7 @@ class Mutation {
 
   const Options* options_;
   std::string* buffer_;
+  std::string kid_;
   std::string store_key_;
   std::string create_key_;
   Change change_;
@@ -122,10 +147,21 @@ class Mutation {
   int attempt_ = 0;
   std::chrono::microseconds backoff_{};
   Result<void> result_;
+  Phase phase_ = Phase::kChange;
+  Record source_;           // kFreeze, kAbsorb: the frozen record
+  std::string source_kid_;  // its key id
+  int hops_ = 0;
+  TimePoint now_{};
 };
 
 // Sessions::Check: the session cookie among the request's cookies, read,
 // matched in constant time, and touched when due (best effort).
+//
+// Moves: a frozen record is followed to the record that holds its
+// sessions now (the farthest along its targets that absorbed the move;
+// the frozen record itself when none did), one read per hop. A matched
+// copy counts only when its origin is frozen under its move: seen so on
+// the way, or read once more.
 class CheckOp {
  public:
   // `cookie_header` and `buffer` must outlive the operation.
@@ -137,14 +173,46 @@ class CheckOp {
   Step OnSwapped(Result<bool> swapped);
   Step OnErased(Result<void>) { return Step::Done(); }
   Step OnWaited() { return touch_->OnWaited(); }
-  std::string& buffer() noexcept { return buffer_; }
+  std::string& buffer() noexcept {
+    if (stage_ == Stage::kFollow) return hops_[fetch_slot_].stored;
+    if (stage_ == Stage::kOrigin) return origin_.stored;
+    return buffer_;
+  }
   CheckResult& result() noexcept { return result_; }
 
  private:
   static constexpr std::size_t kMaxCandidates = 4;
+  enum class Stage : std::uint8_t { kCookie, kFollow, kOrigin, kTouch };
+  // A record read while following moves: its bytes, and its plaintext when sealed.
+  struct Read {
+    std::string stored;
+    std::string plain;
+  };
+  // What was read of the record that holds the session.
+  struct Holder {
+    std::optional<SessionView> match;
+    std::string_view key;
+    std::string_view kid;  // kid_ (the cookie's), or holder_kid_
+    int slot = -1;         // hops_ index, -1: buffer_ (the cookie's record)
+  };
   Step TryCandidate(std::string_view value);
   Step Decided();
   Step AfterTouch(Step step);
+  Step StoreError(std::error_code error);
+  // Reads `bytes` (a record's opened bytes): the session matching the
+  // cookie's token, the key, whether frozen (and by which move), whether it
+  // lists `looking_` as absorbed.
+  struct Scan {
+    std::optional<SessionView> match;
+    std::string_view key;
+    std::optional<MoveRefView> moved_to;
+    bool lists_looking = false;
+  };
+  Result<Scan> ScanRecord(std::string_view bytes) const;
+  Step FollowTo(std::string_view kid);
+  Step Judge();
+  Step Accept(std::optional<Version> snapshot);
+  bool SeenFrozen(const MoveRefView& origin) const noexcept;
 
   const Options& options_;
   std::string_view header_;
@@ -158,6 +226,18 @@ class CheckOp {
   TimePoint now_{};
   CheckResult first_;  // the first candidate's outcome, reported when none is better
   CheckResult result_;
+  // Following moves (rare: only records under an old pepper's key id).
+  Stage stage_ = Stage::kCookie;
+  Read hops_[2];
+  Read origin_;
+  int fetch_slot_ = 0;
+  int follows_ = 0;
+  std::string follow_key_;
+  MoveId looking_{};  // the move whose sessions the walk is after
+  std::vector<std::pair<std::string, MoveId>> frozen_seen_;
+  Holder holder_;
+  std::string holder_kid_;  // a holder's key id found by following a move
+  std::optional<Version> cookie_version_;  // the cookie's record, when it holds the session
   // Made only for a session due a touch: most Checks need none, and an
   // idle Mutation still costs its construction and destruction.
   std::optional<Mutation> touch_;
@@ -205,7 +285,10 @@ class MutationOp {
 };
 
 // Sessions::Set. `max_age`: SetOptions::max_age, range-checked. Fails at
-// once (kDone with an error) for a bad key or meta.
+// once (kDone with an error) for a bad key or meta. With
+// Options::move_records, first one Mutation that changes nothing per read
+// pepper (it moves a live record found there); the session is added where
+// pepper's record is, or where it moved (the cookie names that record).
 class SetOp : public MutationOp<SetOp> {
  public:
   SetOp(const Options& options, std::string_view key, std::string_view meta,
@@ -216,7 +299,11 @@ class SetOp : public MutationOp<SetOp> {
  private:
   friend MutationOp;
   Step Next(Step step);
+  Step BeginNext();
 
+  std::vector<std::string> move_kids_;  // read peppers' key ids still to move from
+  std::size_t moved_ = 0;               // of move_kids_, begun
+  bool adding_ = false;                 // the Mutation that adds the session runs
   std::string key_;
   std::string kid_;
   std::chrono::seconds cookie_max_age_;
@@ -319,8 +406,10 @@ class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
 
 // An operation that reads the records of an application key, one per key
 // id of the pepper ring, in ring order (Errc::kInvalidArgument, without
-// I/O, for an empty key or one over Options::max_key_bytes); the derived
-// operation decides on each record's bytes in OnFetched.
+// I/O, for an empty key or one over Options::max_key_bytes), and then the
+// records moves link them to: a frozen record's target and a copy's origin
+// (and, when `with_absorbed`, the origins a record absorbed), at most
+// kMaxLinkedReads more (beyond: Errc::kStoreCorrupt).
 class KeyReadOp {
  public:
   KeyReadOp(const KeyReadOp&) = delete;
@@ -335,34 +424,62 @@ class KeyReadOp {
   std::string_view store_key() const noexcept { return store_key_; }
 
  protected:
-  KeyReadOp(const Options& options, std::string_view key) : options_(options), key_(key) {}
-  // Fetches the next key id's record; std::nullopt once all were read.
-  std::optional<Step> FetchNext();
+  static constexpr std::size_t kMaxLinkedReads = 8;
+  // A record read (std::nullopt: absent) under a key id.
+  struct Read {
+    std::string kid;
+    std::optional<Record> record;
+  };
+  KeyReadOp(const Options& options, std::string_view key, bool with_absorbed = false)
+      : options_(options), key_(key), with_absorbed_(with_absorbed) {}
+  // Keeps the fetched record (queueing the records it links to), then
+  // fetches the next; std::nullopt once all were read, or with the error.
+  Result<std::optional<Step>> KeepAndFetchNext(Result<std::optional<Version>> version);
+  // The live sessions of all that was read, each once (oldest first when
+  // there are several records): a frozen record's only while no record
+  // along its targets absorbed its move; a copy only while its origin is
+  // frozen under its move.
+  Result<std::vector<Session>> LiveSessions(TimePoint now) const;
 
   const Options& options_;
   std::string key_;
   std::string store_key_;
   std::string buffer_;
   std::string plain_;  // a sealed record's plaintext (Options::at_rest)
-  std::vector<std::string> kids_;
+  std::vector<std::string> kids_;  // to read, in order (the ring's, then linked ones)
   std::size_t next_ = 0;
+  std::vector<Read> reads_;
+
+ private:
+  std::optional<Step> FetchNext();
+  void Queue(std::string_view kid);
+  const Read* Find(std::string_view kid) const;
+  bool ChainAbsorbed(std::string_view kid, const MoveId& id) const;
+  bool with_absorbed_;
+  std::size_t ring_size_ = 0;
 };
 
-// Sessions::Delete(key): for each key id of the ring, read (to count the
-// live sessions), then one unconditional erase.
+// Sessions::Delete(key): reads every record of the key (and those its
+// moves link to, absorbed origins included) to count the live sessions,
+// then erases each unconditionally, origins before the records that
+// absorbed them.
 class DeleteAllOp : public KeyReadOp {
  public:
-  DeleteAllOp(const Options& options, std::string_view key) : KeyReadOp(options, key) {}
+  DeleteAllOp(const Options& options, std::string_view key) : KeyReadOp(options, key, true) {}
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
   Step OnErased(Result<void> erased);
   Result<std::size_t>& result() noexcept { return result_; }
 
  private:
+  Step EraseNext();
+  std::vector<std::string> erase_;  // store keys, in erase order
+  std::size_t erased_ = 0;
   std::size_t live_ = 0;
   Result<std::size_t> result_ = Errc::kInvalidArgument;
 };
 
-// Sessions::SessionsForKey: one read per key id of the ring.
+// Sessions::SessionsForKey: one read per key id of the ring (and per record
+// a move links them to).
 class ListOp : public KeyReadOp {
  public:
   ListOp(const Options& options, std::string_view key) : KeyReadOp(options, key) {}
@@ -370,7 +487,6 @@ class ListOp : public KeyReadOp {
   Result<std::vector<Session>>& result() noexcept { return result_; }
 
  private:
-  std::vector<Session> sessions_;
   Result<std::vector<Session>> result_ = Errc::kInvalidArgument;
 };
 
