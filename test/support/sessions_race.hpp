@@ -12,6 +12,7 @@
 #include "support/timing.hpp"
 
 #include <doctest/doctest.h>
+#include <jeff/detail/record.hpp>
 #include <jeff/sessions.hpp>
 
 #include <algorithm>
@@ -111,6 +112,23 @@ inline Options WithPeppers(Options options, std::string pepper, std::vector<std:
   return options;
 }
 
+// `options` as a server of step 2 that moves records (Options::move_records).
+inline Options Mover(Options options) {
+  options.move_records = true;
+  return options;
+}
+
+// Whether `key`'s record under the old pepper of the race is gone or
+// frozen (moved to the new pepper's key id).
+inline bool OldRecordMoved(Store& store, const Options& options, std::string_view key) {
+  auto fetched = store.Fetch(options.key_prefix + KeyId(key, kOldPepper));
+  REQUIRE(fetched.ok());
+  if (!fetched->has_value()) return true;
+  auto record = DecodeRecord((*fetched)->value);
+  REQUIRE(record.ok());
+  return record->moved_to && record->moved_to->kid == KeyId(key, kNewPepper);
+}
+
 inline void RunSessionsRaces(const RaceHarness& h) {
   Sessions sessions(RaceOptions(h.store));
 
@@ -175,10 +193,12 @@ inline void RunSessionsRaces(const RaceHarness& h) {
 
   SUBCASE("while the pepper rotates, logins on both rings lose nothing and a revoke is final") {
     // Step 2 of the rollout: half the servers still store under the old
-    // pepper (reading the new), half under the new (reading the old).
+    // pepper (reading the new), half under the new (reading the old), and
+    // these move what they find under the old one (move_records).
     const Options base = RaceOptions(h.store);
     Sessions old_ring(WithPeppers(base, kOldPepper, {kNewPepper}));
-    Sessions new_ring(WithPeppers(base, kNewPepper, {kOldPepper}));
+    Sessions new_ring(Mover(WithPeppers(base, kNewPepper, {kOldPepper})));
+    Sessions new_only(WithPeppers(base, kNewPepper, {}));
     Sessions* rings[] = {&new_ring, &old_ring};
     const std::string key = "rotating@example.com";
     std::atomic<int> failures{0};
@@ -195,6 +215,9 @@ inline void RunSessionsRaces(const RaceHarness& h) {
     for (Sessions* ring : rings) {
       CheckDistinctSessions(ring->SessionsForKey(key), static_cast<std::size_t>(h.threads * h.sets_per_thread));
     }
+    // All of them under the new pepper's key id now: step 3 sees every one.
+    CHECK(OldRecordMoved(*h.store, base, key));
+    CheckDistinctSessions(new_only.SessionsForKey(key), static_cast<std::size_t>(h.threads * h.sets_per_thread));
 
     int resurrected = 0, raced = 0;
     int trial = 0;
@@ -228,6 +251,8 @@ inline void RunSessionsRaces(const RaceHarness& h) {
         if (s.id == victim->session.id) ++resurrected;
       }
       CHECK(new_ring.Check(CookieOf(*victim)).status == CheckStatus::kUnknown);
+      CHECK(OldRecordMoved(*h.store, base, victim_key));
+      CHECK(new_only.SessionsForKey(victim_key)->size() == 15);
     }
     MESSAGE("the revoke overlapped logins on both rings in " << raced << " of " << trial << " trials");
     CHECK(raced > 0);
