@@ -145,10 +145,12 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
   }
 
   SUBCASE("while the pepper rotates, logins on both rings lose nothing and a revoke is final") {
-    // As in RunSessionsRaces: half the writers on each ring of step 2.
+    // As in RunSessionsRaces: half the writers on each ring of step 2, the
+    // new ring's moving records; step 3 (the new pepper alone) then sees all.
     std::shared_ptr<AsyncStore> store = h.make_store(ioc);
     AsyncSessions old_ring(WithPeppers(options, kOldPepper, {kNewPepper}), store, ioc.get_executor());
-    AsyncSessions new_ring(WithPeppers(options, kNewPepper, {kOldPepper}), store, ioc.get_executor());
+    AsyncSessions new_ring(Mover(WithPeppers(options, kNewPepper, {kOldPepper})), store, ioc.get_executor());
+    AsyncSessions new_only(WithPeppers(options, kNewPepper, {}), store, ioc.get_executor());
     AsyncSessions* rings[] = {&new_ring, &old_ring};
     const std::string key = "rotating@example.com";
     int failures = 0;
@@ -164,7 +166,7 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
     RunCoroutines(ioc, std::move(logins));
     CHECK(failures == 0);
     RunCoroutine(ioc, [&]() -> awaitable<void> {
-      for (AsyncSessions* ring : rings) {
+      for (AsyncSessions* ring : {&new_ring, &old_ring, &new_only}) {
         CheckDistinctSessions(co_await ring->SessionsForKey(key, use_awaitable),
                               static_cast<std::size_t>(h.coroutines * h.sets_per_coroutine));
       }
@@ -208,6 +210,8 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         }
         auto checked = co_await new_ring.Check(CookieOf(*victim), use_awaitable);
         CHECK(checked.status == CheckStatus::kUnknown);
+        auto moved = co_await new_only.SessionsForKey(victim_key, use_awaitable);
+        CHECK(moved.value().size() == 15);
       });
     }
     MESSAGE("the revoke overlapped logins on both rings in " << raced << " of " << trial << " trials");
