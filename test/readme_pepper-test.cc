@@ -20,7 +20,15 @@ TEST_CASE("README: the pepper rotation's steps log nobody out") {
   CHECK(options[2].pepper == new_pepper);
   CHECK(options[3].read_peppers.empty());
   jeff::Sessions before(options[0]), step1(options[1]), step2(options[2]), step3(options[3]);
-  jeff::test::RunPepperRotationFlow(before, step1, step2);
+  jeff::test::RunPepperRotationFlow(before, step1, step2, options[2].move_records);
+  CHECK(options[2].move_records);
+  CHECK_FALSE(options[3].move_records);
+
+  // Step 2's logins move what they find under the old pepper: step 3 sees it.
+  const jeff::Issued moved = before.Set("mover@example.com", "old").value();
+  REQUIRE(step2.Set("mover@example.com", "new").ok());
+  CHECK(step3.SessionsForKey("mover@example.com")->size() == 2);
+  CHECK(step3.Check(jeff::test::CookieOf(moved)).ok());
 
   // Step 3 no longer reaches what the old pepper stored: why it waits.
   REQUIRE(before.Set("late@example.com", "old").ok());
