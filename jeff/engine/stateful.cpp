@@ -51,7 +51,8 @@ void Drive(Op& op, Store& store, const Clock& clock, Observer& observer) {
 
 class StatefulStrategy final : public Strategy {
  public:
-  explicit StatefulStrategy(Options options) : options_(std::move(options)), observer_(options_) {}
+  explicit StatefulStrategy(Options options)
+      : options_(std::move(options)), replicated_(options_.store->WaitsForReplicas()), observer_(options_) {}
 
   const Options& options() const noexcept override { return options_; }
 
@@ -92,19 +93,19 @@ class StatefulStrategy final : public Strategy {
   }
 
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
-    CookieMutationOp op(options_, CookieMutationOp::Kind::kClear, cookie_header, options_.clock());
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kClear, cookie_header, options_.clock(), replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.cleared());
   }
 
   Result<std::size_t> DeleteAll(std::string_view key) override {
-    DeleteAllOp op(options_, key);
+    DeleteAllOp op(options_, key, replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
 
   Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) override {
-    DeleteSomeOp op(options_, key, std::vector<SessionId>(ids.begin(), ids.end()));
+    DeleteSomeOp op(options_, key, std::vector<SessionId>(ids.begin(), ids.end()), replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
@@ -116,19 +117,21 @@ class StatefulStrategy final : public Strategy {
   }
 
   Result<Issued> Rotate(std::string_view cookie_header) override {
-    CookieMutationOp op(options_, CookieMutationOp::Kind::kRotate, cookie_header, options_.clock());
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kRotate, cookie_header, options_.clock(), replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.rotated());
   }
 
   Result<Issued> Reauthenticated(std::string_view cookie_header) override {
-    CookieMutationOp op(options_, CookieMutationOp::Kind::kReauthenticate, cookie_header, options_.clock());
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kReauthenticate, cookie_header, options_.clock(),
+                        replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.rotated());
   }
 
   Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta) override {
-    CookieMutationOp op(options_, CookieMutationOp::Kind::kUpdateMeta, cookie_header, options_.clock(), meta);
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kUpdateMeta, cookie_header, options_.clock(), replicated_,
+                        meta);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.updated());
   }
@@ -158,6 +161,7 @@ class StatefulStrategy final : public Strategy {
   static constexpr std::size_t kKeptRecordBuffer = 64 * 1024;
 
   Options options_;
+  const bool replicated_;  // Store::WaitsForReplicas: revokes always write
   Observer observer_;
 };
 

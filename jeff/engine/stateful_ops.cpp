@@ -94,10 +94,11 @@ std::vector<std::string> RingKeyIds(const Options& options, std::string_view key
 // ---- Mutation ---------------------------------------------------------------
 
 Step Mutation::Begin(std::string_view kid, std::string_view create_key, Change change,
-                     std::optional<Version> snapshot, TimePoint now) {
+                     std::optional<Version> snapshot, TimePoint now, Unchanged unchanged) {
   AssignStoreKey(*options_, kid, store_key_);
   create_key_.assign(create_key);
   change_ = std::move(change);
+  unchanged_ = unchanged;
   attempt_ = 0;
   backoff_ = options_->cas_backoff / 10;
   result_ = {};
@@ -112,6 +113,7 @@ Step Mutation::OnFetched(Result<std::optional<Version>> version, TimePoint now) 
 
 Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
   const bool exists = version.has_value();
+  const bool rewrite = unchanged_ == Unchanged::kRewrite;
   Record record;
   if (exists) {
     const Result<std::string_view> opened = OpenRecord(options_->at_rest, store_key_, *buffer_, plain_);
@@ -119,8 +121,10 @@ Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
     auto decoded = DecodeRecord(*opened);
     if (!decoded) return Finish(decoded.error());
     record = std::move(*decoded);
+    // An empty record that a rewrite made without knowing the key (Clear).
+    if (record.key.empty()) record.key = create_key_;
   } else {
-    if (create_key_.empty()) return Finish({});  // nothing to change
+    if (create_key_.empty() && !rewrite) return Finish({});  // nothing to change
     record.key = create_key_;
   }
   const std::int64_t now_ms = StoredMillis(now);
@@ -129,7 +133,7 @@ Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
   });
   auto changed = change_(record);
   if (!changed) return Finish(changed.error());
-  if (!*changed || (!exists && record.sessions.empty())) return Finish({});
+  if (!rewrite && (!*changed || (!exists && record.sessions.empty()))) return Finish({});
 
   std::int64_t latest_ms = 0;
   for (const StoredSession& s : record.sessions) latest_ms = std::max(latest_ms, s.expires_ms);
@@ -366,8 +370,10 @@ Step SetOp::Next(Step step) {
 // ---- Clear and Rotate ----------------------------------------------------------
 
 CookieMutationOp::CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header,
-                                   TimePoint now, std::string_view meta)
-    : MutationOp(options), kind_(kind), now_(now), meta_(meta) {
+                                   TimePoint now, bool replicated, std::string_view meta)
+    : MutationOp(options), kind_(kind),
+      unchanged_(kind == Kind::kClear && replicated ? Mutation::Unchanged::kRewrite : Mutation::Unchanged::kSkip),
+      now_(now), meta_(meta) {
   for (std::string_view value : FindCookies(cookie_header, options.cookie.name, kMaxCandidates)) {
     values_.emplace_back(value);
   }
@@ -432,7 +438,7 @@ Step CookieMutationOp::NextCookie() {
         return false;
       };
     }
-    return Next(mutation_.Begin(kid_, {}, std::move(change), std::nullopt, now_));
+    return Next(mutation_.Begin(kid_, {}, std::move(change), std::nullopt, now_, unchanged_));
   }
   if (kind_ == Kind::kClear) {
     cleared_ = std::vector<std::string>{BuildExpiredCookie(options_.cookie, options_.cookie.name)};
@@ -512,8 +518,10 @@ Step UpdateMetaOp::Next(Step step) {
 
 // ---- Delete(key, ids) ------------------------------------------------------------
 
-DeleteSomeOp::DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids)
-    : MutationOp(options), key_(key), ids_(std::move(ids)) {}
+DeleteSomeOp::DeleteSomeOp(const Options& options, std::string_view key,
+                           std::optional<std::vector<SessionId>> ids, bool replicated)
+    : MutationOp(options), key_(key), ids_(std::move(ids)),
+      unchanged_(replicated ? Mutation::Unchanged::kRewrite : Mutation::Unchanged::kSkip) {}
 
 Step DeleteSomeOp::Start() {
   if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
@@ -525,14 +533,19 @@ Step DeleteSomeOp::Begin() {
   removed_ = 0;
   // The time of a Mutation without snapshot is the one its fetch brings.
   return Next(mutation_.Begin(
-      kids_[next_++], {},
+      kids_[next_++], key_,
       [this](Record& record) -> Result<bool> {
-        removed_ = std::erase_if(record.sessions, [&](const StoredSession& s) {
-          return std::find(ids_.begin(), ids_.end(), s.id) != ids_.end();
-        });
+        if (!ids_) {
+          removed_ = record.sessions.size();
+          record.sessions.clear();
+        } else {
+          removed_ = std::erase_if(record.sessions, [&](const StoredSession& s) {
+            return std::find(ids_->begin(), ids_->end(), s.id) != ids_->end();
+          });
+        }
         return removed_ != 0;
       },
-      std::nullopt, TimePoint{}));
+      std::nullopt, TimePoint{}, unchanged_));
 }
 
 Step DeleteSomeOp::Next(Step step) {
@@ -563,7 +576,27 @@ std::optional<Step> KeyReadOp::FetchNext() {
 
 // ---- Delete(key) -------------------------------------------------------------------
 
+DeleteAllOp::DeleteAllOp(const Options& options, std::string_view key, bool replicated)
+    : KeyReadOp(options, key) {
+  if (replicated) all_.emplace(options, key, std::nullopt, true);
+}
+
+Step DeleteAllOp::Start() { return all_ ? all_->Start() : KeyReadOp::Start(); }
+
+Step DeleteAllOp::OnSwapped(Result<bool> swapped) {
+  return all_ ? all_->OnSwapped(std::move(swapped)) : Step::Done();
+}
+
+Step DeleteAllOp::OnWaited() { return all_ ? all_->OnWaited() : Step::Done(); }
+
+std::string& DeleteAllOp::buffer() noexcept { return all_ ? all_->buffer() : buffer_; }
+
+Result<std::size_t>& DeleteAllOp::result() noexcept { return all_ ? all_->result() : result_; }
+
+std::string_view DeleteAllOp::store_key() const noexcept { return all_ ? all_->store_key() : store_key_; }
+
 Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+  if (all_) return all_->OnFetched(std::move(version), now);
   if (!version) {
     result_ = version.error();
     return Step::Done();
@@ -589,6 +622,7 @@ Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint no
 }
 
 Step DeleteAllOp::OnErased(Result<void> erased) {
+  if (all_) return all_->OnErased(std::move(erased));
   if (!erased) {
     result_ = erased.error();
     return Step::Done();

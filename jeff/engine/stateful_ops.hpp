@@ -81,21 +81,33 @@ std::vector<std::string> RingKeyIds(const Options& options, std::string_view key
 // Errc::kConflict. Expired sessions are pruned on every write; the record's
 // TTL is its latest session expiry; a change that leaves no session writes
 // an empty record (kEmptyRecordTtl) rather than erasing; a change that
-// changed nothing writes nothing.
+// changed nothing writes nothing, unless Begin was told to rewrite.
 class Mutation {
  public:
   // Edits the record; returns whether it changed anything.
   using Change = std::function<Result<bool>(Record&)>;
+
+  // What a change that changed nothing writes. kSkip: nothing. kRewrite:
+  // the record as read (expired sessions pruned) through the same
+  // compare-and-swap, so with a new version; a record that does not exist
+  // is written empty (under `create_key`, which may then be empty). A
+  // revoke on a store that waits for replicas (Store::WaitsForReplicas)
+  // rewrites: the store acknowledges a write only once its replicas hold it
+  // and every write of the key before it, so the revoke's success means
+  // that what it read (perhaps a removal whose own acknowledgement failed)
+  // survives a failover; a failed rewrite is the revoke's store error.
+  enum class Unchanged : std::uint8_t { kSkip, kRewrite };
 
   // `buffer` receives fetched bytes (the owner's buffer()).
   Mutation(const Options& options, std::string& buffer) : options_(&options), buffer_(&buffer) {}
 
   // Starts a change of the record under `kid`. `create_key`: the
   // application key for a record that does not exist yet (empty: do not
-  // create one). `snapshot`: buffer already holds the record at this
-  // version (read at `now`), tried first without a fetch.
+  // create one), also given to a record read with an empty key (one that
+  // kRewrite created empty). `snapshot`: buffer already holds the record
+  // at this version (read at `now`), tried first without a fetch.
   Step Begin(std::string_view kid, std::string_view create_key, Change change,
-             std::optional<Version> snapshot, TimePoint now);
+             std::optional<Version> snapshot, TimePoint now, Unchanged unchanged = Unchanged::kSkip);
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
   Step OnSwapped(Result<bool> swapped);
   Step OnWaited();
@@ -117,6 +129,7 @@ class Mutation {
   std::string store_key_;
   std::string create_key_;
   Change change_;
+  Unchanged unchanged_ = Unchanged::kSkip;
   std::string encoded_;
   std::string plain_;  // a sealed record's plaintext (Options::at_rest)
   int attempt_ = 0;
@@ -234,10 +247,12 @@ class SetOp : public MutationOp<SetOp> {
 class CookieMutationOp : public MutationOp<CookieMutationOp> {
  public:
   enum class Kind { kClear, kRotate, kReauthenticate, kUpdateMeta };
-  // `meta`: kUpdateMeta's new meta (Errc::kInvalidArgument, without I/O,
-  // above Options::max_meta_bytes).
+  // `replicated`: the store waits for replicas (Store::WaitsForReplicas);
+  // then a Clear rewrites each record it read, whether or not a session
+  // matched (Mutation::Unchanged::kRewrite). `meta`: kUpdateMeta's new meta
+  // (Errc::kInvalidArgument, without I/O, above Options::max_meta_bytes).
   CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header, TimePoint now,
-                   std::string_view meta = {});
+                   bool replicated, std::string_view meta = {});
   Step Start();
   // Which operation.
   Kind kind() const noexcept { return kind_; }
@@ -255,6 +270,7 @@ class CookieMutationOp : public MutationOp<CookieMutationOp> {
   Step Next(Step step);
 
   Kind kind_;
+  Mutation::Unchanged unchanged_;  // for each cookie's Mutation
   std::vector<std::string> values_;
   std::size_t next_ = 0;
   TimePoint now_;
@@ -298,7 +314,12 @@ class UpdateMetaOp : public MutationOp<UpdateMetaOp> {
 // at once for a bad key, as SetOp does.
 class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
  public:
-  DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids);
+  // `ids`: std::nullopt removes every session (DeleteAllOp on a store that
+  // waits for replicas). `replicated`: the store waits for replicas
+  // (Store::WaitsForReplicas); then each record read is rewritten even when
+  // none of `ids` was in it (Mutation::Unchanged::kRewrite).
+  DeleteSomeOp(const Options& options, std::string_view key, std::optional<std::vector<SessionId>> ids,
+               bool replicated);
   Step Start();
   Result<std::size_t>& result() noexcept { return result_; }
 
@@ -309,7 +330,8 @@ class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
   Step Begin();
 
   std::string key_;
-  std::vector<SessionId> ids_;
+  std::optional<std::vector<SessionId>> ids_;  // std::nullopt: all
+  Mutation::Unchanged unchanged_;
   std::vector<std::string> kids_;  // the ring's key ids of key_, each changed in turn
   std::size_t next_ = 0;
   std::size_t removed_ = 0;        // by the current record's change
@@ -349,15 +371,24 @@ class KeyReadOp {
 };
 
 // Sessions::Delete(key): for each key id of the ring, read (to count the
-// live sessions), then one unconditional erase.
+// live sessions), then one unconditional erase. On a store that waits for
+// replicas (`replicated`: Store::WaitsForReplicas) a DeleteSomeOp removing
+// every session instead: an erase of a key already gone writes nothing the
+// store could wait for, a rewrite always does (Mutation::Unchanged).
 class DeleteAllOp : public KeyReadOp {
  public:
-  DeleteAllOp(const Options& options, std::string_view key) : KeyReadOp(options, key) {}
+  DeleteAllOp(const Options& options, std::string_view key, bool replicated);
+  Step Start();
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
+  Step OnSwapped(Result<bool> swapped);
   Step OnErased(Result<void> erased);
-  Result<std::size_t>& result() noexcept { return result_; }
+  Step OnWaited();
+  std::string& buffer() noexcept;
+  Result<std::size_t>& result() noexcept;
+  std::string_view store_key() const noexcept;
 
  private:
+  std::optional<DeleteSomeOp> all_;  // replicated
   std::size_t live_ = 0;
   Result<std::size_t> result_ = Errc::kInvalidArgument;
 };
