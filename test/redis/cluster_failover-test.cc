@@ -204,9 +204,11 @@ void Run(const Scenario& s) {
   so.command_timeout = 5s;
   so.pool_timeout = 5s;
   so.wait_replicas = s.wait_replicas;
-  // Below the replica's stop in KillMaster (writes then fail their WAIT
-  // while the master still runs), yet far above a loopback replica's ack.
-  so.wait_timeout = 400ms;
+  // Below the replica's stop in KillMaster, so that writes fail their WAIT
+  // while the master still runs, more than once per key (each failure sets
+  // up a revoke that finds its session gone); still far above a loopback
+  // replica's ack, which the master asks for at once.
+  so.wait_timeout = 250ms;
   const std::string prefix = "cr" + std::to_string(std::random_device{}()) + ":";
   SharedKeyOracle sync_oracle(PickKeys(so.key_prefix + prefix, "sync", targeted));
   SharedKeyOracle async_oracle(PickKeys(so.key_prefix + prefix, "async", targeted));
