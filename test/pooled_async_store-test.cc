@@ -358,6 +358,27 @@ TEST_CASE("pooled async store: a handler may destroy the store") {
   CHECK(store == nullptr);
 }
 
+// A store that says it waits for replicas (nothing else differs).
+class ReplicatedStore final : public Store {
+ public:
+  Result<std::optional<Versioned>> Fetch(std::string_view key) override { return inner_.Fetch(key); }
+  Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected,
+                              std::string_view value, std::chrono::milliseconds ttl) override {
+    return inner_.CompareAndSwap(key, expected, value, ttl);
+  }
+  Result<void> Erase(std::string_view key) override { return inner_.Erase(key); }
+  bool WaitsForReplicas() const noexcept override { return true; }
+
+ private:
+  MemoryStore inner_;
+};
+
+TEST_CASE("pooled async store: says whether it waits for replicas as its synchronous store does") {
+  boost::asio::io_context loop;
+  CHECK(PooledAsyncStore(std::make_shared<ReplicatedStore>(), loop.get_executor()).WaitsForReplicas());
+  CHECK(!PooledAsyncStore(std::make_shared<MemoryStore>(), loop.get_executor()).WaitsForReplicas());
+}
+
 TEST_CASE("pooled async store: refuses a null store and zero threads") {
   boost::asio::io_context loop;
   CHECK_THROWS_AS(PooledAsyncStore(nullptr, loop.get_executor()), std::invalid_argument);
