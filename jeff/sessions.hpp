@@ -300,7 +300,9 @@ class JEFF_API Sessions {
   /// Revokes the sessions of `key` whose ids are in `ids`; other ids are
   /// ignored. Returns how many were removed. Stateless (with a denylist):
   /// how many ids were newly denied, since the server cannot tell whether
-  /// an id names a token still in use; an id already denied counts 0.
+  /// an id names a token still in use; an id already denied counts 0 (and
+  /// its entry is written again when the denylist waits for replicas, as
+  /// Clear says).
   Result<std::size_t> Delete(std::string_view key, std::span<const SessionId> ids);
 
   /// The live sessions of `key` under every pepper of the ring, oldest

@@ -4,7 +4,8 @@
 // rewritten with a new version (an absent one is written empty), so that
 // the store's WAIT covers what the revoke read, and a WAIT that fails (the
 // replica stopped) is the revoke's store error. With wait_replicas=0 the
-// same revokes write nothing. Both drivers: Sessions and AsyncSessions.
+// same revokes write nothing. Both drivers: Sessions and AsyncSessions;
+// and the stateless strategy's denylist entries likewise.
 
 #include "redis_test_support.hpp"
 #include "support/blocking_async.hpp"
@@ -17,6 +18,7 @@
 #include <jeff/token.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <hiredis/hiredis.h>
 
 #include <random>
 #include <span>
@@ -190,6 +192,39 @@ TEST_CASE("AsyncSessions: a revoke that removes nothing writes and waits only wh
     AsyncSessions sessions(SessionsOptions(prefix), store, ioc.get_executor());
     BlockingAsync api(sessions, ioc);
     RunRevokesThatRemoveNothing(api, prefix, wait_replicas > 0);
+  }
+}
+
+TEST_CASE("stateless: revoking an id already denied writes its entry again only when the denylist waits for replicas") {
+  for (int wait_replicas : {1, 0}) {
+    CAPTURE(wait_replicas);
+    const bool replicated = wait_replicas > 0;
+    const std::string prefix = UniquePrefix("rd");
+    Options o = SessionsOptions(prefix);
+    o.stateless.secrets = {"replicated-revoke-test-secret-0123456789"};
+    o.stateless.denylist = std::make_shared<RedisStore>(StoreOptions(wait_replicas));
+    Sessions sessions(o);
+    SessionId id{};
+    id[0] = 7;
+    const std::span<const SessionId> ids(&id, 1);
+    auto first = sessions.Delete("dora@example.com", ids);
+    REQUIRE(first.ok());
+    CHECK(*first == 1);
+    // The one key under the prefix: the entry.
+    auto keys = RawRedis(Servers().master->port()).Raw({"KEYS", prefix + "*"});
+    REQUIRE(keys->elements == 1);
+    const std::string entry(keys->element[0]->str, keys->element[0]->len);
+    const std::string before = Raw(entry);
+    auto again = sessions.Delete("dora@example.com", ids);
+    REQUIRE(again.ok());
+    CHECK(*again == 0);
+    CHECK((Raw(entry) != before) == replicated);
+
+    Servers().replica->Pause();
+    auto paused = sessions.Delete("dora@example.com", ids);
+    Servers().replica->Resume();
+    Servers().WaitCaughtUp();
+    CHECK(paused.ok() != replicated);
   }
 }
 
