@@ -69,6 +69,7 @@ const std::vector<std::string>& LiveStoreUrls() {
   static const std::unique_ptr<ServerProcess> postgres = [] {
     auto server = StartPostgres();
     WaitPostgresReady(server->port());
+    CreateTestTable(server->port());
     return server;
   }();
 #endif
@@ -93,6 +94,7 @@ std::vector<OwnServer> StartOwnServers() {
 #ifdef JEFF_TEST_POSTGRES
   auto postgres = StartPostgres();
   WaitPostgresReady(postgres->port());
+  CreateTestTable(postgres->port());
   const std::string postgres_url = PostgresUrl(postgres->port()) + "?create_table=1";
   servers.push_back({std::move(postgres), postgres_url + "&connect_timeout=1&timeout=300ms", postgres_url,
                      "postgresql"});
