@@ -242,7 +242,7 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   }
   result_.status = CheckStatus::kOk;
   Session& s = result_.session;
-  s.key.assign(*key);
+  s.key = std::string(*key);  // constructed: cheaper than assign's replace for a fresh key
   std::copy(match->id.begin(), match->id.end(), s.id.begin());
   s.created = FromUnixMillis(match->created_ms);
   s.expires = FromUnixMillis(match->expires_ms);
