@@ -198,11 +198,12 @@ class Running final : public RunningCall, public std::enable_shared_from_this<Ru
   std::optional<boost::asio::steady_timer> timer_;
 };
 
-// CheckOp keeps views: the header and buffers live beside it.
+// CheckOp keeps views: the header, buffers and result live beside it.
 struct CheckState {
   std::string header;
   std::string record;
   std::string store_key;
+  CheckResult outcome;
 };
 
 }  // namespace
@@ -264,8 +265,8 @@ void AsyncSessions::StartCheck(std::string cookie_header, Done<CheckResult> done
   // The header and the op's buffers live in one block with the op.
   struct Op : CheckState, engine::CheckOp {
     Op(const Options& options, std::string header)
-        : CheckState{std::move(header), {}, {}},
-          engine::CheckOp(options, this->header, this->record, this->store_key) {}
+        : CheckState{std::move(header), {}, {}, {}},
+          engine::CheckOp(options, this->header, this->record, this->store_key, this->outcome) {}
   };
   impl_->Launch<Op>(executor_,
              std::move(done), [](Op& op) { return std::move(op.result()); },

@@ -214,6 +214,16 @@ class RecordReader {
   /// header itself is invalid).
   std::uint32_t declared_sessions() const noexcept { return declared_; }
 
+  /// Instead of Next(): reads every session left, comparing each one's
+  /// token hash with `token_hash` in constant time (libsodium's
+  /// crypto_verify_32, every session whatever matched), and returns what
+  /// Finish() returns. `match` is set to the last matching session (views
+  /// into the bytes, as Next() gives); the others are validated but never
+  /// made into views. Check's read of a record. On Errc::kStoreCorrupt
+  /// `match` must not be acted on.
+  Result<std::string_view> FindTokenHash(std::span<const std::uint8_t, kTokenHashBytes> token_hash,
+                                         std::optional<SessionView>& match) noexcept;
+
  private:
   std::optional<SessionView> NextV2() noexcept;
   // After reading a session: counts it, or marks the failure.

@@ -80,7 +80,12 @@ bool IsLive(const Options& options, std::int64_t expires_ms, std::int64_t last_s
 }
 
 void AssignStoreKey(const Options& options, std::string_view kid, std::string& out) {
-  out.assign(options.key_prefix).append(kid);
+  // One resize (a no-op for a buffer that held a store key before: they
+  // all have one length) and two copies, rather than assign and append.
+  const std::string& prefix = options.key_prefix;
+  out.resize(prefix.size() + kid.size());
+  std::copy(prefix.begin(), prefix.end(), out.begin());
+  std::copy(kid.begin(), kid.end(), out.begin() + static_cast<std::ptrdiff_t>(prefix.size()));
 }
 
 std::vector<std::string> RingKeyIds(const Options& options, std::string_view key) {
@@ -189,11 +194,11 @@ Step CheckOp::Decided() {
   // Browsers send every cookie of that name whose path/domain match, most
   // specific first; a stale one must not hide a live session. Bounded.
   if (next_ == 1) {
-    first_ = std::move(result_);
+    first_.emplace(std::move(result_));
     candidates_ = FindCookies(header_, options_.cookie.name, kMaxCandidates);
   }
   if (next_ < candidates_.size()) return TryCandidate(candidates_[next_++]);
-  result_ = std::move(first_);
+  result_ = std::move(*first_);
   return Step::Done();
 }
 
@@ -212,15 +217,12 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
     return Decided();
   }
   // A sealed record is opened into plain_ (the views below point into it);
-  // one in clear is read where it is.
+  // one in clear is read where it is. Every session's token hash is
+  // compared; only the match becomes a view.
   const Result<std::string_view> opened = OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
   std::optional<SessionView> match;
   Result<std::string_view> key = opened;
-  if (opened) {
-    key = VisitRecord(*opened, [&](const SessionView& s) {
-      if (ConstantTimeEqual(s.token_hash, hash_)) match = s;
-    });
-  }
+  if (opened) key = RecordReader(*opened).FindTokenHash(hash_, match);
   if (!key) {
     result_.status = CheckStatus::kStoreError;
     result_.error = key.error();
@@ -244,12 +246,12 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   }
   result_.status = CheckStatus::kOk;
   Session& s = result_.session;
-  s.key.assign(*key);
+  s.key = std::string(*key);  // constructed: cheaper than assign's replace for a fresh key
   std::copy(match->id.begin(), match->id.end(), s.id.begin());
   s.created = FromUnixMillis(match->created_ms);
   s.expires = FromUnixMillis(match->expires_ms);
   s.last_seen = FromUnixMillis(match->last_seen_ms);
-  s.meta.assign(match->meta);
+  if (!match->meta.empty()) s.meta.assign(match->meta);  // result_ is a fresh one: its meta is empty
   // A session without an ext map (every session of a v1 record) has none of
   // its entries: no need to look for them.
   const bool has_ext = !match->ext.empty();

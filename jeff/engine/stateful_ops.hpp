@@ -69,7 +69,8 @@ std::optional<bool> StoredPersistent(const Options& options, bool persistent) no
 bool IsLive(const Options& options, std::int64_t expires_ms, std::int64_t last_seen_ms,
             std::int64_t now_ms) noexcept;
 
-// `<key_prefix><kid>` into `out` (its capacity reused).
+// `<key_prefix><kid>` into `out` (its capacity reused); `kid` must not
+// point into `out`.
 void AssignStoreKey(const Options& options, std::string_view kid, std::string& out);
 
 // The key ids of `key` under the pepper ring: Options::pepper's first (the
@@ -141,10 +142,12 @@ class Mutation {
 // matched in constant time, and touched when due (best effort).
 class CheckOp {
  public:
-  // `cookie_header` and `buffer` must outlive the operation.
+  // `cookie_header`, `buffer`, `store_key` and `result` must outlive the
+  // operation. The outcome is written into `result` (a default
+  // CheckResult): the driver's own, so that it is never moved or copied.
   CheckOp(const Options& options, std::string_view cookie_header, std::string& buffer,
-          std::string& store_key)
-      : options_(options), header_(cookie_header), buffer_(buffer), store_key_(store_key) {}
+          std::string& store_key, CheckResult& result)
+      : options_(options), header_(cookie_header), buffer_(buffer), store_key_(store_key), result_(result) {}
   Step Start();
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
   Step OnSwapped(Result<bool> swapped);
@@ -169,8 +172,10 @@ class CheckOp {
   std::string plain_;  // a sealed record's plaintext (Options::at_rest)
   TokenHash hash_{};
   TimePoint now_{};
-  CheckResult first_;  // the first candidate's outcome, reported when none is better
-  CheckResult result_;
+  // The first candidate's outcome, reported when none is better; made only
+  // when a later candidate is tried.
+  std::optional<CheckResult> first_;
+  CheckResult& result_;
   // Made only for a session due a touch: most Checks need none, and an
   // idle Mutation still costs its construction and destruction.
   std::optional<Mutation> touch_;
