@@ -12,9 +12,13 @@
 //
 // then divide the total Ir by `checks` + 1000 (the warm-up runs first).
 //
-//   jeff-check-profile sync|async|loop|sealed [sessions per key] [checks]
+//   jeff-check-profile sync|async|loop|sealed|floor [sessions per key] [checks]
 //
 // `sealed`: sync, with records encrypted at rest (Options::at_rest).
+// `floor`: the floor of a Check (check_floor.hpp, jeff-bench's
+// MemoryCheckFloor) over the same cookies, for the ratio to it.
+
+#include "check_floor.hpp"
 
 #include <jeff/async_sessions.hpp>
 #include <jeff/sessions.hpp>
@@ -56,6 +60,16 @@ std::size_t Next(std::size_t i) { return (i + 7727) % kKeys; }
   for (std::size_t n = 0; n < checks; ++n) {
     i = Next(i);
     bad += sessions.Check(cookies[i]).ok() ? 0 : 1;
+  }
+  return bad;
+}
+
+[[gnu::noinline]] std::size_t RunChecksFloor(const jeff_bench::CheckFloor& floor,
+                                             const std::vector<std::string>& cookies, std::size_t checks) {
+  std::size_t bad = 0, i = 0;
+  for (std::size_t n = 0; n < checks; ++n) {
+    i = Next(i);
+    bad += floor.Check(cookies[i]) ? 0 : 1;
   }
   return bad;
 }
@@ -128,11 +142,14 @@ int main(int argc, char** argv) {
       }
       cookies.push_back(cookie);
     }
+    jeff_bench::CheckFloor floor(o.cookie.name, kKeys);
+    for (const std::string& cookie : cookies) floor.Add(cookie);
     boost::asio::io_context ioc(1);
     jeff::AsyncSessions async(ProfileOptions(), store, ioc.get_executor());
     std::size_t bad = 0;
     const auto run = [&](std::size_t n) {
       if (mode == "loop") return RunChecksInLoop(ioc, async, cookies, n);
+      if (mode == "floor") return RunChecksFloor(floor, cookies, n);
       return mode == "async" ? RunChecksAsync(ioc, async, cookies, n) : RunChecksSync(sync, cookies, n);
     };
     bad += run(1000);  // warm: per-thread buffers, Asio's recycled blocks

@@ -68,6 +68,7 @@ struct Core {
   Options options;
   engine::Observer observer;            // the stateful strategy's counters
   std::shared_ptr<AsyncStore> store;    // stateful strategy
+  bool replicated = false;              // AsyncStore::WaitsForReplicas: revokes always write
   RunningCalls running;
 };
 
@@ -197,11 +198,12 @@ class Running final : public RunningCall, public std::enable_shared_from_this<Ru
   std::optional<boost::asio::steady_timer> timer_;
 };
 
-// CheckOp keeps views: the header and buffers live beside it.
+// CheckOp keeps views: the header, buffers and result live beside it.
 struct CheckState {
   std::string header;
   std::string record;
   std::string store_key;
+  CheckResult outcome;
 };
 
 }  // namespace
@@ -239,6 +241,7 @@ AsyncSessions::AsyncSessions(Options options, std::shared_ptr<AsyncStore> store,
   impl_ = std::make_unique<Impl>(std::move(options));
   if (stateless) impl_->stateless = std::move(stateless_strategy);
   impl_->store = std::move(store);
+  impl_->replicated = impl_->store != nullptr && impl_->store->WaitsForReplicas();
 }
 
 AsyncSessions::~AsyncSessions() {
@@ -262,8 +265,8 @@ void AsyncSessions::StartCheck(std::string cookie_header, Done<CheckResult> done
   // The header and the op's buffers live in one block with the op.
   struct Op : CheckState, engine::CheckOp {
     Op(const Options& options, std::string header)
-        : CheckState{std::move(header), {}, {}},
-          engine::CheckOp(options, this->header, this->record, this->store_key) {}
+        : CheckState{std::move(header), {}, {}, {}},
+          engine::CheckOp(options, this->header, this->record, this->store_key, this->outcome) {}
   };
   impl_->Launch<Op>(executor_,
              std::move(done), [](Op& op) { return std::move(op.result()); },
@@ -293,21 +296,21 @@ void AsyncSessions::StartClear(std::string cookie_header, Done<Result<std::vecto
   using Op = engine::CookieMutationOp;
   impl_->Launch<Op>(executor_,
              std::move(done), [](Op& op) { return std::move(op.cleared()); },
-             Op::Kind::kClear, cookie_header, impl_->options.clock());
+             Op::Kind::kClear, cookie_header, impl_->options.clock(), impl_->replicated);
 }
 
 void AsyncSessions::StartDeleteAll(std::string key, Done<Result<std::size_t>> done) {
   if (impl_->stateless) return done(impl_->stateless->DeleteAll(key));
   impl_->Launch<engine::DeleteAllOp>(executor_,
                               std::move(done), [](engine::DeleteAllOp& op) { return std::move(op.result()); },
-                              key);
+                              key, impl_->replicated);
 }
 
 void AsyncSessions::StartDeleteSome(std::string key, std::vector<SessionId> ids, Done<Result<std::size_t>> done) {
   if (impl_->stateless) return done(impl_->stateless->DeleteSome(key, ids));
   impl_->Launch<engine::DeleteSomeOp>(executor_,
                                std::move(done), [](engine::DeleteSomeOp& op) { return std::move(op.result()); },
-                               key, std::move(ids));
+                               key, std::move(ids), impl_->replicated);
 }
 
 void AsyncSessions::StartSessionsForKey(std::string key, Done<Result<std::vector<Session>>> done) {
@@ -322,21 +325,21 @@ void AsyncSessions::StartRotate(std::string cookie_header, Done<Result<Issued>> 
   using Op = engine::CookieMutationOp;
   impl_->Launch<Op>(executor_,
              std::move(done), [](Op& op) { return std::move(op.rotated()); },
-             Op::Kind::kRotate, cookie_header, impl_->options.clock());
+             Op::Kind::kRotate, cookie_header, impl_->options.clock(), impl_->replicated);
 }
 
 void AsyncSessions::StartReauthenticated(std::string cookie_header, Done<Result<Issued>> done) {
   if (impl_->stateless) return done(impl_->stateless->Reauthenticated(cookie_header));
   using Op = engine::CookieMutationOp;
   impl_->Launch<Op>(executor_, std::move(done), [](Op& op) { return std::move(op.rotated()); },
-                    Op::Kind::kReauthenticate, cookie_header, impl_->options.clock());
+                    Op::Kind::kReauthenticate, cookie_header, impl_->options.clock(), impl_->replicated);
 }
 
 void AsyncSessions::StartUpdateMeta(std::string cookie_header, std::string meta, Done<Result<Session>> done) {
   if (impl_->stateless) return done(impl_->stateless->UpdateMeta(cookie_header, meta));
   using Op = engine::CookieMutationOp;
   impl_->Launch<Op>(executor_, std::move(done), [](Op& op) { return std::move(op.updated()); },
-                    Op::Kind::kUpdateMeta, cookie_header, impl_->options.clock(), meta);
+                    Op::Kind::kUpdateMeta, cookie_header, impl_->options.clock(), impl_->replicated, meta);
 }
 
 void AsyncSessions::StartUpdateMetaById(std::string key, SessionId id, std::string meta,

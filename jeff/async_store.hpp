@@ -57,6 +57,10 @@ class JEFF_API AsyncStore {
 
   /// Removes `key`; a missing key is success (see Store::Erase).
   virtual void AsyncErase(std::string_view key, EraseHandler done) = 0;
+
+  /// Whether a write reported done was acknowledged by replicas; same
+  /// meaning and default as Store::WaitsForReplicas. Any thread.
+  virtual bool WaitsForReplicas() const noexcept { return false; }
 };
 
 }  // namespace jeff

@@ -293,16 +293,27 @@ class JEFF_API Sessions {
   /// Logs out the session of `cookie_header` (if any) and returns the
   /// Set-Cookie values that delete the cookie. Succeeds when there was no
   /// session; fails only when the store did.
+  ///
+  /// Revokes (Clear and both Deletes) that succeed are as durable as the
+  /// store's writes: on a store that waits for replicas
+  /// (Store::WaitsForReplicas) each one writes the record it read (for a
+  /// record frozen by a move, the one its sessions moved to), even
+  /// when it removed nothing, and fails with the store's error when the
+  /// replicas do not acknowledge that write; on any other store a revoke
+  /// that removes nothing writes nothing.
   Result<std::vector<std::string>> Clear(std::string_view cookie_header);
 
   /// Revokes every session of `key` (stored under any pepper of the ring:
-  /// Options::pepper and read_peppers). Returns how many were live.
+  /// Options::pepper and read_peppers). Returns how many were live. See
+  /// Clear for durability.
   Result<std::size_t> Delete(std::string_view key);
 
   /// Revokes the sessions of `key` whose ids are in `ids`; other ids are
   /// ignored. Returns how many were removed. Stateless (with a denylist):
   /// how many ids were newly denied, since the server cannot tell whether
-  /// an id names a token still in use; an id already denied counts 0.
+  /// an id names a token still in use; an id already denied counts 0 (and
+  /// its entry is written again when the denylist waits for replicas, as
+  /// Clear says).
   Result<std::size_t> Delete(std::string_view key, std::span<const SessionId> ids);
 
   /// The live sessions of `key` under every pepper of the ring, oldest

@@ -4,6 +4,7 @@
 /// PostgreSQL, or your own) must provide. Three pure virtual operations
 /// (Fetch, CompareAndSwap, Erase) and FetchInto, a Fetch into the caller's
 /// buffer with a default built on Fetch; all on one key, all thread-safe.
+/// One property, WaitsForReplicas, tells Sessions how durable a write is.
 
 #include <jeff/export.hpp>
 #include <jeff/result.hpp>
@@ -52,6 +53,20 @@ class JEFF_API Store {
 
   /// Removes `key`. Succeeds when the key was already missing.
   virtual Result<void> Erase(std::string_view key) = 0;
+
+  /// Whether a write reported done was acknowledged by the store's
+  /// replicas: a CompareAndSwap that returned true (and an Erase that
+  /// removed a key) survives a failover together with every earlier write of
+  /// its key. A read may still return a write that was not acknowledged (its
+  /// acknowledgement failed: reported as an error, yet applied where it was
+  /// read, and undone if a failover comes first), and an Erase of a missing
+  /// key confirms nothing. Sessions then makes every revoke write, even one that finds
+  /// nothing to remove, and reports a store error when that write is not
+  /// acknowledged (docs/design.md, "What each store can lose"). Constant for
+  /// the store's lifetime. The default, false (no replicas, or replication
+  /// the store does not wait for): a revoke that changes nothing writes
+  /// nothing.
+  virtual bool WaitsForReplicas() const noexcept { return false; }
 
   /// Fetch into a caller's buffer: reads `key`, replaces the contents of
   /// `value` with the stored bytes and returns their version; std::nullopt

@@ -165,6 +165,8 @@ void PooledAsyncStore::AsyncErase(std::string_view key, EraseHandler done) {
                               [key = std::string(key)](Store& s) { return s.Erase(key); });
 }
 
+bool PooledAsyncStore::WaitsForReplicas() const noexcept { return impl_->store->WaitsForReplicas(); }
+
 std::size_t PooledAsyncStore::pending() const noexcept {
   return impl_->pending.load(std::memory_order_relaxed);
 }

@@ -72,6 +72,8 @@ class JEFF_API PooledAsyncStore final : public AsyncStore {
                            SwapHandler done) override;
   /// Store::Erase on a pool thread; `done` on the loop.
   void AsyncErase(std::string_view key, EraseHandler done) override;
+  /// The synchronous store's Store::WaitsForReplicas.
+  bool WaitsForReplicas() const noexcept override;
 
   /// Calls admitted and not yet finished in the synchronous store (running
   /// or waiting for a thread); for metrics and tests.

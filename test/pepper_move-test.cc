@@ -12,6 +12,7 @@
 #include "support/cookies.hpp"
 #include "support/memory_fixture.hpp"
 #include "support/pepper_flow.hpp"
+#include "support/replicated_store.hpp"
 
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 using jeff::CheckStatus;
@@ -105,6 +107,18 @@ bool BeforeAbsorbSwap(const Step& next, int swapped) {
 }
 bool ToTheEnd(const Step&, int) { return true; }
 
+// Two step-1 logins, then a mover's Set that "crashes" right after it froze
+// their record (its target not written yet).
+std::pair<Issued, Issued> TwoLoginsThenStoppedMover(Fleet& fleet) {
+  const Issued a = fleet.step1.Set(kKey, "a").value();
+  const Issued b = fleet.step1.Set(kKey, "b").value();
+  jeff::engine::SetOp stopped(fleet.new_ring, kKey, "c", std::nullopt, fleet.f.clock.Now());
+  (void)RunWhile(stopped, stopped.Start(), fleet, BeforeSecondWrite);
+  REQUIRE(fleet.RecordUnder("old")->moved_to);
+  CHECK_FALSE(fleet.RecordUnder("new"));
+  return {a, b};
+}
+
 }  // namespace
 
 TEST_CASE("a mover's Set moves the old record: sessions end under the new key id, old cookies still check") {
@@ -172,12 +186,7 @@ TEST_CASE("without move_records nothing moves, and a record without live session
 
 TEST_CASE("a mover stopped after the freeze: the frozen content answers, and the next write absorbs it") {
   Fleet fleet;
-  const Issued a = fleet.step1.Set(kKey, "a").value();
-  const Issued b = fleet.step1.Set(kKey, "b").value();
-  jeff::engine::SetOp stopped(fleet.new_ring, kKey, "c", std::nullopt, fleet.f.clock.Now());
-  (void)RunWhile(stopped, stopped.Start(), fleet, BeforeSecondWrite);  // "crashes" after the freeze
-  REQUIRE(fleet.RecordUnder("old")->moved_to);
-  CHECK_FALSE(fleet.RecordUnder("new"));
+  const auto [a, b] = TwoLoginsThenStoppedMover(fleet);
 
   for (Sessions* s : {&fleet.step1, &fleet.mover}) {
     CHECK(s->Check(CookieOf(a)).ok());
@@ -353,4 +362,39 @@ TEST_CASE("moves work on sealed records (data at rest)") {
   CHECK(step3.SessionsForKey(kKey)->size() == 2);
   CHECK(step3.Delete(kKey).value() == 2);
   CHECK(step1.Check(CookieOf(a)).status == CheckStatus::kUnknown);
+}
+
+TEST_CASE("on a store that waits for replicas, Delete(key) rewrites every record it read, moves included") {
+  Fleet fleet;
+  const auto [a, b] = TwoLoginsThenStoppedMover(fleet);
+
+  Options ring = fleet.new_ring;
+  ring.store = std::make_shared<jeff::test::ReplicatedStore>(fleet.f.store);
+  Sessions replicated(ring);
+  CHECK(replicated.Delete(kKey).value() == 2);
+  // No erase: the frozen record stays as it was (nobody writes it); its
+  // move was absorbed into the target, which was then emptied and written.
+  const auto origin = fleet.RecordUnder("old");
+  REQUIRE(origin);
+  REQUIRE(origin->moved_to);
+  CHECK(origin->sessions.size() == 2);
+  const auto target = fleet.RecordUnder("new");
+  REQUIRE(target);
+  CHECK(target->sessions.empty());
+  REQUIRE(target->absorbed.size() == 1);
+  CHECK(target->absorbed[0].move_id == origin->moved_to->move_id);
+  for (Sessions* s : {&fleet.step1, &fleet.mover, &fleet.step3, &replicated}) {
+    CHECK(s->Check(CookieOf(a)).status == CheckStatus::kUnknown);
+    CHECK(s->Check(CookieOf(b)).status == CheckStatus::kUnknown);
+    CHECK(fleet.Listed(*s) == 0);
+  }
+  // A Delete(key) that finds nothing to remove still writes each record it
+  // read (a new version), the frozen one excepted.
+  const auto version = [&](const char* pepper) { return (*fleet.f.store->Fetch(fleet.StoreKey(pepper)))->version; };
+  const jeff::Version old_before = version("old");
+  const jeff::Version new_before = version("new");
+  CHECK(replicated.Delete(kKey).value() == 0);
+  CHECK(version("old") == old_before);
+  CHECK(version("new") != new_before);
+  CHECK(fleet.step1.Check(CookieOf(a)).status == CheckStatus::kUnknown);
 }

@@ -22,6 +22,7 @@
 
 #include "memcached/memcached_support.hpp"
 #include "support/async_store_contract.hpp"
+#include "support/replicated_store.hpp"
 #include "support/timing.hpp"
 
 using namespace std::chrono_literals;
@@ -356,6 +357,12 @@ TEST_CASE("pooled async store: a handler may destroy the store") {
   loop.run();
   CHECK(called == 1);
   CHECK(store == nullptr);
+}
+
+TEST_CASE("pooled async store: says whether it waits for replicas as its synchronous store does") {
+  boost::asio::io_context loop;
+  CHECK(PooledAsyncStore(std::make_shared<jeff::test::ReplicatedStore>(), loop.get_executor()).WaitsForReplicas());
+  CHECK(!PooledAsyncStore(std::make_shared<MemoryStore>(), loop.get_executor()).WaitsForReplicas());
 }
 
 TEST_CASE("pooled async store: refuses a null store and zero threads") {

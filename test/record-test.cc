@@ -130,11 +130,15 @@ Record MakeRecord(int sessions) {
   return r;
 }
 
+// Corrupt for every reader: VisitRecord, DecodeRecord and Check's
+// RecordReader::FindTokenHash.
 bool IsCorrupt(std::string_view bytes) {
   const auto visited = jeff::VisitRecord(bytes, [](const jeff::SessionView&) {});
   const auto decoded = jeff::DecodeRecord(bytes);
+  std::optional<jeff::SessionView> match;
+  const auto found = jeff::RecordReader(bytes).FindTokenHash(jeff::TokenHash{}, match);
   return !visited.ok() && visited.error() == Errc::kStoreCorrupt && !decoded.ok() &&
-         decoded.error() == Errc::kStoreCorrupt;
+         decoded.error() == Errc::kStoreCorrupt && !found.ok() && found.error() == Errc::kStoreCorrupt;
 }
 
 }  // namespace
@@ -532,6 +536,21 @@ TEST_CASE("v4 records round-trip, and the reader shows the move fields") {
       CHECK(*again == one);
     }
   }
+  SUBCASE("FindTokenHash (Check's read) reads the record-level map too") {
+    jeff::RecordReader finder(bytes);
+    std::optional<jeff::SessionView> match;
+    const auto key = finder.FindTokenHash(r.sessions[1].token_hash, match);
+    REQUIRE(key.ok());
+    CHECK(*key == r.key);
+    REQUIRE(match);
+    CHECK(std::equal(match->id.begin(), match->id.end(), r.sessions[1].id.begin()));
+    REQUIRE(match->origin());
+    CHECK(match->origin()->kid == kKidB);
+    REQUIRE(finder.moved_to());
+    CHECK(finder.moved_to()->kid == kKidA);
+    CHECK(finder.HasAbsorbed(MakeMoveId(0x5a)));
+    CHECK_FALSE(finder.HasAbsorbed(MakeMoveId(0x6b)));
+  }
   SUBCASE("a v1/v2 record shows none") {
     jeff::RecordReader plain(jeff::EncodeRecord(MakeRecord(1)));
     while (plain.Next()) {
@@ -559,6 +578,7 @@ TEST_CASE("v4 deviations are corrupt: fail closed") {
   }
   Msgpack m;
   CHECK(IsCorrupt(Msgpack().Array(3).Int(4).Bin("k").Array(0).bytes));           // v4 without its map
+  CHECK(IsCorrupt(Msgpack().Array(3).Int(4).Bin("k").Array(0).Map(0).bytes));    // v4 header of three
   CHECK(IsCorrupt(Msgpack().Array(4).Int(2).Bin("k").Array(0).Map(0).bytes));    // v2 with a fourth element
   CHECK(IsCorrupt(Msgpack().Array(4).Int(5).Bin("k").Array(0).Map(0).bytes));    // unknown version
   CHECK(IsCorrupt(v4(1).Int(3).Int(0).bytes));                                     // unknown record key

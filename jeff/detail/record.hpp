@@ -279,6 +279,17 @@ class RecordReader {
   /// After Finish() succeeded: whether record key 2 lists move `id`.
   bool HasAbsorbed(std::span<const std::uint8_t, sizeof(MoveId)> id) const noexcept;
 
+  /// Instead of Next(): reads every session left (and a v4 record's
+  /// record-level map), comparing each session's token hash with
+  /// `token_hash` in constant time (libsodium's crypto_verify_32, every
+  /// session whatever matched), and returns what Finish() returns; the
+  /// accessors above then answer as after Next() and Finish(). `match` is
+  /// set to the last matching session (views into the bytes, as Next()
+  /// gives); the others are validated but never made into views. Check's
+  /// read of a record. On Errc::kStoreCorrupt `match` must not be acted on.
+  Result<std::string_view> FindTokenHash(std::span<const std::uint8_t, kTokenHashBytes> token_hash,
+                                         std::optional<SessionView>& match) noexcept;
+
  private:
   std::optional<SessionView> NextV2() noexcept;
   // After the last session of a v4 record: reads the record-level map.

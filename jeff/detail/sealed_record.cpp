@@ -61,12 +61,8 @@ void ValidateAtRest(const AtRestOptions& at_rest) {
   if (!at_rest.keys.empty() && sodium_init() < 0) throw std::runtime_error("jeff: libsodium failed to initialise");
 }
 
-bool IsSealedRecord(std::string_view stored) noexcept {
-  return stored.size() >= 2 && Bytes(stored)[0] == kFixArray4 && Bytes(stored)[1] == kRecordFormatSealed;
-}
-
-Result<std::string_view> OpenRecord(const AtRestOptions& at_rest, std::string_view store_key,
-                                    std::string_view stored, std::string& plain) {
+Result<std::string_view> OpenSealedRecord(const AtRestOptions& at_rest, std::string_view store_key,
+                                          std::string_view stored, std::string& plain) {
   if (!IsSealedRecord(stored)) return stored;
   const std::uint8_t* at = Bytes(stored);
   const std::uint8_t* end = at + stored.size();

@@ -26,17 +26,27 @@ void ValidateAtRest(const AtRestOptions& at_rest);
 
 /// True when `stored` has the first bytes of a sealed record (and so is no
 /// v1 or v2 record). Cheap: two byte compares.
-bool IsSealedRecord(std::string_view stored) noexcept;
+inline bool IsSealedRecord(std::string_view stored) noexcept {
+  return stored.size() >= 2 && static_cast<std::uint8_t>(stored[0]) == 0x94 /* fixarray 4 */ &&
+         static_cast<std::uint8_t>(stored[1]) == kRecordFormatSealed;
+}
+
+/// OpenRecord of a sealed record (IsSealedRecord(stored)).
+Result<std::string_view> OpenSealedRecord(const AtRestOptions& at_rest, std::string_view store_key,
+                                          std::string_view stored, std::string& plain);
 
 /// The v1 or v2 record in `stored`: `stored` itself when it is not sealed
-/// (records in clear are always read); else its plaintext, decrypted into
-/// `plain` (the returned view points into it). Errc::kRecordKeyUnknown when
-/// its key id is not in `at_rest.keys`; Errc::kStoreCorrupt when the
-/// envelope is malformed or fails authentication (tampered bytes, other key
-/// bytes under that id, or sealed for another store key). The plaintext is
-/// not decoded here.
-Result<std::string_view> OpenRecord(const AtRestOptions& at_rest, std::string_view store_key,
-                                    std::string_view stored, std::string& plain);
+/// (records in clear are always read, without a call); else its plaintext,
+/// decrypted into `plain` (the returned view points into it).
+/// Errc::kRecordKeyUnknown when its key id is not in `at_rest.keys`;
+/// Errc::kStoreCorrupt when the envelope is malformed or fails
+/// authentication (tampered bytes, other key bytes under that id, or sealed
+/// for another store key). The plaintext is not decoded here.
+inline Result<std::string_view> OpenRecord(const AtRestOptions& at_rest, std::string_view store_key,
+                                           std::string_view stored, std::string& plain) {
+  if (!IsSealedRecord(stored)) return stored;
+  return OpenSealedRecord(at_rest, store_key, stored, plain);
+}
 
 /// What to store for the encoded record `record` under `store_key`: sealed
 /// with at_rest.keys[0] and a fresh random nonce when there is a key and

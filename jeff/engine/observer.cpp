@@ -166,7 +166,7 @@ void Observer::StoreFailed(StoreOp op, std::error_code error, std::string_view k
   Emit(event);
 }
 
-void Observer::EndCall(StoreOp op, CallStart start, std::error_code error, std::string_view key) {
+void Observer::EndCounted(StoreOp op, CallStart start, std::error_code error, std::string_view key) {
   if (enabled_) CountCall(op, start, error);
   if (error) StoreFailed(op, error, key);
 }

@@ -61,7 +61,9 @@ class Observer {
   CallStart StartCall(StoreOp op) const noexcept { return enabled_ ? StartEnabled(op) : CallStart{}; }
   // A store call of `op` on `key` started at `start` (StartCall(op)) ended;
   // `error`: its failure, if any.
-  void EndCall(StoreOp op, CallStart start, std::error_code error, std::string_view key);
+  void EndCall(StoreOp op, CallStart start, std::error_code error, std::string_view key) {
+    if (enabled_ || error) EndCounted(op, start, error, key);
+  }
   // A compare-and-swap on `key` started at `start` (StartCall(kCas))
   // answered `swapped`: EndCall, and a CAS attempt, a conflict when it lost.
   void EndSwap(CallStart start, const Result<bool>& swapped, std::string_view key);
@@ -149,6 +151,8 @@ class Observer {
   Slot& LocalSlow();
   // A thread that held `slot` exited: the slot goes to the next new thread.
   void Release(Slot* slot);
+  // EndCall with metrics on or a failed call (out of line: most calls need neither).
+  void EndCounted(StoreOp op, CallStart start, std::error_code error, std::string_view key);
   // EndCall's counting, on this thread's slot (enabled only); returns it.
   Slot& CountCall(StoreOp op, CallStart start, std::error_code error) noexcept;
   // EndCall's event: a failed store call of `op` on `key`.

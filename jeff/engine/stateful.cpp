@@ -51,7 +51,8 @@ void Drive(Op& op, Store& store, const Clock& clock, Observer& observer) {
 
 class StatefulStrategy final : public Strategy {
  public:
-  explicit StatefulStrategy(Options options) : options_(std::move(options)), observer_(options_) {}
+  explicit StatefulStrategy(Options options)
+      : options_(std::move(options)), replicated_(options_.store->WaitsForReplicas()), observer_(options_) {}
 
   const Options& options() const noexcept override { return options_; }
 
@@ -68,21 +69,26 @@ class StatefulStrategy final : public Strategy {
     // Reused per thread: the hot path builds the store key and reads the
     // record without allocating. A buffer grown by an unusually large record
     // is given back instead of being kept by the thread.
-    // (One thread_local object: each one costs a __tls_get_addr call here.)
+    // One thread_local object, in the initial-exec model: reached from the
+    // thread pointer, where a shared library's default model calls
+    // __tls_get_addr (its 64 bytes come from the static TLS block, or from
+    // the surplus glibc keeps for libraries that are dlopen'ed, as the
+    // Observer's thread state).
     struct Buffers {
       std::string store_key;
       std::string record;
     };
-    thread_local Buffers buffers;
+    thread_local Buffers buffers __attribute__((tls_model("initial-exec")));
     struct Trim {
       std::string& record;
       ~Trim() {
         if (record.capacity() > kKeptRecordBuffer) std::string().swap(record);
       }
     } trim{buffers.record};
-    CheckOp op(options_, cookie_header, buffers.record, buffers.store_key);
+    CheckResult result;
+    CheckOp op(options_, cookie_header, buffers.record, buffers.store_key, result);
     Drive(op, *options_.store, options_.clock, observer_);
-    return std::move(op.result());
+    return result;
   }
 
   CheckResult CheckBearer(std::string_view authorization_header) override {
@@ -92,19 +98,19 @@ class StatefulStrategy final : public Strategy {
   }
 
   Result<std::vector<std::string>> Clear(std::string_view cookie_header) override {
-    CookieMutationOp op(options_, CookieMutationOp::Kind::kClear, cookie_header, options_.clock());
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kClear, cookie_header, options_.clock(), replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.cleared());
   }
 
   Result<std::size_t> DeleteAll(std::string_view key) override {
-    DeleteAllOp op(options_, key);
+    DeleteAllOp op(options_, key, replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
 
   Result<std::size_t> DeleteSome(std::string_view key, std::span<const SessionId> ids) override {
-    DeleteSomeOp op(options_, key, std::vector<SessionId>(ids.begin(), ids.end()));
+    DeleteSomeOp op(options_, key, std::vector<SessionId>(ids.begin(), ids.end()), replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.result());
   }
@@ -116,19 +122,21 @@ class StatefulStrategy final : public Strategy {
   }
 
   Result<Issued> Rotate(std::string_view cookie_header) override {
-    CookieMutationOp op(options_, CookieMutationOp::Kind::kRotate, cookie_header, options_.clock());
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kRotate, cookie_header, options_.clock(), replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.rotated());
   }
 
   Result<Issued> Reauthenticated(std::string_view cookie_header) override {
-    CookieMutationOp op(options_, CookieMutationOp::Kind::kReauthenticate, cookie_header, options_.clock());
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kReauthenticate, cookie_header, options_.clock(),
+                        replicated_);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.rotated());
   }
 
   Result<Session> UpdateMeta(std::string_view cookie_header, std::string_view meta) override {
-    CookieMutationOp op(options_, CookieMutationOp::Kind::kUpdateMeta, cookie_header, options_.clock(), meta);
+    CookieMutationOp op(options_, CookieMutationOp::Kind::kUpdateMeta, cookie_header, options_.clock(), replicated_,
+                        meta);
     Drive(op, *options_.store, options_.clock, observer_);
     return std::move(op.updated());
   }
@@ -158,6 +166,7 @@ class StatefulStrategy final : public Strategy {
   static constexpr std::size_t kKeptRecordBuffer = 64 * 1024;
 
   Options options_;
+  const bool replicated_;  // Store::WaitsForReplicas: revokes always write
   Observer observer_;
 };
 

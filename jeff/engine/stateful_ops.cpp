@@ -80,7 +80,12 @@ bool IsLive(const Options& options, std::int64_t expires_ms, std::int64_t last_s
 }
 
 void AssignStoreKey(const Options& options, std::string_view kid, std::string& out) {
-  out.assign(options.key_prefix).append(kid);
+  // One resize (a no-op for a buffer that held a store key before: they
+  // all have one length) and two copies, rather than assign and append.
+  const std::string& prefix = options.key_prefix;
+  out.resize(prefix.size() + kid.size());
+  std::copy(prefix.begin(), prefix.end(), out.begin());
+  std::copy(kid.begin(), kid.end(), out.begin() + static_cast<std::ptrdiff_t>(prefix.size()));
 }
 
 std::vector<std::string> RingKeyIds(const Options& options, std::string_view key) {
@@ -141,11 +146,12 @@ Result<Record> OpenAndDecode(const Options& options, std::string_view store_key,
 }  // namespace
 
 Step Mutation::Begin(std::string_view kid, std::string_view create_key, Change change,
-                     std::optional<Version> snapshot, TimePoint now) {
+                     std::optional<Version> snapshot, TimePoint now, Unchanged unchanged) {
   kid_.assign(kid);
   AssignStoreKey(*options_, kid, store_key_);
   create_key_.assign(create_key);
   change_ = std::move(change);
+  unchanged_ = unchanged;
   attempt_ = 0;
   backoff_ = options_->cas_backoff / 10;
   result_ = {};
@@ -178,13 +184,16 @@ Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
   phase_ = Phase::kChange;
   now_ = now;
   const bool exists = version.has_value();
+  const bool rewrite = unchanged_ == Unchanged::kRewrite;
   Record record;
   if (exists) {
     auto decoded = OpenAndDecode(*options_, store_key_, *buffer_, plain_);
     if (!decoded) return Finish(decoded.error());
     record = std::move(*decoded);
+    // An empty record that a rewrite made without knowing the key (Clear).
+    if (record.key.empty()) record.key = create_key_;
   } else {
-    if (create_key_.empty()) return Finish({});  // nothing to change
+    if (create_key_.empty() && !rewrite) return Finish({});  // nothing to change
     record.key = create_key_;
   }
   const std::int64_t now_ms = StoredMillis(now);
@@ -205,7 +214,7 @@ Step Mutation::Decide(std::optional<Version> version, TimePoint now) {
   }
   auto changed = change_(record);
   if (!changed) return Finish(changed.error());
-  if (!*changed || (!exists && record.sessions.empty())) return Finish({});
+  if (!rewrite && (!*changed || (!exists && record.sessions.empty()))) return Finish({});
   return Write(version, record, now_ms);
 }
 
@@ -344,11 +353,11 @@ Step CheckOp::Decided() {
   // Browsers send every cookie of that name whose path/domain match, most
   // specific first; a stale one must not hide a live session. Bounded.
   if (next_ == 1) {
-    first_ = std::move(result_);
+    first_.emplace(std::move(result_));
     candidates_ = FindCookies(header_, options_.cookie.name, kMaxCandidates);
   }
   if (next_ < candidates_.size()) return TryCandidate(candidates_[next_++]);
-  result_ = std::move(first_);
+  result_ = std::move(*first_);
   return Step::Done();
 }
 
@@ -361,10 +370,8 @@ Step CheckOp::StoreError(std::error_code error) {
 Result<CheckOp::Scan> CheckOp::ScanRecord(std::string_view bytes) const {
   Scan scan;
   RecordReader reader(bytes);
-  while (const std::optional<SessionView> s = reader.Next()) {
-    if (ConstantTimeEqual(s->token_hash, hash_)) scan.match = s;
-  }
-  const Result<std::string_view> key = reader.Finish();
+  // Reads a v4 record's record-level map too (moved_to, absorbed).
+  const Result<std::string_view> key = reader.FindTokenHash(hash_, scan.match);
   if (!key) return key.error();
   scan.key = *key;
   scan.moved_to = reader.moved_to();
@@ -407,7 +414,8 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
     return Decided();
   }
   // A sealed record is opened into its plaintext buffer (the views below
-  // point into it); one in clear is read where it is.
+  // point into it); one in clear is read where it is. Every session's token
+  // hash is compared; only the match becomes a view.
   const bool follow = stage_ == Stage::kFollow;
   Read* read = follow ? &hops_[fetch_slot_] : nullptr;
   const Result<std::string_view> opened =
@@ -486,12 +494,12 @@ Step CheckOp::Accept(std::optional<Version> snapshot) {
   }
   result_.status = CheckStatus::kOk;
   Session& s = result_.session;
-  s.key.assign(holder_.key);
+  s.key = std::string(holder_.key);  // constructed: cheaper than assign's replace for a fresh key
   std::copy(match.id.begin(), match.id.end(), s.id.begin());
   s.created = FromUnixMillis(match.created_ms);
   s.expires = FromUnixMillis(match.expires_ms);
   s.last_seen = FromUnixMillis(match.last_seen_ms);
-  s.meta.assign(match.meta);
+  if (!match.meta.empty()) s.meta.assign(match.meta);  // result_ is a fresh one: its meta is empty
   // A session without an ext map (every session of a v1 record) has none of
   // its entries: no need to look for them.
   const bool has_ext = !match.ext.empty();
@@ -624,8 +632,10 @@ Step SetOp::Next(Step step) {
 // ---- Clear and Rotate ----------------------------------------------------------
 
 CookieMutationOp::CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header,
-                                   TimePoint now, std::string_view meta)
-    : MutationOp(options), kind_(kind), now_(now), meta_(meta) {
+                                   TimePoint now, bool replicated, std::string_view meta)
+    : MutationOp(options), kind_(kind),
+      unchanged_(kind == Kind::kClear && replicated ? Mutation::Unchanged::kRewrite : Mutation::Unchanged::kSkip),
+      now_(now), meta_(meta) {
   for (std::string_view value : FindCookies(cookie_header, options.cookie.name, kMaxCandidates)) {
     values_.emplace_back(value);
   }
@@ -690,7 +700,7 @@ Step CookieMutationOp::NextCookie() {
         return false;
       };
     }
-    return Next(mutation_.Begin(kid_, {}, std::move(change), std::nullopt, now_));
+    return Next(mutation_.Begin(kid_, {}, std::move(change), std::nullopt, now_, unchanged_));
   }
   if (kind_ == Kind::kClear) {
     cleared_ = std::vector<std::string>{BuildExpiredCookie(options_.cookie, options_.cookie.name)};
@@ -770,8 +780,10 @@ Step UpdateMetaOp::Next(Step step) {
 
 // ---- Delete(key, ids) ------------------------------------------------------------
 
-DeleteSomeOp::DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids)
-    : MutationOp(options), key_(key), ids_(std::move(ids)) {}
+DeleteSomeOp::DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids,
+                           bool replicated)
+    : MutationOp(options), key_(key), ids_(std::move(ids)),
+      unchanged_(replicated ? Mutation::Unchanged::kRewrite : Mutation::Unchanged::kSkip) {}
 
 Step DeleteSomeOp::Start() {
   if (key_.empty() || key_.size() > options_.max_key_bytes) return Step::Done();
@@ -783,14 +795,14 @@ Step DeleteSomeOp::Begin() {
   removed_ = 0;
   // The time of a Mutation without snapshot is the one its fetch brings.
   return Next(mutation_.Begin(
-      kids_[next_++], {},
+      kids_[next_++], key_,
       [this](Record& record) -> Result<bool> {
         removed_ = std::erase_if(record.sessions, [&](const StoredSession& s) {
           return std::find(ids_.begin(), ids_.end(), s.id) != ids_.end();
         });
         return removed_ != 0;
       },
-      std::nullopt, TimePoint{}));
+      std::nullopt, TimePoint{}, unchanged_));
 }
 
 Step DeleteSomeOp::Next(Step step) {
@@ -900,6 +912,7 @@ Result<std::vector<Session>> KeyReadOp::LiveSessions(TimePoint now) const {
 // ---- Delete(key) -------------------------------------------------------------------
 
 Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
+  if (rewrite_) return AfterRewrite(rewrite_->OnFetched(std::move(version), now));
   auto next = KeepAndFetchNext(std::move(version));
   if (!next) {
     result_ = next.error();
@@ -917,25 +930,53 @@ Step DeleteAllOp::OnFetched(Result<std::optional<Version>> version, TimePoint no
   // late. Then the rest, each erase unconditional: a login that commits
   // after it survives (it happened after the revoke); none that committed
   // before can come back, since its writer's next compare-and-swap sees the
-  // key gone.
-  std::vector<std::string> kids;
+  // key gone. (Replicated: each rewritten empty instead, in the same order.)
   for (const Read& read : reads_) {
-    if (read.record && read.record->moved_to) kids.push_back(read.kid);
+    if (read.record && read.record->moved_to) write_.push_back(read.kid);
   }
   for (const Read& read : reads_) {
-    if (std::find(kids.begin(), kids.end(), read.kid) == kids.end()) kids.push_back(read.kid);
+    if (std::find(write_.begin(), write_.end(), read.kid) == write_.end()) write_.push_back(read.kid);
   }
-  for (const std::string& kid : kids) AssignStoreKey(options_, kid, erase_.emplace_back());
-  return EraseNext();
+  return WriteNext();
 }
 
-Step DeleteAllOp::EraseNext() {
-  if (erased_ == erase_.size()) {
+Step DeleteAllOp::WriteNext() {
+  if (written_ == write_.size()) {
     result_ = live_;
     return Step::Done();
   }
-  store_key_ = erase_[erased_++];
-  return Step::Erase(store_key_);
+  const std::string& kid = write_[written_++];
+  if (!replicated_) {
+    AssignStoreKey(options_, kid, store_key_);
+    return Step::Erase(store_key_);
+  }
+  // A Mutation that empties the record and writes it even when it held
+  // nothing (or did not exist), so that the store waits for each. One
+  // found frozen is never written: its move is absorbed into its target
+  // (if no one did yet), which is then emptied and written; the target
+  // lists the move, so the frozen record's sessions count nowhere.
+  if (!rewrite_) rewrite_.emplace(options_, buffer_);
+  return AfterRewrite(rewrite_->Begin(
+      kid, key_,
+      [](Record& record) -> Result<bool> {
+        const bool had = !record.sessions.empty();
+        record.sessions.clear();
+        return had;
+      },
+      std::nullopt, TimePoint{}, Mutation::Unchanged::kRewrite));
+}
+
+Step DeleteAllOp::AfterRewrite(Step step) {
+  if (!step.done()) return step;
+  if (!rewrite_->result()) {
+    result_ = rewrite_->result().error();
+    return step;
+  }
+  return WriteNext();
+}
+
+Step DeleteAllOp::OnSwapped(Result<bool> swapped) {
+  return rewrite_ ? AfterRewrite(rewrite_->OnSwapped(std::move(swapped))) : Step::Done();
 }
 
 Step DeleteAllOp::OnErased(Result<void> erased) {
@@ -943,7 +984,13 @@ Step DeleteAllOp::OnErased(Result<void> erased) {
     result_ = erased.error();
     return Step::Done();
   }
-  return EraseNext();
+  return WriteNext();
+}
+
+Step DeleteAllOp::OnWaited() { return rewrite_ ? rewrite_->OnWaited() : Step::Done(); }
+
+std::string_view DeleteAllOp::store_key() const noexcept {
+  return rewrite_ ? rewrite_->store_key() : std::string_view(store_key_);
 }
 
 // ---- SessionsForKey ------------------------------------------------------------------

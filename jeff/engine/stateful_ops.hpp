@@ -69,7 +69,8 @@ std::optional<bool> StoredPersistent(const Options& options, bool persistent) no
 bool IsLive(const Options& options, std::int64_t expires_ms, std::int64_t last_seen_ms,
             std::int64_t now_ms) noexcept;
 
-// `<key_prefix><kid>` into `out` (its capacity reused).
+// `<key_prefix><kid>` into `out` (its capacity reused); `kid` must not
+// point into `out`.
 void AssignStoreKey(const Options& options, std::string_view kid, std::string& out);
 
 // The key ids of `key` under the pepper ring: Options::pepper's first (the
@@ -89,7 +90,7 @@ bool HasAbsorbed(const Record& record, const MoveId& id) noexcept;
 // until_ms) are pruned on every write; the record's TTL is its latest
 // session expiry or absorbed until_ms; a change that leaves no session
 // writes an empty record (kEmptyRecordTtl) rather than erasing; a change
-// that changed nothing writes nothing.
+// that changed nothing writes nothing, unless Begin was told to rewrite.
 //
 // Moves (docs/design.md, "Moving records to the newest key id"): a record
 // found frozen is never written; its move is absorbed into its target
@@ -101,15 +102,27 @@ class Mutation {
   // Edits the record; returns whether it changed anything.
   using Change = std::function<Result<bool>(Record&)>;
 
+  // What a change that changed nothing writes. kSkip: nothing. kRewrite:
+  // the record as read (expired sessions pruned) through the same
+  // compare-and-swap, so with a new version; a record that does not exist
+  // is written empty (under `create_key`, which may then be empty). A
+  // revoke on a store that waits for replicas (Store::WaitsForReplicas)
+  // rewrites: the store acknowledges a write only once its replicas hold it
+  // and every write of the key before it, so the revoke's success means
+  // that what it read (perhaps a removal whose own acknowledgement failed)
+  // survives a failover; a failed rewrite is the revoke's store error.
+  enum class Unchanged : std::uint8_t { kSkip, kRewrite };
+
   // `buffer` receives fetched bytes (the owner's buffer()).
   Mutation(const Options& options, std::string& buffer) : options_(&options), buffer_(&buffer) {}
 
   // Starts a change of the record under `kid`. `create_key`: the
   // application key for a record that does not exist yet (empty: do not
-  // create one). `snapshot`: buffer already holds the record at this
-  // version (read at `now`), tried first without a fetch.
+  // create one), also given to a record read with an empty key (one that
+  // kRewrite created empty). `snapshot`: buffer already holds the record
+  // at this version (read at `now`), tried first without a fetch.
   Step Begin(std::string_view kid, std::string_view create_key, Change change,
-             std::optional<Version> snapshot, TimePoint now);
+             std::optional<Version> snapshot, TimePoint now, Unchanged unchanged = Unchanged::kSkip);
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
   Step OnSwapped(Result<bool> swapped);
   Step OnWaited();
@@ -142,6 +155,7 @@ class Mutation {
   std::string store_key_;
   std::string create_key_;
   Change change_;
+  Unchanged unchanged_ = Unchanged::kSkip;
   std::string encoded_;
   std::string plain_;  // a sealed record's plaintext (Options::at_rest)
   int attempt_ = 0;
@@ -164,10 +178,12 @@ class Mutation {
 // the way, or read once more.
 class CheckOp {
  public:
-  // `cookie_header` and `buffer` must outlive the operation.
+  // `cookie_header`, `buffer`, `store_key` and `result` must outlive the
+  // operation. The outcome is written into `result` (a default
+  // CheckResult): the driver's own, so that it is never moved or copied.
   CheckOp(const Options& options, std::string_view cookie_header, std::string& buffer,
-          std::string& store_key)
-      : options_(options), header_(cookie_header), buffer_(buffer), store_key_(store_key) {}
+          std::string& store_key, CheckResult& result)
+      : options_(options), header_(cookie_header), buffer_(buffer), store_key_(store_key), result_(result) {}
   Step Start();
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
   Step OnSwapped(Result<bool> swapped);
@@ -224,8 +240,10 @@ class CheckOp {
   std::string plain_;  // a sealed record's plaintext (Options::at_rest)
   TokenHash hash_{};
   TimePoint now_{};
-  CheckResult first_;  // the first candidate's outcome, reported when none is better
-  CheckResult result_;
+  // The first candidate's outcome, reported when none is better; made only
+  // when a later candidate is tried.
+  std::optional<CheckResult> first_;
+  CheckResult& result_;
   // Following moves (rare: only records under an old pepper's key id).
   Stage stage_ = Stage::kCookie;
   Read hops_[2];
@@ -321,10 +339,12 @@ class SetOp : public MutationOp<SetOp> {
 class CookieMutationOp : public MutationOp<CookieMutationOp> {
  public:
   enum class Kind { kClear, kRotate, kReauthenticate, kUpdateMeta };
-  // `meta`: kUpdateMeta's new meta (Errc::kInvalidArgument, without I/O,
-  // above Options::max_meta_bytes).
+  // `replicated`: the store waits for replicas (Store::WaitsForReplicas);
+  // then a Clear rewrites each record it read, whether or not a session
+  // matched (Mutation::Unchanged::kRewrite). `meta`: kUpdateMeta's new meta
+  // (Errc::kInvalidArgument, without I/O, above Options::max_meta_bytes).
   CookieMutationOp(const Options& options, Kind kind, std::string_view cookie_header, TimePoint now,
-                   std::string_view meta = {});
+                   bool replicated, std::string_view meta = {});
   Step Start();
   // Which operation.
   Kind kind() const noexcept { return kind_; }
@@ -342,6 +362,7 @@ class CookieMutationOp : public MutationOp<CookieMutationOp> {
   Step Next(Step step);
 
   Kind kind_;
+  Mutation::Unchanged unchanged_;  // for each cookie's Mutation
   std::vector<std::string> values_;
   std::size_t next_ = 0;
   TimePoint now_;
@@ -385,7 +406,10 @@ class UpdateMetaOp : public MutationOp<UpdateMetaOp> {
 // at once for a bad key, as SetOp does.
 class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
  public:
-  DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids);
+  // `replicated`: the store waits for replicas (Store::WaitsForReplicas);
+  // then each record read is rewritten even when none of `ids` was in it
+  // (Mutation::Unchanged::kRewrite).
+  DeleteSomeOp(const Options& options, std::string_view key, std::vector<SessionId> ids, bool replicated);
   Step Start();
   Result<std::size_t>& result() noexcept { return result_; }
 
@@ -397,6 +421,7 @@ class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
 
   std::string key_;
   std::vector<SessionId> ids_;
+  Mutation::Unchanged unchanged_;
   std::vector<std::string> kids_;  // the ring's key ids of key_, each changed in turn
   std::size_t next_ = 0;
   std::size_t removed_ = 0;        // by the current record's change
@@ -462,18 +487,31 @@ class KeyReadOp {
 // Sessions::Delete(key): reads every record of the key (and those its
 // moves link to, absorbed origins included) to count the live sessions,
 // then erases each unconditionally, origins before the records that
-// absorbed them.
+// absorbed them. On a store that waits for replicas (`replicated`:
+// Store::WaitsForReplicas) each record read is instead emptied by a
+// Mutation that always writes (Mutation::Unchanged::kRewrite), in the same
+// order: an erase of a key already gone writes nothing the store could
+// wait for, a rewrite always does. A frozen record is not written then:
+// its Mutation empties the target that absorbed its move.
 class DeleteAllOp : public KeyReadOp {
  public:
-  DeleteAllOp(const Options& options, std::string_view key) : KeyReadOp(options, key, true) {}
+  DeleteAllOp(const Options& options, std::string_view key, bool replicated)
+      : KeyReadOp(options, key, true), replicated_(replicated) {}
   Step OnFetched(Result<std::optional<Version>> version, TimePoint now);
+  Step OnSwapped(Result<bool> swapped);
   Step OnErased(Result<void> erased);
+  Step OnWaited();
   Result<std::size_t>& result() noexcept { return result_; }
+  // The store key written (or read) last (for events).
+  std::string_view store_key() const noexcept;
 
  private:
-  Step EraseNext();
-  std::vector<std::string> erase_;  // store keys, in erase order
-  std::size_t erased_ = 0;
+  Step WriteNext();
+  Step AfterRewrite(Step step);
+  bool replicated_;
+  std::vector<std::string> write_;  // key ids, in erase (or rewrite) order
+  std::size_t written_ = 0;
+  std::optional<Mutation> rewrite_;  // replicated, once the reads are done
   std::size_t live_ = 0;
   Result<std::size_t> result_ = Errc::kInvalidArgument;
 };

@@ -493,7 +493,9 @@ class StatelessStrategy final : public Strategy {
   // Records that session `id` of `key` is revoked, until every token of it
   // that Check would still accept has expired: the longest lifetime a token
   // may claim, or `exp_ms` (a revoked token's own expiry) when later.
-  // Returns false when it was revoked already (the entry was there).
+  // Returns false when it was revoked already (the entry was there); on a
+  // denylist that waits for replicas that entry is then written again
+  // (Rewrite), since it may be a write whose acknowledgement failed.
   Result<bool> Deny(std::string_view id, std::string_view key, std::optional<std::int64_t> exp_ms = std::nullopt) const {
     milliseconds ttl = max_token_lifetime_ + options_.stateless.skew + kDenylistMargin;
     if (exp_ms) {
@@ -504,7 +506,33 @@ class StatelessStrategy final : public Strategy {
     const auto start = observer_.StartCall(StoreOp::kCas);
     auto added = options_.stateless.denylist->CompareAndSwap(deny_key, std::nullopt, "1", ttl);
     observer_.EndAdd(start, added, deny_key);
-    return added;
+    if (!added || *added || !options_.stateless.denylist->WaitsForReplicas()) return added;
+    if (auto rewritten = Rewrite(deny_key, ttl); !rewritten) return rewritten.error();
+    return false;
+  }
+
+  // Writes the entry `deny_key` again (a compare-and-swap on the version
+  // read, or an add where it vanished meanwhile), so that the denylist's
+  // acknowledgement covers it: Store::WaitsForReplicas. For one skew longer
+  // than `ttl`: an entry written before for a token's own `exp` lives at
+  // most that much longer than one without, and must not be shortened.
+  Result<void> Rewrite(const std::string& deny_key, milliseconds ttl) const {
+    Store& denylist = *options_.stateless.denylist;
+    ttl += options_.stateless.skew;
+    for (int attempt = 0; attempt < options_.cas_attempts; ++attempt) {
+      auto start = observer_.StartCall(StoreOp::kFetch);
+      auto entry = denylist.Fetch(deny_key);
+      observer_.EndCall(StoreOp::kFetch, start, entry.error(), deny_key);
+      if (!entry) return entry.error();
+      const std::optional<Version> expected =
+          entry->has_value() ? std::optional<Version>((*entry)->version) : std::nullopt;
+      start = observer_.StartCall(StoreOp::kCas);
+      auto swapped = denylist.CompareAndSwap(deny_key, expected, "1", ttl);
+      observer_.EndSwap(start, swapped, deny_key);
+      if (!swapped) return swapped.error();
+      if (*swapped) return {};
+    }
+    return Errc::kConflict;
   }
 
   // Denies the session of `token` when it is a valid token of ours.

@@ -77,6 +77,8 @@ class JEFF_API MemoryStore final : public Store, public AsyncStore {
                            SwapHandler done) override;
   /// Erase, then `done` with its outcome, on this thread before returning.
   void AsyncErase(std::string_view key, EraseHandler done) override;
+  /// false: one process, no replicas (for Store and AsyncStore alike).
+  bool WaitsForReplicas() const noexcept override { return false; }
 
   /// Number of entries held, expired or not (for tests and metrics).
   std::size_t size() const;

@@ -434,6 +434,8 @@ AsyncRedisStore::~AsyncRedisStore() = default;
 
 const AsyncRedisStoreOptions& AsyncRedisStore::options() const noexcept { return impl_->options; }
 
+bool AsyncRedisStore::WaitsForReplicas() const noexcept { return impl_->options.redis.wait_replicas > 0; }
+
 void AsyncRedisStore::AsyncFetch(std::string_view key, FetchHandler done) {
   const std::string full = impl_->FullKey(key);
   const std::array<std::string_view, 2> argv{"GET", full};

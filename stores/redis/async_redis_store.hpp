@@ -87,6 +87,8 @@ class JEFF_API AsyncRedisStore final : public AsyncStore {
                            SwapHandler done) override;
   /// One `DEL`.
   void AsyncErase(std::string_view key, EraseHandler done) override;
+  /// `redis.wait_replicas` > 0 (see RedisStore::WaitsForReplicas).
+  bool WaitsForReplicas() const noexcept override;
 
   /// The options in force (after defaults were applied).
   const AsyncRedisStoreOptions& options() const noexcept;

@@ -414,6 +414,8 @@ RedisStore::~RedisStore() = default;
 
 const RedisStoreOptions& RedisStore::options() const noexcept { return impl_->options; }
 
+bool RedisStore::WaitsForReplicas() const noexcept { return impl_->options.wait_replicas > 0; }
+
 Result<std::optional<Versioned>> RedisStore::Fetch(std::string_view key) {
   return FetchViaFetchInto(key);
 }

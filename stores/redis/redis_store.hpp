@@ -123,7 +123,9 @@ struct RedisStoreOptions {
   /// acknowledgements within `wait_timeout` fail the write with
   /// kStoreUnavailable (it may or may not survive a failover). Redis
   /// replication is asynchronous: without this, a write acknowledged just
-  /// before the master dies can be lost. 0: no WAIT.
+  /// before the master dies can be lost. > 0 also makes the store report
+  /// WaitsForReplicas, so that Sessions writes (and so waits) for every
+  /// revoke, even one that removes nothing. 0: no WAIT.
   int wait_replicas = 0;
   /// Longest WAIT (> 0 and below `command_timeout` when `wait_replicas` > 0).
   std::chrono::milliseconds wait_timeout{200};
@@ -186,6 +188,9 @@ class JEFF_API RedisStore final : public Store {
                               std::string_view value, std::chrono::milliseconds ttl) override;
   /// One `DEL`.
   Result<void> Erase(std::string_view key) override;
+  /// `wait_replicas` > 0: every write is followed by WAIT, and fails when
+  /// fewer replicas acknowledge it.
+  bool WaitsForReplicas() const noexcept override;
 
   /// The options in force (after defaults were applied).
   const RedisStoreOptions& options() const noexcept;

@@ -48,7 +48,9 @@ TEST_CASE("a killed server: store errors, then the same store recovers with the 
 TEST_CASE("a frozen server: kStoreTimeout within the timeout, then recovery") {
   auto server = StartPostgres();
   WaitPostgresReady(server->port());
+  CreateTestTable(server->port());
   PostgresStoreOptions o = TestOptions(server->port());
+  o.create_table = false;  // created above: the 300 ms are not for the DDL
   o.command_timeout = milliseconds(300);
   o.connect_timeout = milliseconds(300);
   o.pool_timeout = milliseconds(300);

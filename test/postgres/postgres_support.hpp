@@ -63,6 +63,15 @@ inline PostgresStoreOptions TestOptions(std::uint16_t port, std::string table = 
   return o;
 }
 
+/// Creates the table of TestOptions(port, table) with its generous timeouts,
+/// so that a store with short ones (a test of timeouts or of a stopped
+/// server) does not spend them on the DDL, which a loaded machine can make
+/// take longer. Throws when the table cannot be created.
+inline void CreateTestTable(std::uint16_t port, std::string table = "jeff_sessions") {
+  PostgresStore store(TestOptions(port, std::move(table)));
+  if (!store.Erase("create-test-table").ok()) throw std::runtime_error("creating the test table failed");
+}
+
 /// A blocking libpq connection for set-up and checks. Throws on errors.
 class RawPostgres {
  public:

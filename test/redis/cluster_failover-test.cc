@@ -9,10 +9,12 @@
 // the counts are printed; no scenario may show a wrong grant, an
 // unexpected answer, or an error or loss on keys the fault is not about;
 // the planned operations and wait_replicas=1 may lose no acknowledged
-// session and bring back no revoked one whose revoke wrote (one that
-// removed nothing is a known gap with wait_replicas: docs/design.md).
-// Recovery is polled to a deadline; servers are stopped by PID. One
-// cluster serves all scenarios.
+// session and bring back no revoked one, even one whose revoke found it
+// already gone (with wait_replicas that revoke writes too, and its WAIT
+// covers the removal it read). Recovery is polled to a deadline; servers
+// are stopped by PID. One cluster serves all scenarios. The timeouts that
+// are not under test are generous: on a loaded machine (CI runs it under
+// AddressSanitizer too) a slow answer must not count as a store error.
 
 #include "redis_test_support.hpp"
 #include "stores/redis/cluster_slots.hpp"
@@ -159,8 +161,6 @@ struct Scenario {
   int wait_replicas = 0;
   /// Nothing acknowledged may be lost or come back.
   bool durable = true;
-  /// No server dies: nothing at all may come back.
-  bool planned = false;
   /// The slots the fault is about (before it happens).
   std::function<std::set<std::uint16_t>(RedisCluster&)> targets;
   /// The fault, run while the workload runs; returns when it is over.
@@ -191,9 +191,6 @@ void CheckCounts(const Scenario& s, const SharedKeyOracle& o) {
     CHECK(o.lost.load() == 0);
     CHECK(o.revoked_back.load() == 0);
   }
-  // A revoke that wrote nothing is as durable as what it read: only what
-  // a master had not shipped when it died can make it come back.
-  if (s.planned) CHECK(o.revoked_back_unwritten.load() == 0);
 }
 
 void Run(const Scenario& s) {
@@ -201,11 +198,17 @@ void Run(const Scenario& s) {
   WaitReplicasOnline(cluster);
   const std::set<std::uint16_t> targeted = s.targets(cluster);
   RedisStoreOptions so = cluster.Options();
-  so.connect_timeout = 500ms;
-  so.command_timeout = 1000ms;
-  so.pool_timeout = 1000ms;
+  // Not under test: a live node answers well within these even on a loaded
+  // machine (a killed one refuses at once; none is stopped in a call's way).
+  so.connect_timeout = 3s;
+  so.command_timeout = 5s;
+  so.pool_timeout = 5s;
   so.wait_replicas = s.wait_replicas;
-  so.wait_timeout = 250ms;  // below the replica's stop in KillMaster
+  // Below the replica's stop in KillMaster, so that writes fail their WAIT
+  // while the master still runs, more than once per key (each failure sets
+  // up a revoke that finds its session gone); still far above a loopback
+  // replica's ack, which the master asks for at once.
+  so.wait_timeout = 250ms;
   const std::string prefix = "cr" + std::to_string(std::random_device{}()) + ":";
   SharedKeyOracle sync_oracle(PickKeys(so.key_prefix + prefix, "sync", targeted));
   SharedKeyOracle async_oracle(PickKeys(so.key_prefix + prefix, "async", targeted));
@@ -246,7 +249,6 @@ std::set<std::uint16_t> SlotsOfFirstMaster(RedisCluster& c) { return SlotsOf(c, 
 TEST_CASE("(a) slots resharded and rebalanced under the race: nothing lost, nothing back") {
   Scenario s;
   s.name = "reshard + rebalance";
-  s.planned = true;
   // redis-cli moves the lowest slots of its source first: the first
   // kReshardSlots of the master of slot 0 go, and the rebalance takes the
   // receiver's lowest slots (the same ones) back.
@@ -274,7 +276,6 @@ TEST_CASE("(a) slots resharded and rebalanced under the race: nothing lost, noth
 TEST_CASE("(c) manual CLUSTER FAILOVER under the race: nothing lost, nothing back") {
   Scenario s;
   s.name = "manual CLUSTER FAILOVER";
-  s.planned = true;
   s.targets = SlotsOfFirstMaster;
   s.fault = [](RedisCluster& c) {
     const std::size_t replica = ReplicaOf(c, c.OwnerOf(0));

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <random>
 #include <set>
 #include <string>
@@ -76,11 +77,22 @@ struct StartLine {
   std::atomic<int> waiting;
 };
 
-// Runs the trials of a race check: at least `trials`, and then more (up to
-// 50 times as many) until one of them overlapped. Calls on a fast store
-// take microseconds, so most trials run one call after the other there.
+// How long a race check keeps adding trials while none has overlapped.
+inline constexpr std::chrono::seconds kRaceOverlapPatience{15};
+
+// Runs the trials of a race check: at least `trials`, and then more until
+// one of them overlapped, for at most kRaceOverlapPatience since trial 0
+// (and 1000 times `trials`). Calls on a fast store take microseconds, so
+// most trials run one call after the other there; on a loaded machine with
+// the threads sharing a core, only a preemption inside a call makes them
+// overlap, so a fixed number of extra trials (once 50 times as many) can
+// see none. The clock starts when a loop asks with trial 0.
 inline bool MoreRaceTrials(int trial, int trials, int raced) {
-  return trial < trials || (raced == 0 && trial < 50 * trials);
+  thread_local std::chrono::steady_clock::time_point began;
+  if (trial == 0) began = std::chrono::steady_clock::now();
+  if (trial < trials) return true;
+  return raced == 0 && trial < 1000 * trials &&
+         std::chrono::steady_clock::now() - began < kRaceOverlapPatience;
 }
 
 inline Options RaceOptions(std::shared_ptr<Store> store) {

@@ -11,8 +11,8 @@
 //  - it counts as revoked only once a Delete that surely covered it was
 //    acknowledged: Delete(key, {id}), or Delete(key) begun after its Set
 //    was acknowledged. A Check begun after that which grants it is a
-//    revoked session back (`revoked_back`, once per session; apart,
-//    `revoked_back_unwritten`, when that Delete removed nothing);
+//    revoked session back (`revoked_back`, once per session, whether that
+//    Delete removed it or found it gone already);
 //  - a failed Delete, or a Delete(key) that overlapped its Set, leaves its
 //    fate unknown: either answer is then right;
 //  - on "evicting" keys (Options::max_sessions_per_key = kMaxPerKey) a Set
@@ -80,7 +80,6 @@ struct RaceOp::Tracked {
   long sets_ended_before = 0;   ///< Sets of its key ended before its own began
   std::uint64_t revoked_at = 0; ///< sequence number of the acknowledged revocation
   bool came_back = false;
-  bool unwritten = false;       ///< its revoke removed nothing, so wrote nothing
 };
 
 class SharedKeyOracle {
@@ -208,7 +207,6 @@ class SharedKeyOracle {
       }
       s->state = RaceOp::Tracked::kRevoked;
       s->revoked_at = ++seq_;
-      s->unwritten = *deleted == 0;
       Untrack(k, s);
       k.revoked.push_back(s);
       if (k.revoked.size() > kRevokedKept) k.revoked.pop_front();
@@ -250,10 +248,6 @@ class SharedKeyOracle {
   std::atomic<long long> store_errors_untargeted{0};  ///< on keys the fault is not about
   std::atomic<long long> wrong_grants{0};
   std::atomic<long long> revoked_back{0};  ///< sessions, each counted once
-  /// Of those back, the ones whose acknowledged Delete removed nothing (the
-  /// session was gone where it read, so it wrote nothing and waited for no
-  /// replica): counted apart, see docs/design.md.
-  std::atomic<long long> revoked_back_unwritten{0};
   std::atomic<long long> lost{0};
   std::atomic<long long> lost_untargeted{0};
   std::atomic<long long> evicted{0};  ///< gone, and a Set may have evicted them
@@ -357,7 +351,7 @@ class SharedKeyOracle {
   }
 
   void CameBack(RaceOp::Tracked& s) {
-    if (!s.came_back) (s.unwritten ? revoked_back_unwritten : revoked_back).fetch_add(1);
+    if (!s.came_back) revoked_back.fetch_add(1);
     s.came_back = true;
   }
 

@@ -174,7 +174,6 @@ inline void PrintRaceCounts(const std::string& scenario, const SharedKeyOracle& 
   MESSAGE(scenario << ": requests=" << o.requests.load() << " store_errors=" << o.store_errors.load()
                    << " store_errors_untargeted=" << o.store_errors_untargeted.load()
                    << " wrong_grants=" << o.wrong_grants.load() << " revoked_back=" << o.revoked_back.load()
-                   << " revoked_back_unwritten=" << o.revoked_back_unwritten.load()
                    << " lost=" << o.lost.load() << " lost_untargeted=" << o.lost_untargeted.load()
                    << " evicted=" << o.evicted.load() << " unexpected=" << o.unexpected.load()
                    << " acked_sets=" << o.acked_sets.load() << " acked_revokes=" << o.acked_revokes.load()

@@ -69,6 +69,7 @@ const std::vector<std::string>& LiveStoreUrls() {
   static const std::unique_ptr<ServerProcess> postgres = [] {
     auto server = StartPostgres();
     WaitPostgresReady(server->port());
+    CreateTestTable(server->port());
     return server;
   }();
 #endif
@@ -84,18 +85,19 @@ const std::vector<std::string>& LiveStoreUrls() {
 std::vector<OwnServer> StartOwnServers() {
   std::vector<OwnServer> servers;
   auto redis = StartRedis();
-  const std::string redis_url = "redis://" + redis->address() + "?connect_timeout=300ms&timeout=300ms";
-  servers.push_back({std::move(redis), redis_url, "redis"});
+  const std::string redis_url = "redis://" + redis->address();
+  servers.push_back({std::move(redis), redis_url + "?connect_timeout=300ms&timeout=300ms", redis_url, "redis"});
   auto memcached = StartMemcached();
-  const std::string memcached_url =
-      "memcached://" + memcached->address() + "?connect_timeout=300ms&io_timeout=300ms";
-  servers.push_back({std::move(memcached), memcached_url, "memcached"});
+  const std::string memcached_url = "memcached://" + memcached->address();
+  servers.push_back({std::move(memcached), memcached_url + "?connect_timeout=300ms&io_timeout=300ms",
+                     memcached_url, "memcached"});
 #ifdef JEFF_TEST_POSTGRES
   auto postgres = StartPostgres();
   WaitPostgresReady(postgres->port());
-  const std::string postgres_url =
-      PostgresUrl(postgres->port()) + "?create_table=1&connect_timeout=1&timeout=300ms";
-  servers.push_back({std::move(postgres), postgres_url, "postgresql"});
+  CreateTestTable(postgres->port());
+  const std::string postgres_url = PostgresUrl(postgres->port()) + "?create_table=1";
+  servers.push_back({std::move(postgres), postgres_url + "&connect_timeout=1&timeout=300ms", postgres_url,
+                     "postgresql"});
 #endif
   return servers;
 }

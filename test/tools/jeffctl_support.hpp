@@ -60,6 +60,9 @@ const std::vector<std::string>& LiveStoreUrls();
 struct OwnServer {
   std::unique_ptr<ServerProcess> process;
   std::string url;  ///< "redis://...", "memcached://..." or "postgresql://..."
+  /// The same store with the default timeouts, for the calls a test needs to
+  /// succeed (a loaded machine can take longer than the short ones).
+  std::string setup_url;
   std::string scheme;  ///< "redis", "memcached" or "postgresql"
 };
 

@@ -219,7 +219,7 @@ TEST_CASE("list exits 3 when the store is down, times out, or holds a corrupt re
     for (OwnServer& server : StartOwnServers()) {
       CAPTURE(server.url);
       const std::string key = "list-down@example.com";
-      REQUIRE(SessionsAt(server.url).Set(key).ok());
+      REQUIRE(SessionsAt(server.setup_url).Set(key).ok());
       server.process->Pause();
       CheckFails(Jeffctl({"sessions", "list", key, "--store", server.url}), kExitStoreUnavailable,
                  "store " + server.scheme + "://");

@@ -124,7 +124,7 @@ TEST_CASE("revoke uses the application's prefix and pepper, from flags or enviro
 TEST_CASE("revoke exits 3 when the store is down, and the session survives") {
   for (OwnServer& server : StartOwnServers()) {
     CAPTURE(server.url);
-    Sessions sessions = SessionsAt(server.url);
+    Sessions sessions = SessionsAt(server.setup_url);
     const std::string key = "revoke-down@example.com";
     const Issued issued = sessions.Set(key).value();
     const std::string says = "store " + server.scheme + "://";
