@@ -34,7 +34,7 @@ struct AsyncRaceHarness {
   std::function<std::shared_ptr<AsyncStore>(boost::asio::io_context&)> make_store;
   int coroutines = 8;
   int sets_per_coroutine = kRaceSetsPerWriter;  ///< as RaceHarness::sets_per_thread
-  int revoke_trials = 20;  ///< per revoke subcase, and of double Rotates (see MoreRaceTrials)
+  int revoke_trials = 20;  ///< per revoke subcase, and of double Rotates (see RaceTrials)
 };
 
 // Runs `bodies` as concurrent coroutines on `ioc` until all have finished
@@ -99,9 +99,10 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
   }
 
   SUBCASE("a revoked session never comes back while logins and touches race") {
-    int resurrected = 0, raced = 0;
-    int trial = 0;
-    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+    int resurrected = 0;
+    RaceTrials trials(h.revoke_trials);
+    for (; trials.More(); trials.Next()) {
+      const int trial = trials.count();
       const std::string key = "revoke-" + std::to_string(trial) + "@example.com";
       std::optional<Issued> victim;
       RunCoroutine(ioc, [&]() -> awaitable<void> {
@@ -124,7 +125,7 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         const std::vector<SessionId> ids{victim->session.id};
         overlap.BeginOne();
         auto removed = co_await sessions.Delete(key, ids, use_awaitable);
-        if (overlap.EndOne()) ++raced;
+        if (overlap.EndOne()) trials.Overlapped();
         CHECK(removed.ok());
       });
       RunCoroutines(ioc, std::move(racers));
@@ -139,8 +140,8 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         CHECK(checked.status == CheckStatus::kUnknown);
       });
     }
-    MESSAGE("the revoke overlapped logins in " << raced << " of " << trial << " trials");
-    CHECK(raced > 0);
+    MESSAGE("the revoke overlapped logins in " << trials.raced() << " of " << trials.count() << " trials");
+    CHECK(trials.raced() > 0);
     CHECK(resurrected == 0);
   }
 
@@ -172,9 +173,10 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
       }
     });
 
-    int resurrected = 0, raced = 0;
-    int trial = 0;
-    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+    int resurrected = 0;
+    RaceTrials trials(h.revoke_trials);
+    for (; trials.More(); trials.Next()) {
+      const int trial = trials.count();
       const std::string victim_key = "rotating-revoke-" + std::to_string(trial) + "@example.com";
       std::optional<Issued> victim;
       RunCoroutine(ioc, [&]() -> awaitable<void> {
@@ -197,7 +199,7 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         const std::vector<SessionId> ids{victim->session.id};
         overlap.BeginOne();
         auto removed = co_await new_ring.Delete(victim_key, ids, use_awaitable);
-        if (overlap.EndOne()) ++raced;
+        if (overlap.EndOne()) trials.Overlapped();
         CHECK(removed.value() == 1);
       });
       RunCoroutines(ioc, std::move(racers));
@@ -214,15 +216,15 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         CHECK(moved.value().size() == 15);
       });
     }
-    MESSAGE("the revoke overlapped logins on both rings in " << raced << " of " << trial << " trials");
-    CHECK(raced > 0);
+    MESSAGE("the revoke overlapped logins on both rings in " << trials.raced() << " of " << trials.count() << " trials");
+    CHECK(trials.raced() > 0);
     CHECK(resurrected == 0);
   }
 
   SUBCASE("revoking all sessions of a key is final for every session it saw") {
-    int raced = 0;
-    int trial = 0;
-    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+    RaceTrials trials(h.revoke_trials);
+    for (; trials.More(); trials.Next()) {
+      const int trial = trials.count();
       const std::string key = "delete-all-" + std::to_string(trial) + "@example.com";
       std::vector<std::string> cookies;
       RunCoroutine(ioc, [&]() -> awaitable<void> {
@@ -243,7 +245,7 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
                           [&]() -> awaitable<void> {
                             overlap.BeginOne();
                             auto deleted = co_await sessions.Delete(key, use_awaitable);
-                            if (overlap.EndOne()) ++raced;
+                            if (overlap.EndOne()) trials.Overlapped();
                             CHECK(deleted.ok());
                           }});
       RunCoroutine(ioc, [&]() -> awaitable<void> {
@@ -257,14 +259,14 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         for (const Session& s : *list) CHECK(s.meta == "new");
       });
     }
-    MESSAGE("Delete(key) overlapped logins in " << raced << " of " << trial << " trials");
-    CHECK(raced > 0);
+    MESSAGE("Delete(key) overlapped logins in " << trials.raced() << " of " << trials.count() << " trials");
+    CHECK(trials.raced() > 0);
   }
 
   SUBCASE("of two concurrent Rotates with one cookie, exactly one wins") {
-    int raced = 0;
-    int trial = 0;
-    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+    RaceTrials trials(h.revoke_trials);
+    for (; trials.More(); trials.Next()) {
+      const int trial = trials.count();
       const std::string key = "rotate-" + std::to_string(trial) + "@example.com";
       std::optional<Issued> issued;
       RunCoroutine(ioc, [&]() -> awaitable<void> {
@@ -278,7 +280,7 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
       RunCoroutines(ioc, {[&]() -> awaitable<void> {
                             overlap.BeginOne();
                             rotated[0] = co_await sessions.Rotate(cookie, use_awaitable);
-                            if (overlap.EndOne()) ++raced;
+                            if (overlap.EndOne()) trials.Overlapped();
                           },
                           [&]() -> awaitable<void> {
                             overlap.started.fetch_add(1);
@@ -302,8 +304,8 @@ inline void RunAsyncSessionsRaces(const AsyncRaceHarness& h) {
         CHECK(list->size() == 1);
       });
     }
-    MESSAGE("the two Rotates overlapped in " << raced << " of " << trial << " trials");
-    CHECK(raced > 0);
+    MESSAGE("the two Rotates overlapped in " << trials.raced() << " of " << trials.count() << " trials");
+    CHECK(trials.raced() > 0);
   }
 }
 

@@ -37,7 +37,7 @@ struct RaceHarness {
   /// thread errors, which 8 × 50 exercises as well at a sixteenth of the work
   /// (8 × 200 under ThreadSanitizer on a loaded CI machine took minutes).
   int sets_per_thread = kRaceSetsPerWriter;
-  int revoke_trials = 20;  ///< per revoke subcase, and of double Rotates (see MoreRaceTrials)
+  int revoke_trials = 20;  ///< per revoke subcase, and of double Rotates (see RaceTrials)
 };
 
 // Whether one call (a revoke) overlapped any of a group of others (logins)
@@ -80,20 +80,42 @@ struct StartLine {
 // How long a race check keeps adding trials while none has overlapped.
 inline constexpr std::chrono::seconds kRaceOverlapPatience{15};
 
-// Runs the trials of a race check: at least `trials`, and then more until
-// one of them overlapped, for at most kRaceOverlapPatience since trial 0
-// (and 1000 times `trials`). Calls on a fast store take microseconds, so
+// The trials of one race check: at least `minimum`, and then more until one
+// of them overlapped, for at most kRaceOverlapPatience since construction
+// (and 1000 times `minimum`). Calls on a fast store take microseconds, so
 // most trials run one call after the other there; on a loaded machine with
 // the threads sharing a core, only a preemption inside a call makes them
 // overlap, so a fixed number of extra trials (once 50 times as many) can
-// see none. The clock starts when a loop asks with trial 0.
-inline bool MoreRaceTrials(int trial, int trials, int raced) {
-  thread_local std::chrono::steady_clock::time_point began;
-  if (trial == 0) began = std::chrono::steady_clock::now();
-  if (trial < trials) return true;
-  return raced == 0 && trial < 1000 * trials &&
-         std::chrono::steady_clock::now() - began < kRaceOverlapPatience;
-}
+// see none.
+//   RaceTrials trials(20);
+//   for (; trials.More(); trials.Next()) { ...; if (overlapped) trials.Overlapped(); }
+//   CHECK(trials.raced() > 0);
+class RaceTrials {
+ public:
+  explicit RaceTrials(int minimum)
+      : minimum_(minimum), began_(std::chrono::steady_clock::now()) {}
+
+  /// Whether to run another trial.
+  bool More() const {
+    if (count_ < minimum_) return true;
+    return raced_ == 0 && count_ < 1000 * minimum_ &&
+           std::chrono::steady_clock::now() - began_ < kRaceOverlapPatience;
+  }
+  /// Ends the current trial.
+  void Next() { ++count_; }
+  /// Records that the current trial's calls overlapped.
+  void Overlapped() { ++raced_; }
+  /// Trials ended so far (the current trial's index inside the loop).
+  int count() const { return count_; }
+  /// Trials whose calls overlapped.
+  int raced() const { return raced_; }
+
+ private:
+  int minimum_;
+  std::chrono::steady_clock::time_point began_;
+  int count_ = 0;
+  int raced_ = 0;
+};
 
 inline Options RaceOptions(std::shared_ptr<Store> store) {
   Options o;
@@ -166,9 +188,10 @@ inline void RunSessionsRaces(const RaceHarness& h) {
   }
 
   SUBCASE("a revoked session never comes back while logins and touches race") {
-    int resurrected = 0, raced = 0;
-    int trial = 0;
-    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+    int resurrected = 0;
+    RaceTrials trials(h.revoke_trials);
+    for (; trials.More(); trials.Next()) {
+      const int trial = trials.count();
       const std::string key = "revoke-" + std::to_string(trial) + "@example.com";
       auto victim = sessions.Set(key, "victim");
       REQUIRE(victim.ok());
@@ -187,7 +210,7 @@ inline void RunSessionsRaces(const RaceHarness& h) {
         const SessionId id = victim->session.id;
         overlap.BeginOne();
         CHECK(sessions.Delete(key, std::span<const SessionId>(&id, 1)).ok());
-        if (overlap.EndOne()) ++raced;
+        if (overlap.EndOne()) trials.Overlapped();
       });
       for (auto& t : threads) t.join();
       auto list = sessions.SessionsForKey(key);
@@ -198,8 +221,8 @@ inline void RunSessionsRaces(const RaceHarness& h) {
       }
       CHECK(sessions.Check(cookie).status == CheckStatus::kUnknown);
     }
-    MESSAGE("the revoke overlapped logins in " << raced << " of " << trial << " trials");
-    CHECK(raced > 0);
+    MESSAGE("the revoke overlapped logins in " << trials.raced() << " of " << trials.count() << " trials");
+    CHECK(trials.raced() > 0);
     CHECK(resurrected == 0);
   }
 
@@ -231,9 +254,10 @@ inline void RunSessionsRaces(const RaceHarness& h) {
     CHECK(OldRecordMoved(*h.store, base, key));
     CheckDistinctSessions(new_only.SessionsForKey(key), static_cast<std::size_t>(h.threads * h.sets_per_thread));
 
-    int resurrected = 0, raced = 0;
-    int trial = 0;
-    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+    int resurrected = 0;
+    RaceTrials trials(h.revoke_trials);
+    for (; trials.More(); trials.Next()) {
+      const int trial = trials.count();
       const std::string victim_key = "rotating-revoke-" + std::to_string(trial) + "@example.com";
       auto victim = old_ring.Set(victim_key, "victim");
       REQUIRE(victim.ok());
@@ -253,7 +277,7 @@ inline void RunSessionsRaces(const RaceHarness& h) {
         const SessionId id = victim->session.id;
         overlap.BeginOne();
         CHECK(new_ring.Delete(victim_key, std::span<const SessionId>(&id, 1)).value() == 1);
-        if (overlap.EndOne()) ++raced;
+        if (overlap.EndOne()) trials.Overlapped();
       });
       for (auto& t : racers) t.join();
       auto list = old_ring.SessionsForKey(victim_key);
@@ -266,15 +290,15 @@ inline void RunSessionsRaces(const RaceHarness& h) {
       CHECK(OldRecordMoved(*h.store, base, victim_key));
       CHECK(new_only.SessionsForKey(victim_key)->size() == 15);
     }
-    MESSAGE("the revoke overlapped logins on both rings in " << raced << " of " << trial << " trials");
-    CHECK(raced > 0);
+    MESSAGE("the revoke overlapped logins on both rings in " << trials.raced() << " of " << trials.count() << " trials");
+    CHECK(trials.raced() > 0);
     CHECK(resurrected == 0);
   }
 
   SUBCASE("revoking all sessions of a key is final for every session it saw") {
-    int raced = 0;
-    int trial = 0;
-    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+    RaceTrials trials(h.revoke_trials);
+    for (; trials.More(); trials.Next()) {
+      const int trial = trials.count();
       const std::string key = "delete-all-" + std::to_string(trial) + "@example.com";
       std::vector<std::string> cookies;
       for (int i = 0; i < 10; ++i) {
@@ -292,7 +316,7 @@ inline void RunSessionsRaces(const RaceHarness& h) {
         start.ArriveAndWait();
         overlap.BeginOne();
         CHECK(sessions.Delete(key).ok());
-        if (overlap.EndOne()) ++raced;
+        if (overlap.EndOne()) trials.Overlapped();
       });
       login.join();
       revoke.join();
@@ -302,15 +326,15 @@ inline void RunSessionsRaces(const RaceHarness& h) {
       CHECK(list->size() <= 10);
       for (const Session& s : *list) CHECK(s.meta == "new");
     }
-    MESSAGE("Delete(key) overlapped logins in " << raced << " of " << trial << " trials");
-    CHECK(raced > 0);
+    MESSAGE("Delete(key) overlapped logins in " << trials.raced() << " of " << trials.count() << " trials");
+    CHECK(trials.raced() > 0);
   }
 
   SUBCASE("of concurrent Rotates with one cookie, exactly one wins") {
     constexpr int kRotates = 4;
-    int raced = 0;
-    int trial = 0;
-    for (; MoreRaceTrials(trial, h.revoke_trials, raced); ++trial) {
+    RaceTrials trials(h.revoke_trials);
+    for (; trials.More(); trials.Next()) {
+      const int trial = trials.count();
       const std::string key = "rotate-" + std::to_string(trial) + "@example.com";
       auto issued = sessions.Set(key, "device");
       REQUIRE(issued.ok());
@@ -329,7 +353,7 @@ inline void RunSessionsRaces(const RaceHarness& h) {
         start.ArriveAndWait();
         overlap.BeginOne();
         rotated[0] = sessions.Rotate(cookie);
-        if (overlap.EndOne()) ++raced;
+        if (overlap.EndOne()) trials.Overlapped();
       });
       for (auto& t : threads) t.join();
       const auto winner = std::find_if(rotated.begin(), rotated.end(),
@@ -346,8 +370,8 @@ inline void RunSessionsRaces(const RaceHarness& h) {
       REQUIRE(list.ok());
       CHECK(list->size() == 1);
     }
-    MESSAGE("the Rotates overlapped in " << raced << " of " << trial << " trials");
-    CHECK(raced > 0);
+    MESSAGE("the Rotates overlapped in " << trials.raced() << " of " << trials.count() << " trials");
+    CHECK(trials.raced() > 0);
   }
 }
 
