@@ -164,18 +164,19 @@ Result<std::optional<Version>> MemcachedStore::FetchInto(std::string_view key, s
   const std::size_t lengths[] = {full->size()};
   memcached_return_t rc = memcached_mget(mc, keys, lengths, 1);
   if (rc != MEMCACHED_SUCCESS) return Impl::Fail(mc, rc, *full);
-  std::optional<Version> found;
-  // Read to the end of the reply, so that the connection is ready for the
-  // next command.
-  while (memcached_fetch_result(mc, reply, &rc) != nullptr) {
-    if (!found) {
-      value.assign(memcached_result_value(reply), memcached_result_length(reply));
-      found = memcached_result_cas(reply);
-    }
+  if (memcached_fetch_result(mc, reply, &rc) != nullptr) {
+    if (memcached_detail::HasRecordedError(mc)) return Impl::Fail(mc, rc, *full);
+    value.assign(memcached_result_value(reply), memcached_result_length(reply));
+    // The reply's closing END is left unread, as memcached_get leaves it:
+    // libmemcached reads every reply still due on a connection before the
+    // handle's next command there (the first thing mget and the storage and
+    // delete commands do), so it can never be taken for that command's answer.
+    // Reading it here would cost a second pass through the reply parser.
+    return std::optional<Version>(memcached_result_cas(reply));
   }
   const bool clean_end = rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND;
   if (!clean_end || memcached_detail::HasRecordedError(mc)) return Impl::Fail(mc, rc, *full);
-  return found;
+  return std::optional<Version>();
 }
 
 Result<bool> MemcachedStore::CompareAndSwap(std::string_view key, std::optional<Version> expected,
