@@ -7,6 +7,8 @@
 #include <libmemcached-1.0/memcached.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <utility>
@@ -89,22 +91,21 @@ MemcachedStoreOptions Validated(MemcachedStoreOptions o) {
   return o;
 }
 
-// A memcached_result_st that frees its value buffer when it goes.
-class ReplyBuffer {
+// A full key (prefix and key) on the stack: at most kMaxKeyBytes, so no
+// allocation per call.
+class FullKeyBuffer {
  public:
-  explicit ReplyBuffer(memcached_st* mc) noexcept
-      : ok_(memcached_result_create(mc, &result_) != nullptr) {}
-  ~ReplyBuffer() {
-    if (ok_) memcached_result_free(&result_);
+  FullKeyBuffer(std::string_view prefix, std::string_view key) noexcept : size_(prefix.size() + key.size()) {
+    std::memcpy(bytes_.data(), prefix.data(), prefix.size());
+    std::memcpy(bytes_.data() + prefix.size(), key.data(), key.size());
   }
-  ReplyBuffer(const ReplyBuffer&) = delete;
-  ReplyBuffer& operator=(const ReplyBuffer&) = delete;
-  bool ok() const noexcept { return ok_; }
-  memcached_result_st* get() noexcept { return &result_; }
+  const char* data() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return size_; }
+  std::string_view view() const noexcept { return {bytes_.data(), size_}; }
 
  private:
-  memcached_result_st result_;
-  bool ok_;
+  std::array<char, kMaxKeyBytes> bytes_;
+  std::size_t size_;
 };
 
 }  // namespace
@@ -115,15 +116,12 @@ struct MemcachedStore::Impl {
         pool(MakeMaster(options), options.pool_size, options.pool_wait_timeout) {}
 
   // `key` with the prefix, or kInvalidArgument when memcached cannot hold it.
-  Result<std::string> FullKey(std::string_view key) const {
+  Result<FullKeyBuffer> FullKey(std::string_view key) const {
     if (key.empty() || key.size() + options.key_prefix.size() > kMaxKeyBytes ||
         !IsValidKeyPart(key)) {
       return Errc::kInvalidArgument;
     }
-    std::string full;
-    full.reserve(options.key_prefix.size() + key.size());
-    full.append(options.key_prefix).append(key);
-    return full;
+    return FullKeyBuffer(options.key_prefix, key);
   }
 
   // The error of a failed call on `mc` for `key`. A connection that failed
@@ -132,7 +130,7 @@ struct MemcachedStore::Impl {
   // libmemcached 1.1.4 closes it itself after timeouts and I/O errors; this
   // closes whatever it left open. Only then, because memcached_quit also
   // ends the handle's back-off from servers that failed to connect.
-  static std::error_code Fail(memcached_st* mc, memcached_return_t rc, const std::string& key) {
+  static std::error_code Fail(memcached_st* mc, memcached_return_t rc, const FullKeyBuffer& key) {
     const std::error_code error = ErrorOf(mc, rc);
     memcached_return_t ignored;
     const memcached_instance_st* server =
@@ -160,25 +158,25 @@ Result<std::optional<Version>> MemcachedStore::FetchInto(std::string_view key, s
   auto lease = impl_->pool.Acquire();
   if (!lease) return lease.error();
   memcached_st* mc = lease->get();
-  ReplyBuffer reply(mc);
-  if (!reply.ok()) return Errc::kStoreUnavailable;
+  memcached_result_st* reply = lease->result();
 
   const char* keys[] = {full->data()};
   const std::size_t lengths[] = {full->size()};
   memcached_return_t rc = memcached_mget(mc, keys, lengths, 1);
   if (rc != MEMCACHED_SUCCESS) return Impl::Fail(mc, rc, *full);
-  std::optional<Version> found;
-  // Read to the end of the reply, so that the connection is ready for the
-  // next command.
-  while (memcached_fetch_result(mc, reply.get(), &rc) != nullptr) {
-    if (!found) {
-      value.assign(memcached_result_value(reply.get()), memcached_result_length(reply.get()));
-      found = memcached_result_cas(reply.get());
-    }
+  if (memcached_fetch_result(mc, reply, &rc) != nullptr) {
+    if (memcached_detail::HasRecordedError(mc)) return Impl::Fail(mc, rc, *full);
+    value.assign(memcached_result_value(reply), memcached_result_length(reply));
+    // The reply's closing END is left unread, as memcached_get leaves it:
+    // libmemcached reads every reply still due on a connection before the
+    // handle's next command there (the first thing mget and the storage and
+    // delete commands do), so it can never be taken for that command's answer.
+    // Reading it here would cost a second pass through the reply parser.
+    return std::optional<Version>(memcached_result_cas(reply));
   }
   const bool clean_end = rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND;
   if (!clean_end || memcached_detail::HasRecordedError(mc)) return Impl::Fail(mc, rc, *full);
-  return found;
+  return std::optional<Version>();
 }
 
 Result<bool> MemcachedStore::CompareAndSwap(std::string_view key, std::optional<Version> expected,

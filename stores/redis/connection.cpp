@@ -13,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -21,6 +22,7 @@ namespace {
 
 constexpr std::size_t kMaxArgs = 8;
 constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kKeptCommandBytes = 16 * 1024;
 
 timeval ToTimeval(std::chrono::milliseconds d) noexcept {
   timeval tv{};
@@ -35,23 +37,78 @@ bool Contains(std::string_view text, std::string_view word) noexcept {
 
 }  // namespace
 
-void FormattedDeleter::operator()(char* p) const noexcept { redisFreeCommand(p); }
+void FormattedDeleter::operator()(char* p) const noexcept { std::free(p); }
 
-// RESP encoding of one command through hiredis' binary-safe argv formatter.
-Result<std::string_view> FormatCommand(Command command, Formatted& storage) {
-  if (command.empty() || command.size() > kMaxArgs) return Errc::kInvalidArgument;
-  std::array<const char*, kMaxArgs> argv{};
-  std::array<std::size_t, kMaxArgs> lengths{};
-  for (std::size_t i = 0; i < command.size(); ++i) {
-    argv[i] = command[i].data();
-    lengths[i] = command[i].size();
+namespace {
+
+// Decimal digits of `n`.
+std::size_t Digits(std::size_t n) noexcept {
+  std::size_t digits = 1;
+  for (; n >= 10; n /= 10) ++digits;
+  return digits;
+}
+
+// Writes the header `<mark><n>\r\n` at `out`; returns the end.
+char* Header(char* out, char mark, std::size_t n) noexcept {
+  *out++ = mark;
+  char* end = out + Digits(n);
+  for (char* p = end; p != out; n /= 10) *--p = static_cast<char>('0' + n % 10);
+  *end++ = '\r';
+  *end++ = '\n';
+  return end;
+}
+
+// Bytes of the RESP encoding of `command`, or 0 when it cannot be encoded.
+std::size_t EncodedSize(Command command) noexcept {
+  std::size_t size = 1 + Digits(command.size()) + 2;
+  for (std::string_view arg : command) {
+    if (arg.size() > static_cast<std::size_t>(INT_MAX)) return 0;
+    size += 1 + Digits(arg.size()) + 2 + arg.size() + 2;
   }
-  char* out = nullptr;
-  const int n = redisFormatCommandArgv(&out, static_cast<int>(command.size()), argv.data(),
-                                       lengths.data());
-  storage.reset(out);
-  if (n < 0 || out == nullptr) return Errc::kValueTooLarge;  // the length overflowed an int
-  return std::string_view(out, static_cast<std::size_t>(n));
+  return size;
+}
+
+// Encodes `command` at `out` (EncodedSize bytes).
+void Encode(Command command, char* out) noexcept {
+  out = Header(out, '*', command.size());
+  for (std::string_view arg : command) {
+    out = Header(out, '$', arg.size());
+    if (!arg.empty()) std::memcpy(out, arg.data(), arg.size());
+    out += arg.size();
+    *out++ = '\r';
+    *out++ = '\n';
+  }
+}
+
+// EncodedSize, or the error of a command that cannot be sent.
+Result<std::size_t> CheckedSize(Command command) noexcept {
+  if (command.empty() || command.size() > kMaxArgs) return Errc::kInvalidArgument;
+  const std::size_t size = EncodedSize(command);
+  if (size == 0 || size > static_cast<std::size_t>(INT_MAX)) return Errc::kValueTooLarge;
+  return size;
+}
+
+}  // namespace
+
+// RESP written here rather than by redisFormatCommandArgv: hiredis builds
+// each length with sprintf, ~2,400 instructions for a GET, more than the
+// rest of a Check's client work on the store side (docs/design.md).
+Result<void> WriteCommand(Command command, std::string& out) {
+  auto size = CheckedSize(command);
+  if (!size) return size.error();
+  const std::size_t at = out.size();
+  out.resize(at + *size);
+  Encode(command, out.data() + at);
+  return {};
+}
+
+Result<std::string_view> FormatCommand(Command command, Formatted& storage) {
+  auto size = CheckedSize(command);
+  if (!size) return size.error();
+  storage.reset(static_cast<char*>(std::malloc(*size)));
+  if (!storage) return Errc::kStoreUnavailable;
+  Encode(command, storage.get());
+  return std::string_view(storage.get(), *size);
 }
 
 void ReplyDeleter::operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
@@ -156,23 +213,14 @@ Result<void> Connection::Exchange(std::span<const Command> commands, std::span<R
                                   Deadline deadline) {
   if (broken_) return Errc::kStoreUnavailable;
   if (SteadyClock::now() >= deadline) return Errc::kStoreTimeout;  // nothing sent: still usable
-  Formatted single;
-  std::string batch;
-  std::string_view bytes;
-  if (commands.size() == 1) {
-    auto f = FormatCommand(commands[0], single);
-    if (!f) return f.error();
-    bytes = *f;
-  } else {
-    for (const Command& c : commands) {
-      Formatted one;
-      auto f = FormatCommand(c, one);
-      if (!f) return f.error();
-      batch.append(*f);
-    }
-    bytes = batch;
+  out_.clear();
+  for (const Command& c : commands) {
+    if (auto written = WriteCommand(c, out_); !written) return written.error();
   }
-  if (auto sent = SendAll(bytes, deadline); !sent) return sent;
+  auto sent = SendAll(out_, deadline);
+  // A large value's buffer is not kept for the life of the pooled connection.
+  if (out_.capacity() > kKeptCommandBytes) std::string().swap(out_);
+  if (!sent) return sent;
   for (std::size_t i = 0; i < commands.size(); ++i) {
     auto reply = ReadReply(deadline);
     if (!reply) return reply.error();

@@ -33,17 +33,22 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 /// One command as its arguments, each binary-safe.
 using Command = std::span<const std::string_view>;
 
-/// Frees a command hiredis formatted.
+/// Frees a command FormatCommand formatted.
 struct FormattedDeleter {
   void operator()(char* p) const noexcept;
 };
-/// A command in RESP, owned (hiredis' allocation).
+/// A command in RESP, owned (malloc'd).
 using Formatted = std::unique_ptr<char, FormattedDeleter>;
 
-/// The RESP encoding of `command` through hiredis' binary-safe argv
-/// formatter, kept alive by `storage`: a view of it. Errc::kInvalidArgument
-/// for no argument or too many (8 at most), Errc::kValueTooLarge when a
-/// length overflows an int.
+/// Appends the RESP encoding of `command` (an array of bulk strings, each
+/// binary-safe, byte for byte what hiredis' redisFormatCommandArgv makes) to
+/// `out`, which is left as it was on failure. Errc::kInvalidArgument for no
+/// argument or too many (8 at most), Errc::kValueTooLarge when a length
+/// overflows an int (hiredis' limit, kept).
+Result<void> WriteCommand(Command command, std::string& out);
+
+/// WriteCommand into a buffer of its own, kept alive by `storage`: a view of
+/// it. Same errors.
 Result<std::string_view> FormatCommand(Command command, Formatted& storage);
 
 /// A server address.
@@ -118,6 +123,7 @@ class Connection {
 
   std::unique_ptr<redisContext, ContextDeleter> context_;
   std::unique_ptr<TlsStream> tls_;  // on context_'s socket; freed first
+  std::string out_;                 // the commands of an exchange (capacity kept)
   bool broken_ = false;
   SteadyClock::time_point last_used_{};
 };

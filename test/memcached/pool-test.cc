@@ -41,6 +41,29 @@ TEST_CASE("leases are distinct clones, reused after release") {
   CHECK((again->get() == first || other->get() == first));
 }
 
+TEST_CASE("each handle keeps one reply buffer of its own, bound to it, across leases") {
+  HandlePool pool(Master(), 2, 0ms);
+  memcached_st* handle = nullptr;
+  memcached_result_st* buffer = nullptr;
+  {
+    auto a = pool.Acquire();
+    auto b = pool.Acquire();
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    REQUIRE(a->result() != nullptr);
+    CHECK(a->result() != b->result());
+    handle = a->get();
+    buffer = a->result();
+  }
+  auto first = pool.Acquire();
+  auto second = pool.Acquire();
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  // Whichever lease got the handle got its buffer with it.
+  const HandlePool::Lease& same = first->get() == handle ? *first : *second;
+  CHECK(same.result() == buffer);
+}
+
 TEST_CASE("an exhausted pool fails with kStoreTimeout after its wait") {
   SUBCASE("no wait") {
     HandlePool pool(Master(), 1, 0ms);

@@ -2,7 +2,8 @@
 // sends beyond the replies a call expects must break the connection (and
 // fail the call), never be read as the next call's answer. A server that
 // refuses the connection's AUTH or SELECT is told apart from one that is
-// down, in the server's own words.
+// down, in the server's own words. Commands are encoded byte for byte as
+// hiredis' own formatter encodes them.
 
 #include "redis_test_support.hpp"
 #include "stores/redis/connection.hpp"
@@ -14,6 +15,8 @@
 
 #include <array>
 #include <chrono>
+#include <cstdlib>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -29,6 +32,54 @@ redis_detail::Deadline Soon() { return redis_detail::SteadyClock::now() + std::c
 Result<void> Send(Connection& connection, std::span<const std::string_view> argv, Reply& reply) {
   const std::array<Command, 1> commands{Command(argv)};
   return connection.Exchange(commands, std::span<Reply>(&reply, 1), Soon());
+}
+
+// hiredis' encoding of `command` (redisFormatCommandArgv), the reference.
+std::string HiredisFormat(Command command) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (std::string_view arg : command) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  char* out = nullptr;
+  const int n = redisFormatCommandArgv(&out, static_cast<int>(argv.size()), argv.data(), lengths.data());
+  REQUIRE(n > 0);
+  std::string formatted(out, static_cast<std::size_t>(n));
+  redisFreeCommand(out);
+  return formatted;
+}
+
+TEST_CASE("commands are encoded as hiredis encodes them") {
+  const std::string nine(9, 'n'), ten(10, 't'), big(100000, 'b');
+  const std::string binary("a\0b\r\nc", 7);
+  const std::array<std::string_view, 1> ping{"PING"};
+  const std::array<std::string_view, 2> get{"GET", "jeff:key"};
+  const std::array<std::string_view, 3> odd{"SET", "", binary};
+  const std::array<std::string_view, 4> lengths{"X", nine, ten, big};
+  const std::array<std::string_view, 8> most{"EVALSHA", "sha", "1", "k", "", "v", "1000", "NX"};
+  const std::array<Command, 5> commands{Command(ping), Command(get), Command(odd), Command(lengths),
+                                        Command(most)};
+  std::string all;
+  std::string expected_all;
+  for (Command command : commands) {
+    CAPTURE(command[0]);
+    const std::string expected = HiredisFormat(command);
+    redis_detail::Formatted storage;
+    auto formatted = redis_detail::FormatCommand(command, storage);
+    REQUIRE(formatted.ok());
+    CHECK(*formatted == expected);
+    REQUIRE(redis_detail::WriteCommand(command, all).ok());
+    expected_all += expected;
+  }
+  CHECK(all == expected_all);  // appended, one after the other
+
+  // No argument, or more than 8: refused, and nothing written.
+  const std::array<std::string_view, 9> too_many{"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+  std::string out = "kept";
+  CHECK(redis_detail::WriteCommand(Command(), out).error() == Errc::kInvalidArgument);
+  CHECK(redis_detail::WriteCommand(Command(too_many), out).error() == Errc::kInvalidArgument);
+  CHECK(out == "kept");
 }
 
 TEST_CASE("bytes left after the expected replies break the connection") {
