@@ -75,7 +75,8 @@ struct Options {
   /// the key ids of these peppers, one store call each. So a pepper changes
   /// without logging anyone out: first list the new pepper here on every
   /// server, then make it `pepper` and list the old one here, and drop that
-  /// entry once no session stored under it can be live (see README,
+  /// entry once no session stored under it can be live, or once every
+  /// record was moved (MoveRecord; `jeffctl sessions rekey`; see README,
   /// "Changing the pepper"). Entries must differ from each other and from
   /// `pepper`. Empty: one pepper.
   std::vector<std::string> read_peppers;
