@@ -72,6 +72,8 @@ Result<std::vector<Session>> Sessions::SessionsForKey(std::string_view key) {
 
 Result<Issued> Sessions::Rotate(std::string_view cookie_header) { return strategy_->Rotate(cookie_header); }
 
+Result<MoveOutcome> Sessions::MoveRecord(std::string_view store_key) { return strategy_->MoveRecord(store_key); }
+
 Result<Issued> Sessions::Reauthenticated(std::string_view cookie_header) {
   return strategy_->Reauthenticated(cookie_header);
 }

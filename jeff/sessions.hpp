@@ -75,7 +75,8 @@ struct Options {
   /// the key ids of these peppers, one store call each. So a pepper changes
   /// without logging anyone out: first list the new pepper here on every
   /// server, then make it `pepper` and list the old one here, and drop that
-  /// entry once no session stored under it can be live (see README,
+  /// entry once no session stored under it can be live, or once every
+  /// record was moved (MoveRecord; `jeffctl sessions rekey`; see README,
   /// "Changing the pepper"). Entries must differ from each other and from
   /// `pepper`. Empty: one pepper.
   std::vector<std::string> read_peppers;
@@ -246,6 +247,23 @@ struct Issued {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+/// What Sessions::MoveRecord did with one record.
+enum class MoveOutcome : std::uint8_t {
+  /// Nothing to do: no record, no live session, already under
+  /// Options::pepper's key id, or moved before (frozen, its move absorbed).
+  kNone,
+  /// Moved now: frozen, and its sessions absorbed into the record under
+  /// Options::pepper's key id of its key.
+  kMoved,
+  /// A move another writer began (frozen, then stopped before the absorb)
+  /// was finished: its sessions absorbed into the target.
+  kFinished,
+  /// Left as it is: it holds live sessions under a key id that no pepper of
+  /// the ring makes for its key (another application's pepper, or one
+  /// dropped from the ring too early), which no by-key operation reaches.
+  kForeign,
+};
+
 /// The session manager. Thread-safe: one instance serves all request threads.
 class JEFF_API Sessions {
  public:
@@ -349,6 +367,20 @@ class JEFF_API Sessions {
   /// of the user, e.g. from the SessionsForKey list). Errors as above, and
   /// Errc::kInvalidArgument for a key Set would refuse.
   Result<Session> UpdateMeta(std::string_view key, const SessionId& id, std::string_view meta);
+
+  /// Moves the record under `store_key` (a key of the store:
+  /// Options::key_prefix, then a key id, as a listing of the store gives
+  /// it) to Options::pepper's key id if it lies under a read pepper's key
+  /// id of its own key, exactly as the first write of a server with
+  /// Options::move_records would (docs/design.md, "Moving records to the
+  /// newest key id"), and finishes a move another writer left half done.
+  /// Sessions are neither lost nor revived, whoever races it. For operator
+  /// tools (`jeffctl sessions rekey`) that visit every key, so that the old
+  /// pepper can leave the ring at once. Errc::kInvalidArgument, without
+  /// I/O, unless Options::move_records is set and `store_key` starts with
+  /// the prefix; Errc::kUnsupported in stateless mode; store errors as
+  /// Set's.
+  Result<MoveOutcome> MoveRecord(std::string_view store_key);
 
   /// Records that the user of the session of `cookie_header` (the request's
   /// Cookie header) just authenticated again (password, second factor) and

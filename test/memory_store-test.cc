@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <jeff/stores/memory/memory_store.hpp>
 
+#include "support/key_listing_contract.hpp"
 #include "support/store_contract.hpp"
 
 #include <map>
@@ -29,6 +30,21 @@ TEST_CASE("memory store passes the store contract") {
   SUBCASE("default read lanes") { RunMemoryContract(0); }
   SUBCASE("one read lane") { RunMemoryContract(1); }
   SUBCASE("16 read lanes") { RunMemoryContract(16); }
+}
+
+TEST_CASE("memory store lists its keys by prefix, expired ones left out") {
+  jeff::ManualClock clock;
+  jeff::MemoryStoreOptions o;
+  o.clock = clock.AsClock();
+  o.shards = 4;
+  jeff::MemoryStore store(o);
+  jeff::test::RunKeyListingContract(store, "");
+  REQUIRE(store.CompareAndSwap("kl:short", std::nullopt, "v", 1s).value());
+  clock.Advance(2s);
+  CHECK(store.ListKeys("kl:", 10, [](std::span<const std::string> keys) -> jeff::Result<void> {
+    CHECK(keys.empty());
+    return {};
+  }));
 }
 
 TEST_CASE("memory store reclaims expired entries that are never read again") {

@@ -14,7 +14,10 @@
 #include "support/pepper_flow.hpp"
 #include "support/replicated_store.hpp"
 
+#include <atomic>
 #include <functional>
+#include <map>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <set>
@@ -397,4 +400,108 @@ TEST_CASE("on a store that waits for replicas, Delete(key) rewrites every record
   CHECK(version("old") == old_before);
   CHECK(version("new") != new_before);
   CHECK(fleet.step1.Check(CookieOf(a)).status == CheckStatus::kUnknown);
+}
+
+namespace {
+
+// Every store key of the fleet's prefix, moved with `sessions` (a mover's
+// ring), as `jeffctl sessions rekey` does; the outcomes counted.
+// (No doctest assertion: it also runs on a thread of its own.)
+jeff::Result<std::map<jeff::MoveOutcome, int>> MoveAll(Fleet& fleet, Sessions& sessions) {
+  std::map<jeff::MoveOutcome, int> outcomes;
+  const jeff::Result<void> listed = (fleet.f.store->ListKeys(fleet.f.options.key_prefix, 2,
+                                  [&](std::span<const std::string> keys) -> jeff::Result<void> {
+                                    for (const std::string& key : keys) {
+                                      auto outcome = sessions.MoveRecord(key);
+                                      if (!outcome) return outcome.error();
+                                      ++outcomes[*outcome];
+                                    }
+                                    return {};
+                                  }));
+  if (!listed) return listed.error();
+  return outcomes;
+}
+
+}  // namespace
+
+TEST_CASE("MoveRecord moves a record, finishes a stopped mover's move, reports a foreign one, and is idempotent") {
+  Fleet fleet;
+  // Not a mover's ring, or a key outside the prefix: refused without I/O.
+  CHECK(fleet.step3.MoveRecord(fleet.StoreKey("old")).error() == jeff::Errc::kInvalidArgument);
+  CHECK(fleet.mover.MoveRecord("elsewhere:" + jeff::KeyId(kKey, "old")).error() == jeff::Errc::kInvalidArgument);
+  CHECK(fleet.mover.MoveRecord(fleet.StoreKey("old")).value() == jeff::MoveOutcome::kNone);  // absent
+
+  const Issued a = fleet.step1.Set(kKey, "a").value();
+  CHECK(fleet.mover.MoveRecord(fleet.StoreKey("old")).value() == jeff::MoveOutcome::kMoved);
+  CHECK(fleet.RecordUnder("old")->moved_to);
+  CHECK(fleet.Listed(fleet.step3) == 1);
+  CHECK(fleet.step3.Check(CookieOf(a)).ok());
+  // Again, and on the target: nothing to do.
+  CHECK(fleet.mover.MoveRecord(fleet.StoreKey("old")).value() == jeff::MoveOutcome::kNone);
+  CHECK(fleet.mover.MoveRecord(fleet.StoreKey("new")).value() == jeff::MoveOutcome::kNone);
+
+  // A record of a pepper the ring does not know: left, and said so.
+  Sessions stranger(WithPeppers(fleet.f.options, "stranger", {}));
+  const Issued s = stranger.Set("stray@example.com").value();
+  const std::string stray_key = fleet.f.options.key_prefix + jeff::KeyId("stray@example.com", "stranger");
+  CHECK(fleet.mover.MoveRecord(stray_key).value() == jeff::MoveOutcome::kForeign);
+  CHECK(stranger.Check(CookieOf(s)).ok());
+}
+
+TEST_CASE("MoveRecord finishes a move a mover stopped after its freeze; the mover then adds its session once") {
+  Fleet fleet;
+  const Issued a = fleet.step1.Set(kKey, "a").value();
+  jeff::engine::SetOp slow(fleet.new_ring, kKey, "c", std::nullopt, fleet.f.clock.Now());
+  const Step paused = RunWhile(slow, slow.Start(), fleet, BeforeSecondWrite);
+  REQUIRE(fleet.RecordUnder("old")->moved_to);
+  CHECK(fleet.mover.MoveRecord(fleet.StoreKey("old")).value() == jeff::MoveOutcome::kFinished);
+  CHECK(fleet.Listed(fleet.step3) == 1);
+  REQUIRE(RunWhile(slow, paused, fleet, ToTheEnd).done());
+  REQUIRE(slow.result().ok());
+  CHECK(fleet.Listed(fleet.step3) == 2);
+  CHECK(fleet.step3.Check(CookieOf(a)).ok());
+  CHECK(fleet.step3.Check(CookieOf(*slow.result())).ok());
+}
+
+TEST_CASE("rekey over every key while step-1 and step-2 servers log in loses no session") {
+  Fleet fleet;
+  constexpr int kThreads = 4, kLogins = 60, kUsers = 6;
+  std::vector<std::vector<Issued>> issued(kThreads);
+  std::atomic<bool> done{false};
+  std::atomic<int> rekey_errors{0}, rekey_runs{0};
+  std::thread rekey([&] {
+    while (!done.load()) {
+      rekey_errors += MoveAll(fleet, fleet.mover) ? 0 : 1;
+      ++rekey_runs;
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      Sessions& server = t % 2 == 0 ? fleet.step1 : fleet.mover;
+      for (int i = 0; i < kLogins; ++i) {
+        auto set = server.Set("user" + std::to_string(i % kUsers) + "@example.com");
+        if (set) issued[static_cast<std::size_t>(t)].push_back(*set);
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  done = true;
+  rekey.join();
+  CHECK(rekey_errors == 0);
+  CHECK(rekey_runs > 0);
+  // Step 1 is over: one last rekey, then the new pepper alone holds all.
+  REQUIRE(MoveAll(fleet, fleet.mover));
+  std::size_t total = 0;
+  for (const auto& list : issued) {
+    total += list.size();
+    for (const Issued& i : list) CHECK(fleet.step3.Check(CookieOf(i)).ok());
+  }
+  CHECK(total == kThreads * kLogins);
+  std::size_t listed = 0;
+  for (int u = 0; u < kUsers; ++u) listed += fleet.step3.SessionsForKey("user" + std::to_string(u) + "@example.com")->size();
+  CHECK(listed == total);
+  const auto again = MoveAll(fleet, fleet.mover).value();
+  CHECK(again.count(jeff::MoveOutcome::kMoved) == 0);
+  CHECK(again.count(jeff::MoveOutcome::kFinished) == 0);
 }

@@ -241,6 +241,10 @@ void Observer::Finished(UpdateMetaOp& op) {
   if (!op.result()) Failed(op.result().error(), op.store_key());
 }
 
+void Observer::Finished(MoveOp& op) {
+  if (!op.result()) Failed(op.result().error(), op.store_key());
+}
+
 void Observer::Finished(DeviceBindingOp& op) {
   if (!op.result()) {
     // kUnsupported (DBSC off) is no store failure.

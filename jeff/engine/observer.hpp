@@ -40,6 +40,7 @@ class DeleteAllOp;
 class DeleteSomeOp;
 class ListOp;
 class UpdateMetaOp;
+class MoveOp;
 class DeviceBindingOp;
 
 class Observer {
@@ -100,6 +101,7 @@ class Observer {
   void Finished(DeleteSomeOp& op);
   void Finished(ListOp& op);
   void Finished(UpdateMetaOp& op);
+  void Finished(MoveOp& op);
   void Finished(DeviceBindingOp& op);
 
   // Event::kInsecureMode etc.: calls on_event (if any), never throwing.

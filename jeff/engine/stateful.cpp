@@ -115,6 +115,12 @@ class StatefulStrategy final : public Strategy {
     return std::move(op.result());
   }
 
+  Result<MoveOutcome> MoveRecord(std::string_view store_key) override {
+    MoveOp op(options_, store_key);
+    Drive(op, *options_.store, options_.clock, observer_);
+    return std::move(op.result());
+  }
+
   Result<std::vector<Session>> SessionsForKey(std::string_view key) override {
     ListOp op(options_, key);
     Drive(op, *options_.store, options_.clock, observer_);

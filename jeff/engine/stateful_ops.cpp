@@ -157,6 +157,8 @@ Step Mutation::Begin(std::string_view kid, std::string_view create_key, Change c
   result_ = {};
   phase_ = Phase::kChange;
   hops_ = 0;
+  froze_ = false;
+  absorbed_ = false;
   if (snapshot) return Decide(snapshot, now);
   return Step::Fetch(store_key_);
 }
@@ -297,8 +299,12 @@ Step Mutation::Absorb(std::optional<Version> version, TimePoint now) {
 Step Mutation::OnSwapped(Result<bool> swapped) {
   if (!swapped) return Finish(swapped.error());
   if (*swapped) {
-    if (phase_ == Phase::kFreeze) return StartAbsorb(now_);
+    if (phase_ == Phase::kFreeze) {
+      froze_ = true;
+      return StartAbsorb(now_);
+    }
     if (phase_ == Phase::kAbsorb) {
+      absorbed_ = true;
       // Absorbed: on to the change, in the target, from a fresh read.
       phase_ = Phase::kChange;
       attempt_ = 0;
@@ -814,6 +820,44 @@ Step DeleteSomeOp::Next(Step step) {
   removed_total_ += removed_;
   if (next_ < kids_.size()) return Begin();
   result_ = removed_total_;
+  return step;
+}
+
+// ---- Moving one record (jeffctl sessions rekey) ----------------------------------
+
+MoveOp::MoveOp(const Options& options, std::string_view store_key) : MutationOp(options) {
+  if (options.move_records && store_key.starts_with(options.key_prefix)) {
+    kid_.assign(store_key.substr(options.key_prefix.size()));
+  }
+}
+
+Step MoveOp::Start() {
+  if (kid_.empty()) return Step::Done();
+  return Next(mutation_.Begin(
+      kid_, {},
+      [this](Record& record) -> Result<bool> {
+        // Reached only by a record that is not moved: tell one no pepper of
+        // the ring reaches by key (its sessions escape Delete(key)).
+        if (mutation_.kid() == kid_ && !record.sessions.empty()) {
+          const std::vector<std::string> ring = RingKeyIds(options_, record.key);
+          foreign_ = std::find(ring.begin(), ring.end(), kid_) == ring.end();
+        }
+        return false;
+      },
+      std::nullopt, TimePoint{}));
+}
+
+Step MoveOp::Next(Step step) {
+  if (!step.done()) return step;
+  if (!mutation_.result()) {
+    result_ = mutation_.result().error();
+  } else if (mutation_.froze()) {
+    result_ = MoveOutcome::kMoved;
+  } else if (mutation_.absorbed()) {
+    result_ = MoveOutcome::kFinished;
+  } else {
+    result_ = foreign_ ? MoveOutcome::kForeign : MoveOutcome::kNone;
+  }
   return step;
 }
 

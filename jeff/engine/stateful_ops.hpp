@@ -134,6 +134,11 @@ class Mutation {
   // The key id of the record the change applied to: the one given to Begin,
   // or the target its record moved to.
   std::string_view kid() const noexcept { return kid_; }
+  // Since Begin: whether this Mutation froze a record (began a move of its
+  // own), and whether it absorbed a move into its target (its own, or one
+  // that another writer froze and left unabsorbed).
+  bool froze() const noexcept { return froze_; }
+  bool absorbed() const noexcept { return absorbed_; }
 
  private:
   enum class Phase : std::uint8_t { kChange, kFreeze, kAbsorb };
@@ -165,6 +170,8 @@ class Mutation {
   Record source_;           // kFreeze, kAbsorb: the frozen record
   std::string source_kid_;  // its key id
   int hops_ = 0;
+  bool froze_ = false;
+  bool absorbed_ = false;
   TimePoint now_{};
 };
 
@@ -427,6 +434,27 @@ class DeleteSomeOp : public MutationOp<DeleteSomeOp> {
   std::size_t removed_ = 0;        // by the current record's change
   std::size_t removed_total_ = 0;  // by the records changed before it
   Result<std::size_t> result_ = Errc::kInvalidArgument;
+};
+
+// Sessions::MoveRecord: one Mutation that changes nothing, of the record
+// under `store_key` (Options::key_prefix, then a key id), by a mover
+// (Errc::kInvalidArgument, without I/O, unless Options::move_records and
+// the key has the prefix). A live record under a read pepper's key id of
+// its own key is frozen and absorbed into pepper's; a frozen one whose
+// move no target absorbed yet is absorbed; anything else is left as it is.
+class MoveOp : public MutationOp<MoveOp> {
+ public:
+  MoveOp(const Options& options, std::string_view store_key);
+  Step Start();
+  Result<MoveOutcome>& result() noexcept { return result_; }
+
+ private:
+  friend MutationOp;
+  Step Next(Step step);
+
+  std::string kid_;
+  bool foreign_ = false;  // live sessions under a key id no pepper of the ring makes
+  Result<MoveOutcome> result_ = Errc::kInvalidArgument;
 };
 
 // An operation that reads the records of an application key, one per key

@@ -30,6 +30,8 @@ class Strategy {
                                      std::string_view /*meta*/) {
     return Errc::kUnsupported;
   }
+  // Record moves; strategies without records support none.
+  virtual Result<MoveOutcome> MoveRecord(std::string_view /*store_key*/) { return Errc::kUnsupported; }
   // DBSC endpoints; strategies without device binding support none.
   virtual Result<DeviceBindingResponse> RegisterDevice(std::string_view /*cookie_header*/,
                                                        std::string_view /*proof*/) {

@@ -183,6 +183,14 @@ class Table {
 
   std::size_t size() const noexcept { return size_; }
 
+  // Calls `f` with every entry, expired or not.
+  template <typename F>
+  void ForEach(F f) const {
+    for (const Slot& slot : slots_) {
+      if (slot.entry) f(*slot.entry);
+    }
+  }
+
  private:
   Slot& Place(std::uint64_t hash, EntryPtr entry) noexcept {
     const std::size_t mask = slots_.size() - 1;
@@ -307,6 +315,28 @@ Result<std::optional<Version>> MemoryStore::FetchInto(std::string_view key, std:
   if (slot == nullptr || slot->entry->expires_ms <= now_ms) return std::optional<Version>();
   value.assign(slot->entry->value());
   return std::optional<Version>(slot->entry->version);
+}
+
+Result<void> MemoryStore::ListKeys(std::string_view prefix, std::size_t page, const Visit& visit) {
+  if (page == 0) return Errc::kInvalidArgument;
+  std::vector<std::string> keys;
+  for (const auto& shard : impl_->shards) {
+    {
+      // Collected under the shard's read lane, visited after: `visit` may
+      // write to this store.
+      std::lock_guard lock(shard->lanes[ReadLane() & (shard->lanes.size() - 1)].mu);
+      const std::int64_t now_ms = impl_->NowMs();
+      shard->table.ForEach([&](const Entry& e) {
+        if (e.expires_ms > now_ms && e.key().starts_with(prefix)) keys.emplace_back(e.key());
+      });
+    }
+    while (keys.size() >= page || (!keys.empty() && &shard == &impl_->shards.back())) {
+      const std::size_t n = std::min(page, keys.size());
+      if (auto visited = visit(std::span<const std::string>(keys.data(), n)); !visited) return visited;
+      keys.erase(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+  }
+  return {};
 }
 
 Result<bool> MemoryStore::CompareAndSwap(std::string_view key, std::optional<Version> expected,

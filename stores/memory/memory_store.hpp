@@ -8,6 +8,7 @@
 #include <jeff/async_store.hpp>
 #include <jeff/clock.hpp>
 #include <jeff/export.hpp>
+#include <jeff/key_listing.hpp>
 #include <jeff/store.hpp>
 
 #include <chrono>
@@ -46,7 +47,7 @@ struct MemoryStoreOptions {
 /// I/O) and calls its handler on the calling thread before returning. Unlike
 /// other AsyncStores it may be called from any thread, concurrently, and needs
 /// no event loop.
-class JEFF_API MemoryStore final : public Store, public AsyncStore {
+class JEFF_API MemoryStore final : public Store, public AsyncStore, public KeyListing {
  public:
   /// An empty store with `options` (zero fields take the defaults noted on
   /// MemoryStoreOptions). Throws only std::bad_alloc.
@@ -67,6 +68,10 @@ class JEFF_API MemoryStore final : public Store, public AsyncStore {
                               std::string_view value, std::chrono::milliseconds ttl) override;
   /// Removes `key`; a missing key is success. Never fails.
   Result<void> Erase(std::string_view key) override;
+  /// KeyListing: one shard at a time (its keys collected under its read
+  /// lock, visited after it, so `visit` may use this store). Fails only
+  /// with `visit`'s error, or Errc::kInvalidArgument for `page` 0.
+  Result<void> ListKeys(std::string_view prefix, std::size_t page, const Visit& visit) override;
 
   /// Fetch, then `done` with its outcome, on this thread before returning.
   void AsyncFetch(std::string_view key, FetchHandler done) override;

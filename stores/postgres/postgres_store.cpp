@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -104,6 +105,12 @@ struct PostgresStore::Impl {
                                        "clock_timestamp()",
                                    3},
         postgres_detail::Statement{"jeff_erase", "DELETE FROM " + t + " WHERE key = $1", 1},
+        // One page of the keys with prefix $2 from $1 on (the primary key's
+        // index, in its "C" order, read from $1 forward).
+        postgres_detail::Statement{"jeff_keys",
+                                   "SELECT key FROM " + t + " WHERE key >= $1 AND starts_with(key, $2) AND " + live +
+                                       " ORDER BY key LIMIT $3::bigint",
+                                   3},
         postgres_detail::Statement{"jeff_sweep",
                                    "DELETE FROM " + t + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " + t +
                                        " WHERE expires_at <= clock_timestamp() LIMIT $1::bigint))",
@@ -252,6 +259,30 @@ Result<void> PostgresStore::Erase(std::string_view key) {
   auto result = impl_->Run("jeff_erase", params);
   if (!result) return result.error();
   return {};
+}
+
+Result<void> PostgresStore::ListKeys(std::string_view prefix, std::size_t page, const Visit& visit) {
+  if (page == 0) return Errc::kInvalidArgument;
+  std::array<char, 8> limit;
+  PutBigEndian(static_cast<std::int64_t>(std::min<std::size_t>(page, INT64_MAX)), limit);
+  std::string from(prefix);
+  std::vector<std::string> keys;
+  for (;;) {
+    const std::array<Param, 3> params{Param(from), Param(prefix), Param(limit.data(), limit.size())};
+    auto result = impl_->Run("jeff_keys", params);
+    if (!result) return result.error();
+    pg_result* r = result->get();
+    if (PQnfields(r) != 1) return Errc::kStoreProtocol;
+    const int rows = PQntuples(r);
+    keys.clear();
+    for (int i = 0; i < rows; ++i) keys.emplace_back(PQgetvalue(r, i, 0), static_cast<std::size_t>(PQgetlength(r, i, 0)));
+    if (!keys.empty()) {
+      if (auto visited = visit(keys); !visited) return visited;
+    }
+    if (static_cast<std::size_t>(rows) < page) return {};
+    // The least text after the last key ("C" order; text holds no NUL).
+    from = keys.back() + '\x01';
+  }
 }
 
 Result<std::size_t> PostgresStore::Sweep() { return impl_->SweepNow(); }

@@ -21,6 +21,7 @@
 /// at once and deleted by a bounded periodic sweep.
 
 #include <jeff/export.hpp>
+#include <jeff/key_listing.hpp>
 #include <jeff/store.hpp>
 
 #include <chrono>
@@ -93,7 +94,7 @@ JEFF_API std::string PostgresSchemaSql(std::string_view table);
 /// server's `statement_timeout`), no free connection within `pool_timeout`
 /// -> Errc::kStoreTimeout; a result of the wrong shape or another SQL error
 /// -> Errc::kStoreProtocol.
-class JEFF_API PostgresStore final : public Store {
+class JEFF_API PostgresStore final : public Store, public KeyListing {
  public:
   /// Validates `options` (std::invalid_argument naming the field, or libpq's
   /// complaint about the connection string, never with its password).
@@ -108,6 +109,11 @@ class JEFF_API PostgresStore final : public Store {
   Result<bool> CompareAndSwap(std::string_view key, std::optional<Version> expected,
                               std::string_view value, std::chrono::milliseconds ttl) override;
   Result<void> Erase(std::string_view key) override;
+  /// KeyListing: keyset pages in key order, each one `SELECT key ... WHERE
+  /// key >= <after the last key> AND starts_with(key, prefix) ... ORDER BY
+  /// key LIMIT page` on the primary key's index (the last page reads on to
+  /// the end of the index); live rows only. Failures as for every call.
+  Result<void> ListKeys(std::string_view prefix, std::size_t page, const Visit& visit) override;
 
   /// Deletes expired rows now, at most `sweep_batch` per statement, until
   /// none are left; returns how many. The background sweep calls this.

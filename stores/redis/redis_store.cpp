@@ -339,6 +339,45 @@ struct RedisStore::Impl {
     }
   }
 
+  // KeyListing: SCAN ... MATCH on every node that holds keys: the server,
+  // Sentinel's master (asked for again after a failure, as every call
+  // does), or each master of the cluster's slot map.
+  Result<void> ListKeys(std::string_view prefix, std::size_t page, const KeyListing::Visit& visit) {
+    ClearErrorDetail();
+    const std::string pattern = redis_detail::GlobEscape(options.key_prefix) + redis_detail::GlobEscape(prefix) + "*";
+    const std::string count = std::to_string(page);
+    std::vector<Node*> targets;  // nullptr: Sentinel's master
+    if (!sentinels.empty()) {
+      targets.push_back(nullptr);
+    } else if (!options.cluster) {
+      targets.push_back(single);
+    } else {
+      if (auto refreshed = RefreshSlots(); !refreshed) return refreshed.error();
+      for (const auto& slot : slots) {
+        Node* node = slot.load(std::memory_order_acquire);
+        // A slot no master serves may hold keys no SCAN would reach.
+        if (node == nullptr) return Errc::kStoreUnavailable;
+        if (std::find(targets.begin(), targets.end(), node) == targets.end()) targets.push_back(node);
+      }
+    }
+    for (Node* node : targets) {
+      std::string cursor = "0";
+      do {
+        const std::array<std::string_view, 6> argv{"SCAN", cursor, "MATCH", pattern, "COUNT", count};
+        Budget budget(options.command_timeout);
+        auto reply = node != nullptr ? CallNode(*node, argv, false, false, false, budget)
+                                     : CallMaster(argv, false, false, budget);
+        if (!reply) return reply.error();
+        auto scanned = redis_detail::ScanOutcome(**reply, options.key_prefix);
+        if (!scanned) return scanned.error();
+        cursor = std::move(scanned->cursor);
+        if (scanned->keys.empty()) continue;
+        if (auto visited = visit(scanned->keys); !visited) return visited;
+      } while (cursor != "0");
+    }
+    return {};
+  }
+
   // Reloads the slot map with CLUSTER SLOTS from the first node that answers.
   // Returns the previous outcome when a refresh finished very recently.
   Result<void> RefreshSlots() {
@@ -473,6 +512,11 @@ Result<bool> RedisStore::CompareAndSwap(std::string_view key, std::optional<Vers
   auto reply = impl_->Call(full, argv, true, true);
   if (!reply) return reply.error();
   return redis_detail::ScriptOutcome(**reply);
+}
+
+Result<void> RedisStore::ListKeys(std::string_view prefix, std::size_t page, const Visit& visit) {
+  if (page == 0) return Errc::kInvalidArgument;
+  return impl_->ListKeys(prefix, page, visit);
 }
 
 Result<void> RedisStore::Erase(std::string_view key) {

@@ -16,6 +16,7 @@
 /// type) under a key is reported as Errc::kStoreCorrupt.
 
 #include <jeff/export.hpp>
+#include <jeff/key_listing.hpp>
 #include <jeff/store.hpp>
 
 #include <chrono>
@@ -166,7 +167,7 @@ struct RedisStoreOptions {
 /// with Sentinel, so may a call that asks the sentinels for the master (the
 /// first call, and the first after the master failed).
 /// Host names are resolved by the system resolver, which has no timeout of ours.
-class JEFF_API RedisStore final : public Store {
+class JEFF_API RedisStore final : public Store, public KeyListing {
  public:
   /// Validates `options` (throws std::invalid_argument naming the bad
   /// field). Does not connect: a server that is down is reported on use.
@@ -188,6 +189,15 @@ class JEFF_API RedisStore final : public Store {
                               std::string_view value, std::chrono::milliseconds ttl) override;
   /// One `DEL`.
   Result<void> Erase(std::string_view key) override;
+  /// KeyListing: `SCAN <cursor> MATCH <key_prefix + prefix>* COUNT <page>`
+  /// until the cursor comes back 0, on the server, on Sentinel's master, or
+  /// on every master of a cluster in turn (the slot map is loaded first; a
+  /// slot without a master is kStoreUnavailable). Keys are given without
+  /// `key_prefix`. SCAN's guarantees: a key present throughout is returned,
+  /// perhaps twice; on a cluster, keys of a slot migrating or failing over
+  /// during the listing may be missed (run it again). Each SCAN has its own
+  /// `command_timeout`; failures as for every call.
+  Result<void> ListKeys(std::string_view prefix, std::size_t page, const Visit& visit) override;
   /// `wait_replicas` > 0: every write is followed by WAIT, and fails when
   /// fewer replicas acknowledge it.
   bool WaitsForReplicas() const noexcept override;

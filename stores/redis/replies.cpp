@@ -82,6 +82,35 @@ Result<Endpoint> MasterAddress(const redisReply& r) {
   return Endpoint{std::string(host), port};
 }
 
+Result<ScanPage> ScanOutcome(const redisReply& r, std::string_view strip) {
+  if (r.type == REDIS_REPLY_ERROR) return ErrorFromReply(r);
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 || r.element[0]->type != REDIS_REPLY_STRING ||
+      r.element[1]->type != REDIS_REPLY_ARRAY) {
+    return Errc::kStoreProtocol;
+  }
+  ScanPage page;
+  page.cursor = ReplyText(*r.element[0]);
+  const redisReply& keys = *r.element[1];
+  page.keys.reserve(keys.elements);
+  for (std::size_t i = 0; i < keys.elements; ++i) {
+    const redisReply& key = *keys.element[i];
+    const std::string_view text = ReplyText(key);
+    if (key.type != REDIS_REPLY_STRING || !text.starts_with(strip)) return Errc::kStoreProtocol;
+    page.keys.emplace_back(text.substr(strip.size()));
+  }
+  return page;
+}
+
+std::string GlobEscape(std::string_view text) {
+  std::string escaped;
+  escaped.reserve(text.size());
+  for (const char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') escaped.push_back('\\');
+    escaped.push_back(c);
+  }
+  return escaped;
+}
+
 bool IsMasterRole(const redisReply& r) noexcept {
   return r.type == REDIS_REPLY_ARRAY && r.elements > 0 && ReplyText(*r.element[0]) == "master";
 }

@@ -9,6 +9,9 @@
 #include <jeff/store.hpp>
 
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 struct redisReply;
 
@@ -39,6 +42,23 @@ Result<void> WaitOutcome(const redisReply& write, const redisReply& acks, int re
 /// kStoreUnavailable for nil (no such master yet), kStoreProtocol for
 /// another shape, the reply's error for an error reply.
 Result<Endpoint> MasterAddress(const redisReply& reply);
+
+/// One page of a `SCAN` reply: the cursor to continue from ("0": done)
+/// and the keys, with `strip` (the store's key prefix, which every key
+/// matched starts with) removed from the front of each.
+struct ScanPage {
+  std::string cursor;
+  std::vector<std::string> keys;
+};
+
+/// A `SCAN` reply as a ScanPage; kStoreProtocol for another shape or a key
+/// without `strip`, the reply's error for an error reply.
+Result<ScanPage> ScanOutcome(const redisReply& reply, std::string_view strip);
+
+/// `text` with the glob characters of `SCAN MATCH` (`*?[]\`) escaped, so
+/// that the pattern `GlobEscape(prefix) + "*"` matches exactly the keys
+/// that start with `prefix`.
+std::string GlobEscape(std::string_view text);
 
 /// True when a `ROLE` reply says "master".
 bool IsMasterRole(const redisReply& reply) noexcept;

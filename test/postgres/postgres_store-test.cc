@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "postgres/postgres_support.hpp"
+#include "support/key_listing_contract.hpp"
 #include "support/store_contract.hpp"
 
 namespace jeff::test {
@@ -87,6 +88,18 @@ TEST_CASE("a wrong role or database is a refusal in the server's words; nothing 
   CHECK(outage == Errc::kStoreUnavailable);
   CHECK(Has(outage_why, "Connection refused"));
   CHECK(ErrorDetail(Errc::kStoreRefused) == "");
+}
+
+TEST_CASE("ListKeys pages through the live keys of a prefix in key order") {
+  PostgresStore store(TestOptions(SharedPostgres().port()));
+  RunKeyListingContract(store, "list:");
+  // Expired rows are not listed.
+  REQUIRE(store.CompareAndSwap("list:kl:short", std::nullopt, "v", milliseconds(1)).value());
+  std::this_thread::sleep_for(milliseconds(20));
+  CHECK(store.ListKeys("list:kl:", 10, [](std::span<const std::string> keys) -> Result<void> {
+    CHECK(keys.empty());
+    return {};
+  }));
 }
 
 TEST_CASE("versions never repeat, also after an erase (no ABA)") {

@@ -9,6 +9,7 @@
 #include "redis_test_support.hpp"
 #include "sentinel_test_support.hpp"
 #include "support/cookies.hpp"
+#include "support/key_listing_contract.hpp"
 #include "tls_test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -47,6 +48,8 @@ void CheckDiscovery(SentinelGroup& group) {
     on_replicas += RawRedis(group.nodes()[i]->port(), SentinelGroup::kDataPassword).Int({"DBSIZE"});
   }
   CHECK(on_replicas >= 1);
+  // KeyListing scans the master that the sentinels name.
+  RunKeyListingContract(*o.store, "sentinel:");
 
   // The sentinels' password is not the data nodes' (and vice versa).
   std::string swapped = "redis-sentinel://:" + std::string(SentinelGroup::kSentinelPassword) + "@" +

@@ -2,6 +2,7 @@
 // on-wire layout, AUTH/SELECT/prefix, script reload and corrupt values.
 
 #include "redis/redis_test_support.hpp"
+#include "support/key_listing_contract.hpp"
 #include "support/store_contract.hpp"
 
 #include <doctest/doctest.h>
@@ -32,6 +33,26 @@ TEST_CASE("the store contract holds on a real redis-server") {
   h.threads = 16;
   h.increments_per_thread = 100;
   RunStoreContract(h);
+}
+
+TEST_CASE("ListKeys is SCAN MATCH of the prefix, taken literally, without the store's own key_prefix") {
+  std::shared_ptr<RedisStore> plain = StoreOn(SharedRedis().port());
+  RunKeyListingContract(*plain, "scan:");
+  RedisStoreOptions o = LocalOptions(SharedRedis().port());
+  o.key_prefix = "ns*:";
+  RedisStore prefixed(o);
+  RunKeyListingContract(prefixed, "");
+  // Its keys are under the store's prefix on the server; the plain store
+  // sees them there, not under their own names.
+  REQUIRE(prefixed.CompareAndSwap("kl:mine", std::nullopt, "v", kLongTtl).value());
+  int seen = 0;
+  CHECK(plain->ListKeys("ns*:kl:", 10, [&](std::span<const std::string> keys) -> Result<void> {
+    seen += static_cast<int>(keys.size());
+    CHECK(keys[0] == "ns*:kl:mine");
+    return {};
+  }));
+  CHECK(seen == 1);
+  CHECK(prefixed.Erase("kl:mine"));
 }
 
 TEST_CASE("the value is stored as an 8-byte big-endian version followed by the bytes") {

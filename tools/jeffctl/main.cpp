@@ -1,5 +1,6 @@
 // jeffctl: the operator's command line for jeff. Lists and revokes the
-// sessions of a key in an application's store, and decodes, encodes and
+// sessions of a key in an application's store, moves its records to a new
+// pepper (sessions rekey), and decodes, encodes and
 // inspects Auth.js-compatible JWE tokens. `jeffctl --help` for the commands.
 
 #include "command.hpp"

@@ -4,12 +4,15 @@
 #include "session_json.hpp"
 
 #include <jeff/error.hpp>
+#include <jeff/key_listing.hpp>
 #include <jeff/sessions.hpp>
 #include <jeff/store_url.hpp>
 #include <jeff/stores/open_store.hpp>
 #include <jeff/token.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <span>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -66,6 +69,30 @@ constexpr std::string_view kRevokeUsage =
     "\n"
     "  --id ID             a session id (UUID) to revoke; repeatable\n";
 
+constexpr std::string_view kRekeyUsage =
+    "usage: jeffctl sessions rekey --pepper NEW --read-pepper OLD [--read-pepper OLD ...]\n"
+    "                              [--store URL] [--prefix P] [--idle-timeout S] [--page N]\n"
+    "\n"
+    "Moves every record of a pepper rotation's old peppers to the new one: the ring of\n"
+    "step 2 of the README's \"Changing the pepper\" (--pepper the new pepper, --read-pepper\n"
+    "each old one). It lists the store's keys under --prefix (Redis: SCAN, on every master\n"
+    "of a cluster; PostgreSQL: the table's rows by key, in pages) and moves each record\n"
+    "stored under an old pepper's key id as a server with Options::move_records moves it\n"
+    "on its first write (sessions are neither lost nor revived, whoever races it), and\n"
+    "finishes moves a server left half done. Then the old pepper can leave read_peppers\n"
+    "at once (step 3). Prints {\"moved\":N,\"finished\":N,\"foreign\":N,\"scanned\":N}:\n"
+    "records moved, half-done moves finished, records left as they are because no pepper\n"
+    "of the ring makes their key id (another pepper's; Delete(key) cannot reach them), and\n"
+    "keys listed. A second run moves nothing. Safe to interrupt and run again; after a\n"
+    "store failure (exit 3) what was moved stays moved. With JEFF_AT_REST_KEYS set, the\n"
+    "records it writes are sealed with the ring's first key.\n"
+    "memcached cannot list its keys: there records move only on their first write by a\n"
+    "server with Options::move_records, so rekey refuses it (exit 2).\n"
+    "\n"
+    "  --page N            keys asked of the store per round trip (default 1000)\n";
+
+constexpr std::size_t kDefaultRekeyPage = 1000;
+
 constexpr Flag kStoreFlags[] = {
     {"store", true, false},
     {"prefix", true, false},
@@ -88,7 +115,11 @@ struct StoreSessions {
   Sessions sessions;
 };
 
-StoreSessions OpenSessions(const Args& args) {
+// What a command does with the store: read and revoke, or move records
+// (Options::move_records, writes sealed when at-rest keys are given).
+enum class Use { kRevoke, kMove };
+
+StoreSessions OpenSessions(const Args& args, Use use = Use::kRevoke) {
   const std::optional<std::string> url = args.Has("store") ? args.Value("store") : Env("JEFF_STORE");
   if (!url || url->empty()) throw UsageError("no store: pass --store URL or set JEFF_STORE");
   Options options;
@@ -104,7 +135,10 @@ StoreSessions OpenSessions(const Args& args) {
   options.key_prefix = args.Value("prefix").value_or(options.key_prefix);
   options.pepper = args.Has("pepper") ? *args.Value("pepper") : Env("JEFF_PEPPER").value_or("");
   options.at_rest.keys = ParseAtRestKeys(Env("JEFF_AT_REST_KEYS").value_or(""));
-  options.at_rest.seal_writes = false;  // see kAtRestKeysHelp
+  // See kAtRestKeysHelp: a revoke writes in clear; a move rewrites whole
+  // records, which must not leave the store in clear.
+  options.at_rest.seal_writes = use == Use::kMove && !options.at_rest.keys.empty();
+  options.move_records = use == Use::kMove;
   options.read_peppers = args.Values("read-pepper");
   if (auto idle = args.Value("idle-timeout")) {
     options.idle_timeout = ParseSeconds("idle-timeout", *idle, std::chrono::seconds(0),
@@ -195,6 +229,71 @@ ExitCode Revoke(const Args& args) {
   return ExitCode::kOk;
 }
 
+std::size_t ParsePage(const Args& args) {
+  const std::optional<std::string> text = args.Value("page");
+  if (!text) return kDefaultRekeyPage;
+  std::size_t page = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), page);
+  if (ec != std::errc() || end != text->data() + text->size() || page == 0 || page > 100000) {
+    throw UsageError("--page must be a whole number in 1..100000");
+  }
+  return page;
+}
+
+ExitCode Rekey(const Args& args) {
+  if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
+  if (!args.Has("read-pepper")) {
+    throw UsageError("no --read-pepper: give the old pepper(s) whose records move to --pepper");
+  }
+  const std::size_t page = ParsePage(args);
+  StoreSessions store = OpenSessions(args, Use::kMove);
+  const Options& options = store.sessions.options();
+  auto* listing = dynamic_cast<KeyListing*>(options.store.get());
+  if (listing == nullptr) {
+    PrintError("store " + store.redacted_url +
+               " cannot list its keys (memcached has no way to enumerate them), so rekey cannot "
+               "visit its records. There records move only lazily, on their first write by a server "
+               "with Options::move_records: keep the old pepper in read_peppers until its sessions' "
+               "lifetime has passed (README, \"Changing the pepper\")");
+    return ExitCode::kUsage;
+  }
+  std::size_t scanned = 0;
+  std::size_t moved = 0;
+  std::size_t finished = 0;
+  std::size_t foreign = 0;
+  const Result<void> listed =
+      listing->ListKeys(options.key_prefix, page, [&](std::span<const std::string> keys) -> Result<void> {
+        for (const std::string& key : keys) {
+          ++scanned;
+          const Result<MoveOutcome> outcome = store.sessions.MoveRecord(key);
+          if (!outcome) return outcome.error();
+          moved += *outcome == MoveOutcome::kMoved ? 1 : 0;
+          finished += *outcome == MoveOutcome::kFinished ? 1 : 0;
+          foreign += *outcome == MoveOutcome::kForeign ? 1 : 0;
+        }
+        return {};
+      });
+  if (!listed) {
+    const ExitCode code = Failed(listed.error(), store.redacted_url);
+    if (moved + finished == 0) return code;
+    PrintError("stopped after moving " + std::to_string(moved + finished) + " record" +
+               (moved + finished == 1 ? "" : "s") + " (they stay moved); run rekey again to go on");
+    return code;
+  }
+  std::cout << nlohmann::ordered_json{{"moved", moved}, {"finished", finished}, {"foreign", foreign},
+                                      {"scanned", scanned}}
+                   .dump()
+            << std::endl;
+  if (foreign > 0) {
+    PrintError(std::to_string(foreign) + " record" + (foreign == 1 ? "" : "s") + " under " +
+               options.key_prefix +
+               " hold sessions under a key id that neither --pepper nor a --read-pepper makes for "
+               "their key: another application's, or of a pepper already dropped from the ring "
+               "(their cookies still work, but Delete(key) cannot reach them); left as they are");
+  }
+  return ExitCode::kOk;
+}
+
 }  // namespace
 
 CommandGroup SessionsCommands() {
@@ -206,6 +305,9 @@ CommandGroup SessionsCommands() {
               {"revoke", "revoke all sessions of KEY, or those given by --id",
                std::string(kRevokeUsage) + std::string(kStoreOptionsHelp) + std::string(kAtRestKeysHelp),
                Flags({{"id", true, true}}, kStoreFlags), Revoke},
+              {"rekey", "move every record of old peppers to --pepper (after a pepper change)",
+               std::string(kRekeyUsage) + std::string(kStoreOptionsHelp) + std::string(kAtRestKeysHelp),
+               Flags({{"page", true, false}}, kStoreFlags), Rekey},
           }};
 }
 
