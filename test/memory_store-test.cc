@@ -4,8 +4,13 @@
 #include "support/key_listing_contract.hpp"
 #include "support/store_contract.hpp"
 
+#include <atomic>
+#include <latch>
 #include <map>
 #include <random>
+#include <string>
+#include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -45,6 +50,77 @@ TEST_CASE("memory store lists its keys by prefix, expired ones left out") {
     CHECK(keys.empty());
     return {};
   }));
+}
+
+// The lanes' locks under contention: writers of one key (each holding all
+// lanes) and readers (one lane each) start together and run until the
+// writers have collided often (lost compare-and-swaps prove they overlapped;
+// up to 15 s on a loaded machine), so that lock and unlock also take their
+// contended paths (waiters sleep and are woken). No increment may be lost,
+// and no read may see a value while it is being rewritten.
+TEST_CASE("memory store's locks exclude writers from each other and from readers") {
+  jeff::MemoryStoreOptions o;
+  o.shards = 1;
+  o.read_lanes = 2;
+  jeff::MemoryStore store(o);
+  constexpr int kWriters = 3, kReaders = 3, kCollisions = 200;
+  REQUIRE(store.CompareAndSwap("n", std::nullopt, "0", 1h).value());
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  std::latch start(kWriters + kReaders);
+  std::atomic<int> writers_left{kWriters};
+  std::atomic<int> increments{0}, collisions{0}, torn{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWriters; ++t) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      while (collisions.load() < kCollisions && std::chrono::steady_clock::now() < deadline) {
+        auto read = store.Fetch("n");
+        if (!read.ok() || !read->has_value()) {
+          ++failed;
+          break;
+        }
+        // `<c repeated>:<count>`, c the count's last digit, repeated
+        // 64 + count % 200 times: a torn read mixes two lengths or digits.
+        const std::string& v = (*read)->value;
+        const int count = std::stoi(v.substr(v.find(':') + 1));  // "0" at first: no ':'
+        const std::string digits = std::to_string(count + 1);
+        const std::string next = std::string(64 + (count + 1) % 200, digits.back()) + ":" + digits;
+        auto wrote = store.CompareAndSwap("n", (*read)->version, next, 1h);
+        if (!wrote.ok()) {
+          ++failed;
+          break;
+        }
+        ++(*wrote ? increments : collisions);
+      }
+      --writers_left;
+    });
+  }
+  for (int t = 0; t < kReaders; ++t) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      std::string value;
+      while (writers_left.load() > 0) {
+        auto version = store.FetchInto("n", value);
+        if (!version.ok() || !version->has_value()) {
+          ++failed;
+          break;
+        }
+        const std::size_t colon = value.find(':');
+        if (colon == std::string::npos) continue;  // the initial "0"
+        const std::string count = value.substr(colon + 1);
+        const bool whole = colon == 64 + static_cast<std::size_t>(std::stoi(count)) % 200 &&
+                           value.find_first_not_of(count.back()) == colon;
+        if (!whole) ++torn;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failed.load() == 0);
+  CHECK(torn.load() == 0);
+  CHECK(collisions.load() >= kCollisions);  // else the writers never overlapped
+  auto last = store.Fetch("n").value();
+  REQUIRE(last.has_value());
+  CHECK(last->value.substr(last->value.find(':') + 1) == std::to_string(increments.load()));
 }
 
 TEST_CASE("memory store reclaims expired entries that are never read again") {

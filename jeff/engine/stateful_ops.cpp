@@ -338,9 +338,11 @@ Step CheckOp::Start() {
 
 Step CheckOp::TryCandidate(std::string_view value) {
   stage_ = Stage::kCookie;
-  follows_ = 0;
-  frozen_seen_.clear();
-  holder_ = Holder{};
+  if (moves_) {
+    moves_->follows = 0;
+    moves_->frozen_seen.clear();
+  }
+  holder_.match.reset();  // the rest of holder_ is set with a match
   auto cookie = ParseSessionCookie(value);
   if (!cookie) {
     result_ = CheckResult{};
@@ -373,15 +375,15 @@ Step CheckOp::StoreError(std::error_code error) {
   return Decided();
 }
 
-Result<CheckOp::Scan> CheckOp::ScanRecord(std::string_view bytes) const {
+Result<CheckOp::Scan> CheckOp::ScanRecord(std::string_view bytes, std::optional<SessionView>& match) const {
   Scan scan;
   RecordReader reader(bytes);
   // Reads a v4 record's record-level map too (moved_to, absorbed).
-  const Result<std::string_view> key = reader.FindTokenHash(hash_, scan.match);
+  const Result<std::string_view> key = reader.FindTokenHash(hash_, match);
   if (!key) return key.error();
   scan.key = *key;
   scan.moved_to = reader.moved_to();
-  if (stage_ == Stage::kFollow) scan.lists_looking = reader.HasAbsorbed(looking_);
+  if (stage_ == Stage::kFollow) scan.lists_looking = reader.HasAbsorbed(moves_->looking);
   return scan;
 }
 
@@ -399,7 +401,8 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
     const std::optional<MoveRefView> origin = holder_.match->origin();
     bool frozen_so = false;
     if (version->has_value()) {
-      const Result<std::string_view> opened = OpenRecord(options_.at_rest, follow_key_, origin_.stored, origin_.plain);
+      Read& read = moves_->origin;
+      const Result<std::string_view> opened = OpenRecord(options_.at_rest, moves_->follow_key, read.stored, read.plain);
       if (!opened) return StoreError(opened.error());
       RecordReader reader(*opened);
       while (reader.Next()) {
@@ -423,42 +426,55 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   // point into it); one in clear is read where it is. Every session's token
   // hash is compared; only the match becomes a view.
   const bool follow = stage_ == Stage::kFollow;
-  Read* read = follow ? &hops_[fetch_slot_] : nullptr;
+  Read* read = follow ? &moves_->hops[moves_->fetch_slot] : nullptr;
   const Result<std::string_view> opened =
-      follow ? OpenRecord(options_.at_rest, follow_key_, read->stored, read->plain)
+      follow ? OpenRecord(options_.at_rest, moves_->follow_key, read->stored, read->plain)
              : OpenRecord(options_.at_rest, store_key_, buffer_, plain_);
   if (!opened) return StoreError(opened.error());
-  const Result<Scan> scan = ScanRecord(*opened);
+  // The cookie's record is the holder (until a move says otherwise): its
+  // match is read straight into holder_. A followed one becomes the holder
+  // only when it absorbed the move the walk is after.
+  std::optional<SessionView> followed;
+  const Result<Scan> scan = ScanRecord(*opened, follow ? followed : holder_.match);
   if (!scan) return StoreError(scan.error());
-  if (!follow || scan->lists_looking) {
-    // Copies no string on the hot path (no move: the cookie's record).
-    if (follow) holder_kid_.assign(std::string_view(follow_key_).substr(options_.key_prefix.size()));
-    holder_ = Holder{scan->match, scan->key, follow ? std::string_view(holder_kid_) : kid_, follow ? fetch_slot_ : -1};
-    cookie_version_ = follow ? std::nullopt : std::optional<Version>(**version);
-  }
-  if (scan->moved_to && (!follow || scan->lists_looking)) {
-    // The holder moved on: its sessions are wherever its move went.
-    std::copy(scan->moved_to->move_id.begin(), scan->moved_to->move_id.end(), looking_.begin());
+  if (!follow) {
+    holder_.key = scan->key;
+    holder_.kid = kid_;
+    holder_.slot = -1;
+    cookie_version_ = **version;
+  } else if (scan->lists_looking) {
+    Moves& moves = *moves_;
+    moves.holder_kid.assign(std::string_view(moves.follow_key).substr(options_.key_prefix.size()));
+    holder_ = Holder{followed, scan->key, moves.holder_kid, moves.fetch_slot};
+    cookie_version_ = std::nullopt;
   }
   if (scan->moved_to) {
-    frozen_seen_.emplace_back(follow ? follow_key_.substr(options_.key_prefix.size()) : std::string(kid_), MoveId{});
-    std::copy(scan->moved_to->move_id.begin(), scan->moved_to->move_id.end(), frozen_seen_.back().second.begin());
+    Moves& moves = moves_ ? *moves_ : moves_.emplace();
+    if (!follow || scan->lists_looking) {
+      // The holder moved on: its sessions are wherever its move went.
+      std::copy(scan->moved_to->move_id.begin(), scan->moved_to->move_id.end(), moves.looking.begin());
+    }
+    moves.frozen_seen.emplace_back(follow ? moves.follow_key.substr(options_.key_prefix.size()) : std::string(kid_),
+                                   MoveId{});
+    std::copy(scan->moved_to->move_id.begin(), scan->moved_to->move_id.end(), moves.frozen_seen.back().second.begin());
     return FollowTo(scan->moved_to->kid);
   }
   return Judge();
 }
 
 Step CheckOp::FollowTo(std::string_view kid) {
-  if (++follows_ > kMaxMoveHops) return StoreError(make_error_code(Errc::kStoreCorrupt));
+  Moves& moves = *moves_;
+  if (++moves.follows > kMaxMoveHops) return StoreError(make_error_code(Errc::kStoreCorrupt));
   // Never into the holder's buffer: its views must stay valid.
-  fetch_slot_ = holder_.slot == 0 ? 1 : holder_.slot == 1 ? 0 : (follows_ % 2);
+  moves.fetch_slot = holder_.slot == 0 ? 1 : holder_.slot == 1 ? 0 : (moves.follows % 2);
   stage_ = Stage::kFollow;
-  AssignStoreKey(options_, kid, follow_key_);
-  return Step::Fetch(follow_key_);
+  AssignStoreKey(options_, kid, moves.follow_key);
+  return Step::Fetch(moves.follow_key);
 }
 
 bool CheckOp::SeenFrozen(const MoveRefView& origin) const noexcept {
-  return std::any_of(frozen_seen_.begin(), frozen_seen_.end(), [&](const auto& seen) {
+  if (!moves_) return false;
+  return std::any_of(moves_->frozen_seen.begin(), moves_->frozen_seen.end(), [&](const auto& seen) {
     return seen.first == origin.kid && std::equal(seen.second.begin(), seen.second.end(), origin.move_id.begin());
   });
 }
@@ -473,8 +489,9 @@ Step CheckOp::Judge() {
   if (!holder_.match->ext.empty()) {
     if (const std::optional<MoveRefView> origin = holder_.match->origin(); origin && !SeenFrozen(*origin)) {
       stage_ = Stage::kOrigin;
-      AssignStoreKey(options_, origin->kid, follow_key_);
-      return Step::Fetch(follow_key_);
+      Moves& moves = moves_ ? *moves_ : moves_.emplace();
+      AssignStoreKey(options_, origin->kid, moves.follow_key);
+      return Step::Fetch(moves.follow_key);
     }
   }
   return Accept(cookie_version_);

@@ -197,8 +197,8 @@ class CheckOp {
   Step OnErased(Result<void>) { return Step::Done(); }
   Step OnWaited() { return touch_->OnWaited(); }
   std::string& buffer() noexcept {
-    if (stage_ == Stage::kFollow) return hops_[fetch_slot_].stored;
-    if (stage_ == Stage::kOrigin) return origin_.stored;
+    if (stage_ == Stage::kFollow) return moves_->hops[moves_->fetch_slot].stored;
+    if (stage_ == Stage::kOrigin) return moves_->origin.stored;
     return buffer_;
   }
   CheckResult& result() noexcept { return result_; }
@@ -211,27 +211,40 @@ class CheckOp {
     std::string stored;
     std::string plain;
   };
+  // The state of following moves, made only for a record frozen by a move
+  // or a session copied by one (rare: only records under an old pepper's
+  // key id). Most Checks never construct or destroy its buffers.
+  struct Moves {
+    Read hops[2];
+    Read origin;
+    int fetch_slot = 0;
+    int follows = 0;
+    std::string follow_key;
+    MoveId looking{};  // the move whose sessions the walk is after
+    std::vector<std::pair<std::string, MoveId>> frozen_seen;
+    std::string holder_kid;  // a holder's key id found by following a move
+  };
   // What was read of the record that holds the session.
   struct Holder {
     std::optional<SessionView> match;
     std::string_view key;
-    std::string_view kid;  // kid_ (the cookie's), or holder_kid_
-    int slot = -1;         // hops_ index, -1: buffer_ (the cookie's record)
+    std::string_view kid;  // kid_ (the cookie's), or Moves::holder_kid
+    int slot = -1;         // Moves::hops index, -1: buffer_ (the cookie's record)
   };
   Step TryCandidate(std::string_view value);
   Step Decided();
   Step AfterTouch(Step step);
   Step StoreError(std::error_code error);
   // Reads `bytes` (a record's opened bytes): the session matching the
-  // cookie's token, the key, whether frozen (and by which move), whether it
-  // lists `looking_` as absorbed.
+  // cookie's token (into `match`, which must not be acted on after an
+  // error), the key, whether frozen (and by which move), whether it lists
+  // Moves::looking as absorbed.
   struct Scan {
-    std::optional<SessionView> match;
     std::string_view key;
     std::optional<MoveRefView> moved_to;
     bool lists_looking = false;
   };
-  Result<Scan> ScanRecord(std::string_view bytes) const;
+  Result<Scan> ScanRecord(std::string_view bytes, std::optional<SessionView>& match) const;
   Step FollowTo(std::string_view kid);
   Step Judge();
   Step Accept(std::optional<Version> snapshot);
@@ -251,17 +264,9 @@ class CheckOp {
   // when a later candidate is tried.
   std::optional<CheckResult> first_;
   CheckResult& result_;
-  // Following moves (rare: only records under an old pepper's key id).
   Stage stage_ = Stage::kCookie;
-  Read hops_[2];
-  Read origin_;
-  int fetch_slot_ = 0;
-  int follows_ = 0;
-  std::string follow_key_;
-  MoveId looking_{};  // the move whose sessions the walk is after
-  std::vector<std::pair<std::string, MoveId>> frozen_seen_;
+  std::optional<Moves> moves_;
   Holder holder_;
-  std::string holder_kid_;  // a holder's key id found by following a move
   std::optional<Version> cookie_version_;  // the cookie's record, when it holds the session
   // Made only for a session due a touch: most Checks need none, and an
   // idle Mutation still costs its construction and destruction.
