@@ -49,8 +49,8 @@ JEFF_API bool IsStoreError(std::error_code ec) noexcept;
 // synchronous stores record the reason of each failure they return (the
 // server's text, the address, the failed step; secrets redacted) on the
 // calling thread, where the caller reads it right after the failed call.
-// PooledAsyncStore notes it again on the loop before its completion handler;
-// AsyncRedisStore completes with the code alone.
+// PooledAsyncStore and AsyncRedisStore note it on the loop thread just
+// before the completion handler runs, so the handler reads it there.
 
 /// The reason recorded on this thread for its last failure, when that
 /// failure was `ec`, e.g. "127.0.0.1:6379: AUTH: WRONGPASS invalid

@@ -120,6 +120,17 @@ TEST_CASE("Wrap and Public over real HTTP") {
     ts.server.Get("/api", jeff::http::Wrap(sessions, [](const auto&, auto&, const jeff::Session&) {}, custom));
     CHECK(client.Get("/api")->status == 401);
   }
+
+  SUBCASE("the unauthorized handler may take why there is no session") {
+    jeff::http::HttplibOptions custom;
+    custom.on_unauthorized = [](const auto&, auto& res, jeff::CheckStatus why) {
+      res.status = 401;
+      res.set_content(std::string(jeff::ToString(why)), "text/plain");
+    };
+    ts.server.Get("/why", jeff::http::Wrap(sessions, [](const auto&, auto&, const jeff::Session&) {}, custom));
+    CHECK(client.Get("/why")->body == "absent");
+    CHECK(client.Get("/why", {{"Cookie", "jeff_session=garbage"}})->body == "malformed");
+  }
 }
 
 TEST_CASE("CookieHeader joins split Cookie headers") {

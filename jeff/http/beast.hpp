@@ -63,9 +63,10 @@ using PublicHandler =
 
 /// How the adapter answers requests it stops (as HttplibOptions).
 struct BeastOptions {
-  /// Answers a request to a Wrap'ed route without a live session. Empty: 302
-  /// to Options::unauthorized_redirect (default "/").
-  std::function<void(const Request&, Response&)> on_unauthorized;
+  /// Answers a request to a Wrap'ed route without a live session, given
+  /// (optionally) why there is none (UnauthorizedHook). Empty: 302 to
+  /// Options::unauthorized_redirect (default "/").
+  UnauthorizedHook<const Request&, Response&> on_unauthorized;
   /// Retry-After (seconds) of the 503 sent when the store fails.
   std::chrono::seconds retry_after{1};
   /// Called with the store's error after that 503 is written (e.g. to log
@@ -184,12 +185,13 @@ inline boost::asio::awaitable<std::optional<CheckResult>> Admit(
     AddSetCookies(res, decision->reply.set_cookie);
     co_return std::move(decision->checked);
   }
-  const std::function<void(const Request&, Response&)>* hook = nullptr;
-  if (hooks != nullptr && decision->outcome == Outcome::kUnauthorized) hook = &hooks->on_unauthorized;
-  if (hooks != nullptr && decision->outcome == Outcome::kReauthenticate) hook = &hooks->on_reauthenticate;
-  if (hook != nullptr && *hook) {
+  if (hooks != nullptr && decision->outcome == Outcome::kUnauthorized && hooks->on_unauthorized) {
     AddSetCookies(res, decision->reply.set_cookie);
-    (*hook)(req, res);
+    hooks->on_unauthorized(req, res, decision->checked.status);
+  } else if (hooks != nullptr && decision->outcome == Outcome::kReauthenticate &&
+             hooks->on_reauthenticate) {
+    AddSetCookies(res, decision->reply.set_cookie);
+    hooks->on_reauthenticate(req, res);
   } else {
     ApplyReply(res, decision->reply);
     if (decision->outcome == Outcome::kStoreError && hooks != nullptr && hooks->on_store_error) {

@@ -32,9 +32,10 @@ using PublicHandler =
 
 /// How the adapter answers requests it stops.
 struct HttplibOptions {
-  /// Answers a request to a Wrap'ed route without a live session. Empty: 302
-  /// to Options::unauthorized_redirect (default "/").
-  std::function<void(const httplib::Request&, httplib::Response&)> on_unauthorized;
+  /// Answers a request to a Wrap'ed route without a live session, given
+  /// (optionally) why there is none (UnauthorizedHook). Empty: 302 to
+  /// Options::unauthorized_redirect (default "/").
+  UnauthorizedHook<const httplib::Request&, httplib::Response&> on_unauthorized;
   /// Retry-After (seconds) of the 503 sent when the store fails.
   std::chrono::seconds retry_after{1};
   /// Called with the store's error before that 503 is sent (e.g. to log
@@ -161,12 +162,12 @@ inline httplib::Server::Handler Wrap(Sessions& sessions, SessionHandler handler,
     if (decision.outcome == Outcome::kRunHandler) {
       AddSetCookies(res, decision.reply.set_cookie);
       handler(req, res, decision.checked.session);
-    } else if (const auto* hook = decision.outcome == Outcome::kUnauthorized     ? &options.on_unauthorized
-                                  : decision.outcome == Outcome::kReauthenticate ? &options.on_reauthenticate
-                                                                                 : nullptr;
-               hook != nullptr && *hook) {
+    } else if (decision.outcome == Outcome::kUnauthorized && options.on_unauthorized) {
       AddSetCookies(res, decision.reply.set_cookie);
-      (*hook)(req, res);
+      options.on_unauthorized(req, res, decision.checked.status);
+    } else if (decision.outcome == Outcome::kReauthenticate && options.on_reauthenticate) {
+      AddSetCookies(res, decision.reply.set_cookie);
+      options.on_reauthenticate(req, res);
     } else {
       ApplyReply(res, decision.reply);
       if (decision.outcome == Outcome::kStoreError && options.on_store_error) {

@@ -58,11 +58,12 @@ using PublicHandler = std::function<void(Request&, Response&, const CheckResult&
 
 /// How the adapter answers requests it stops (as HttplibOptions).
 struct PocoOptions {
-  /// Answers a request to a Wrap'ed route without a live session (the
-  /// Set-Cookie headers are already added). Empty: 302 to
+  /// Answers a request to a Wrap'ed route without a live session, given
+  /// (optionally) why there is none (UnauthorizedHook; the Set-Cookie
+  /// headers are already added). Empty: 302 to
   /// Options::unauthorized_redirect (default "/"). What it leaves unsent is
   /// sent as it stands, without a body.
-  std::function<void(Request&, Response&)> on_unauthorized;
+  UnauthorizedHook<Request&, Response&> on_unauthorized;
   /// Retry-After (seconds) of the 503 sent when the store fails.
   std::chrono::seconds retry_after{1};
   /// Called with the store's error when the 503's status and headers are
@@ -222,12 +223,15 @@ inline Route Wrap(Sessions& sessions, SessionHandler handler, PocoOptions option
       return;
     }
     detail::CloseIfBodyUnread(req, res);
-    const auto* hook = decision.outcome == Outcome::kUnauthorized     ? &options.on_unauthorized
-                       : decision.outcome == Outcome::kReauthenticate ? &options.on_reauthenticate
-                                                                      : nullptr;
-    if (hook != nullptr && *hook) {
+    const bool unauthorized = decision.outcome == Outcome::kUnauthorized && options.on_unauthorized;
+    if (unauthorized ||
+        (decision.outcome == Outcome::kReauthenticate && options.on_reauthenticate)) {
       AddSetCookies(res, decision.reply.set_cookie);
-      (*hook)(req, res);
+      if (unauthorized) {
+        options.on_unauthorized(req, res, decision.checked.status);
+      } else {
+        options.on_reauthenticate(req, res);
+      }
       if (!res.sent()) Send(res, {});
       return;
     }

@@ -14,9 +14,12 @@
 #include <jeff/sessions.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -104,6 +107,44 @@ struct Reply {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;          ///< empty: no body
   std::string content_type;  ///< of `body`; empty when there is none
+};
+
+/// An adapter's answer to a request without a live session on a Wrap'ed
+/// route (its options' `on_unauthorized`). Set it to a callable taking the
+/// framework's request and response (`Args...`) and, optionally, why there
+/// is no session: Decision::checked.status (kAbsent, kMalformed, kUnknown,
+/// kExpired or kDeviceProofRequired), e.g. to say "your session expired".
+/// Empty by default (and from nullptr or an empty std::function).
+template <class... Args>
+class UnauthorizedHook {
+ public:
+  UnauthorizedHook() = default;
+  /// Empty.
+  UnauthorizedHook(std::nullptr_t) noexcept {}
+  /// Calls `f(args..., why)`.
+  template <class F>
+    requires std::is_invocable_v<F&, Args..., CheckStatus>
+  UnauthorizedHook(F f) : fn_(std::move(f)) {}
+  /// Calls `f(args...)`: the reason is not passed.
+  template <class F>
+    requires(!std::is_invocable_v<F&, Args..., CheckStatus> && std::is_invocable_v<F&, Args...>)
+  UnauthorizedHook(F f) {
+    if constexpr (std::is_pointer_v<F> || IsFunction<F>::value) {
+      if (!static_cast<bool>(f)) return;  // an empty std::function or null pointer
+    }
+    fn_ = [f = std::move(f)](Args... args, CheckStatus) mutable { f(std::forward<Args>(args)...); };
+  }
+  /// True when set.
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+  /// Runs the callable; must be set.
+  void operator()(Args... args, CheckStatus why) const { fn_(std::forward<Args>(args)..., why); }
+
+ private:
+  template <class F>
+  struct IsFunction : std::false_type {};
+  template <class S>
+  struct IsFunction<std::function<S>> : std::true_type {};
+  std::function<void(Args..., CheckStatus)> fn_;
 };
 
 /// What the adapter does with a request.

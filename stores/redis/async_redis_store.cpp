@@ -6,6 +6,7 @@
 #include "replies.hpp"
 #include "tls.hpp"
 
+#include <jeff/error.hpp>
 #include <jeff/store_url.hpp>
 
 #include <boost/asio/ssl/context.hpp>
@@ -356,6 +357,7 @@ struct AsyncRedisStore::Impl {
       refreshing = false;
       refreshed_at = SteadyClock::now();
       refresh_error = error;
+      refresh_detail = error ? ErrorDetail(error) : std::string();
       if (!error) refresh_wanted = false;
     }
     // A handler may destroy the store: the rest are then dropped.
@@ -364,6 +366,13 @@ struct AsyncRedisStore::Impl {
     refresh_waiting.clear();
     for (auto& then : waiting) {
       if (guard.expired()) return;
+      // The failure's reason, for each waiting call (and again for calls
+      // that get a recent failure without asking).
+      if (refresh_detail.empty()) {
+        ClearErrorDetail();
+      } else {
+        NoteError(error, refresh_detail);
+      }
       then(error);
     }
   }
@@ -417,6 +426,7 @@ struct AsyncRedisStore::Impl {
   std::vector<std::function<void(std::error_code)>> refresh_waiting;
   std::optional<SteadyClock::time_point> refreshed_at;
   std::error_code refresh_error;
+  std::string refresh_detail;  // refresh_error's reason (ErrorDetail), if noted
   const std::shared_ptr<int> alive = std::make_shared<int>(0);  // expires with the store
   // Versions are random rather than counted, as RedisStore's: a key erased
   // and added again never repeats a version an old reader may hold.
@@ -449,6 +459,7 @@ void AsyncRedisStore::AsyncFetch(std::string_view key, FetchHandler done) {
 void AsyncRedisStore::AsyncCompareAndSwap(std::string_view key, std::optional<Version> expected,
                                           std::string_view value, std::chrono::milliseconds ttl,
                                           SwapHandler done) {
+  ClearErrorDetail();  // the failures below have no reason but their code
   if (ttl.count() < 1) return done(Errc::kInvalidArgument);
   const std::size_t limit = impl_->options.redis.max_value_bytes;
   if (limit != 0 && value.size() > limit) return done(Errc::kValueTooLarge);

@@ -58,7 +58,13 @@ struct AsyncRedisStoreOptions {
 /// refused certificate -> Errc::kStoreUnavailable; no reply within
 /// `command_timeout` (after the connection was made, within
 /// `connect_timeout`) -> Errc::kStoreTimeout; a reply of the wrong shape
-/// -> Errc::kStoreProtocol; a malformed value -> Errc::kStoreCorrupt.
+/// -> Errc::kStoreProtocol; a malformed value -> Errc::kStoreCorrupt;
+/// rejected credentials or database index -> Errc::kStoreRefused. The
+/// reason, as RedisStore gives it (the server's error reply; for a failed
+/// connect or AUTH / SELECT "<host:port>: <step>: <why>", the password
+/// hidden), is noted on the loop thread just before the handler runs: the
+/// handler reads it with ErrorDetail / DescribeError before it makes
+/// another store call. Failures without one leave no older reason behind.
 /// Replies on a connection come in order, so a call that times out closes
 /// its connection and every call waiting on it fails with kStoreTimeout
 /// too: a late reply is never read as another call's answer.

@@ -184,13 +184,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint,
   if (!sent) return sent.error();
   for (std::size_t i = 0; i < count; ++i) {
     if (replies[i]->type == REDIS_REPLY_ERROR) {
-      // A rejected AUTH or SELECT (wrong password, no such database index)
-      // is a refusal, unless the server is in a passing state (LOADING...).
-      std::error_code e = ErrorFromReply(*replies[i]);
-      if (e != Errc::kStoreUnavailable) e = Errc::kStoreRefused;
-      const std::string step = greeting[i][0] == "AUTH" ? "AUTH" : "SELECT " + db;
-      return NoteError(e, endpoint.ToString() + ": " + step + ": " +
-                              RedactReply(ReplyText(*replies[i]), options.password));
+      std::string reason;
+      return GreetingError(*replies[i], endpoint, greeting[i][0] == "AUTH" ? "AUTH" : "SELECT " + db,
+                           options.password, reason);
     }
     if (replies[i]->type != REDIS_REPLY_STATUS) return Errc::kStoreProtocol;
   }
@@ -315,22 +311,42 @@ bool IsErrorReply(const redisReply& reply, std::string_view prefix) noexcept {
   return reply.type == REDIS_REPLY_ERROR && ReplyText(reply).starts_with(prefix);
 }
 
-std::error_code ErrorFromReply(const redisReply& reply) noexcept {
-  const std::string_view text = ReplyText(reply);
+namespace {
+
+Errc CodeOfReply(std::string_view text) noexcept {
   // A value of another type under the key (also when raised inside the script).
-  if (Contains(text, "WRONGTYPE")) return make_error_code(Errc::kStoreCorrupt);
+  if (Contains(text, "WRONGTYPE")) return Errc::kStoreCorrupt;
   // Transient server states: loading the dataset, a busy script, no quorum,
   // failover in progress, out of memory.
   for (std::string_view code : {"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN",
                                 "READONLY", "OOM"}) {
-    if (text.starts_with(code)) return make_error_code(Errc::kStoreUnavailable);
+    if (text.starts_with(code)) return Errc::kStoreUnavailable;
   }
   // Credentials or permissions refused (a password changed under a live
-  // connection, an ACL without the commands jeff sends): in the server's words.
+  // connection, an ACL without the commands jeff sends).
   for (std::string_view code : {"NOAUTH", "WRONGPASS", "NOPERM"}) {
-    if (text.starts_with(code)) return NoteError(Errc::kStoreRefused, text);
+    if (text.starts_with(code)) return Errc::kStoreRefused;
   }
-  return make_error_code(Errc::kStoreProtocol);
+  return Errc::kStoreProtocol;
+}
+
+}  // namespace
+
+std::error_code ErrorFromReply(const redisReply& reply) noexcept {
+  // Whatever the code, the server's words are the reason (`OOM command not
+  // allowed...`, `READONLY You can't write against a read only replica.`).
+  const std::string_view text = ReplyText(reply);
+  return NoteError(CodeOfReply(text), text);
+}
+
+std::error_code GreetingError(const redisReply& reply, const Endpoint& endpoint,
+                              std::string_view step, std::string_view password,
+                              std::string& reason) {
+  std::error_code e = ErrorFromReply(reply);
+  if (e != Errc::kStoreUnavailable) e = Errc::kStoreRefused;
+  reason = endpoint.ToString() + ": " + std::string(step) + ": " +
+           RedactReply(ReplyText(reply), password);
+  return NoteError(e, reason);
 }
 
 std::string RedactReply(std::string_view text, std::string_view password) {

@@ -129,9 +129,18 @@ class Connection {
 };
 
 /// The jeff error for an error reply (`-LOADING ...`, `-WRONGTYPE ...`);
-/// NOAUTH, WRONGPASS and NOPERM are kStoreRefused, with the server's text
-/// noted as the reason (NoteError).
+/// NOAUTH, WRONGPASS and NOPERM are kStoreRefused. The server's text is
+/// noted as the reason (NoteError) whatever the code.
 std::error_code ErrorFromReply(const redisReply& reply) noexcept;
+
+/// The error for an error reply to the greeting's `step` ("AUTH",
+/// "SELECT 3") at `endpoint`: kStoreRefused, unless the server is in a
+/// passing state (LOADING...: kStoreUnavailable). Sets `reason` to
+/// "<endpoint>: <step>: <the server's text, `password` hidden>" and notes
+/// it (NoteError).
+std::error_code GreetingError(const redisReply& reply, const Endpoint& endpoint,
+                              std::string_view step, std::string_view password,
+                              std::string& reason);
 
 /// A server's reply `text` with `password` (and any quoted piece of it)
 /// hidden, through RedactStoreMessage.

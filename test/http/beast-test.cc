@@ -139,6 +139,18 @@ TEST_CASE("Wrap: a custom unauthorized handler replaces the redirect") {
   CHECK(Field(res, http::field::location).empty());
 }
 
+TEST_CASE("Wrap: the unauthorized handler may take why there is no session") {
+  Fixture f;
+  jb::BeastOptions options;
+  options.on_unauthorized = [](const jb::Request&, jb::Response& res, jeff::CheckStatus why) {
+    res.result(http::status::unauthorized);
+    res.body() = jeff::ToString(why);
+  };
+  const jb::Handler hello = Hello(f.sessions, options);
+  CHECK(f.Serve(hello, Req(http::verb::get)).body() == "absent");
+  CHECK(f.Serve(hello, Req(http::verb::get, "jeff_session=garbage")).body() == "malformed");
+}
+
 TEST_CASE("Wrap with max_authentication_age: an old login gets on_reauthenticate, by default 401") {
   Fixture f;
   jeff::ManualClock clock;

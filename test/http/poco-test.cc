@@ -144,6 +144,12 @@ TEST_CASE("Wrap, Public, Set and Clear over a real Poco HTTPServer") {
     res.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_UNAUTHORIZED);
   };
   ts.router->Add("GET", "/api", jp::Wrap(sessions, hello, api_options));
+  jp::PocoOptions why_options;
+  why_options.on_unauthorized = [](jp::Request&, jp::Response& res, jeff::CheckStatus why) {
+    res.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_UNAUTHORIZED);
+    jp::Send(res, std::string(jeff::ToString(why)), "text/plain");
+  };
+  ts.router->Add("GET", "/why", jp::Wrap(sessions, hello, why_options));
   ts.Start();
 
   const Reply anonymous = Fetch(ts.port, "GET", "/private");
@@ -151,6 +157,8 @@ TEST_CASE("Wrap, Public, Set and Clear over a real Poco HTTPServer") {
   CHECK(anonymous.location == "/");
   CHECK(Fetch(ts.port, "GET", "/public").body == "absent");
   CHECK(Fetch(ts.port, "GET", "/api").status == 401);
+  CHECK(Fetch(ts.port, "GET", "/why").body == "absent");
+  CHECK(Fetch(ts.port, "GET", "/why", {{"Cookie", "jeff_session=garbage"}}).body == "malformed");
   CHECK(Fetch(ts.port, "GET", "/nowhere").status == 404);
 
   const Reply login = Fetch(ts.port, "POST", "/login", {{"X-User", "zoe"}});

@@ -10,6 +10,7 @@
 #include "support/timing.hpp"
 
 #include <doctest/doctest.h>
+#include <jeff/error.hpp>
 #include <jeff/store_url.hpp>
 #include <jeff/stores/redis/async_redis_store.hpp>
 #include <jeff/stores/redis/redis_store.hpp>
@@ -384,6 +385,80 @@ TEST_CASE("AsyncRedisStore: AUTH and SELECT on connect; refused credentials are 
   o.redis.password = "wrong";
   AsyncRedisStore refused(o, ioc.get_executor());
   CHECK(Fetch(ioc, refused, key).error() == Errc::kStoreRefused);
+}
+
+// The error of one AsyncFetch, and its reason as the handler reads it on
+// the loop thread.
+std::pair<std::error_code, std::string> FetchFailure(asio::io_context& ioc, AsyncStore& store) {
+  std::optional<std::pair<std::error_code, std::string>> out;
+  store.AsyncFetch("refusal-probe", [&](Result<std::optional<Versioned>> r) {
+    REQUIRE_FALSE(r.ok());
+    out.emplace(r.error(), ErrorDetail(r.error()));
+  });
+  RunUntil(ioc, [&] { return out.has_value(); });
+  return *out;
+}
+
+bool Has(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_CASE("AsyncRedisStore: a refusal or an outage carries its reason to the handler") {
+  auto server = StartRedis({"--requirepass", "right pass"});
+  const std::string at = "127.0.0.1:" + std::to_string(server->port());
+  asio::io_context ioc;
+  AsyncRedisStoreOptions o = AsyncOptions(server->port());
+
+  o.redis.password = "Wr0ngPw";
+  AsyncRedisStore wrong(o, ioc.get_executor());
+  for (int call = 0; call < 2; ++call) {  // the second fails fast while backing off: same reason
+    CAPTURE(call);
+    NoteError(Errc::kStoreRefused, "an older reason");
+    const auto [code, detail] = FetchFailure(ioc, wrong);
+    CHECK(code == Errc::kStoreRefused);
+    CHECK(Has(detail, at + ": AUTH: WRONGPASS"));
+    CHECK_FALSE(Has(detail, "Wr0ngPw"));
+  }
+
+  o.redis.password = "";
+  AsyncRedisStore no_auth(o, ioc.get_executor());
+  const auto [no_auth_code, no_auth_detail] = FetchFailure(ioc, no_auth);
+  CHECK(no_auth_code == Errc::kStoreRefused);
+  CHECK(Has(no_auth_detail, "NOAUTH Authentication required"));
+
+  o.redis.password = "right pass";
+  o.redis.db = 99;
+  AsyncRedisStore bad_db(o, ioc.get_executor());
+  const auto [bad_db_code, bad_db_detail] = FetchFailure(ioc, bad_db);
+  CHECK(bad_db_code == Errc::kStoreRefused);
+  CHECK(Has(bad_db_detail, at + ": SELECT 99: ERR DB index is out of range"));
+
+  // A refusal of one command on a live connection: out of memory.
+  o.redis.db = 0;
+  AsyncRedisStore store(o, ioc.get_executor());
+  const std::string key = UniqueKey("oom");
+  REQUIRE(Swap(ioc, store, key, std::nullopt, "v0").value());
+  RawRedis raw(server->port(), "right pass");
+  raw.Text({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  raw.Text({"CONFIG", "SET", "maxmemory", "1"});
+  std::optional<std::pair<std::error_code, std::string>> oom;
+  store.AsyncCompareAndSwap(UniqueKey("oom"), std::nullopt, "v", kLongTtl, [&](Result<bool> r) {
+    REQUIRE_FALSE(r.ok());
+    oom.emplace(r.error(), ErrorDetail(r.error()));
+  });
+  RunUntil(ioc, [&] { return oom.has_value(); });
+  raw.Text({"CONFIG", "SET", "maxmemory", "0"});
+  CHECK(oom->first == Errc::kStoreUnavailable);
+  CHECK(Has(oom->second, "OOM command not allowed"));
+
+  // Nothing listening: an outage, and where.
+  const std::uint16_t free_port = FreePort();
+  const std::string down = "127.0.0.1:" + std::to_string(free_port);
+  AsyncRedisStore nobody(AsyncOptions(free_port), ioc.get_executor());
+  const auto [outage, outage_detail] = FetchFailure(ioc, nobody);
+  CHECK(outage == Errc::kStoreUnavailable);
+  CHECK(Has(outage_detail, down + ": connect: Connection refused"));
+  CHECK(ErrorDetail(Errc::kStoreRefused) == "");  // the refusals' reasons are not this one's
 }
 
 TEST_CASE(

@@ -115,6 +115,7 @@ TEST_CASE("error replies map onto store errors") {
   auto code = [](std::string_view resp) { return ErrorFromReply(*Parse(resp)); };
   CHECK(code("-LOADING Redis is loading the dataset in memory\r\n") == Errc::kStoreUnavailable);
   CHECK(code("-CLUSTERDOWN The cluster is down\r\n") == Errc::kStoreUnavailable);
+  CHECK(jeff::ErrorDetail(Errc::kStoreUnavailable) == "CLUSTERDOWN The cluster is down");
   CHECK(code("-NOAUTH Authentication required.\r\n") == Errc::kStoreRefused);
   CHECK(jeff::ErrorDetail(Errc::kStoreRefused) == "NOAUTH Authentication required.");
   CHECK(code("-WRONGPASS invalid username-password pair\r\n") == Errc::kStoreRefused);
@@ -124,6 +125,7 @@ TEST_CASE("error replies map onto store errors") {
   CHECK(code("-ERR Error running script: @user_script:2: WRONGTYPE Operation\r\n") ==
         Errc::kStoreCorrupt);
   CHECK(code("-ERR unknown command\r\n") == Errc::kStoreProtocol);
+  CHECK(jeff::ErrorDetail(Errc::kStoreProtocol) == "ERR unknown command");
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
+#include <jeff/error.hpp>
+
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -116,6 +118,7 @@ void AsyncConnection::Close() noexcept {
 void AsyncConnection::Submit(std::span<const Command> commands, std::optional<Deadline> deadline,
                              RepliesHandler done) {
   if (closed_) return;
+  ClearErrorDetail();  // an inline failure below has no reason but its code
   if (commands.empty() || commands.size() > Replies::kMax) {
     done(Errc::kInvalidArgument);
     return;
@@ -127,7 +130,7 @@ void AsyncConnection::Submit(std::span<const Command> commands, std::optional<De
   }
   if (!link_) {
     if (now < retry_at_) {
-      done(last_error_);
+      done(NoteError(last_error_, last_detail_));  // the failed connect's reason, again
       return;
     }
     Connect(now);
@@ -179,7 +182,7 @@ void AsyncConnection::Connect(Deadline now) {
       [self, link](const boost::system::error_code& ec, const tcp::resolver::results_type& found) {
         if (link != self->link_) return;
         if (ec) {
-          self->Fail(make_error_code(Errc::kStoreUnavailable));
+          self->Fail(make_error_code(Errc::kStoreUnavailable), self->Reason("resolve", ec));
           return;
         }
         asio::async_connect(link->socket, found,
@@ -193,7 +196,8 @@ void AsyncConnection::OnConnected(const std::shared_ptr<Link>& link,
                                   const boost::system::error_code& ec) {
   if (link != link_) return;
   if (ec) {
-    Fail(make_error_code(Errc::kStoreUnavailable));  // refused, unreachable, reset
+    // Refused, unreachable, reset.
+    Fail(make_error_code(Errc::kStoreUnavailable), Reason("connect", ec));
     return;
   }
   boost::system::error_code option_error;
@@ -212,7 +216,7 @@ void AsyncConnection::OnConnected(const std::shared_ptr<Link>& link,
     }
   }
   if (option_error) {
-    Fail(make_error_code(Errc::kStoreUnavailable));
+    Fail(make_error_code(Errc::kStoreUnavailable), Reason("connect", option_error));
     return;
   }
   if (!link->tls) {
@@ -241,7 +245,8 @@ void AsyncConnection::OnConnected(const std::shared_ptr<Link>& link,
                                if (link != self->link_) return;
                                if (e) {
                                  // A refused certificate, a handshake failure, a reset.
-                                 self->Fail(make_error_code(Errc::kStoreUnavailable));
+                                 self->Fail(make_error_code(Errc::kStoreUnavailable),
+                                            self->Reason("TLS handshake", e));
                                  return;
                                }
                                self->Established(link);
@@ -311,7 +316,9 @@ void AsyncConnection::OnRead(const std::shared_ptr<Link>& link, const boost::sys
       continue;
     }
     // The handler may queue calls, fail this connection or destroy the
-    // store (Close): after it, only a still-current link is read on.
+    // store (Close): after it, only a still-current link is read on. An
+    // error reply notes its own reason; no older one is read as this call's.
+    ClearErrorDetail();
     call.done(std::move(call.got));
     if (link != link_) return;
   }
@@ -323,9 +330,13 @@ bool AsyncConnection::Greeted(const Replies& replies) {
     const redisReply& r = *replies.reply[i];
     if (r.type == REDIS_REPLY_ERROR) {
       // A rejected AUTH or SELECT is a refusal (as in RedisStore), unless
-      // the server is in a passing state (LOADING...).
-      const std::error_code e = ErrorFromReply(r);
-      Fail(e == Errc::kStoreUnavailable ? e : make_error_code(Errc::kStoreRefused));
+      // the server is in a passing state (LOADING...). AUTH comes first.
+      const bool auth = i == 0 && !options_->password.empty();
+      std::string reason;
+      const std::error_code e =
+          GreetingError(r, options_->endpoint, auth ? "AUTH" : "SELECT " + std::to_string(options_->db),
+                        options_->password, reason);
+      Fail(e, std::move(reason));
       return false;
     }
     if (r.type != REDIS_REPLY_STATUS) {
@@ -391,13 +402,20 @@ void AsyncConnection::OnTimer() {
   }
   if (!earliest) return;
   if (*earliest <= now) {
-    Fail(make_error_code(Errc::kStoreTimeout));
+    const bool connecting = link_ && !link_->connected;
+    Fail(make_error_code(Errc::kStoreTimeout),
+         connecting ? options_->endpoint.ToString() + ": connect: timed out" : std::string());
     return;
   }
   ArmTimer(*earliest);
 }
 
-void AsyncConnection::Fail(std::error_code error) {
+std::string AsyncConnection::Reason(std::string_view step,
+                                    const boost::system::error_code& ec) const {
+  return options_->endpoint.ToString() + ": " + std::string(step) + ": " + ec.message();
+}
+
+void AsyncConnection::Fail(std::error_code error, std::string reason) {
   const bool connect_failure = link_ && !link_->ready;
   if (link_) {
     boost::system::error_code ignored;
@@ -415,6 +433,7 @@ void AsyncConnection::Fail(std::error_code error) {
     backoff_ = backoff_.count() == 0 ? o.backoff_min : std::min(2 * backoff_, o.backoff_max);
     retry_at_ = SteadyClock::now() + backoff_;
     last_error_ = error;
+    last_detail_ = reason;
   }
   // Handlers may queue new calls (a fresh connection, or an immediate
   // failure during the back-off) or destroy the store.
@@ -422,6 +441,12 @@ void AsyncConnection::Fail(std::error_code error) {
   failed.swap(pending_);
   for (Pending& call : failed) {
     if (!call.done) continue;
+    // Noted again for each handler: one may make store calls of its own.
+    if (reason.empty()) {
+      ClearErrorDetail();
+    } else {
+      NoteError(error, reason);
+    }
     call.done(error);
     if (closed_) return;
   }

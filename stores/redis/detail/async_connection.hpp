@@ -25,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 struct redisReader;
 
@@ -83,7 +84,9 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
 
   /// Queues `commands` (1 to Replies::kMax) as one call; `done` receives
   /// their replies (error replies are replies) or kStoreTimeout /
-  /// kStoreUnavailable / kStoreProtocol. `deadline`: the call's (a
+  /// kStoreUnavailable / kStoreProtocol / kStoreRefused. Before `done`
+  /// runs, this thread's error detail is the failure's reason (a connect or
+  /// greeting failure: "<endpoint>: <step>: <why>") or cleared. `deadline`: the call's (a
   /// follow-up's), else command_timeout from when it can be sent. Calls
   /// `done` inline when the call fails at once (back-off, deadline passed,
   /// a command too long to encode). After Close(), drops `done`.
@@ -114,9 +117,12 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   void Flush();
   void ArmTimer(Deadline at);
   void OnTimer();
-  // Closes the socket and fails every queued call with `error`; a failure
-  // before the connection was ready starts (or doubles) the back-off.
-  void Fail(std::error_code error);
+  // Closes the socket and fails every queued call with `error`, noting
+  // `reason` (NoteError; empty: none) on this thread before each handler; a
+  // failure before the connection was ready starts (or doubles) the back-off.
+  void Fail(std::error_code error, std::string reason = {});
+  // "<endpoint>: <step>: <ec's message>".
+  std::string Reason(std::string_view step, const boost::system::error_code& ec) const;
 
   boost::asio::any_io_executor executor_;
   std::shared_ptr<const AsyncConnectOptions> options_;
@@ -133,6 +139,7 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   bool closed_ = false;
   Deadline retry_at_{};                   // fail fast until then (back-off)
   std::error_code last_error_;            // the failed connect's error
+  std::string last_detail_;               // and its reason (empty: none)
   std::chrono::milliseconds backoff_{0};  // the current back-off, 0 after a success
 };
 
