@@ -23,10 +23,11 @@ namespace async_detail {
 namespace {
 
 // What one thread keeps for reuse: blocks by size class (multiples of
-// kBlockUnit up to kBlockClasses of them) and string buffers. The bounds
-// cap what an idle thread holds (a few dozen calls' worth), not behaviour.
+// kBlockUnit up to kBlockClasses of them: a running Check is ~1.8 KB) and
+// string buffers. The bounds cap what an idle thread holds (a few dozen
+// calls' worth), not behaviour.
 constexpr std::size_t kBlockUnit = 64;
-constexpr std::size_t kBlockClasses = 16;
+constexpr std::size_t kBlockClasses = 64;
 constexpr std::size_t kBlocksPerClass = 32;
 constexpr std::size_t kStrings = 96;
 constexpr std::size_t kStringCapacity = 4096;
@@ -35,68 +36,97 @@ struct FreeBlockLink {
   FreeBlockLink* next;
 };
 
-struct ThreadCache {
-  ThreadCache() { strings.reserve(kStrings); }
-  ThreadCache(const ThreadCache&) = delete;
-  ThreadCache& operator=(const ThreadCache&) = delete;
-  ~ThreadCache();
+struct Pool {
+  Pool() { strings.reserve(kStrings); }
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool() {
+    for (FreeBlockLink* head : blocks) {
+      while (head != nullptr) ::operator delete(std::exchange(head, head->next));
+    }
+  }
 
   FreeBlockLink* blocks[kBlockClasses] = {};
   std::size_t counts[kBlockClasses] = {};
   std::vector<std::string> strings;
 };
 
-// Trivially destructible, so still readable while (and after) the cache is
-// destroyed at thread exit: blocks given back then are freed instead.
-thread_local bool cache_gone = false;
+// The thread's pool, made on first use. Trivially destructible and
+// constant-initialized, so that each use is one TLS access without a guard;
+// `gone` once the thread's exit freed the pool (blocks given back later are
+// freed instead).
+struct PoolSlot {
+  Pool* pool;
+  bool gone;
+};
+constinit thread_local PoolSlot slot{nullptr, false};
 
-ThreadCache::~ThreadCache() {
-  cache_gone = true;
-  for (FreeBlockLink* head : blocks) {
-    while (head != nullptr) ::operator delete(std::exchange(head, head->next));
+// Frees the pool at thread exit (a thread_local with a destructor,
+// constructed only when the pool is made).
+struct PoolOwner {
+  PoolOwner() = default;
+  PoolOwner(const PoolOwner&) = delete;
+  PoolOwner& operator=(const PoolOwner&) = delete;
+  ~PoolOwner() {
+    delete std::exchange(slot.pool, nullptr);
+    slot.gone = true;
   }
+};
+
+[[gnu::noinline]] Pool* MakePool() {
+  if (slot.gone) return nullptr;
+  [[maybe_unused]] thread_local PoolOwner owner;  // constructed here, once per thread
+  slot.pool = new Pool();
+  return slot.pool;
 }
 
-ThreadCache* Cache() noexcept {
-  if (cache_gone) return nullptr;
-  thread_local ThreadCache cache;
-  return &cache;
+Pool* ThreadPool() {
+  Pool* pool = slot.pool;
+  return pool != nullptr ? pool : MakePool();
 }
+
+std::size_t SizeClass(std::size_t size) noexcept { return size == 0 ? 0 : (size - 1) / kBlockUnit; }
 
 }  // namespace
 
 void* AllocateBlock(std::size_t size) {
-  const std::size_t size_class = size == 0 ? 0 : (size - 1) / kBlockUnit;
+  const std::size_t size_class = SizeClass(size);
   if (size_class >= kBlockClasses) return ::operator new(size);
-  if (ThreadCache* cache = Cache(); cache != nullptr && cache->blocks[size_class] != nullptr) {
-    --cache->counts[size_class];
-    return std::exchange(cache->blocks[size_class], cache->blocks[size_class]->next);
+  if (Pool* pool = ThreadPool(); pool != nullptr && pool->blocks[size_class] != nullptr) {
+    --pool->counts[size_class];
+    return std::exchange(pool->blocks[size_class], pool->blocks[size_class]->next);
   }
   return ::operator new((size_class + 1) * kBlockUnit);
 }
 
 void FreeBlock(void* block, std::size_t size) noexcept {
-  const std::size_t size_class = size == 0 ? 0 : (size - 1) / kBlockUnit;
-  ThreadCache* cache = size_class < kBlockClasses ? Cache() : nullptr;
-  if (cache == nullptr || cache->counts[size_class] == kBlocksPerClass) return ::operator delete(block);
-  ++cache->counts[size_class];
-  cache->blocks[size_class] = ::new (block) FreeBlockLink{cache->blocks[size_class]};
+  const std::size_t size_class = SizeClass(size);
+  Pool* pool = nullptr;
+  if (size_class < kBlockClasses) {
+    try {
+      pool = ThreadPool();
+    } catch (...) {  // no memory for a pool: free the block instead
+    }
+  }
+  if (pool == nullptr || pool->counts[size_class] == kBlocksPerClass) return ::operator delete(block);
+  ++pool->counts[size_class];
+  pool->blocks[size_class] = ::new (block) FreeBlockLink{pool->blocks[size_class]};
 }
 
 std::string RecycledString(std::string_view text) {
-  ThreadCache* cache = Cache();
-  if (cache == nullptr || cache->strings.empty()) return std::string(text);
-  std::string s = std::move(cache->strings.back());
-  cache->strings.pop_back();
+  Pool* pool = ThreadPool();
+  if (pool == nullptr || pool->strings.empty()) return std::string(text);
+  std::string s = std::move(pool->strings.back());
+  pool->strings.pop_back();
   s.assign(text);
   return s;
 }
 
 void RecycleString(std::string& s) noexcept {
   // Only heap buffers are worth keeping (an empty string's is in place).
-  ThreadCache* cache = s.capacity() > std::string().capacity() && s.capacity() <= kStringCapacity ? Cache() : nullptr;
-  if (cache != nullptr && cache->strings.size() < kStrings) {
-    cache->strings.push_back(std::move(s));  // reserved: no allocation
+  if (s.capacity() > std::string().capacity() && s.capacity() <= kStringCapacity) {
+    Pool* pool = slot.pool;  // a thread that recycled no block keeps no strings
+    if (pool != nullptr && pool->strings.size() < kStrings) pool->strings.push_back(std::move(s));  // reserved
   }
   s.clear();
 }

@@ -19,6 +19,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include <cstddef>
@@ -29,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -101,12 +103,12 @@ class Completion {
   }
   /// Calls the callable with `value`. Precondition: made from one, and not
   /// moved from or called before.
-  void operator()(T value) { call_.release()->Call(std::move(value)); }
+  void operator()(T&& value) { call_.release()->Call(std::move(value)); }
 
  private:
   struct Concept {
     // Moves the callable out, frees the block, then calls the callable.
-    virtual void Call(T value) = 0;
+    virtual void Call(T&& value) = 0;
     virtual void Destroy() noexcept = 0;
 
    protected:
@@ -119,7 +121,7 @@ class Completion {
   struct Model final : Concept {
     using Allocator = typename std::allocator_traits<Alloc>::template rebind_alloc<Model>;
     Model(F fn, const Alloc& a) : f(std::move(fn)), alloc(a) {}
-    void Call(T value) override {
+    void Call(T&& value) override {
       F callable = [this] {
         struct Free {
           Model* block;
@@ -366,9 +368,9 @@ class JEFF_API AsyncSessions {
               boost::asio::get_associated_allocator(handler, async_detail::RecyclingAllocator<void>());
           start(Done<T>(
               [handler = std::move(handler), executor = std::move(executor),
-               work = std::move(work)](T value) mutable {
-                boost::asio::post(executor, [handler = std::move(handler), work = std::move(work),
-                                             value = std::move(value)]() mutable {
+               work = std::move(work)](T&& value) mutable {
+                Post(executor, [handler = std::move(handler), work = std::move(work),
+                                value = std::move(value)]() mutable {
                   handler(std::move(value));
                   work.reset();
                 });
@@ -376,6 +378,24 @@ class JEFF_API AsyncSessions {
               alloc));
         },
         token, std::move(start));
+  }
+
+  // Posts `f` to `executor`; to an io_context's executor held in an
+  // any_io_executor, through its own type (Asio's type-erased post makes
+  // three more executors and wraps the function once more). Boost 1.74's
+  // target<E>() does not check the type: target_type() does.
+  template <typename Executor, typename F>
+  static void Post(const Executor& executor, F&& f) {
+#if !defined(BOOST_ASIO_NO_TYPEID)
+    if constexpr (std::is_same_v<Executor, executor_type>) {
+      using IoExecutor = boost::asio::io_context::executor_type;
+      if (executor.target_type() == typeid(IoExecutor)) {
+        boost::asio::post(*executor.template target<IoExecutor>(), std::forward<F>(f));
+        return;
+      }
+    }
+#endif
+    boost::asio::post(executor, std::forward<F>(f));
   }
 
   template <typename Executor>
