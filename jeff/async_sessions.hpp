@@ -15,9 +15,11 @@
 #include <jeff/sessions.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include <cstddef>
@@ -28,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -35,34 +38,108 @@ namespace jeff {
 
 namespace async_detail {
 
+/// A heap block of at least `size` bytes, aligned for any type up to
+/// __STDCPP_DEFAULT_NEW_ALIGNMENT__ (inside AsyncSessions, not for
+/// applications): taken from this thread's recycled blocks of its size
+/// class when there is one, else from operator new. Throws std::bad_alloc.
+JEFF_API void* AllocateBlock(std::size_t size);
+/// Gives back a block from AllocateBlock(`size`), on any thread: kept for
+/// reuse on this thread (a few dozen blocks per size class at most), else
+/// freed.
+JEFF_API void FreeBlock(void* block, std::size_t size) noexcept;
+/// A string holding `text`, in a buffer this thread recycled when it has
+/// one (RecycleString), so that a copy of a short text usually allocates
+/// nothing.
+JEFF_API std::string RecycledString(std::string_view text = {});
+/// Keeps the buffer of `s` for a later RecycledString on this thread (when
+/// it is small and few are kept), leaving `s` empty.
+JEFF_API void RecycleString(std::string& s) noexcept;
+
+/// A standard allocator over AllocateBlock/FreeBlock: the default
+/// allocator of a call's completion (a handler's associated allocator, when
+/// it has one, is used instead, as Asio's own operations do).
+template <typename T>
+struct RecyclingAllocator {
+  using value_type = T;
+  RecyclingAllocator() noexcept = default;
+  template <typename U>
+  RecyclingAllocator(const RecyclingAllocator<U>&) noexcept {}  // NOLINT: converting, as allocators are
+  T* allocate(std::size_t n) {
+    static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__, "over-aligned for AllocateBlock");
+    return static_cast<T*>(AllocateBlock(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) noexcept { FreeBlock(p, n * sizeof(T)); }
+  template <typename U>
+  bool operator==(const RecyclingAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
 /// A call's completion inside AsyncSessions (not for applications): called
 /// at most once with the outcome; move-only, so that it can own a move-only
-/// Asio handler in one heap block with what it needs beside it (a
-/// std::function needs a copyable target: a second block behind a
-/// shared_ptr). Dropped uncalled, it destroys what it owns.
+/// Asio handler in one block with what it needs beside it (a std::function
+/// needs a copyable target). The block comes from `alloc` (by default this
+/// thread's recycled blocks) and is freed before the callable runs, as Asio
+/// frees an operation's memory before its handler runs, so that a call
+/// started from the callable can reuse it. Dropped uncalled, it destroys
+/// what it owns.
 template <typename T>
 class Completion {
  public:
   Completion() = default;
-  /// Owns `f`, a callable taking T.
-  template <typename F>
-  explicit Completion(F f) : call_(std::make_unique<Model<F>>(std::move(f))) {}
+  /// Owns `f`, a callable taking T, in a block from `alloc`.
+  template <typename F, typename Alloc = RecyclingAllocator<void>>
+  explicit Completion(F f, const Alloc& alloc = Alloc()) {
+    using Block = Model<F, Alloc>;
+    typename Block::Allocator a(alloc);
+    Block* block = std::allocator_traits<typename Block::Allocator>::allocate(a, 1);
+    try {
+      ::new (static_cast<void*>(block)) Block(std::move(f), alloc);
+    } catch (...) {
+      std::allocator_traits<typename Block::Allocator>::deallocate(a, block, 1);
+      throw;
+    }
+    call_.reset(block);
+  }
   /// Calls the callable with `value`. Precondition: made from one, and not
-  /// moved from.
-  void operator()(T value) { call_->Call(std::move(value)); }
+  /// moved from or called before.
+  void operator()(T&& value) { call_.release()->Call(std::move(value)); }
 
  private:
   struct Concept {
-    virtual ~Concept() = default;
-    virtual void Call(T value) = 0;
+    // Moves the callable out, frees the block, then calls the callable.
+    virtual void Call(T&& value) = 0;
+    virtual void Destroy() noexcept = 0;
+
+   protected:
+    ~Concept() = default;
   };
-  template <typename F>
+  struct Destroyer {
+    void operator()(Concept* c) const noexcept { c->Destroy(); }
+  };
+  template <typename F, typename Alloc>
   struct Model final : Concept {
-    explicit Model(F fn) : f(std::move(fn)) {}
-    void Call(T value) override { f(std::move(value)); }
+    using Allocator = typename std::allocator_traits<Alloc>::template rebind_alloc<Model>;
+    Model(F fn, const Alloc& a) : f(std::move(fn)), alloc(a) {}
+    void Call(T&& value) override {
+      F callable = [this] {
+        struct Free {
+          Model* block;
+          ~Free() { block->Destroy(); }
+        } free{this};
+        return std::move(f);
+      }();
+      callable(std::move(value));
+    }
+    void Destroy() noexcept override {
+      Allocator a(alloc);
+      this->~Model();
+      std::allocator_traits<Allocator>::deallocate(a, this, 1);
+    }
     F f;
+    [[no_unique_address]] Alloc alloc;
   };
-  std::unique_ptr<Concept> call_;
+  std::unique_ptr<Concept, Destroyer> call_;
 };
 
 }  // namespace async_detail
@@ -106,7 +183,7 @@ class JEFF_API AsyncSessions {
   template <typename CompletionToken>
   auto Check(std::string_view cookie_header, CompletionToken&& token) {
     return Initiate<CheckResult>(std::forward<CompletionToken>(token),
-                                 [this, header = std::string(cookie_header)](auto done) mutable {
+                                 [this, header = async_detail::RecycledString(cookie_header)](auto done) mutable {
                                    StartCheck(std::move(header), std::move(done));
                                  });
   }
@@ -284,17 +361,41 @@ class JEFF_API AsyncSessions {
           Work work;
           if (!IsOwnExecutor(executor)) work.emplace(executor);
           // The handler, its executor and the hold: one block with the
-          // completion; the handler and the hold move into the posted call.
-          start(Done<T>([handler = std::move(handler), executor = std::move(executor),
-                         work = std::move(work)](T value) mutable {
-            boost::asio::post(executor, [handler = std::move(handler), work = std::move(work),
-                                         value = std::move(value)]() mutable {
-              handler(std::move(value));
-              work.reset();
-            });
-          }));
+          // completion, from the handler's allocator (by default a block
+          // this thread recycled); the handler and the hold move into the
+          // posted call.
+          const auto alloc =
+              boost::asio::get_associated_allocator(handler, async_detail::RecyclingAllocator<void>());
+          start(Done<T>(
+              [handler = std::move(handler), executor = std::move(executor),
+               work = std::move(work)](T&& value) mutable {
+                Post(executor, [handler = std::move(handler), work = std::move(work),
+                                value = std::move(value)]() mutable {
+                  handler(std::move(value));
+                  work.reset();
+                });
+              },
+              alloc));
         },
         token, std::move(start));
+  }
+
+  // Posts `f` to `executor`; to an io_context's executor held in an
+  // any_io_executor, through its own type (Asio's type-erased post makes
+  // three more executors and wraps the function once more). Boost 1.74's
+  // target<E>() does not check the type: target_type() does.
+  template <typename Executor, typename F>
+  static void Post(const Executor& executor, F&& f) {
+#if !defined(BOOST_ASIO_NO_TYPEID)
+    if constexpr (std::is_same_v<Executor, executor_type>) {
+      using IoExecutor = boost::asio::io_context::executor_type;
+      if (executor.target_type() == typeid(IoExecutor)) {
+        boost::asio::post(*executor.template target<IoExecutor>(), std::forward<F>(f));
+        return;
+      }
+    }
+#endif
+    boost::asio::post(executor, std::forward<F>(f));
   }
 
   template <typename Executor>

@@ -61,6 +61,15 @@ class JEFF_API AsyncStore {
   /// Whether a write reported done was acknowledged by replicas; same
   /// meaning and default as Store::WaitsForReplicas. Any thread.
   virtual bool WaitsForReplicas() const noexcept { return false; }
+
+  /// The same store as a synchronous Store, for a store whose calls never
+  /// wait (no I/O, no lock held across I/O) and whose Async calls only run
+  /// these and call the handler inline: a caller on the loop may then call
+  /// it directly, reading into its own buffer and giving out no handler
+  /// (AsyncSessions does). The default, null: use the Async calls.
+  /// MemoryStore returns itself. Any thread; constant for the store's
+  /// lifetime.
+  virtual Store* NonBlockingStore() noexcept { return nullptr; }
 };
 
 }  // namespace jeff

@@ -181,6 +181,122 @@ TEST_CASE("destroying the manager completes its calls in flight with operation_c
   CHECK(f.Sync().Check(cookie).ok());
 }
 
+TEST_CASE("recycled blocks and string buffers go to one holder at a time") {
+  namespace ad = jeff::async_detail;
+  void* a = ad::AllocateBlock(1800);
+  void* b = ad::AllocateBlock(1800);
+  CHECK(a != b);  // both live: never the same block
+  ad::FreeBlock(a, 1800);
+  ad::FreeBlock(b, 1800);
+  void* c = ad::AllocateBlock(1850);  // the same size class: a freed block comes back
+  void* d = ad::AllocateBlock(1850);
+  CHECK(c != d);
+  CHECK(((c == a && d == b) || (c == b && d == a)));
+  ad::FreeBlock(c, 1850);
+  ad::FreeBlock(d, 1850);
+
+  std::string s = ad::RecycledString(std::string(100, 's'));
+  std::string t = ad::RecycledString(std::string(100, 't'));
+  CHECK(s.data() != t.data());
+  const char* kept = s.data();
+  ad::RecycleString(s);
+  CHECK(s.empty());
+  std::string u = ad::RecycledString("a text of its own, longer than fifteen bytes");
+  CHECK(u.data() == kept);  // the buffer given back, now holding the new text only
+  CHECK(u == "a text of its own, longer than fifteen bytes");
+  CHECK(t == std::string(100, 't'));
+}
+
+TEST_CASE("Checks in flight each keep their own state, through rounds that reuse it") {
+  // All Checks of a round wait for the store at once (it answers on the
+  // loop); the next rounds run on blocks and buffers the earlier ones gave
+  // back. Every completion must still see its own cookie's session.
+  Fixture f;
+  jeff::Sessions sync = f.Sync();
+  std::vector<std::string> keys, cookies;
+  for (int i = 0; i < 40; ++i) {
+    keys.push_back("user-" + std::to_string(i) + "@example.com");
+    cookies.push_back(jeff::test::CookieOf(*sync.Set(keys.back(), "meta of " + keys.back())));
+  }
+  jeff::AsyncSessions later(f.options, std::make_shared<AnswersOnLoop>(f.store, f.ioc.get_executor()),
+                            f.ioc.get_executor());
+  jeff::AsyncSessions inline_store(f.options, f.store, f.ioc.get_executor());
+  for (int round = 0; round < 3; ++round) {
+    int right = 0;
+    for (std::size_t i = 0; i < cookies.size(); ++i) {
+      jeff::AsyncSessions& sessions = i % 2 == 0 ? later : inline_store;
+      sessions.Check(cookies[i], [&, i](jeff::CheckResult checked) {
+        if (checked.ok() && checked.session.key == keys[i] && checked.session.meta == "meta of " + keys[i]) {
+          ++right;
+        }
+      });
+    }
+    f.ioc.run();
+    f.ioc.restart();
+    CHECK(right == static_cast<int>(cookies.size()));
+  }
+}
+
+namespace {
+
+// A MemoryStore behind a store that loses every compare-and-swap to a real
+// competing write (the same bytes written again just before, so the
+// version moves on), and says it never blocks: AsyncSessions then calls it
+// directly. Counts the Async calls, which it should then never get.
+class LosesEveryRace final : public jeff::Store, public jeff::AsyncStore {
+ public:
+  jeff::Result<std::optional<jeff::Versioned>> Fetch(std::string_view key) override { return inner_.Fetch(key); }
+  jeff::Result<bool> CompareAndSwap(std::string_view key, std::optional<jeff::Version> expected,
+                                    std::string_view value, std::chrono::milliseconds ttl) override {
+    auto current = inner_.Fetch(key);
+    if (current.ok() && current->has_value()) {
+      (void)inner_.CompareAndSwap(key, (*current)->version, (*current)->value, ttl);
+    } else {
+      (void)inner_.CompareAndSwap(key, std::nullopt, value, ttl);
+    }
+    return inner_.CompareAndSwap(key, expected, value, ttl);
+  }
+  jeff::Result<void> Erase(std::string_view key) override { return inner_.Erase(key); }
+  void AsyncFetch(std::string_view key, FetchHandler done) override {
+    ++async_calls;
+    done(Fetch(key));
+  }
+  void AsyncCompareAndSwap(std::string_view key, std::optional<jeff::Version> expected, std::string_view value,
+                           std::chrono::milliseconds ttl, SwapHandler done) override {
+    ++async_calls;
+    done(CompareAndSwap(key, expected, value, ttl));
+  }
+  void AsyncErase(std::string_view key, EraseHandler done) override {
+    ++async_calls;
+    done(Erase(key));
+  }
+  jeff::Store* NonBlockingStore() noexcept override { return this; }
+
+  int async_calls = 0;
+
+ private:
+  jeff::MemoryStore inner_;
+};
+
+}  // namespace
+
+TEST_CASE("a non-blocking store is called directly; a call waiting on its back-off is canceled with the manager") {
+  Fixture f;
+  auto store = std::make_shared<LosesEveryRace>();
+  f.options.cas_backoff = 10s;  // the second attempt waits on the timer until the manager goes
+  std::optional<jeff::Result<jeff::Issued>> issued;
+  {
+    jeff::AsyncSessions sessions(f.options, store, f.ioc.get_executor());
+    sessions.Set("frank", "laptop", [&](jeff::Result<jeff::Issued> r) { issued = std::move(r); });
+    f.ioc.poll();  // the first swap lost; the call waits (nothing is due for 10 s)
+    CHECK_FALSE(issued.has_value());
+  }
+  f.ioc.run();  // the canceled timer and the posted completion run; nothing waits 10 s
+  REQUIRE(issued.has_value());
+  CHECK(issued->error() == std::errc::operation_canceled);
+  CHECK(store->async_calls == 0);  // fetch and swap went to NonBlockingStore()
+}
+
 TEST_CASE("async and sync managers share one store and agree") {
   Fixture f;
   jeff::AsyncSessions async_sessions(f.options, f.store, f.ioc.get_executor());

@@ -84,6 +84,8 @@ class JEFF_API MemoryStore final : public Store, public AsyncStore, public KeyLi
   void AsyncErase(std::string_view key, EraseHandler done) override;
   /// false: one process, no replicas (for Store and AsyncStore alike).
   bool WaitsForReplicas() const noexcept override { return false; }
+  /// This store: its Async calls are its synchronous ones, completed inline.
+  Store* NonBlockingStore() noexcept override { return this; }
 
   /// Number of entries held, expired or not (for tests and metrics).
   std::size_t size() const;
