@@ -340,7 +340,9 @@ TEST_CASE("the target remembers a move as long as its origin may exist") {
   (void)fleet.mover.Set(kKey, "b").value();
   // Every session of the target revoked: it stays (no session, the move
   // remembered) until the origin's sessions would have ended.
-  for (const jeff::Session& s : *fleet.step3.SessionsForKey(kKey)) {
+  const auto listed = fleet.step3.SessionsForKey(kKey);
+  REQUIRE(listed.ok());
+  for (const jeff::Session& s : *listed) {
     const SessionId ids[] = {s.id};
     CHECK(fleet.step3.Delete(kKey, ids).value() == 1);
   }

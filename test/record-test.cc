@@ -552,7 +552,8 @@ TEST_CASE("v4 records round-trip, and the reader shows the move fields") {
     CHECK_FALSE(finder.HasAbsorbed(MakeMoveId(0x6b)));
   }
   SUBCASE("a v1/v2 record shows none") {
-    jeff::RecordReader plain(jeff::EncodeRecord(MakeRecord(1)));
+    const std::string plain_bytes = jeff::EncodeRecord(MakeRecord(1));
+    jeff::RecordReader plain(plain_bytes);
     while (plain.Next()) {
     }
     REQUIRE(plain.Finish().ok());
