@@ -462,6 +462,8 @@ Step CheckOp::OnFetched(Result<std::optional<Version>> version, TimePoint now) {
   return Judge();
 }
 
+CheckOp::Moves::Moves() = default;
+
 Step CheckOp::FollowTo(std::string_view kid) {
   Moves& moves = *moves_;
   if (++moves.follows > kMaxMoveHops) return StoreError(make_error_code(Errc::kStoreCorrupt));

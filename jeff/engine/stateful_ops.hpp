@@ -215,6 +215,10 @@ class CheckOp {
   // or a session copied by one (rare: only records under an old pepper's
   // key id). Most Checks never construct or destroy its buffers.
   struct Moves {
+    // Declared (not implicit) so that std::optional<Moves> below sees a
+    // default constructor while CheckOp is still incomplete (clang rejects
+    // the implicit one there because of the member initializers).
+    Moves();
     Read hops[2];
     Read origin;
     int fetch_slot = 0;
